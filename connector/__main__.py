@@ -1,0 +1,5 @@
+"""``python -m connector`` runs the CLI."""
+
+from connector.cli import main
+
+main()

@@ -41,7 +41,9 @@ import builtins
 import re
 import typing as t
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+
+from connector.yamlfile import LocatedError
 
 __all__ = [
     "ActivityMatch",
@@ -160,19 +162,37 @@ class Condition(_Strict):
         return t.cast(str, self.property if self.property is not None else self.attribute)
 
 
+def _when_kind(value: t.Any) -> str:
+    """Pick the union member by its key, so errors speak of the member the admin meant."""
+    if isinstance(value, dict):
+        if "all" in value:
+            return "<all>"
+        if "any" in value:
+            return "<any>"
+        return "<condition>"
+    if isinstance(value, AllOf):
+        return "<all>"
+    if isinstance(value, AnyOf):
+        return "<any>"
+    return "<condition>"
+
+
+When = t.Annotated[
+    t.Annotated[Condition, Tag("<condition>")] | t.Annotated["AllOf", Tag("<all>")] | t.Annotated["AnyOf", Tag("<any>")],
+    Discriminator(_when_kind),
+]
+
+
 class AllOf(_Strict):
     """Every nested condition must hold."""
 
-    all: list[Condition | AllOf | AnyOf] = Field(min_length=1)
+    all: list[When] = Field(min_length=1)
 
 
 class AnyOf(_Strict):
     """At least one nested condition must hold."""
 
-    any: list[Condition | AllOf | AnyOf] = Field(min_length=1)
-
-
-When = Condition | AllOf | AnyOf
+    any: list[When] = Field(min_length=1)
 
 
 class HalfLifeDecay(_Strict):
@@ -188,7 +208,16 @@ class StepDecay(_Strict):
     every_days: int = Field(gt=0)
 
 
-Decay = HalfLifeDecay | StepDecay
+def _decay_kind(value: t.Any) -> str:
+    if isinstance(value, dict):
+        return "<half_life>" if "half_life_days" in value else "<step>"
+    return "<half_life>" if isinstance(value, HalfLifeDecay) else "<step>"
+
+
+Decay = t.Annotated[
+    t.Annotated[HalfLifeDecay, Tag("<half_life>")] | t.Annotated[StepDecay, Tag("<step>")],
+    Discriminator(_decay_kind),
+]
 
 
 class ActivityMatch(_Strict):
@@ -452,39 +481,40 @@ class ScoringModel(_Strict):
     @model_validator(mode="after")
     def _cross_check(self) -> ScoringModel:
         if not _NAME.match(self.model):
-            raise ValueError(f"model name {self.model!r} must start with a letter and use letters, digits, _ or -")
+            raise LocatedError(("model",), f"model name {self.model!r} must start with a letter and use letters, digits, _ or -")
         dims = set(self.dimensions)
         if TOTAL in dims:
-            raise ValueError(f"'{TOTAL}' is reserved for the weighted total; rename that dimension")
+            raise LocatedError(("dimensions", TOTAL), f"'{TOTAL}' is reserved for the weighted total; rename that dimension")
         known = dims | {TOTAL}
-        ids = [r.id for r in self.rules]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"rule ids repeat: {', '.join(dupes)}")
-        for rule in self.rules:
+        seen: set[str] = set()
+        for i, rule in enumerate(self.rules):
+            if rule.id in seen:
+                raise LocatedError(("rules", i, "id"), f"rule id '{rule.id}' is used twice")
+            seen.add(rule.id)
             if rule.dimension not in dims:
-                raise ValueError(f"rule '{rule.id}' names unknown dimension '{rule.dimension}' (known: {', '.join(sorted(dims))})")
+                raise LocatedError(("rules", i, "dimension"), f"rule '{rule.id}' names unknown dimension '{rule.dimension}' (known: {', '.join(sorted(dims))})")
             if self.dimensions[rule.dimension].predictive is not None:
-                raise ValueError(f"rule '{rule.id}' gives points to predictive dimension '{rule.dimension}'")
-        specs = [("grade", self.grade)]
+                raise LocatedError(("rules", i, "dimension"), f"rule '{rule.id}' gives points to predictive dimension '{rule.dimension}'")
+        specs: list[tuple[tuple[t.Any, ...], GradeSpec | None]] = [(("grade",), self.grade)]
         if self.matrix is not None:
-            specs += [("matrix.rows", self.matrix.rows), ("matrix.columns", self.matrix.columns)]
+            specs += [(("matrix", "rows"), self.matrix.rows), (("matrix", "columns"), self.matrix.columns)]
         for where, spec in specs:
             if spec is not None and spec.dimension not in known:
-                raise ValueError(f"{where} names unknown dimension '{spec.dimension}'")
+                raise LocatedError((*where, "dimension"), f"unknown dimension '{spec.dimension}' (known: {', '.join(sorted(known))})")
         stage_names = [s.name for s in self.stages.order] if self.stages else []
-        for stage in self.stages.order if self.stages else []:
-            for dim in list(stage.thresholds) + stage.reset_on_enter:
-                if dim not in known:
-                    raise ValueError(f"stage '{stage.name}' names unknown dimension '{dim}'")
-        for trig in self.triggers:
+        for i, stage in enumerate(self.stages.order if self.stages else []):
+            for key, names in (("thresholds", list(stage.thresholds)), ("reset_on_enter", stage.reset_on_enter)):
+                for dim in names:
+                    if dim not in known:
+                        raise LocatedError(("stages", "order", i, key), f"stage '{stage.name}' names unknown dimension '{dim}'")
+        for i, trig in enumerate(self.triggers):
             if trig.watch.stage is not None and trig.watch.stage not in stage_names:
-                raise ValueError(f"trigger '{trig.id}' names unknown stage '{trig.watch.stage}'")
+                raise LocatedError(("triggers", i, "watch", "stage"), f"trigger '{trig.id}' names unknown stage '{trig.watch.stage}'")
             if trig.watch.dimension is not None and trig.watch.dimension not in known:
-                raise ValueError(f"trigger '{trig.id}' names unknown dimension '{trig.watch.dimension}'")
+                raise LocatedError(("triggers", i, "watch", "dimension"), f"trigger '{trig.id}' names unknown dimension '{trig.watch.dimension}'")
         for dim in self.outputs.dimensions:
             if dim not in dims:
-                raise ValueError(f"outputs.dimensions names unknown dimension '{dim}'")
+                raise LocatedError(("outputs", "dimensions", dim), f"unknown dimension '{dim}'")
         return self
 
     def output_names(self) -> dict[str, str]:

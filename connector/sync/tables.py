@@ -1,0 +1,260 @@
+"""The state store's tables (sqlmodel), identical on SQLite and PostgreSQL.
+
+Every row carries its ``crm`` (the config entry's name), so several CRMs, even two portals of the
+same vendor, share one database without mixing. Timestamps are stored as UTC and always read
+back as aware UTC datetimes (:class:`UTCDateTime`), whatever the database does with zones.
+
+The schema is created and upgraded only by the Alembic migrations in
+``connector/sync/migrations``; a test checks that these classes and the migrations agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from connector.scoring.records import utc
+
+__all__ = [
+    "ActivityRow",
+    "ContactRow",
+    "CursorRow",
+    "IdentityRow",
+    "LeaseRow",
+    "OutboxRow",
+    "QuarantineRow",
+    "RunRow",
+    "ScoreRow",
+    "StageHistoryRow",
+    "TriggerActionRow",
+    "TriggerFiringRow",
+    "UTCDateTime",
+    "WrittenRow",
+    "metadata",
+]
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """A timestamp stored in UTC and read back as an aware UTC datetime on every database."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:  # noqa: D102
+        if value is None:
+            return None
+        value = utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:  # noqa: D102
+        return None if value is None else utc(value)
+
+
+def _ts(*, nullable: bool = True, index: bool = False) -> t.Any:
+    return Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _json(*, nullable: bool = True) -> t.Any:
+    return Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=nullable))
+
+
+class ContactRow(SQLModel, table=True):
+    """A contact as last pulled; ``needs_score`` is set by a pull and cleared by the scoring."""
+
+    __tablename__ = "contacts"
+    crm: str = Field(primary_key=True, max_length=64)
+    id: str = Field(primary_key=True, max_length=128)
+    email: str | None = Field(default=None, max_length=320, index=True)
+    properties: dict[str, t.Any] | None = _json()
+    updated_at: dt.datetime | None = _ts()
+    pulled_at: dt.datetime | None = _ts()
+    needs_score: bool = Field(default=True, index=True)
+
+
+class ActivityRow(SQLModel, table=True):
+    """One activity, unique per CRM and id: a page pulled twice never counts twice."""
+
+    __tablename__ = "activities"
+    crm: str = Field(primary_key=True, max_length=64)
+    id: str = Field(primary_key=True, max_length=255)
+    type: str = Field(max_length=64)
+    occurred_at: dt.datetime = _ts(nullable=False)
+    contact_id: str | None = Field(default=None, max_length=128, index=True)
+    anonymous_id: str | None = Field(default=None, max_length=400, index=True)
+    attributes: dict[str, t.Any] | None = _json()
+    pulled_at: dt.datetime | None = _ts()
+
+
+class IdentityRow(SQLModel, table=True):
+    """An anonymous visitor id known to be a contact."""
+
+    __tablename__ = "identities"
+    crm: str = Field(primary_key=True, max_length=64)
+    anonymous_id: str = Field(primary_key=True, max_length=400)
+    contact_id: str = Field(max_length=128, index=True)
+
+
+class CursorRow(SQLModel, table=True):
+    """How far a stream of a CRM has been pulled *and stored*."""
+
+    __tablename__ = "cursors"
+    crm: str = Field(primary_key=True, max_length=64)
+    stream: str = Field(primary_key=True, max_length=64)
+    value: dt.datetime | None = _ts()
+    updated_at: dt.datetime | None = _ts()
+
+
+class ScoreRow(SQLModel, table=True):
+    """The latest score of a contact under a model, with its reasons and the state for next time."""
+
+    __tablename__ = "scores"
+    crm: str = Field(primary_key=True, max_length=64)
+    contact_id: str = Field(primary_key=True, max_length=128)
+    model: str = Field(primary_key=True, max_length=128)
+    score: float
+    dimensions: dict[str, float] | None = _json()
+    grade: str | None = Field(default=None, max_length=64)
+    matrix: str | None = Field(default=None, max_length=64)
+    stage: str | None = Field(default=None, max_length=128)
+    excluded: str | None = Field(default=None, max_length=500)
+    reasons: list[dict[str, t.Any]] | None = _json()
+    state: dict[str, t.Any] | None = _json()
+    as_of: dt.datetime = _ts(nullable=False)
+    changes_at: dt.datetime | None = _ts(index=True)
+
+
+class WrittenRow(SQLModel, table=True):
+    """What the CRM holds for one output field of one contact, as last written by us."""
+
+    __tablename__ = "written_values"
+    crm: str = Field(primary_key=True, max_length=64)
+    contact_id: str = Field(primary_key=True, max_length=128)
+    field: str = Field(primary_key=True, max_length=255)
+    value: t.Any = _json()
+    written_at: dt.datetime | None = _ts()
+
+
+class OutboxRow(SQLModel, table=True):
+    """A pending write of one contact's changed fields; at most one ``pending`` row per contact."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_crm_status", "crm", "status", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=64)
+    contact_id: str = Field(max_length=128, index=True)
+    values: dict[str, t.Any] | None = _json()
+    #: ``pending`` | ``done`` | ``quarantined``
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=2000)
+    created_at: dt.datetime | None = _ts()
+    done_at: dt.datetime | None = _ts()
+    run_id: int | None = None
+
+
+class QuarantineRow(SQLModel, table=True):
+    """A record that could not be used or written, with the reason; kept until retried."""
+
+    __tablename__ = "quarantine"
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=64, index=True)
+    #: ``contacts`` / ``activities`` (pull), ``outbox`` (push), ``actions`` (trigger actions)
+    stream: str = Field(max_length=64)
+    record_id: str | None = Field(default=None, max_length=255)
+    reason: str = Field(max_length=2000)
+    raw: t.Any = _json()
+    #: ``open`` | ``retried``
+    status: str = Field(default="open", max_length=16)
+    created_at: dt.datetime | None = _ts()
+    run_id: int | None = None
+
+
+class TriggerFiringRow(SQLModel, table=True):
+    """A trigger that fired for a contact; ``key`` makes recording it idempotent."""
+
+    __tablename__ = "trigger_firings"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=600, unique=True)
+    crm: str = Field(max_length=64)
+    contact_id: str = Field(max_length=128, index=True)
+    model: str = Field(max_length=128)
+    trigger: str = Field(max_length=128)
+    watched: str = Field(max_length=128)
+    value: t.Any = _json()
+    fired_at: dt.datetime = _ts(nullable=False)
+
+
+class TriggerActionRow(SQLModel, table=True):
+    """One action of a firing, executed once; ``key`` is the idempotency key handed to the CRM."""
+
+    __tablename__ = "trigger_actions"
+    __table_args__ = (sa.Index("ix_trigger_actions_crm_status", "crm", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=620, unique=True)
+    firing_id: int = Field(index=True)
+    crm: str = Field(max_length=64)
+    contact_id: str = Field(max_length=128)
+    type: str = Field(max_length=32)
+    params: dict[str, t.Any] | None = _json()
+    #: ``pending`` | ``done`` | ``quarantined``
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    result: str | None = Field(default=None, max_length=255)
+    last_error: str | None = Field(default=None, max_length=2000)
+    done_at: dt.datetime | None = _ts()
+
+
+class StageHistoryRow(SQLModel, table=True):
+    """A contact moving from one stage to another under a model."""
+
+    __tablename__ = "stage_history"
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=64)
+    contact_id: str = Field(max_length=128, index=True)
+    model: str = Field(max_length=128)
+    from_stage: str | None = Field(default=None, max_length=128)
+    to_stage: str | None = Field(default=None, max_length=128)
+    at: dt.datetime = _ts(nullable=False)
+
+
+class RunRow(SQLModel, table=True):
+    """One sync run of one CRM, with what it did."""
+
+    __tablename__ = "runs"
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=64, index=True)
+    started_at: dt.datetime = _ts(nullable=False)
+    ended_at: dt.datetime | None = _ts()
+    #: ``running`` | ``ok`` | ``partial`` | ``failed``
+    status: str = Field(default="running", max_length=16)
+    full: bool = False
+    pulled_contacts: int = 0
+    pulled_activities: int = 0
+    rejected: int = 0
+    scored: int = 0
+    changed: int = 0
+    written: int = 0
+    failed: int = 0
+    quarantined: int = 0
+    actions: int = 0
+    api_calls: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    error: str | None = Field(default=None, max_length=2000)
+    owner: str | None = Field(default=None, max_length=255)
+
+
+class LeaseRow(SQLModel, table=True):
+    """Who may sync a CRM right now, and until when (renewed while the run goes on)."""
+
+    __tablename__ = "leases"
+    crm: str = Field(primary_key=True, max_length=64)
+    owner: str = Field(max_length=255)
+    acquired_at: dt.datetime = _ts(nullable=False)
+    expires_at: dt.datetime = _ts(nullable=False)
+
+
+metadata = SQLModel.metadata

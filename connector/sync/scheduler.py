@@ -35,6 +35,8 @@ if t.TYPE_CHECKING:
     from apscheduler.job import Job
     from apscheduler.triggers.base import BaseTrigger
 
+    from connector.sync.config import ConnectorConfig
+
 __all__ = [
     "JOB_TABLE",
     "JobSpec",
@@ -43,6 +45,7 @@ __all__ = [
     "SyncScheduler",
     "daily_trigger",
     "job_id",
+    "job_specs",
     "next_run_times",
     "schedule_trigger",
     "scheduled_sync",
@@ -109,11 +112,11 @@ def scheduled_sync(crm: str, full: bool, config_path: str | None = None) -> obje
     The service runs jobs through :class:`SyncExecutor` with its own runner instead (to share its
     stop event); this function is what a plain apscheduler executor would call.
     """
+    from connector.sync.config import config_path as default_path
     from connector.sync.config import load_config
     from connector.sync.pipeline import run_sync
 
-    config = load_config(config_path) if config_path else load_config()
-    return run_sync(config, crm, full=full)
+    return run_sync(load_config(default_path(config_path)), crm, full=full)
 
 
 class _BoundJob:
@@ -228,7 +231,7 @@ class SyncScheduler:
         for jid, spec in wanted.items():
             old = stored.get(jid)
             args = (spec.crm, spec.full)
-            if old is not None and str(old.trigger) == str(spec.trigger) and tuple(old.args[:2]) == args:
+            if old is not None and _trigger_key(old.trigger) == _trigger_key(spec.trigger) and tuple(old.args[:2]) == args:
                 log.info("keeping scheduled job %s, next run %s", jid, old.next_run_time)
                 continue
             # A new incremental sync runs at once; a new daily rescore waits for its time.
@@ -249,6 +252,13 @@ class SyncScheduler:
             log.info("scheduled job %s (%s), next run %s", jid, spec.trigger, first)
 
 
+def _trigger_key(trigger: BaseTrigger) -> str:
+    """What makes two triggers the same schedule (an interval's start date does not; its zone does)."""
+    if isinstance(trigger, IntervalTrigger):
+        return f"interval[{trigger.interval}, {trigger.timezone}]"
+    return repr(trigger)
+
+
 def _make_engine(database_url: str) -> sa.Engine:
     """An engine for the job store; SQLite waits for locks instead of failing at once."""
     if database_url.startswith("sqlite"):
@@ -256,14 +266,14 @@ def _make_engine(database_url: str) -> sa.Engine:
     return sa.create_engine(database_url, pool_pre_ping=True)
 
 
-def next_run_times(config: t.Any) -> dict[str, dt.datetime | None]:
+def next_run_times(config: ConnectorConfig) -> dict[str, dt.datetime | None]:
     """The next scheduled run of each configured CRM, read from the job store (for ``connector status``).
 
     ``None`` means "not scheduled": no ``connector run`` has stored a job for that CRM yet. Reads
     the table directly (no unpickling), so it is safe and cheap to call from the CLI.
 
     Args:
-        config: the loaded connector configuration (``database_url`` and ``crms[].name`` are used).
+        config: the loaded connector configuration (its state database and CRM names are used).
     """
     names = [crm.name for crm in config.crms]
     out: dict[str, dt.datetime | None] = dict.fromkeys(names)
@@ -287,15 +297,26 @@ def next_run_times(config: t.Any) -> dict[str, dt.datetime | None]:
 
 
 def _database_url(config: t.Any) -> str:
-    """The state database URL of a loaded configuration (attribute or method, whichever it offers)."""
-    for name in ("database_url", "resolved_database_url"):
-        value = getattr(config, name, None)
-        if callable(value):
-            value = value()
-        if isinstance(value, str):
-            return value
-    db = getattr(config, "database", None)
-    value = getattr(db, "url", None)
-    if isinstance(value, str):
-        return value
-    raise AttributeError("the configuration names no state database URL")
+    """The state database URL of a loaded configuration (``DATABASE_URL`` overrides the file)."""
+    effective = getattr(config, "effective_database_url", None)
+    return effective() if callable(effective) else str(config.database_url)
+
+
+def job_specs(config: ConnectorConfig) -> list[JobSpec]:
+    """The jobs ``connector.yaml`` asks for: each CRM's sync schedule and its daily full rescore.
+
+    A CRM with neither ``interval_minutes`` nor ``cron`` syncs every 15 minutes;
+    ``full_rescore_at: null`` means no daily rescore for that CRM.
+    """
+    specs: list[JobSpec] = []
+    for crm in config.crms:
+        sched = crm.schedule
+        if sched.cron is not None:
+            trigger = schedule_trigger(cron=sched.cron, timezone=sched.timezone)
+        else:
+            minutes = sched.every_minutes or 15.0
+            trigger = schedule_trigger(interval_seconds=minutes * 60, timezone=sched.timezone)
+        specs.append(JobSpec(crm.name, False, trigger))
+        if sched.full_rescore_at is not None:
+            specs.append(JobSpec(crm.name, True, daily_trigger(sched.full_rescore_at, sched.timezone)))
+    return specs

@@ -153,3 +153,24 @@ def test_bad_schedule_is_refused(kwargs: dict[str, t.Any], message: str) -> None
 def test_bad_rescore_time_is_refused() -> None:
     with pytest.raises(ValueError, match="HH:MM"):
         daily_trigger("3 o'clock")
+
+
+def test_job_specs_follow_the_config() -> None:
+    from connector.sync.config import ConnectorConfig
+    from connector.sync.scheduler import job_specs
+
+    config = ConnectorConfig.model_validate(
+        {
+            "crms": [
+                {"name": "eu", "adapter": "hubspot", "mapping": "m.yaml", "models": ["a.yaml"], "schedule": {"cron": "*/5 * * * *", "full_rescore_at": None}},
+                {"name": "us", "adapter": "hubspot", "mapping": "m.yaml", "models": ["a.yaml"], "schedule": {"interval_minutes": 30, "full_rescore_at": "02:15", "timezone": "Europe/Berlin"}},
+                {"name": "de", "adapter": "hubspot", "mapping": "m.yaml", "models": ["a.yaml"]},
+            ]
+        }
+    )
+    specs = {spec.id: spec for spec in job_specs(config)}
+    assert set(specs) == {"sync:eu", "sync:us", "rescore:us", "sync:de", "rescore:de"}
+    assert "cron" in str(specs["sync:eu"].trigger)
+    assert "0:30:00" in str(specs["sync:us"].trigger)
+    assert "0:15:00" in str(specs["sync:de"].trigger), "no schedule given: every 15 minutes"
+    assert "hour='2', minute='15'" in repr(specs["rescore:us"].trigger) and "Europe/Berlin" in repr(specs["rescore:us"].trigger)

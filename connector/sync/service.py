@@ -13,6 +13,8 @@ run side by side in one process); across processes the pipeline's lease does the
 from __future__ import annotations
 
 import dataclasses as dc
+import datetime as dt
+import json
 import logging
 import os
 import signal
@@ -21,7 +23,7 @@ import typing as t
 
 from connector.sync.scheduler import JobSpec, SyncScheduler
 
-__all__ = ["SyncFn", "SyncService"]
+__all__ = ["JsonLinesFormatter", "SyncFn", "SyncService", "setup_logging"]
 
 log = logging.getLogger(__name__)
 
@@ -107,3 +109,36 @@ class SyncService:
             except Exception as exc:  # noqa: BLE001 - one failed run must not end the service
                 log.error("sync of %s failed: %s; the next scheduled run retries", crm, exc)
                 return None
+
+
+class JsonLinesFormatter(logging.Formatter):
+    """One JSON object per line (``ts``, ``level``, ``logger``, ``message``, ``exc``), for log shippers."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render ``record`` as a single JSON line."""
+        entry: dict[str, t.Any] = {
+            "ts": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def setup_logging(fmt: t.Literal["text", "json"] = "text", level: str = "INFO", stream: t.TextIO | None = None) -> None:
+    """Send the connector's logs to stderr as text lines or JSON lines (``log_format`` in connector.yaml).
+
+    Replaces the root handlers so running the service twice in one process does not double lines.
+    apscheduler's own chatter is kept at WARNING unless DEBUG is asked for.
+    """
+    handler = logging.StreamHandler(stream)
+    if fmt == "json":
+        handler.setFormatter(JsonLinesFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("apscheduler").setLevel(level if level == "DEBUG" else "WARNING")

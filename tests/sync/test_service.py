@@ -131,3 +131,28 @@ def test_second_signal_exits_at_once(tmp_path: pathlib.Path) -> None:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130
+
+
+def test_json_log_lines_parse() -> None:
+    import io
+    import json
+    import logging
+
+    from connector.sync.service import setup_logging
+
+    buf = io.StringIO()
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        setup_logging("json", "INFO", stream=buf)
+        logging.getLogger("connector.test").info("hello %s", "world")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logging.getLogger("connector.test").exception("failed")
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    lines = [json.loads(line) for line in buf.getvalue().splitlines()]
+    assert lines[0]["message"] == "hello world" and lines[0]["level"] == "INFO" and lines[0]["ts"].endswith("+00:00")
+    assert lines[1]["level"] == "ERROR" and "ValueError: boom" in lines[1]["exc"]

@@ -1,11 +1,216 @@
-"""CLI commands: score (see README for usage)."""
+"""CLI commands ``connector score`` and ``connector validate``.
+
+Thin on purpose: read files with :mod:`connector.scoring.readers`, score with
+:class:`connector.scoring.engine.Scorer`, write JSON Lines. Bad input lines are reported with
+file:line and skipped, so one broken export line never stops a run (``--strict`` stops it).
+"""
 
 from __future__ import annotations
 
-import typer
+import collections
+import datetime as dt
+import json
+import pathlib
+import sys
+import typing as t
 
-__all__ = ["register"]
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from connector.scoring import readers
+from connector.scoring.engine import Scorer
+from connector.scoring.identity import resolve
+from connector.scoring.loader import load_model, load_models, load_predictors
+from connector.scoring.records import Activity, Adjustment
+from connector.scoring.result import ScoreResult
+from connector.yamlfile import FileProblem, YamlFileError, load_yaml
+
+__all__ = ["PROGRESS_FROM", "VALIDATORS", "register", "score_command", "validate_command"]
+
+#: Show a progress bar from this many contacts on (small runs finish before it would draw).
+PROGRESS_FROM = 2000
+
+
+def _not_yet(kind: str) -> t.Callable[[pathlib.Path], str]:
+    def check(path: pathlib.Path) -> str:
+        raise YamlFileError([FileProblem(str(path), None, "", f"{kind} files are recognised but their validation is not yet supported by this version")])
+
+    return check
+
+
+def _validate_model(path: pathlib.Path) -> str:
+    model = load_model(path)
+    load_predictors(model, path)
+    return f"scoring model '{model.model}': {len(model.dimensions)} dimensions, {len(model.rules)} rules"
+
+
+#: Which loader checks a file, chosen by its top-level key. The CRM mapping (``crm``) and the
+#: connector config (``crms``) loaders of other modules plug in here.
+VALIDATORS: dict[str, t.Callable[[pathlib.Path], str]] = {
+    "model": _validate_model,
+    "crm": _not_yet("CRM mapping"),
+    "crms": _not_yet("connector config"),
+}
+
+
+def _expand(paths: t.Sequence[pathlib.Path]) -> list[pathlib.Path]:
+    """Directories stand for the YAML files inside them (recursively)."""
+    out: list[pathlib.Path] = []
+    for path in paths:
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*") if p.suffix.lower() in (".yaml", ".yml"))
+        else:
+            out.append(path)
+    return out
+
+
+def validate_command(files: list[pathlib.Path] = typer.Argument(..., help="YAML files (or directories) to check: scoring models, CRM mappings, connector configs.")) -> None:
+    """Check model/mapping/config files; list every problem as file:line: key: message."""
+    console = Console(highlight=False)
+    problems: list[FileProblem] = []
+    model_files: list[pathlib.Path] = []
+    paths = _expand(files)
+    if not paths:
+        console.print("no YAML files found")
+        raise typer.Exit(2)
+    for path in paths:
+        try:
+            data, _ = load_yaml(path)
+            kind = next((k for k in VALIDATORS if isinstance(data, dict) and k in data), None)
+            if kind is None:
+                raise YamlFileError([FileProblem(str(path), 1, "", f"unknown kind of file: expected a top-level key {', '.join(repr(k) for k in VALIDATORS)}")])
+            what = VALIDATORS[kind](path)
+            if kind == "model":
+                model_files.append(path)
+            console.print(f"[green]ok[/green] {path}: {what}", soft_wrap=True)
+        except YamlFileError as exc:
+            problems.extend(exc.problems)
+    if len(model_files) > 1:
+        try:
+            load_models(model_files)
+        except YamlFileError as exc:
+            problems.extend(exc.problems)
+    for problem in problems:
+        console.print(f"[red]error[/red] {problem}", soft_wrap=True)
+    if problems:
+        console.print(f"{len(problems)} problem(s) in {len({p.file for p in problems})} file(s)")
+        raise typer.Exit(1)
+
+
+def _parse_as_of(value: str | None) -> dt.datetime:
+    if value is None:
+        return dt.datetime.now(dt.timezone.utc)
+    try:
+        return readers.parse_datetime(value, "--as-of")
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--as-of") from None
+
+
+def _summary_table(results: t.Mapping[str, list[ScoreResult]]) -> Table:
+    table = Table(title="Scoring summary")
+    for column in ("model", "contacts", "mean score", "grades", "stages", "excluded", "triggers fired"):
+        table.add_column(column, overflow="fold", justify="right" if column in ("contacts", "mean score", "excluded", "triggers fired") else "left")
+    for name, rows in results.items():
+        grades = collections.Counter(r.grade for r in rows if r.grade)
+        stages = collections.Counter(r.stage for r in rows if r.stage)
+        mean = sum(r.score for r in rows) / len(rows) if rows else 0.0
+        table.add_row(
+            name,
+            str(len(rows)),
+            f"{mean:.1f}",
+            " ".join(f"{k}:{v}" for k, v in sorted(grades.items())) or "-",
+            "\n".join(f"{k}: {v}" for k, v in stages.most_common()) or "-",
+            str(sum(1 for r in rows if r.excluded)),
+            str(sum(len(r.triggers) for r in rows)),
+        )
+    return table
+
+
+def score_command(
+    model: list[pathlib.Path] = typer.Option(..., "--model", help="Scoring model YAML; repeat for several models."),
+    contacts: pathlib.Path = typer.Option(..., "--contacts", help="Contacts, JSON Lines or CSV."),
+    activities: pathlib.Path = typer.Option(..., "--activities", help="Activities, JSON Lines or CSV."),
+    output: pathlib.Path = typer.Option(..., "--output", help="Where to write one JSON object per contact and model (JSON Lines; '-' for stdout)."),
+    adjustments: t.Optional[pathlib.Path] = typer.Option(None, "--adjustments", help="Manual adjustments, JSON Lines or CSV."),
+    identities: t.Optional[pathlib.Path] = typer.Option(None, "--identities", help="anonymous_id -> contact_id links, JSON Lines or CSV."),
+    id_column: t.Optional[str] = typer.Option(None, "--id-column", help="Name of the contact id column in a contacts CSV (default: id)."),
+    placeholder: t.Optional[list[str]] = typer.Option(None, "--placeholder", help="A value meaning 'not answered' (repeatable; default: Select)."),
+    as_of: t.Optional[str] = typer.Option(None, "--as-of", help="Score as of this ISO 8601 instant (default: now; naive means UTC)."),
+    strict: bool = typer.Option(False, "--strict", help="Stop with exit code 1 on the first bad input line instead of skipping it."),
+) -> None:
+    """Score contacts with one or more models and write the results as JSON Lines."""
+    to_stdout = str(output) == "-"
+    console = Console(stderr=to_stdout, highlight=False)
+    when = _parse_as_of(as_of)
+    try:
+        scorers = [Scorer(m, load_predictors(m, p)) for m, p in zip(load_models(model), model)]
+    except YamlFileError as exc:
+        for problem in exc.problems:
+            console.print(f"[red]error[/red] {problem}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    except ValueError as exc:
+        console.print(f"[red]error[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+
+    errors: list[readers.RecordError] = []
+    on_error = None if strict else errors.append
+    placeholders = frozenset(placeholder) if placeholder else readers.DEFAULT
+    try:
+        contact_list = list(readers.read_contacts(contacts, id_column=id_column, placeholders=placeholders, on_error=on_error))
+        act_list = list(readers.read_activities(activities, placeholders=placeholders, on_error=on_error))
+        adj_list = list(readers.read_adjustments(adjustments, on_error=on_error)) if adjustments else []
+        links = list(readers.read_identities(identities, on_error=on_error)) if identities else []
+    except readers.RecordError as exc:
+        console.print(f"[red]error[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    if not contact_list:
+        for error in errors:
+            console.print(f"[red]error[/red] {error}", soft_wrap=True)
+        console.print(f"[red]error[/red] no contact could be read from {contacts}")
+        raise typer.Exit(1)
+
+    known_dims = {d for s in scorers for d in s.model.dimensions}
+    for adj in adj_list:
+        if adj.dimension not in known_dims:
+            errors.append(readers.RecordError(str(adjustments), None, f"adjustment for contact {adj.contact_id!r} names dimension {adj.dimension!r}, which no model has (known: {', '.join(sorted(known_dims))}); not applied"))
+    by_contact: dict[str, list[Activity]] = collections.defaultdict(list)
+    for act in resolve(act_list, links):
+        by_contact[t.cast(str, act.contact_id)].append(act)
+    adj_by_contact: dict[str, list[Adjustment]] = collections.defaultdict(list)
+    for adj in adj_list:
+        adj_by_contact[adj.contact_id].append(adj)
+
+    results: dict[str, list[ScoreResult]] = {s.model.model: [] for s in scorers}
+    sink = sys.stdout if to_stdout else output.open("w", encoding="utf-8")
+    try:
+        with Progress(
+            TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=Console(stderr=True), transient=True, disable=len(contact_list) < PROGRESS_FROM,
+        ) as progress:
+            task = progress.add_task("scoring", total=len(contact_list))
+            for contact in contact_list:
+                acts, adjs = by_contact.get(contact.id, []), adj_by_contact.get(contact.id, [])
+                for scorer in scorers:
+                    result = scorer.score(contact, acts, adjs, when)
+                    results[scorer.model.model].append(result)
+                    sink.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+                progress.advance(task)
+    finally:
+        if not to_stdout:
+            sink.close()
+
+    console.print(_summary_table(results))
+    if not to_stdout:
+        console.print(f"wrote {sum(len(r) for r in results.values())} result(s) to {output}")
+    if errors:
+        console.print(f"[yellow]{len(errors)} input problem(s), skipped:[/yellow]")
+        for error in errors:
+            console.print(f"  {error}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add ``score`` and ``validate`` to the ``connector`` command line."""
+    app.command("score")(score_command)
+    app.command("validate")(validate_command)

@@ -1,0 +1,253 @@
+"""Activity for scoring, from three HubSpot sources, as canonical ``Activity`` records.
+
+1. Web analytics events -- ``GET /events/v3/events?objectType=contact&eventType=...&occurredAfter=
+   &occurredBefore=`` (https://developers.hubspot.com/docs/api/events/web-analytics), one walk per
+   mapped event type (``e_visited_page``, ``e_submitted_form``, ...). Ids ``hs-event:<id>``.
+2. Marketing email events -- ``GET /email/public/v1/events?startTimestamp=&endTimestamp=&offset=``
+   (https://developers.hubspot.com/docs/methods/email/get_events). These name only the recipient's
+   email, so they are emitted with ``anonymous_id="email:<lowercased address>"``; the sync engine
+   resolves those against stored contact emails. Ids ``hs-email:<id>``. ``STATUSCHANGE`` counts as
+   an unsubscribe only when a subscription (or the portal status) became ``UNSUBSCRIBED``.
+3. CRM engagements (meetings, calls, emails) -- searched on ``hs_timestamp`` (the occurrence time)
+   with the keyset walk, then ``POST /crm/v4/associations/{type}/contacts/batch/read`` for their
+   contacts. One activity per engagement and contact: ``hs-meeting:<id>:<contact id>``.
+
+Window: ``(since, until]`` on occurrence time, enforced here whatever the server's edge semantics.
+The sources are read one after another; only the last page carries ``until`` as its cursor
+(earlier pages carry ``since``), because email events come newest first and no earlier point is
+complete for all three sources.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+
+from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest, PublicFetchAssociationsBatchRequest
+
+from connector.adapters.base import Page, Reject
+from connector.adapters.hubspot.contacts import to_millis
+from connector.adapters.hubspot.mapping import ConversionError, HubSpotMapping, parse_hubspot_time
+from connector.adapters.hubspot.search import keyset_search
+from connector.scoring.records import Activity, utc
+
+if t.TYPE_CHECKING:
+    from connector.adapters.hubspot.client import HubSpotClient
+
+__all__ = ["ENGAGEMENT_PROPERTIES", "pull_activities"]
+
+#: Properties read per engagement type; kept as attributes (without the ``hs_`` prefix noise).
+ENGAGEMENT_PROPERTIES: dict[str, dict[str, str]] = {
+    "meetings": {"hs_meeting_title": "title", "hs_meeting_outcome": "outcome", "hs_meeting_location": "location"},
+    "calls": {"hs_call_title": "title", "hs_call_direction": "direction", "hs_call_disposition": "disposition", "hs_call_duration": "duration_ms"},
+    "emails": {"hs_email_subject": "subject", "hs_email_direction": "direction"},
+}
+_SINGULAR = {"meetings": "meeting", "calls": "call", "emails": "email"}
+ASSOCIATION_BATCH = 100
+
+
+def pull_activities(
+    client: HubSpotClient, mapping: HubSpotMapping, since: dt.datetime | None, until: dt.datetime
+) -> t.Iterator[Page[Activity]]:
+    """All mapped activity with ``since < occurred_at <= until``."""
+    since_ms = to_millis(since) if since is not None else None
+    until_ms = to_millis(until)
+    hold = utc(since) if since is not None else None
+    sources: list[t.Iterator[tuple[list[Activity], list[Reject]]]] = []
+    acts = mapping.activities
+    if acts.web_events.enabled:
+        sources += [_web_events(client, mapping, event_type, since_ms, until_ms) for event_type in acts.web_events.types]
+    if acts.email_events.enabled and acts.email_events.types:
+        sources.append(_email_events(client, mapping, since_ms, until_ms))
+    if acts.engagements.enabled:
+        sources += [_engagements(client, mapping, kind, since_ms, until_ms) for kind in acts.engagements.types]
+    pending: tuple[list[Activity], list[Reject]] | None = None
+    for source in sources:
+        for records, rejects in source:
+            if pending is not None:
+                yield Page(pending[0], pending[1], hold)
+            pending = (records, rejects)
+    last = pending or ([], [])
+    yield Page(last[0], last[1], dt.datetime.fromtimestamp(until_ms / 1000, tz=dt.timezone.utc))
+
+
+def _in_window(ms: int, since_ms: int | None, until_ms: int) -> bool:
+    return (since_ms is None or ms > since_ms) and ms <= until_ms
+
+
+def _web_events(
+    client: HubSpotClient, mapping: HubSpotMapping, event_type: str, since_ms: int | None, until_ms: int
+) -> t.Iterator[tuple[list[Activity], list[Reject]]]:
+    spec = mapping.activities.web_events
+    canonical = spec.types[event_type]
+    after: str | None = None
+    while True:
+        kwargs: dict[str, t.Any] = {
+            "object_type": "contact",
+            "event_type": event_type,
+            "occurred_before": dt.datetime.fromtimestamp((until_ms + 1) / 1000, tz=dt.timezone.utc),
+            "limit": spec.page_size,
+        }
+        if since_ms is not None:
+            kwargs["occurred_after"] = dt.datetime.fromtimestamp(since_ms / 1000, tz=dt.timezone.utc)
+        if after:
+            kwargs["after"] = after
+        answer = client.call("GET", "/events/v3/events", client.events.get_page, **kwargs)
+        records: list[Activity] = []
+        rejects: list[Reject] = []
+        for event in answer.results or []:
+            raw = event.to_dict()
+            if event.occurred_at is None or not event.id:
+                rejects.append(Reject("activities", f"hs-event:{event.id}", "web event without id or occurredAt", _jsonable(raw)))
+                continue
+            occurred = utc(event.occurred_at)
+            if not _in_window(to_millis(occurred), since_ms, until_ms):
+                continue
+            attributes = {spec.attributes.get(k, k): v for k, v in (event.properties or {}).items()}
+            attributes["hubspot_event_type"] = event.event_type or event_type
+            records.append(
+                Activity(
+                    id=f"hs-event:{event.id}",
+                    type=canonical,
+                    occurred_at=occurred,
+                    contact_id=str(event.object_id) if event.object_id else None,
+                    anonymous_id=None if event.object_id else f"hs-event-visitor:{event.id}",
+                    attributes=attributes,
+                )
+            )
+        yield records, rejects
+        nxt = answer.paging.next if answer.paging is not None else None
+        after = nxt.after if nxt is not None else None
+        if not after:
+            return
+
+
+def _unsubscribed(event: t.Mapping[str, t.Any]) -> bool:
+    if str(event.get("portalSubscriptionStatus", "")).upper() == "UNSUBSCRIBED":
+        return True
+    return any(str(s.get("status", "")).upper() == "UNSUBSCRIBED" for s in event.get("subscriptions") or [] if isinstance(s, dict))
+
+
+def _email_events(
+    client: HubSpotClient, mapping: HubSpotMapping, since_ms: int | None, until_ms: int
+) -> t.Iterator[tuple[list[Activity], list[Reject]]]:
+    spec = mapping.activities.email_events
+    offset: str | None = None
+    while True:
+        query: dict[str, t.Any] = {"endTimestamp": until_ms, "limit": spec.page_size}
+        if since_ms is not None:
+            query["startTimestamp"] = since_ms + 1
+        if offset:
+            query["offset"] = offset
+        answer = client.raw("GET", "/email/public/v1/events", query)
+        if not isinstance(answer, dict):
+            raise _bad_answer("/email/public/v1/events", answer)
+        records: list[Activity] = []
+        rejects: list[Reject] = []
+        for event in answer.get("events") or []:
+            item = _email_activity(event, spec.types, since_ms, until_ms)
+            if isinstance(item, Reject):
+                rejects.append(item)
+            elif item is not None:
+                records.append(item)
+        yield records, rejects
+        offset = answer.get("offset")
+        if not answer.get("hasMore") or not offset:
+            return
+
+
+def _email_activity(event: t.Any, types: t.Mapping[str, str], since_ms: int | None, until_ms: int) -> Activity | Reject | None:
+    if not isinstance(event, dict):
+        return Reject("activities", None, "email event is not a JSON object", {"value": repr(event)[:500]})
+    kind = str(event.get("type") or "")
+    if kind not in types:
+        return None
+    if kind == "STATUSCHANGE" and not _unsubscribed(event):
+        return None
+    event_id, recipient, created = event.get("id"), event.get("recipient"), event.get("created")
+    if not event_id or not isinstance(recipient, str) or "@" not in recipient or created is None:
+        return Reject("activities", f"hs-email:{event_id}" if event_id else None, "email event without id, recipient or created", event)
+    try:
+        occurred = parse_hubspot_time(created)
+    except ConversionError as exc:
+        return Reject("activities", f"hs-email:{event_id}", f"email event 'created': {exc}", event)
+    if not _in_window(to_millis(occurred), since_ms, until_ms):
+        return None
+    attributes = {"email_event_type": kind}
+    for key, name in (("url", "url"), ("emailCampaignId", "campaign_id"), ("subject", "subject"), ("appName", "app_name")):
+        if event.get(key) is not None:
+            attributes[name] = event[key]
+    return Activity(
+        id=f"hs-email:{event_id}",
+        type=types[kind],
+        occurred_at=occurred,
+        anonymous_id=f"email:{recipient.strip().lower()}",
+        attributes=attributes,
+    )
+
+
+def _engagements(
+    client: HubSpotClient, mapping: HubSpotMapping, kind: str, since_ms: int | None, until_ms: int
+) -> t.Iterator[tuple[list[Activity], list[Reject]]]:
+    canonical = mapping.activities.engagements.types[kind]  # type: ignore[index]
+    props = ENGAGEMENT_PROPERTIES[kind]
+    walk = keyset_search(client, client.engagement_search[kind], kind, "hs_timestamp", list(props), since_ms, until_ms)
+    for page in walk:
+        records: list[Activity] = []
+        rejects: list[Reject] = []
+        contacts = _associated_contacts(client, kind, [str(r.id) for r in page.records])
+        for record in page.records:
+            raw = {"id": str(record.id), "properties": dict(record.properties or {})}
+            try:
+                occurred = parse_hubspot_time((record.properties or {}).get("hs_timestamp"))
+            except ConversionError as exc:
+                rejects.append(Reject("activities", f"hs-{_SINGULAR[kind]}:{record.id}", f"{kind} 'hs_timestamp': {exc}", raw))
+                continue
+            linked = contacts.get(str(record.id), [])
+            if not linked:
+                rejects.append(Reject("activities", f"hs-{_SINGULAR[kind]}:{record.id}", f"{_SINGULAR[kind]} has no associated contact", raw))
+                continue
+            attributes = {name: (record.properties or {}).get(prop) for prop, name in props.items() if (record.properties or {}).get(prop) not in (None, "")}
+            for contact_id in linked:
+                records.append(
+                    Activity(
+                        id=f"hs-{_SINGULAR[kind]}:{record.id}:{contact_id}",
+                        type=canonical,
+                        occurred_at=occurred,
+                        contact_id=contact_id,
+                        attributes=attributes,
+                    )
+                )
+        yield records, rejects
+
+
+def _associated_contacts(client: HubSpotClient, kind: str, ids: list[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    path = f"/crm/v4/associations/{kind}/contacts/batch/read"
+    for start in range(0, len(ids), ASSOCIATION_BATCH):
+        chunk = ids[start : start + ASSOCIATION_BATCH]
+        request = BatchInputPublicFetchAssociationsBatchRequest(inputs=[PublicFetchAssociationsBatchRequest(id=i) for i in chunk])
+        answer = client.call(
+            "POST", path, client.associations.get_page, from_object_type=kind, to_object_type="contacts",
+            batch_input_public_fetch_associations_batch_request=request,
+        )
+        for result in answer.results or []:
+            source = str(result._from.id)
+            out.setdefault(source, []).extend(str(to.to_object_id) for to in result.to or [])
+    return out
+
+
+def _jsonable(value: t.Any) -> t.Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def _bad_answer(path: str, answer: t.Any) -> Exception:
+    from connector.adapters.base import CRMError
+
+    return CRMError(f"HubSpot answered GET {path} with something that is not a JSON object: {str(answer)[:200]}")

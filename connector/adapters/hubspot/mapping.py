@@ -1,0 +1,265 @@
+"""The HubSpot mapping file (``mappings/hubspot.yaml``): the only place HubSpot names meet canonical ones.
+
+Loaded with :func:`connector.yamlfile.load_yaml_model`, so every error names file, line and key.
+The documented example is ``mappings/hubspot.yaml``; ``docs/hubspot.md`` explains each key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import pathlib
+import re
+import typing as t
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from connector.scoring.records import utc
+from connector.yamlfile import LocatedError, load_yaml_model
+
+__all__ = [
+    "ActivitiesMap",
+    "ContactsMap",
+    "ConversionError",
+    "EmailEventsMap",
+    "EngagementsMap",
+    "HubSpotMapping",
+    "ListsMap",
+    "OutputsMap",
+    "PropertyMap",
+    "PropertyType",
+    "ScoreBandList",
+    "TasksMap",
+    "WebEventsMap",
+    "convert",
+    "load_mapping",
+    "parse_hubspot_time",
+]
+
+PropertyType = t.Literal["string", "number", "integer", "bool", "datetime", "date", "enumeration"]
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors: a typo in a mapping must never be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PropertyMap(_Strict):
+    """One HubSpot contact property feeding one canonical property, with its type."""
+
+    property: str
+    type: PropertyType = "string"
+    #: Multi-select (checkbox) values arrive as ``a;b;c``: split them into a list.
+    multiple: bool = False
+
+
+class ContactsMap(_Strict):
+    """Which contact properties are pulled, and under which canonical names."""
+
+    email_property: str = "email"
+    owner_property: str = "hubspot_owner_id"
+    #: canonical name -> HubSpot property (a bare string means a ``string`` property of that name).
+    properties: dict[str, PropertyMap] = Field(default_factory=dict)
+
+    @field_validator("properties", mode="before")
+    @classmethod
+    def _shorthand(cls, value: t.Any) -> t.Any:
+        if isinstance(value, dict):
+            return {k: {"property": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+
+class WebEventsMap(_Strict):
+    """Web analytics events (``GET /events/v3/events``), by HubSpot event type name."""
+
+    enabled: bool = True
+    #: HubSpot event type -> canonical activity type.
+    types: dict[str, str] = Field(default_factory=lambda: {"e_visited_page": "page_view", "e_submitted_form": "form_submit"})
+    #: event property -> canonical attribute name; other event properties are kept under their own names.
+    attributes: dict[str, str] = Field(default_factory=lambda: {"hs_url": "url", "hs_page_title": "title", "hs_form_id": "form_id"})
+    page_size: int = Field(default=100, gt=0, le=100)
+
+
+class EmailEventsMap(_Strict):
+    """Marketing email events (``GET /email/public/v1/events``), identified by recipient email."""
+
+    enabled: bool = True
+    #: email event type -> canonical activity type. ``STATUSCHANGE`` counts only when it unsubscribes.
+    types: dict[str, str] = Field(
+        default_factory=lambda: {"SENT": "email_sent", "OPEN": "email_open", "CLICK": "email_click", "STATUSCHANGE": "unsubscribe"}
+    )
+    page_size: int = Field(default=1000, gt=0, le=1000)
+
+
+class EngagementsMap(_Strict):
+    """CRM engagements (meetings, calls, emails) found by their occurrence time ``hs_timestamp``."""
+
+    enabled: bool = True
+    types: dict[t.Literal["meetings", "calls", "emails"], str] = Field(
+        default_factory=lambda: {"meetings": "meeting", "calls": "call", "emails": "email_sent"}
+    )
+
+
+class ActivitiesMap(_Strict):
+    """The three activity sources."""
+
+    web_events: WebEventsMap = Field(default_factory=WebEventsMap)
+    email_events: EmailEventsMap = Field(default_factory=EmailEventsMap)
+    engagements: EngagementsMap = Field(default_factory=EngagementsMap)
+
+
+class OutputsMap(_Strict):
+    """Where scores are written: a property group and canonical output name -> HubSpot property."""
+
+    group: str = "lead_scoring"
+    group_label: str = "Lead scoring"
+    #: canonical output name (``ScoringModel.output_names()`` values) -> HubSpot property; default: same name.
+    properties: dict[str, str] = Field(default_factory=dict)
+
+    def property_for(self, output: str) -> str:
+        """The HubSpot property an output is written to."""
+        return self.properties.get(output, output)
+
+
+class ScoreBandList(_Strict):
+    """A DYNAMIC list of contacts whose output (a number) lies in ``[min, max)``."""
+
+    name: str
+    output: str
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ScoreBandList:
+        if self.min is None and self.max is None:
+            raise ValueError("a score band needs 'min', 'max' or both")
+        if self.min is not None and self.max is not None and self.min >= self.max:
+            raise ValueError("'min' must be below 'max'")
+        return self
+
+
+class ListsMap(_Strict):
+    """Which lists ``connector setup`` keeps, besides the MANUAL lists triggers name."""
+
+    stage_lists: bool = True
+    #: ``{model}`` and ``{stage}`` are replaced.
+    stage_list_name: str = "{model}: {stage}"
+    score_bands: list[ScoreBandList] = Field(default_factory=list)
+
+
+class TasksMap(_Strict):
+    """``create_task`` trigger actions."""
+
+    #: Owner for tasks of contacts without ``hubspot_owner_id``; without it such tasks fail clearly.
+    default_owner_id: str | None = None
+    priority: t.Literal["LOW", "MEDIUM", "HIGH"] | None = None
+
+
+class HubSpotMapping(_Strict):
+    """A whole HubSpot mapping file."""
+
+    crm: t.Literal["hubspot"]
+    contacts: ContactsMap = Field(default_factory=ContactsMap)
+    activities: ActivitiesMap = Field(default_factory=ActivitiesMap)
+    outputs: OutputsMap = Field(default_factory=OutputsMap)
+    lists: ListsMap = Field(default_factory=ListsMap)
+    tasks: TasksMap = Field(default_factory=TasksMap)
+
+    _source: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> HubSpotMapping:
+        hs_names: dict[str, str] = {}
+        for canonical, spec in self.contacts.properties.items():
+            if not _NAME.match(canonical):
+                raise LocatedError(("contacts", "properties", canonical), f"canonical name {canonical!r} must start with a letter and use letters, digits or _")
+            if spec.property in hs_names:
+                raise LocatedError(("contacts", "properties", canonical, "property"), f"HubSpot property '{spec.property}' is already mapped to '{hs_names[spec.property]}'")
+            hs_names[spec.property] = canonical
+        targets: dict[str, str] = {}
+        for output, prop in self.outputs.properties.items():
+            if prop in targets:
+                raise LocatedError(("outputs", "properties", output), f"outputs '{targets[prop]}' and '{output}' both write HubSpot property '{prop}'")
+            targets[prop] = output
+        return self
+
+    @property
+    def source(self) -> str | None:
+        """The file this mapping was loaded from (for ``file:line`` in problems)."""
+        return self._source
+
+    def contact_properties(self) -> list[str]:
+        """HubSpot properties a contact pull asks for: only those the mapping names (plus bookkeeping)."""
+        names = [self.contacts.email_property, "lastmodifieddate", "hs_object_id"]
+        names += [spec.property for spec in self.contacts.properties.values()]
+        return list(dict.fromkeys(names))
+
+
+def load_mapping(path: str | pathlib.Path) -> HubSpotMapping:
+    """Load and validate a HubSpot mapping file; errors name file:line:key (``YamlFileError``)."""
+    mapping = load_yaml_model(path, HubSpotMapping, what="HubSpot mapping")
+    mapping._source = str(path)
+    return mapping
+
+
+class ConversionError(ValueError):
+    """A HubSpot value that cannot be read as the type the mapping declares."""
+
+
+def parse_hubspot_time(value: t.Any) -> dt.datetime:
+    """HubSpot datetimes come as ISO 8601 (``2024-05-01T10:00:00.123Z``) or epoch milliseconds."""
+    if isinstance(value, dt.datetime):
+        return utc(value)
+    text = str(value).strip()
+    if re.fullmatch(r"-?\d+", text):
+        return dt.datetime.fromtimestamp(int(text) / 1000, tz=dt.timezone.utc)
+    try:
+        return utc(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        raise ConversionError(f"cannot read {value!r} as a date-time") from None
+
+
+def convert(value: t.Any, spec: PropertyMap) -> t.Any:
+    """HubSpot sends every property value as a string (or null); give it the declared type.
+
+    Blank values are ``None`` (not set). Raises :class:`ConversionError` with a readable reason.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    kind = spec.type
+    if spec.multiple:
+        items = [part.strip() for part in str(value).split(";") if part.strip()]
+        return [convert(item, spec.model_copy(update={"multiple": False})) for item in items]
+    if kind in ("string", "enumeration"):
+        return str(value)
+    if kind in ("number", "integer"):
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            raise ConversionError(f"cannot read {value!r} as a number") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ConversionError(f"{value!r} is not a finite number")
+        if kind == "integer":
+            if not number.is_integer():
+                raise ConversionError(f"{value!r} is not a whole number")
+            return int(number)
+        return number
+    if kind == "bool":
+        text = str(value).strip().lower()
+        if text in ("true", "yes", "1"):
+            return True
+        if text in ("false", "no", "0"):
+            return False
+        raise ConversionError(f"cannot read {value!r} as true/false")
+    if kind == "datetime":
+        return parse_hubspot_time(value)
+    if kind == "date":
+        text = str(value).strip()
+        if re.fullmatch(r"\d+", text):
+            return parse_hubspot_time(text).date()
+        try:
+            return dt.date.fromisoformat(text[:10])
+        except ValueError:
+            raise ConversionError(f"cannot read {value!r} as a date") from None
+    raise ConversionError(f"unknown type {kind!r}")  # pragma: no cover - Literal guards it

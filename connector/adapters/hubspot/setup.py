@@ -1,0 +1,179 @@
+"""``connector setup --crm hubspot``: the property group, the output properties and the lists.
+
+Idempotent by construction: everything is looked up first and only what is missing is created;
+an enumeration's options are patched only when the models name an option the portal lacks (old
+options are kept, since contacts may still hold them). A property that exists with a different type
+is never changed: that is reported as an error for an admin to resolve.
+
+Properties API: https://developers.hubspot.com/docs/api/crm/properties (create needs ``name,
+label, type, fieldType, groupName`` and ``options`` for enumerations).
+"""
+
+from __future__ import annotations
+
+import dataclasses as dc
+import typing as t
+
+from hubspot.crm.properties import OptionInput, PropertyCreate, PropertyGroupCreate, PropertyUpdate
+
+from connector.adapters.base import CRMError
+from connector.adapters.hubspot.lists import ListManager, band_filter, enumeration_filter
+from connector.adapters.hubspot.mapping import HubSpotMapping
+from connector.adapters.hubspot.properties import fetch_properties
+
+if t.TYPE_CHECKING:
+    from connector.adapters.hubspot.client import HubSpotClient
+    from connector.scoring.model import ScoringModel
+
+__all__ = ["OutputSpec", "run_setup", "specs_from_models", "specs_from_names"]
+
+Kind = t.Literal["number", "enumeration", "text", "datetime"]
+#: HubSpot (type, fieldType) per output kind.
+_HS_TYPES: dict[str, tuple[str, str]] = {
+    "number": ("number", "number"),
+    "enumeration": ("enumeration", "select"),
+    "text": ("string", "textarea"),
+    "datetime": ("datetime", "date"),
+}
+_COMPATIBLE: dict[str, set[str]] = {"number": {"number"}, "enumeration": {"enumeration"}, "text": {"string"}, "datetime": {"datetime", "date"}}
+
+
+@dc.dataclass(frozen=True, slots=True)
+class OutputSpec:
+    """One output property to exist in HubSpot."""
+
+    name: str
+    kind: Kind
+    options: tuple[str, ...] = ()
+    label: str | None = None
+    #: ``score``, ``dimension``, ``grade``, ``matrix``, ``stage``, ``reasons``, ``scored_at``
+    role: str = "score"
+    model: str | None = None
+
+
+def specs_from_models(models: t.Sequence[ScoringModel]) -> list[OutputSpec]:
+    """Output properties (with types and options) that these models write."""
+    out: dict[str, OutputSpec] = {}
+    for model in models:
+        for key, name in model.output_names().items():
+            role = key.split(":", 1)[0]
+            label = f"{model.model} {key.replace('dimension:', '').replace('_', ' ')}"
+            options: tuple[str, ...] = ()
+            kind: Kind = "number"
+            if role == "grade" and model.grade is not None:
+                kind, options = "enumeration", tuple(b.label for b in model.grade.bands)
+            elif role == "matrix" and model.matrix is not None:
+                rows, cols = model.matrix.rows.bands, model.matrix.columns.bands
+                kind, options = "enumeration", tuple(r.label + c.label for r in rows for c in cols)
+            elif role == "stage" and model.stages is not None:
+                kind, options = "enumeration", tuple(s.name for s in model.stages.order)
+            elif role == "reasons":
+                kind = "text"
+            elif role == "scored_at":
+                kind = "datetime"
+            out[name] = OutputSpec(name, kind, options, label, role, model.model)
+    return list(out.values())
+
+
+def specs_from_names(output_names: t.Sequence[str], enumerations: t.Mapping[str, t.Sequence[str]]) -> list[OutputSpec]:
+    """The adapter contract's form: names plus enumeration options; other kinds from the name's suffix."""
+    specs = []
+    for name in output_names:
+        if name in enumerations:
+            role = "stage" if name.endswith("_stage") else "grade"
+            specs.append(OutputSpec(name, "enumeration", tuple(enumerations[name]), role=role))
+        elif name.endswith("_reasons"):
+            specs.append(OutputSpec(name, "text", role="reasons"))
+        elif name.endswith("_scored_at"):
+            specs.append(OutputSpec(name, "datetime", role="scored_at"))
+        else:
+            specs.append(OutputSpec(name, "number"))
+    return specs
+
+
+def _ensure_group(client: HubSpotClient, mapping: HubSpotMapping) -> bool:
+    group = mapping.outputs.group
+    try:
+        client.call("GET", f"/crm/v3/properties/contacts/groups/{group}", client.groups.get_by_name, object_type="contacts", group_name=group)
+        return False
+    except CRMError as exc:
+        if exc.status != 404:
+            raise
+    try:
+        client.call(
+            "POST", "/crm/v3/properties/contacts/groups", client.groups.create,
+            object_type="contacts", property_group_create=PropertyGroupCreate(name=group, label=mapping.outputs.group_label),
+        )
+    except CRMError as exc:
+        if exc.status != 409:
+            raise
+    return True
+
+
+def _options(values: t.Sequence[str]) -> list[OptionInput]:
+    return [OptionInput(label=v, value=v, hidden=False, display_order=i) for i, v in enumerate(values)]
+
+
+def run_setup(client: HubSpotClient, mapping: HubSpotMapping, specs: t.Sequence[OutputSpec], lists: ListManager) -> list[str]:
+    """Make the portal hold every output property and list; return what was created or changed.
+
+    Raises:
+        CRMError: an existing property has an incompatible type (nothing is changed for it).
+    """
+    changed: list[str] = []
+    if _ensure_group(client, mapping):
+        changed.append(f"group {mapping.outputs.group}")
+    portal = fetch_properties(client)
+    conflicts: list[str] = []
+    for spec in specs:
+        hs_name = mapping.outputs.property_for(spec.name)
+        hs_type, field_type = _HS_TYPES[spec.kind]
+        existing = portal.get(hs_name)
+        if existing is None:
+            create = PropertyCreate(
+                name=hs_name,
+                label=spec.label or hs_name.replace("_", " ").capitalize(),
+                type=hs_type,
+                field_type=field_type,
+                group_name=mapping.outputs.group,
+                description="Written by the lead-scoring connector.",
+                options=_options(spec.options) if spec.kind == "enumeration" else None,
+            )
+            try:
+                client.call("POST", "/crm/v3/properties/contacts", client.properties.create, object_type="contacts", property_create=create)
+            except CRMError as exc:
+                if exc.status != 409:
+                    raise
+            changed.append(f"property {hs_name}")
+            continue
+        if existing.type not in _COMPATIBLE[spec.kind]:
+            conflicts.append(f"property '{hs_name}' exists with type {existing.type}, the connector writes {hs_type}")
+            continue
+        if existing.read_only:
+            conflicts.append(f"property '{hs_name}' is read-only in HubSpot; map output '{spec.name}' to another property")
+            continue
+        missing = [o for o in spec.options if o not in existing.options]
+        if spec.kind == "enumeration" and missing:
+            values = list(spec.options) + [o for o in existing.options if o not in spec.options]
+            client.call(
+                "PATCH", f"/crm/v3/properties/contacts/{hs_name}", client.properties.update,
+                object_type="contacts", property_name=hs_name, property_update=PropertyUpdate(options=_options(values)),
+            )
+            changed.append(f"options of {hs_name} (+{', '.join(missing)})")
+    if conflicts:
+        raise CRMError("HubSpot setup cannot continue: " + "; ".join(conflicts))
+    if mapping.lists.stage_lists:
+        for spec in specs:
+            if spec.role != "stage":
+                continue
+            hs_name = mapping.outputs.property_for(spec.name)
+            for stage in spec.options:
+                name = mapping.lists.stage_list_name.format(model=spec.model or spec.name, stage=stage)
+                result = lists.ensure_dynamic(name, enumeration_filter(hs_name, [stage]))
+                if result:
+                    changed.append(f"list '{name}' ({result})")
+    for band in mapping.lists.score_bands:
+        result = lists.ensure_dynamic(band.name, band_filter(mapping.outputs.property_for(band.output), band.min, band.max))
+        if result:
+            changed.append(f"list '{band.name}' ({result})")
+    return changed

@@ -1,0 +1,143 @@
+"""Writing output values back: batch update, 100 contacts per call, partial failures kept apart.
+
+``POST /crm/v3/objects/contacts/batch/update`` (https://developers.hubspot.com/docs/api/crm/contacts)
+answers 200 ``{status: COMPLETE, results}`` or 207 ``{results, errors: [{status, category, message,
+context: {ids: [...]}}]}``: the records in ``results`` landed, those named in ``errors`` did not.
+A 400/404 for the whole batch usually means one bad record (an invalid option, a deleted contact);
+the batch is then halved until the bad records are isolated, so the good ones still land.
+
+Values are formatted per the target property's type: numbers as plain decimals, datetimes as
+epoch milliseconds, dates as ``YYYY-MM-DD``, enumerations as the option value, booleans as
+``true``/``false``, ``None`` as an empty string (clears the value).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import typing as t
+
+from hubspot.crm.contacts import BatchInputSimplePublicObjectBatchInput, SimplePublicObjectBatchInput
+
+from connector.adapters.base import CRMError, FieldUpdate, PushResult
+from connector.adapters.hubspot.mapping import HubSpotMapping
+from connector.adapters.hubspot.properties import PortalProperty
+from connector.scoring.records import utc
+
+if t.TYPE_CHECKING:
+    from connector.adapters.hubspot.client import HubSpotClient
+
+__all__ = ["BATCH_SIZE", "format_value", "push_updates"]
+
+BATCH_SIZE = 100
+PATH = "/crm/v3/objects/contacts/batch/update"
+#: 207 error categories worth another try later.
+_RETRYABLE_CATEGORIES = {"RATE_LIMITS", "RATE_LIMIT", "INTERNAL_ERROR", "TIMEOUT", "SERVICE_UNAVAILABLE"}
+
+
+def _number(value: t.Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return str(int(number)) if number.is_integer() and abs(number) < 2**53 else repr(number)
+
+
+def format_value(value: t.Any, prop: PortalProperty | None) -> str:
+    """One value as HubSpot expects it for ``prop`` (or by the value's own type if unknown)."""
+    if value is None:
+        return ""
+    kind = prop.type if prop is not None else None
+    if kind == "number" or (kind is None and isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return _number(value)
+    if kind == "datetime" or (kind is None and isinstance(value, dt.datetime)):
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if isinstance(value, dt.datetime):
+            return str(int(utc(value).timestamp() * 1000))
+        if isinstance(value, dt.date):
+            return str(int(dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc).timestamp() * 1000))
+        return _number(value)
+    if kind == "date" or (kind is None and isinstance(value, dt.date)):
+        if isinstance(value, dt.datetime):
+            return utc(value).date().isoformat()
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return str(value)[:10]
+    if kind == "bool" or isinstance(value, bool):
+        return "true" if value in (True, "true", "True", 1) else "false"
+    if isinstance(value, (list, tuple, set)):
+        return ";".join(str(v) for v in value)
+    return str(value)
+
+
+def push_updates(
+    client: HubSpotClient,
+    mapping: HubSpotMapping,
+    updates: t.Sequence[FieldUpdate],
+    catalog: t.Callable[[], dict[str, PortalProperty]],
+) -> PushResult:
+    """Write ``updates`` in batches of 100; never raises for per-record problems (see PushResult).
+
+    ``catalog`` gives the portal's properties (read lazily, once per adapter) for formatting.
+
+    Raises:
+        CRMError: the credentials are refused (401/403): nothing can be written at all.
+    """
+    written: list[str] = []
+    failed: dict[str, tuple[str, bool]] = {}
+    inputs: list[tuple[str, dict[str, str]]] = []
+    props: dict[str, PortalProperty] | None = None
+    for update in updates:
+        if not update.values:
+            written.append(update.contact_id)
+            continue
+        if props is None:
+            props = catalog()
+        try:
+            values = {}
+            for output, value in update.values.items():
+                name = mapping.outputs.property_for(output)
+                values[name] = format_value(value, props.get(name))
+        except (TypeError, ValueError) as exc:
+            failed[update.contact_id] = (f"value cannot be written: {exc}", False)
+            continue
+        inputs.append((update.contact_id, values))
+    for start in range(0, len(inputs), BATCH_SIZE):
+        _send(client, inputs[start : start + BATCH_SIZE], written, failed)
+    return PushResult(written=written, failed=failed)
+
+
+def _send(client: HubSpotClient, batch: list[tuple[str, dict[str, str]]], written: list[str], failed: dict[str, tuple[str, bool]]) -> None:
+    request = BatchInputSimplePublicObjectBatchInput(
+        inputs=[SimplePublicObjectBatchInput(id=cid, properties=values) for cid, values in batch]
+    )
+    try:
+        answer = client.call("POST", PATH, client.contacts_batch.update, batch_input_simple_public_object_batch_input=request)
+    except CRMError as exc:
+        if exc.status in (401, 403):
+            raise
+        if exc.status in (400, 404, 409, 422) and len(batch) > 1:
+            middle = len(batch) // 2
+            _send(client, batch[:middle], written, failed)
+            _send(client, batch[middle:], written, failed)
+            return
+        for cid, _ in batch:
+            failed[cid] = (str(exc), exc.retryable)
+        return
+    ids = {cid for cid, _ in batch}
+    landed = {str(r.id) for r in (answer.results or [])} & ids
+    for error in getattr(answer, "errors", None) or []:
+        context = error.context or {}
+        named = [str(i) for i in context.get("ids", []) if str(i) in ids] or [i for i in ids if i not in landed]
+        reason = f"{error.category or 'error'}: {error.message or 'no message'}"
+        retry = (error.category or "").upper() in _RETRYABLE_CATEGORIES or str(error.status or "").startswith("5")
+        for cid in named:
+            if cid not in landed:
+                failed[cid] = (reason, retry)
+    for cid, _ in batch:
+        if cid in landed:
+            written.append(cid)
+        elif cid not in failed:
+            failed[cid] = ("HubSpot did not confirm this record in its answer", True)

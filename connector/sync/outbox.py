@@ -1,0 +1,240 @@
+"""The outbox: only real changes go to the CRM, each exactly once, even across crashes.
+
+Staging (:func:`stage_changes`) runs in the scoring transaction: it compares the values a contact
+should have with what was last written to the CRM (``written_values``) and keeps one ``pending``
+outbox row per contact holding only the fields that differ. A newer scoring replaces that row's
+values, so a value that changed and changed back before it was pushed is never written.
+
+Pushing (:func:`push_pending`) sends pending rows in the largest batches the adapter allows and,
+for each batch, marks the written rows done and records the written values in one transaction. A
+crash between the CRM's answer and that commit re-sends the same values next run: setting a
+property to the value it already has changes nothing, so nothing is doubled.
+"""
+
+from __future__ import annotations
+
+import dataclasses as dc
+import datetime as dt
+import logging
+import threading
+import typing as t
+
+import sqlalchemy as sa
+
+from connector.adapters.base import CRMAdapter, CRMError, FieldUpdate, PushResult
+from connector.sync import tables as T
+from connector.sync.store import Store, dumps, jsonable, upsert
+
+__all__ = ["PushCounts", "pending_count", "push_pending", "stage_changes"]
+
+log = logging.getLogger(__name__)
+
+outbox = T.OutboxRow.__table__  # type: ignore[attr-defined]
+written = T.WrittenRow.__table__  # type: ignore[attr-defined]
+
+_MISSING = object()
+
+
+def stage_changes(
+    conn: sa.Connection,
+    crm: str,
+    desired: t.Mapping[str, t.Mapping[str, t.Any]],
+    now: dt.datetime,
+    run_id: int | None,
+    *,
+    companions: t.Collection[str] = (),
+) -> int:
+    """Put each contact's changed fields into the outbox; return how many contacts changed.
+
+    Args:
+        conn: the scoring transaction.
+        crm: the CRM's name.
+        desired: contact id -> output field -> value it should have in the CRM.
+        now: the run's clock.
+        run_id: the run staging the change.
+        companions: fields written only together with a real change (e.g. ``scored_at``: a
+            rescoring that changes nothing must not write a new timestamp).
+    """
+    ids = list(desired)
+    if not ids:
+        return 0
+    held: dict[str, dict[str, str]] = {cid: {} for cid in ids}
+    pending: dict[str, int] = {}
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        for cid, field, value in conn.execute(
+            sa.select(written.c.contact_id, written.c.field, written.c.value).where(written.c.crm == crm, written.c.contact_id.in_(part))
+        ):
+            held[cid][field] = dumps(value)
+        for oid, cid in conn.execute(
+            sa.select(outbox.c.id, outbox.c.contact_id).where(outbox.c.crm == crm, outbox.c.status == "pending", outbox.c.contact_id.in_(part))
+        ):
+            pending[cid] = oid
+    inserts: list[dict[str, t.Any]] = []
+    changed = 0
+    for cid, values in desired.items():
+        diff = {f: jsonable(v) for f, v in values.items() if held[cid].get(f, _MISSING) != dumps(v)}
+        if diff and all(f in companions for f in diff):
+            diff = {}
+        if cid in pending:
+            if diff:
+                conn.execute(sa.update(outbox).where(outbox.c.id == pending[cid]).values(values=diff, run_id=run_id, created_at=now))
+            else:
+                conn.execute(sa.update(outbox).where(outbox.c.id == pending[cid]).values(status="superseded", done_at=now))
+        elif diff:
+            inserts.append({"crm": crm, "contact_id": cid, "values": diff, "status": "pending", "attempts": 0, "created_at": now, "run_id": run_id})
+        changed += bool(diff)
+    if inserts:
+        conn.execute(sa.insert(outbox), inserts)
+    return changed
+
+
+def pending_count(engine: sa.Engine, crm: str) -> int:
+    """How many contacts wait to be written to ``crm``."""
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(outbox).where(outbox.c.crm == crm, outbox.c.status == "pending")).scalar_one())
+
+
+@dc.dataclass
+class PushCounts:
+    """What one push stage did."""
+
+    written: int = 0
+    failed: int = 0
+    quarantined: int = 0
+    batches: int = 0
+    error: str | None = None
+
+
+def push_pending(
+    store: Store,
+    adapter: CRMAdapter,
+    *,
+    batch_size: int,
+    max_attempts: int,
+    clock: t.Callable[[], dt.datetime],
+    run_id: int | None,
+    before_batch: t.Callable[[], None] = lambda: None,
+    on_batch: t.Callable[[int], None] = lambda n: None,
+    stop: threading.Event | None = None,
+) -> PushCounts:
+    """Write every pending outbox row once, in batches of ``min(batch_size, adapter.max_batch_size)``.
+
+    Rows that fail retryably stay pending for the next run (after ``max_attempts`` they are
+    quarantined); rows the CRM refuses for good are quarantined with its reason. A CRM that fails a
+    whole batch retryably (after the adapter's own retries) ends the stage: the rest waits for the
+    next run. ``before_batch`` renews the lease (and raises when it was lost); ``stop`` ends the
+    stage after the batch in flight.
+    """
+    size = max(1, min(batch_size, int(getattr(adapter, "max_batch_size", batch_size) or batch_size)))
+    counts = PushCounts()
+    crm = store.crm
+    last_id = 0
+    while stop is None or not stop.is_set():
+        with store.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(outbox.c.id, outbox.c.contact_id, outbox.c["values"], outbox.c.attempts)
+                .where(outbox.c.crm == crm, outbox.c.status == "pending", outbox.c.id > last_id)
+                .order_by(outbox.c.id)
+                .limit(size)
+            ).all()
+        if not rows:
+            break
+        last_id = rows[-1][0]
+        before_batch()
+        updates = [FieldUpdate(contact_id=cid, values=dict(values or {})) for _, cid, values, _ in rows]
+        try:
+            try:
+                result = adapter.push(updates)
+            except CRMError as exc:
+                if not (_is_record_problem(exc) and len(updates) > 1):
+                    raise
+                # The CRM refused the whole batch over its content: push one by one to find the culprit.
+                result = _push_one_by_one(adapter, updates)
+        except CRMError as exc:
+            _record_batch_failure(store, rows, str(exc), counts=counts)
+            counts.error = f"writing to the CRM failed: {exc}"
+            log.warning("crm %s: push stopped, %s; the pending writes wait for the next run", crm, exc)
+            break
+        counts.batches += 1
+        now = clock()
+        done_ids: list[int] = []
+        written_rows: list[dict[str, t.Any]] = []
+        landed = set(result.written)
+        by_contact = {cid: (oid, values, attempts) for oid, cid, values, attempts in rows}
+        for cid in landed:
+            if cid not in by_contact:
+                continue
+            oid, values, _ = by_contact[cid]
+            done_ids.append(oid)
+            written_rows += [{"crm": crm, "contact_id": cid, "field": f, "value": v, "written_at": now} for f, v in (values or {}).items()]
+        with store.transaction() as conn:
+            if done_ids:
+                conn.execute(sa.update(outbox).where(outbox.c.id.in_(done_ids)).values(status="done", done_at=now))
+            upsert(conn, written, written_rows, ["crm", "contact_id", "field"], ["value", "written_at"])
+            for cid, (oid, values, attempts) in by_contact.items():
+                if cid in landed:
+                    continue
+                reason, retryable = result.failed.get(cid, ("the CRM did not confirm this write", True))
+                _fail_row(conn, store, oid, cid, values, attempts, reason, retryable, now, run_id, max_attempts, counts)
+        counts.written += len(done_ids)
+        on_batch(len(rows))
+    return counts
+
+
+def _fail_row(
+    conn: sa.Connection,
+    store: Store,
+    oid: int,
+    cid: str,
+    values: t.Any,
+    attempts: int,
+    reason: str,
+    retryable: bool,
+    now: dt.datetime,
+    run_id: int | None,
+    max_attempts: int,
+    counts: PushCounts,
+) -> None:
+    attempts += 1
+    if retryable and attempts < max_attempts:
+        conn.execute(sa.update(outbox).where(outbox.c.id == oid).values(attempts=attempts, last_error=reason[:2000]))
+        counts.failed += 1
+        return
+    why = reason if not retryable else f"{reason} (gave up after {attempts} attempts)"
+    conn.execute(sa.update(outbox).where(outbox.c.id == oid).values(status="quarantined", attempts=attempts, last_error=why[:2000], done_at=now))
+    store.add_quarantine("outbox", cid, why, {"outbox_id": oid, "values": values}, now, run_id, conn=conn)
+    counts.quarantined += 1
+
+
+def _is_record_problem(exc: CRMError) -> bool:
+    """A non-retryable refusal that is about the data (400/422), not about access (401/403)."""
+    return not exc.retryable and exc.status is not None and 400 <= exc.status < 500 and exc.status not in (401, 403, 404, 429)
+
+
+def _push_one_by_one(adapter: CRMAdapter, updates: t.Sequence[FieldUpdate]) -> PushResult:
+    """Push each update alone; per-record refusals become per-record failures."""
+    landed: list[str] = []
+    failed: dict[str, tuple[str, bool]] = {}
+    for update in updates:
+        try:
+            one = adapter.push([update])
+        except CRMError as exc:
+            if not _is_record_problem(exc):
+                raise
+            failed[update.contact_id] = (str(exc), False)
+            continue
+        landed += one.written
+        failed.update(one.failed)
+    return PushResult(written=landed, failed=failed)
+
+
+def _record_batch_failure(store: Store, rows: t.Sequence[t.Any], reason: str, *, counts: PushCounts) -> None:
+    """The CRM failed a whole batch (down, auth): count an attempt for each row, keep them pending.
+
+    Not the records' fault, so nothing is quarantined; the run reports the error.
+    """
+    with store.transaction() as conn:
+        for oid, _cid, _values, attempts in rows:
+            conn.execute(sa.update(outbox).where(outbox.c.id == oid).values(attempts=attempts + 1, last_error=reason[:2000]))
+            counts.failed += 1

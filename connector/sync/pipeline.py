@@ -1,0 +1,418 @@
+"""One sync run of one CRM, top-down: pull -> store -> score -> diff -> outbox -> push -> actions.
+
+Follow a contact through :func:`run_sync`:
+
+1. **Pull.** The adapter yields pages of contacts changed since the checked-in cursor (minus the
+   overlap window), then pages of activity. Each page is committed as it comes (new or changed
+   contacts, and contacts with new activity, are marked ``needs_score``); a stream's cursor is
+   checked in only once every page of it is stored. Records the adapter could not translate are
+   quarantined with the reason.
+2. **Score** only what needs it: contacts marked by the pull, contacts whose stored ``changes_at``
+   (a decay step, an activity leaving a window) has passed, contacts a model has never scored,
+   and everyone on ``full``. Anonymous ``email:<address>`` activity and known identities are
+   resolved to contacts by the store.
+3. **Diff.** Each scored contact's outputs (score, dimensions, grade, matrix, stage, reasons
+   summary, scored-at) are compared with what was last written to the CRM; only real changes go
+   to the outbox, in the same transaction as the scores, stage history and trigger firings.
+4. **Push** the outbox in the largest batches the adapter takes, each batch marked done as it
+   lands; then execute pending trigger actions once.
+
+A crash at any point loses nothing (uncommitted work is redone: cursors did not move, scores and
+outbox rows were not committed) and doubles nothing (activities are unique, the outbox holds one
+pending row per contact, firings have idempotency keys). The lease keeps other instances out.
+
+Everything the run depends on is handed in: the config, the clock (no ``datetime.now()`` below
+this function), the adapter factory, a progress sink and a stop event.
+"""
+
+from __future__ import annotations
+
+import dataclasses as dc
+import datetime as dt
+import logging
+import threading
+import typing as t
+
+from connector.adapters.base import ApiStats, CRMAdapter, CRMError, RequestGate
+from connector.scoring.model import ScoringModel
+from connector.scoring.records import utc
+from connector.scoring.result import ScoreResult
+from connector.sync import cursor
+from connector.sync.actions import execute_pending, record_firings
+from connector.sync.config import ConnectorConfig, CRMConfig
+from connector.sync.db import open_database
+from connector.sync.lease import Lease, LeaseLost, default_owner
+from connector.sync.outbox import push_pending, stage_changes
+from connector.sync.ratelimit import RateLimiter
+from connector.sync.store import Store
+
+if t.TYPE_CHECKING:
+    import sqlalchemy as sa
+
+__all__ = ["AdapterFactory", "NullProgress", "Progress", "RunSummary", "ScorerSet", "outputs_of", "run_sync"]
+
+log = logging.getLogger(__name__)
+
+#: Builds the adapter of a configured CRM, handed the rate limiter to gate every request with.
+AdapterFactory = t.Callable[[CRMConfig, RequestGate], CRMAdapter]
+Clock = t.Callable[[], dt.datetime]
+
+STAGES = ("pull contacts", "pull activities", "score", "push", "actions")
+
+
+class Progress(t.Protocol):
+    """Where a run reports its progress (the CLI draws bars; the scheduler logs)."""
+
+    def start(self, stage: str, total: int | None = None) -> None:
+        """A stage begins; ``total`` when known."""
+
+    def advance(self, stage: str, amount: int) -> None:
+        """``amount`` more items of the stage are done."""
+
+    def finish(self, stage: str) -> None:
+        """The stage is over."""
+
+
+class NullProgress:
+    """Reports nothing."""
+
+    def start(self, stage: str, total: int | None = None) -> None:  # noqa: D102
+        return None
+
+    def advance(self, stage: str, amount: int) -> None:  # noqa: D102
+        return None
+
+    def finish(self, stage: str) -> None:  # noqa: D102
+        return None
+
+
+@dc.dataclass
+class RunSummary:
+    """What one run did; also stored in the ``runs`` table."""
+
+    crm: str
+    run_id: int | None = None
+    status: str = "running"
+    full: bool = False
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    pulled_contacts: int = 0
+    pulled_activities: int = 0
+    rejected: int = 0
+    scored: int = 0
+    changed: int = 0
+    written: int = 0
+    failed: int = 0
+    quarantined: int = 0
+    actions: int = 0
+    api_calls: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    error: str | None = None
+
+    def counts(self) -> dict[str, t.Any]:
+        """The counters, as stored in the run's row."""
+        skip = {"crm", "run_id", "status", "full", "started_at", "ended_at", "error"}
+        return {k: v for k, v in dc.asdict(self).items() if k not in skip}
+
+    @property
+    def ok(self) -> bool:
+        """True when the run finished everything it set out to do."""
+        return self.status == "ok"
+
+
+@dc.dataclass
+class ScorerSet:
+    """The models of one CRM, each with a per-contact scorer and, when available, a batch scorer."""
+
+    models: list[ScoringModel]
+    scorers: list[t.Any]
+    batch: list[t.Any | None]
+
+    @classmethod
+    def load(cls, paths: t.Sequence[t.Any]) -> ScorerSet:
+        """Load the model files (cross-model clashes are errors) and their predictors."""
+        from connector.scoring.engine import Scorer
+        from connector.scoring.loader import load_models, load_predictors
+
+        models = load_models(paths)
+        scorers, batch = [], []
+        for model, path in zip(models, paths, strict=True):
+            predictors = load_predictors(model, path)
+            scorers.append(Scorer(model, predictors))
+            try:
+                from connector.scoring.batch import BatchScorer
+
+                batch.append(BatchScorer(model, predictors))
+            except ImportError:  # pragma: no cover - the batch path is optional
+                batch.append(None)
+        return cls(models, scorers, batch)
+
+
+def outputs_of(result: ScoreResult, model: ScoringModel, reasons_max_chars: int) -> dict[str, t.Any]:
+    """The values a score result writes to the CRM, keyed by canonical output name."""
+    from connector.scoring.explain import summary
+
+    names = model.output_names()
+    out: dict[str, t.Any] = {names["score"]: result.score}
+    for dim in model.dimensions:
+        out[names[f"dimension:{dim}"]] = result.dimensions.get(dim)
+    for key in ("grade", "matrix", "stage"):
+        if key in names:
+            out[names[key]] = getattr(result, key)
+    out[names["reasons"]] = summary(result, reasons_max_chars)
+    out[names["scored_at"]] = result.as_of
+    return out
+
+
+def _real_clock() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def run_sync(
+    config: ConnectorConfig,
+    crm_name: str | None = None,
+    *,
+    full: bool = False,
+    resync: bool = False,
+    clock: Clock | None = None,
+    adapter_factory: AdapterFactory | None = None,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+    owner: str | None = None,
+    engine: sa.Engine | None = None,
+    scorers: ScorerSet | None = None,
+) -> RunSummary:
+    """Run one sync of one CRM and return what it did.
+
+    Args:
+        config: the loaded ``connector.yaml``.
+        crm_name: which CRM (``None``: the only one configured).
+        full: rescore every contact (the daily decay safety net); the pull stays incremental.
+        resync: pull everything again instead of what changed since the cursors.
+        clock: current UTC time; scoring uses the run's start as ``as_of``.
+        adapter_factory: builds the adapter (default: :func:`connector.sync.adapters_factory.build_adapter`).
+        progress: progress sink.
+        stop: when set, the run ends after the page or batch in flight (progress kept).
+        owner: lease owner name (default: host, pid and a nonce).
+        engine: an open state database (default: opened from the config, schema upgraded).
+        scorers: preloaded models (default: loaded from the CRM's model files).
+
+    Raises:
+        connector.sync.lease.LeaseBusy: another instance is syncing this CRM.
+        KeyError: no such CRM in the config.
+    """
+    crm = config.crm(crm_name)
+    clock = clock or _real_clock
+    progress = progress or NullProgress()
+    if adapter_factory is None:
+        from connector.sync.adapters_factory import build_adapter
+
+        def adapter_factory(c: CRMConfig, gate: RequestGate) -> CRMAdapter:
+            return build_adapter(c, gate, env_file=config.env_file)
+
+    scorers = scorers or ScorerSet.load(crm.models)
+    engine = engine or open_database(config.effective_database_url())
+    store = Store(engine, crm.name)
+    lease = Lease(engine, crm.name, owner or default_owner(), ttl_seconds=config.lease.ttl_seconds, clock=clock)
+    lease.acquire(config.lease.wait_seconds)
+    summary = RunSummary(crm=crm.name, full=full, started_at=utc(clock()))
+    try:
+        summary.run_id = store.start_run(summary.started_at, full=full, owner=lease.owner)
+        log.info("crm %s: run %s started (full=%s, resync=%s)", crm.name, summary.run_id, full, resync)
+        limiter = RateLimiter.from_config(crm.rate_limit)
+        adapter = adapter_factory(crm, limiter)
+        stats_before = dc.replace(getattr(adapter, "stats", None) or ApiStats())
+        try:
+            _Run(config, crm, store, lease, adapter, scorers, clock, progress, stop, summary).go(full=full, resync=resync)
+            summary.status = "stopped" if stop is not None and stop.is_set() else ("partial" if summary.error else "ok")
+        except (CRMError, LeaseLost) as exc:
+            summary.status, summary.error = "failed", str(exc)
+            log.error("crm %s: run %s failed: %s", crm.name, summary.run_id, exc)
+        finally:
+            stats = getattr(adapter, "stats", None) or ApiStats()
+            summary.api_calls = stats.calls - stats_before.calls
+            summary.retries = stats.retries - stats_before.retries
+            summary.rate_limited = max(stats.rate_limited - stats_before.rate_limited, limiter.stats.rate_limited)
+    except BaseException as exc:
+        summary.status = "failed"
+        summary.error = summary.error or f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        summary.ended_at = utc(clock())
+        if summary.run_id is not None:
+            store.finish_run(summary.run_id, summary.ended_at, summary.status, summary.counts(), summary.error)
+        lease.release()
+        log.info(
+            "crm %s: run %s %s: pulled %d contacts, %d activities; scored %d; changed %d; written %d; api calls %d",
+            crm.name, summary.run_id, summary.status, summary.pulled_contacts, summary.pulled_activities,
+            summary.scored, summary.changed, summary.written, summary.api_calls,
+        )
+    return summary
+
+
+@dc.dataclass
+class _Run:
+    """The stages of one run, sharing its collaborators (kept out of the public surface)."""
+
+    config: ConnectorConfig
+    crm: CRMConfig
+    store: Store
+    lease: Lease
+    adapter: CRMAdapter
+    scorers: ScorerSet
+    clock: Clock
+    progress: Progress
+    stop: threading.Event | None
+    summary: RunSummary
+
+    def stopped(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    def go(self, *, full: bool, resync: bool) -> None:
+        until = utc(self.clock())
+        for stream in ("contacts", "activities"):
+            if self.stopped() or not self.pull(stream, until, resync):
+                return
+        if not self.score(full):
+            return
+        self.push()
+        if not self.stopped():
+            self.run_actions()
+
+    # 1. pull --------------------------------------------------------------------------------------
+
+    def pull(self, stream: str, until: dt.datetime, resync: bool) -> bool:
+        """Pull and store one stream; check its cursor in when every page is stored."""
+        state = self.store.cursor_state()
+        overlap = dt.timedelta(minutes=self.config.overlap_for(self.crm))
+        since = cursor.since(state, stream, overlap, full=resync)
+        stage = f"pull {stream}"
+        self.progress.start(stage)
+        pages = self.adapter.pull_contacts(since, until) if stream == "contacts" else self.adapter.pull_activities(since, until)
+        for page in pages:
+            now = utc(self.clock())
+            if stream == "contacts":
+                self.store.save_contacts(page.records, now)
+                self.summary.pulled_contacts += len(page.records)
+            else:
+                self.store.save_activities(page.records, now)
+                self.summary.pulled_activities += len(page.records)
+            for reject in page.rejects:
+                self.store.add_quarantine(reject.stream or stream, reject.record_id, reject.reason, reject.raw, now, self.summary.run_id)
+                self.summary.rejected += 1
+                log.warning("crm %s: %s record %s quarantined: %s", self.crm.name, stream, reject.record_id, reject.reason)
+            state = cursor.advance_progress(state, stream, page.cursor)
+            self.progress.advance(stage, len(page.records) + len(page.rejects))
+            self.lease.renew()
+            if self.stopped():
+                self.progress.finish(stage)
+                return False
+        state = cursor.finalize(state, stream, until)
+        self.store.check_in_cursor(stream, cursor.checked_in(state, stream), utc(self.clock()))
+        self.progress.finish(stage)
+        return True
+
+    # 2-3. score, diff, outbox ----------------------------------------------------------------------
+
+    def score(self, full: bool) -> bool:
+        """Score what needs it, chunk by chunk, each chunk one transaction with its outbox entries."""
+        as_of = utc(self.clock())
+        names = [m.model for m in self.scorers.models]
+        ids = self.store.ids_to_score(as_of, names, full=full)
+        use_batch = len(ids) >= self.config.batch.batch_scorer_min
+        self.progress.start("score", len(ids))
+        companions = {m.output_names()["scored_at"] for m in self.scorers.models}
+        size = self.config.batch.score_chunk
+        for i in range(0, len(ids), size):
+            chunk = ids[i : i + size]
+            data = self.store.load_for_scoring(chunk)
+            results: list[ScoreResult] = []
+            failed: set[str] = set()
+            for model, scorer, batch in zip(self.scorers.models, self.scorers.scorers, self.scorers.batch, strict=True):
+                results += self._score_model(model, scorer, batch if use_batch else None, data, as_of, failed)
+            results = [r for r in results if r.contact_id not in failed]
+            desired: dict[str, dict[str, t.Any]] = {}
+            stage_changes_rows = []
+            by_name = {m.model: m for m in self.scorers.models}
+            for r in results:
+                desired.setdefault(r.contact_id, {}).update(outputs_of(r, by_name[r.model], self.crm.reasons_limit))
+                before = data.previous_stage.get((r.contact_id, r.model))
+                if r.stage != before and ((r.contact_id, r.model) in data.previous_stage or r.stage is not None):
+                    stage_changes_rows.append((r.contact_id, r.model, before, r.stage, as_of))
+            with self.store.transaction() as conn:
+                self.store.save_scores(conn, results)
+                self.store.add_stage_changes(conn, stage_changes_rows)
+                record_firings(conn, self.crm.name, results)
+                self.summary.changed += stage_changes(conn, self.crm.name, desired, as_of, self.summary.run_id, companions=companions)
+                self.store.clear_needs_score(conn, chunk)
+            self.summary.scored += len(chunk) - len(failed)
+            self.progress.advance("score", len(chunk))
+            self.lease.renew()
+            if self.stopped():
+                self.progress.finish("score")
+                return False
+        self.progress.finish("score")
+        return True
+
+    def _score_model(self, model: ScoringModel, scorer: t.Any, batch: t.Any | None, data: t.Any, as_of: dt.datetime, failed: set[str]) -> list[ScoreResult]:
+        """Score a chunk under one model; a contact the engine cannot score is quarantined, not fatal."""
+        previous = {cid: st for (cid, m), st in data.previous.items() if m == model.model}
+        if batch is not None:
+            try:
+                flat = [a for c in data.contacts for a in data.activities[c.id]]
+                return list(batch.score(data.contacts, flat, [], as_of, previous))
+            except Exception:  # noqa: BLE001 - fall back to the per-contact path, which isolates the culprit
+                log.exception("crm %s: batch scoring failed; scoring the chunk contact by contact", self.crm.name)
+        out = []
+        for contact in data.contacts:
+            if contact.id in failed:
+                continue
+            try:
+                out.append(scorer.score(contact, data.activities[contact.id], [], as_of, previous.get(contact.id)))
+            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the run
+                failed.add(contact.id)
+                self.store.add_quarantine("scoring", contact.id, f"model {model.model}: {type(exc).__name__}: {exc}", {"contact_id": contact.id, "properties": dict(contact.properties)}, as_of, self.summary.run_id)
+                self.summary.quarantined += 1
+        return out
+
+    # 4. push and actions ---------------------------------------------------------------------------
+
+    def push(self) -> None:
+        from connector.sync.outbox import pending_count
+
+        self.progress.start("push", pending_count(self.store.engine, self.crm.name))
+        counts = push_pending(
+            self.store,
+            self.adapter,
+            batch_size=self.config.batch.push_size,
+            max_attempts=self.config.batch.max_push_attempts,
+            clock=self.clock,
+            run_id=self.summary.run_id,
+            before_batch=self.lease.renew,
+            on_batch=lambda n: self.progress.advance("push", n),
+            stop=self.stop,
+        )
+        self.progress.finish("push")
+        self.summary.written += counts.written
+        self.summary.failed += counts.failed
+        self.summary.quarantined += counts.quarantined
+        if counts.error:
+            self.summary.error = counts.error
+
+    def run_actions(self) -> None:
+        self.progress.start("actions")
+        counts = execute_pending(
+            self.store,
+            self.adapter,
+            clock=self.clock,
+            run_id=self.summary.run_id,
+            max_attempts=self.config.batch.max_push_attempts,
+            before_call=self.lease.renew,
+            stop=self.stop,
+        )
+        self.progress.advance("actions", counts.done)
+        self.progress.finish("actions")
+        self.summary.actions += counts.done
+        self.summary.quarantined += counts.quarantined
+        self.summary.failed += counts.failed

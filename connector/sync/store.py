@@ -1,0 +1,338 @@
+"""Every read and write of the state database, for one CRM.
+
+The pipeline reads top-down (pull -> store -> score -> diff -> outbox -> push); this module is
+the only place that knows the tables. Writes are bulk (one statement per page or chunk) so a sync
+of 100,000 contacts is bounded by the CRM's rate limit, not by the database. Methods that must
+share a transaction with others (the scores, the outbox entries and the trigger firings of one
+chunk) take the open connection ``conn``; the others open their own short transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses as dc
+import datetime as dt
+import json
+import typing as t
+
+import sqlalchemy as sa
+
+from connector.scoring.records import Activity, Contact, utc
+from connector.scoring.result import ScoreResult, ScoringState
+from connector.sync import tables as T
+from connector.sync.cursor import State
+
+__all__ = ["Store", "ToScore", "dumps", "jsonable", "upsert"]
+
+_CHUNK = 500
+
+contacts = T.ContactRow.__table__  # type: ignore[attr-defined]
+activities = T.ActivityRow.__table__  # type: ignore[attr-defined]
+identities = T.IdentityRow.__table__  # type: ignore[attr-defined]
+cursors = T.CursorRow.__table__  # type: ignore[attr-defined]
+scores = T.ScoreRow.__table__  # type: ignore[attr-defined]
+quarantine = T.QuarantineRow.__table__  # type: ignore[attr-defined]
+stage_history = T.StageHistoryRow.__table__  # type: ignore[attr-defined]
+runs = T.RunRow.__table__  # type: ignore[attr-defined]
+
+
+def _chunks(items: t.Sequence[t.Any], size: int = _CHUNK) -> t.Iterator[t.Sequence[t.Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def jsonable(value: t.Any) -> t.Any:
+    """A JSON-ready copy of a CRM value (datetimes as ISO 8601, sets/tuples as lists)."""
+    if isinstance(value, dt.datetime):
+        return utc(value).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, t.Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def upsert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str, t.Any]], keys: t.Sequence[str], update: t.Sequence[str]) -> None:
+    """Insert ``rows``, or update the ``update`` columns where the primary key exists (both dialects)."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    for part in _chunks(rows):
+        stmt = insert(table).values(list(part))
+        if update:
+            stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+        conn.execute(stmt)
+
+
+@dc.dataclass
+class ToScore:
+    """Everything the scorer needs for a chunk of contacts, read in a few queries."""
+
+    contacts: list[Contact]
+    #: contact id -> its activities, anonymous ones resolved to the contact
+    activities: dict[str, list[Activity]]
+    #: (contact id, model) -> previous state
+    previous: dict[tuple[str, str], ScoringState]
+    #: (contact id, model) -> previous stage
+    previous_stage: dict[tuple[str, str], str | None]
+
+
+class Store:
+    """The state of one CRM in the state database.
+
+    Args:
+        engine: the state database (schema already at head, see :func:`connector.sync.db.open_database`).
+        crm: the CRM's name in ``connector.yaml``.
+    """
+
+    def __init__(self, engine: sa.Engine, crm: str) -> None:
+        self.engine = engine
+        self.crm = crm
+
+    def transaction(self) -> t.ContextManager[sa.Connection]:
+        """One transaction; everything written through the connection commits together or not at all."""
+        return self.engine.begin()
+
+    # -- cursors ---------------------------------------------------------------------------------
+
+    def cursor_state(self) -> State:
+        """The checked-in cursors of every stream of this CRM (see :mod:`connector.sync.cursor`)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(cursors.c.stream, cursors.c.value).where(cursors.c.crm == self.crm)).all()
+        return {stream: {"value": value.isoformat() if value else None, "progress": None} for stream, value in rows}
+
+    def check_in_cursor(self, stream: str, value: dt.datetime | None, now: dt.datetime) -> None:
+        """Store a stream's cursor (called only once everything pulled up to it is stored)."""
+        with self.engine.begin() as conn:
+            upsert(conn, cursors, [{"crm": self.crm, "stream": stream, "value": value, "updated_at": now}], ["crm", "stream"], ["value", "updated_at"])
+
+    # -- pulled records --------------------------------------------------------------------------
+
+    def save_contacts(self, records: t.Sequence[Contact], now: dt.datetime) -> int:
+        """Store a page of contacts; those that are new or changed are marked for scoring.
+
+        A contact pulled again unchanged (the overlap window) is not rescored. Returns how many
+        were new or changed.
+        """
+        if not records:
+            return 0
+        latest: dict[str, Contact] = {}
+        for c in records:
+            latest[c.id] = c
+        with self.engine.begin() as conn:
+            existing: dict[str, tuple[t.Any, t.Any]] = {}
+            for part in _chunks(list(latest)):
+                for cid, email, props in conn.execute(
+                    sa.select(contacts.c.id, contacts.c.email, contacts.c.properties).where(contacts.c.crm == self.crm, contacts.c.id.in_(part))
+                ):
+                    existing[cid] = (email, props)
+            rows = []
+            for c in latest.values():
+                email = c.email.strip().lower() if c.email else None
+                props = jsonable(dict(c.properties))
+                if existing.get(c.id) == (email, props):
+                    continue
+                rows.append({"crm": self.crm, "id": c.id, "email": email, "properties": props, "updated_at": c.updated_at, "pulled_at": now, "needs_score": True})
+            upsert(conn, contacts, rows, ["crm", "id"], ["email", "properties", "updated_at", "pulled_at", "needs_score"])
+        return len(rows)
+
+    def save_activities(self, records: t.Sequence[Activity], now: dt.datetime) -> int:
+        """Store a page of activity; only activities never seen before count, and mark their contacts.
+
+        Activities are unique per CRM and id, so a page pulled twice never counts twice. Returns
+        how many were new.
+        """
+        if not records:
+            return 0
+        fresh: dict[str, Activity] = {a.id: a for a in records}
+        with self.engine.begin() as conn:
+            for part in _chunks(list(fresh)):
+                for (aid,) in conn.execute(sa.select(activities.c.id).where(activities.c.crm == self.crm, activities.c.id.in_(part))):
+                    fresh.pop(aid, None)
+            rows = [
+                {
+                    "crm": self.crm,
+                    "id": a.id,
+                    "type": a.type,
+                    "occurred_at": a.occurred_at,
+                    "contact_id": a.contact_id,
+                    "anonymous_id": a.anonymous_id.strip().lower() if a.anonymous_id and a.anonymous_id.lower().startswith("email:") else a.anonymous_id,
+                    "attributes": jsonable(dict(a.attributes)),
+                    "pulled_at": now,
+                }
+                for a in fresh.values()
+            ]
+            upsert(conn, activities, rows, ["crm", "id"], [])
+            self._mark_for_activity(conn, rows)
+        return len(rows)
+
+    def _mark_for_activity(self, conn: sa.Connection, rows: t.Sequence[t.Mapping[str, t.Any]]) -> None:
+        """Mark the contacts new activity belongs to (directly, by ``email:`` id or by identity)."""
+        direct = {r["contact_id"] for r in rows if r["contact_id"]}
+        anon = {r["anonymous_id"] for r in rows if not r["contact_id"] and r["anonymous_id"]}
+        emails = {a[len("email:"):] for a in anon if a.startswith("email:")}
+        for part in _chunks(sorted(anon)):
+            direct.update(
+                cid for (cid,) in conn.execute(sa.select(identities.c.contact_id).where(identities.c.crm == self.crm, identities.c.anonymous_id.in_(part)))
+            )
+        for part in _chunks(sorted(direct)):
+            conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, contacts.c.id.in_(part)).values(needs_score=True))
+        for part in _chunks(sorted(emails)):
+            conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, contacts.c.email.in_(part)).values(needs_score=True))
+
+    def save_identities(self, links: t.Mapping[str, str]) -> None:
+        """Record anonymous id -> contact id links; the linked contacts are rescored."""
+        if not links:
+            return
+        with self.engine.begin() as conn:
+            upsert(conn, identities, [{"crm": self.crm, "anonymous_id": a, "contact_id": c} for a, c in links.items()], ["crm", "anonymous_id"], ["contact_id"])
+            for part in _chunks(sorted(set(links.values()))):
+                conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, contacts.c.id.in_(part)).values(needs_score=True))
+
+    def add_quarantine(self, stream: str, record_id: str | None, reason: str, raw: t.Any, now: dt.datetime, run_id: int | None, conn: sa.Connection | None = None) -> None:
+        """Keep a record that could not be used, with the reason, for ``connector quarantine``."""
+        row = {"crm": self.crm, "stream": stream, "record_id": record_id, "reason": reason[:2000], "raw": jsonable(raw), "status": "open", "created_at": now, "run_id": run_id}
+        if conn is not None:
+            conn.execute(sa.insert(quarantine).values(row))
+            return
+        with self.engine.begin() as c:
+            c.execute(sa.insert(quarantine).values(row))
+
+    # -- scoring ---------------------------------------------------------------------------------
+
+    def ids_to_score(self, now: dt.datetime, models: t.Sequence[str], *, full: bool = False) -> list[str]:
+        """Contacts that need scoring: new data, a passed ``changes_at``, a model not yet scored; all on ``full``."""
+        with self.engine.connect() as conn:
+            if full:
+                return sorted(cid for (cid,) in conn.execute(sa.select(contacts.c.id).where(contacts.c.crm == self.crm)))
+            ids = {cid for (cid,) in conn.execute(sa.select(contacts.c.id).where(contacts.c.crm == self.crm, contacts.c.needs_score.is_(True)))}
+            ids.update(
+                cid
+                for (cid,) in conn.execute(
+                    sa.select(scores.c.contact_id).where(scores.c.crm == self.crm, scores.c.changes_at.is_not(None), scores.c.changes_at <= now)
+                )
+            )
+            counts = sa.select(scores.c.contact_id, sa.func.count().label("n")).where(scores.c.crm == self.crm, scores.c.model.in_(list(models))).group_by(scores.c.contact_id).subquery()
+            ids.update(
+                cid
+                for (cid,) in conn.execute(
+                    sa.select(contacts.c.id)
+                    .select_from(contacts.outerjoin(counts, counts.c.contact_id == contacts.c.id))
+                    .where(contacts.c.crm == self.crm, sa.func.coalesce(counts.c.n, 0) < len(models))
+                )
+            )
+        return sorted(ids)
+
+    def load_for_scoring(self, ids: t.Sequence[str]) -> ToScore:
+        """Contacts, their activity (anonymous history resolved) and previous states, for one chunk."""
+        out = ToScore([], {}, {}, {})
+        with self.engine.connect() as conn:
+            owner_of: dict[str, str] = {}
+            for part in _chunks(list(ids)):
+                for cid, email, props, updated in conn.execute(
+                    sa.select(contacts.c.id, contacts.c.email, contacts.c.properties, contacts.c.updated_at).where(contacts.c.crm == self.crm, contacts.c.id.in_(part))
+                ):
+                    out.contacts.append(Contact(id=cid, email=email, properties=props or {}, updated_at=updated))
+                    out.activities[cid] = []
+                    if email:
+                        owner_of[f"email:{email}"] = cid
+                for anon, cid in conn.execute(sa.select(identities.c.anonymous_id, identities.c.contact_id).where(identities.c.crm == self.crm, identities.c.contact_id.in_(part))):
+                    owner_of[anon] = cid
+                for cid, model, state, stage in conn.execute(
+                    sa.select(scores.c.contact_id, scores.c.model, scores.c.state, scores.c.stage).where(scores.c.crm == self.crm, scores.c.contact_id.in_(part))
+                ):
+                    out.previous[(cid, model)] = ScoringState.from_dict(state)
+                    out.previous_stage[(cid, model)] = stage
+            cols = (activities.c.id, activities.c.type, activities.c.occurred_at, activities.c.contact_id, activities.c.attributes, activities.c.anonymous_id)
+            seen: set[str] = set()
+            batches = [activities.c.contact_id.in_(part) for part in _chunks(list(ids))]
+            batches += [activities.c.anonymous_id.in_(part) for part in _chunks(sorted(owner_of))]
+            for cond in batches:
+                for aid, typ, occurred, cid, attrs, anon in conn.execute(sa.select(*cols).where(activities.c.crm == self.crm, cond)):
+                    if aid in seen:
+                        continue
+                    owner = cid or owner_of.get(anon or "")
+                    if owner is None or owner not in out.activities:
+                        continue
+                    seen.add(aid)
+                    out.activities[owner].append(Activity(id=aid, type=typ, occurred_at=occurred, contact_id=owner, attributes=attrs or {}, anonymous_id=anon))
+        out.contacts.sort(key=lambda c: c.id)
+        return out
+
+    def save_scores(self, conn: sa.Connection, results: t.Sequence[ScoreResult]) -> None:
+        """Store each contact's score per model, with reasons, state and ``changes_at``."""
+        rows = [
+            {
+                "crm": self.crm,
+                "contact_id": r.contact_id,
+                "model": r.model,
+                "score": r.score,
+                "dimensions": dict(r.dimensions),
+                "grade": r.grade,
+                "matrix": r.matrix,
+                "stage": r.stage,
+                "excluded": r.excluded,
+                "reasons": [x.to_dict() for x in r.reasons],
+                "state": r.state.to_dict(),
+                "as_of": r.as_of,
+                "changes_at": r.changes_at,
+            }
+            for r in results
+        ]
+        cols = [c for c in rows[0] if c not in ("crm", "contact_id", "model")] if rows else []
+        upsert(conn, scores, rows, ["crm", "contact_id", "model"], cols)
+
+    def add_stage_changes(self, conn: sa.Connection, changes: t.Sequence[tuple[str, str, str | None, str | None, dt.datetime]]) -> None:
+        """Append ``(contact, model, from, to, at)`` rows to the stage history."""
+        if changes:
+            conn.execute(
+                sa.insert(stage_history),
+                [{"crm": self.crm, "contact_id": c, "model": m, "from_stage": f, "to_stage": s, "at": at} for c, m, f, s, at in changes],
+            )
+
+    def clear_needs_score(self, conn: sa.Connection, ids: t.Sequence[str]) -> None:
+        """The contacts were scored in this transaction."""
+        for part in _chunks(list(ids)):
+            conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, contacts.c.id.in_(part)).values(needs_score=False))
+
+    # -- runs ------------------------------------------------------------------------------------
+
+    def start_run(self, now: dt.datetime, *, full: bool, owner: str | None) -> int:
+        """Record the start of a run; returns its id."""
+        with self.engine.begin() as conn:
+            return int(conn.execute(sa.insert(runs).values(crm=self.crm, started_at=now, status="running", full=full, owner=owner).returning(runs.c.id)).scalar_one())
+
+    def finish_run(self, run_id: int, now: dt.datetime, status: str, counts: t.Mapping[str, t.Any], error: str | None = None) -> None:
+        """Record the end of a run with its counts."""
+        values = {k: v for k, v in counts.items() if k in runs.c}
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(runs).where(runs.c.id == run_id).values(ended_at=now, status=status, error=(error or None) and error[:2000], **values))
+
+
+def dumps(value: t.Any) -> str:
+    """Canonical JSON text of a value, for comparing what we would write with what was written.
+
+    Numbers compare by value (``25`` and ``25.0`` are the same score), whatever type the engine
+    or the database handed back.
+    """
+    return json.dumps(_canon(jsonable(value)), sort_keys=True, separators=(",", ":"))
+
+
+def _canon(value: t.Any) -> t.Any:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _canon(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canon(v) for v in value]
+    return value

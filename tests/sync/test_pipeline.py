@@ -1,0 +1,91 @@
+"""The pipeline end to end on a fake CRM: first run, incremental run, nothing new, decay day."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from connector.sync.db import make_engine
+from connector.sync.pipeline import run_sync
+from tests.sync.fake_crm import T0
+
+
+def _seed(crm) -> None:
+    crm.add_contact("c1", T0, email="Ann@Example.com", job_title="Marketing Manager")
+    crm.add_contact("c2", T0, email="bob@example.com", job_title="Engineer")
+    crm.add_contact("c3", T0, email="cy@example.com", job_title="Marketing lead")
+    crm.add_activity("a1", "page_view", T0, contact_id="c1")
+    crm.add_activity("a2", "page_view", T0 + dt.timedelta(hours=1), contact_id="c2")
+
+
+def test_first_run_scores_and_writes_everyone(sync_config, fake_crm, factory, clock):
+    _seed(fake_crm)
+    summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert summary.status == "ok", summary.error
+    assert (summary.pulled_contacts, summary.pulled_activities, summary.scored, summary.written) == (3, 2, 3, 3)
+    assert fake_crm.fields["c1"]["test_model_score"] == 34.06  # 25 fit + round2(10 * 0.5 ** (1 / 7)) engagement
+    assert fake_crm.fields["c1"]["test_model_grade"] == "A"
+    assert fake_crm.fields["c2"]["test_model_grade"] == "B"
+    assert "job title Marketing" in fake_crm.fields["c1"]["test_model_reasons"]
+    assert fake_crm.fields["c3"]["test_model_stage"] == "subscriber"
+    assert summary.api_calls > 0
+
+
+def test_incremental_run_writes_only_affected_contacts(sync_config, fake_crm, factory, clock):
+    _seed(fake_crm)
+    run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    pushes = len(fake_crm.pushes)
+    clock.advance(minutes=5)
+    fake_crm.add_activity("a3", "demo_request", clock.now - dt.timedelta(minutes=1), contact_id="c3")
+    summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert summary.status == "ok", summary.error
+    assert summary.pulled_activities == 1
+    assert summary.scored == 1
+    assert fake_crm.written_contacts(pushes) == {"c3"}
+    assert fake_crm.fields["c3"]["test_model_stage"] == "mql"
+
+
+def test_run_with_nothing_new_writes_nothing(sync_config, fake_crm, factory, clock):
+    _seed(fake_crm)
+    run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    pushes = len(fake_crm.pushes)
+    clock.advance(minutes=10)
+    summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert summary.status == "ok", summary.error
+    assert (summary.scored, summary.changed, summary.written) == (0, 0, 0)
+    assert len(fake_crm.pushes) == pushes
+
+
+def test_decay_day_writes_only_decayed_contacts(sync_config, fake_crm, factory, clock):
+    _seed(fake_crm)
+    run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    pushes = len(fake_crm.pushes)
+    clock.advance(days=1)
+    summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert summary.status == "ok", summary.error
+    # c1 and c2 have decaying page views; c3 has only a property rule and never changes.
+    assert fake_crm.written_contacts(pushes) == {"c1", "c2"}
+    assert summary.scored == 2
+
+
+def test_full_rescore_scores_everyone_but_writes_only_changes(sync_config, fake_crm, factory, clock):
+    _seed(fake_crm)
+    run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    pushes = len(fake_crm.pushes)
+    summary = run_sync(sync_config, "main", full=True, clock=clock, adapter_factory=factory)
+    assert summary.scored == 3
+    assert summary.written == 0
+    assert len(fake_crm.pushes) == pushes
+
+
+def test_repulled_page_never_counts_twice(sync_config, fake_crm, factory, clock):
+    _seed(fake_crm)
+    run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    summary = run_sync(sync_config, "main", resync=True, clock=clock, adapter_factory=factory)
+    assert summary.pulled_activities == 2  # pulled again ...
+    engine = make_engine(sync_config.effective_database_url())
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM activities")).scalar_one() == 2  # ... stored once
+    assert summary.scored == 0  # unchanged contacts and known activity: nothing to rescore
+    engine.dispose()

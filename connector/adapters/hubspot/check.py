@@ -27,6 +27,7 @@ _READS: dict[str, set[str]] = {
     "number": {"number"},
     "integer": {"number"},
     "bool": {"bool", "enumeration"},
+    "range": {"enumeration", "string"},
     "datetime": {"datetime", "date"},
     "date": {"date", "datetime"},
 }

@@ -35,7 +35,7 @@ __all__ = [
     "parse_hubspot_time",
 ]
 
-PropertyType = t.Literal["string", "number", "integer", "bool", "datetime", "date", "enumeration"]
+PropertyType = t.Literal["string", "number", "integer", "bool", "datetime", "date", "enumeration", "range"]
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -52,6 +52,8 @@ class PropertyMap(_Strict):
     type: PropertyType = "string"
     #: Multi-select (checkbox) values arrive as ``a;b;c``: split them into a list.
     multiple: bool = False
+    #: HubSpot option value -> canonical value (e.g. ``COMPUTER_SOFTWARE: Software``); others pass unchanged.
+    values: dict[str, t.Any] = Field(default_factory=dict)
 
 
 class ContactsMap(_Strict):
@@ -228,6 +230,13 @@ def convert(value: t.Any, spec: PropertyMap) -> t.Any:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     kind = spec.type
+    if spec.values and not spec.multiple:
+        text = str(value).strip()
+        if text in spec.values:
+            return spec.values[text]
+        folded = {str(k).lower(): v for k, v in spec.values.items()}
+        if text.lower() in folded:
+            return folded[text.lower()]
     if spec.multiple:
         items = [part.strip() for part in str(value).split(";") if part.strip()]
         return [convert(item, spec.model_copy(update={"multiple": False})) for item in items]
@@ -245,6 +254,12 @@ def convert(value: t.Any, spec: PropertyMap) -> t.Any:
                 raise ConversionError(f"{value!r} is not a whole number")
             return int(number)
         return number
+    if kind == "range":
+        # HubSpot range dropdowns ("25-50", "1000+", "10,000+"): the lower bound, as a number.
+        match = re.match(r"^\s*([0-9][0-9,.]*)\s*(?:[-+]|$|to\b)", str(value))
+        if not match:
+            raise ConversionError(f"cannot read {value!r} as a range like '25-50' or '1000+'")
+        return float(match.group(1).replace(",", ""))
     if kind == "bool":
         text = str(value).strip().lower()
         if text in ("true", "yes", "1"):

@@ -1,0 +1,60 @@
+"""A record of every request the sandbox served, for tests and benchmarks to count calls."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import typing as t
+
+__all__ = ["RequestLog", "RequestRecord"]
+
+
+@dataclasses.dataclass(frozen=True)
+class RequestRecord:
+    """One served request."""
+
+    method: str
+    path: str
+    query: str
+    status: int
+    started_at: float
+    duration_ms: float
+    request_bytes: int
+    response_bytes: int
+    fault: str | None = None
+
+    def to_json(self) -> dict[str, t.Any]:
+        """JSON for the admin endpoint."""
+        return {"method": self.method, "path": self.path, "query": self.query, "status": self.status,
+                "startedAt": self.started_at, "durationMs": round(self.duration_ms, 3),
+                "requestBytes": self.request_bytes, "responseBytes": self.response_bytes, "fault": self.fault}
+
+
+class RequestLog:
+    """Thread-safe append-only log."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: list[RequestRecord] = []
+
+    def add(self, record: RequestRecord) -> None:
+        """Append one record."""
+        with self._lock:
+            self._items.append(record)
+
+    def snapshot(self) -> list[RequestRecord]:
+        """A copy of every record so far."""
+        with self._lock:
+            return list(self._items)
+
+    def clear(self) -> None:
+        """Forget everything (between phases of a benchmark)."""
+        with self._lock:
+            self._items.clear()
+
+    def count(self, method: str | None = None, path_contains: str | None = None, status: int | None = None) -> int:
+        """How many requests match."""
+        return sum(
+            1 for r in self.snapshot()
+            if (method is None or r.method == method) and (path_contains is None or path_contains in r.path) and (status is None or r.status == status)
+        )

@@ -1,0 +1,129 @@
+"""``HubSpotSandbox``: a portal served on a free 127.0.0.1 port, for tests, benchmarks and the CLI.
+
+    with HubSpotSandbox(seed="empty", rate_limit=None, faults=0.0) as sb:
+        sb.base_url, sb.token, sb.store.add_contacts([...]), sb.clock.advance(days=1), sb.requests
+"""
+
+from __future__ import annotations
+
+import secrets
+import typing as t
+
+from connector.sandbox.http import HttpServer
+from connector.sandbox.hubspot.app import HubSpotApp
+from connector.sandbox.hubspot.clock import SandboxClock
+from connector.sandbox.hubspot.faults import ALL_KINDS, FaultPlan
+from connector.sandbox.hubspot.lists import ListStore
+from connector.sandbox.hubspot.portal import OAuthCredentials, Portal
+from connector.sandbox.hubspot.ratelimit import RateLimit, parse_rate
+from connector.sandbox.hubspot.requestlog import RequestRecord
+from connector.sandbox.hubspot.seed import load_demo, load_owners
+from connector.sandbox.hubspot.store import Store
+
+__all__ = ["HubSpotSandbox"]
+
+
+def _rate(value: str | RateLimit | None) -> RateLimit | None:
+    return value if isinstance(value, RateLimit) or value is None else parse_rate(value)
+
+
+class HubSpotSandbox:
+    """A running (after :meth:`start` or ``with``) HubSpot sandbox."""
+
+    def __init__(
+        self,
+        *,
+        seed: str = "empty",
+        seed_contacts: int = 5000,
+        random_seed: int = 42,
+        token: str | None = None,
+        port: int = 0,
+        rate_limit: str | RateLimit | None = "190/10s",
+        search_rate: str | RateLimit | None = "5/s",
+        faults: float = 0.0,
+        fault_seed: int = 0,
+        fault_kinds: t.Sequence[str] = ALL_KINDS,
+        fault_writes: str = "skip",
+        slow_seconds: float = 1.0,
+        clock: SandboxClock | None = None,
+        oauth: OAuthCredentials | None = None,
+    ) -> None:
+        if seed not in ("empty", "demo"):
+            raise ValueError(f"seed must be 'empty' or 'demo', got {seed!r}")
+        self.clock = clock or SandboxClock()
+        self.store = Store(self.clock)
+        self.token = token or f"sandbox-pat-{secrets.token_hex(16)}"
+        self.oauth = oauth or OAuthCredentials.generate()
+        self.portal = Portal(self.store, self.token, self.oauth)
+        plan = FaultPlan(rate=faults, seed=fault_seed, kinds=tuple(fault_kinds), writes=fault_writes, slow_seconds=slow_seconds)
+        self.app = HubSpotApp(self.portal, _rate(rate_limit), _rate(search_rate), plan)
+        load_owners(self.store)
+        if seed == "demo":
+            load_demo(self.store, contacts=seed_contacts, seed=random_seed)
+        self._port = port
+        self._server: HttpServer | None = None
+
+    # ---- lifecycle -----------------------------------------------------------------------
+    def start(self) -> HubSpotSandbox:
+        """Bind the port and serve in a background thread."""
+        if self._server is None:
+            self._server = HttpServer(self.app, self._port)
+            self._server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread (CLI) until KeyboardInterrupt."""
+        if self._server is None:
+            self._server = HttpServer(self.app, self._port)
+        try:
+            self._server.serve_forever()
+        finally:
+            self.stop()
+
+    def __enter__(self) -> HubSpotSandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- what tests use ------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``, the value for ``HUBSPOT_BASE_URL``."""
+        if self._server is None:
+            raise RuntimeError("the sandbox is not started; use it as a context manager or call start()")
+        return self._server.base_url
+
+    @property
+    def lists(self) -> ListStore:
+        """The portal's lists."""
+        return self.portal.lists
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every API request served so far (admin requests excluded)."""
+        return self.app.log.snapshot()
+
+    def requests_clear(self) -> None:
+        """Forget the request log."""
+        self.app.log.clear()
+
+    def set_faults(self, rate: float, seed: int = 0, kinds: t.Sequence[str] = ALL_KINDS, writes: str = "skip", slow_seconds: float = 1.0) -> None:
+        """Change fault injection while running."""
+        self.app.configure_faults(FaultPlan(rate=rate, seed=seed, kinds=tuple(kinds), writes=writes, slow_seconds=slow_seconds))
+
+    def env(self) -> dict[str, str]:
+        """The settings a connector needs, as environment variables."""
+        return {
+            "HUBSPOT_BASE_URL": self.base_url,
+            "HUBSPOT_ACCESS_TOKEN": self.token,
+            "HUBSPOT_CLIENT_ID": self.oauth.client_id,
+            "HUBSPOT_CLIENT_SECRET": self.oauth.client_secret,
+            "HUBSPOT_REFRESH_TOKEN": self.oauth.refresh_token,
+        }

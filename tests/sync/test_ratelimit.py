@@ -1,0 +1,118 @@
+"""The rate limiter on a fake clock: rolling windows, search limit, headers, 429s, daily allowance."""
+
+from __future__ import annotations
+
+import pytest
+
+from connector.sync.ratelimit import DailyLimitReached, RateLimiter
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sent: list[tuple[float, str]] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _limiter(ft: FakeTime, **kw: object) -> RateLimiter:
+    return RateLimiter(clock=ft.clock, sleep=ft.sleep, **kw)  # type: ignore[arg-type]
+
+
+def _send(limiter: RateLimiter, ft: FakeTime, kind: str = "default", status: int = 200, headers: dict | None = None) -> None:
+    limiter.before_request(kind)  # type: ignore[arg-type]
+    ft.sent.append((ft.now, kind))
+    limiter.after_response(status, headers or {})
+
+
+def _max_in_window(times: list[float], window: float) -> int:
+    return max(sum(1 for u in times if t <= u < t + window) for t in times)
+
+
+def test_never_more_than_the_limit_in_any_rolling_window() -> None:
+    ft = FakeTime()
+    limiter = _limiter(ft, requests=190, per_seconds=10)
+    for _ in range(1000):
+        _send(limiter, ft)
+    times = [t for t, _ in ft.sent]
+    assert _max_in_window(times, 10.0) == 190
+    # ... and still at the full allowed rate: 1000 requests in about 1000/19 seconds.
+    assert times[-1] == pytest.approx((1000 // 190) * 10, abs=10)
+
+
+def test_first_burst_goes_without_waiting() -> None:
+    ft = FakeTime()
+    limiter = _limiter(ft, requests=190, per_seconds=10)
+    for _ in range(190):
+        _send(limiter, ft)
+    assert ft.now == 0.0
+    assert limiter.stats.waited_seconds == 0.0
+
+
+def test_searches_have_their_own_limit() -> None:
+    ft = FakeTime()
+    limiter = _limiter(ft, requests=190, per_seconds=10, searches_per_second=5)
+    for _ in range(20):
+        _send(limiter, ft, "search")
+    times = [t for t, _ in ft.sent]
+    assert _max_in_window(times, 1.0) == 5
+    assert times[-1] == pytest.approx(3.0)
+    assert limiter.default.available() == 190  # searches did not spend the general budget
+
+
+def test_token_returns_an_interval_after_the_answer() -> None:
+    ft = FakeTime()
+    limiter = _limiter(ft, requests=1, per_seconds=10)
+    limiter.before_request("default")
+    ft.now += 2.0  # a slow answer
+    limiter.after_response(200, {})
+    limiter.before_request("default")
+    assert ft.now == pytest.approx(12.0)
+
+
+def test_remaining_header_lowers_the_budget() -> None:
+    ft = FakeTime()
+    limiter = _limiter(ft, requests=190, per_seconds=10)
+    _send(limiter, ft, headers={"X-HubSpot-RateLimit-Remaining": "9", "X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
+    assert limiter.default.available() == 9
+
+
+def test_smaller_account_limit_is_adopted() -> None:
+    ft = FakeTime()
+    limiter = _limiter(ft, requests=190, per_seconds=10)
+    _send(limiter, ft, headers={"X-HubSpot-RateLimit-Max": "100", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
+    assert limiter.default.limit == 100
+    for _ in range(300):
+        _send(limiter, ft)
+    assert _max_in_window([t for t, _ in ft.sent], 10.0) <= 100
+
+
+def test_429_blocks_for_retry_after() -> None:
+    ft = FakeTime()
+    limiter = _limiter(ft, requests=190, per_seconds=10)
+    _send(limiter, ft, status=429, headers={"Retry-After": "3"})
+    assert limiter.stats.rate_limited == 1
+    limiter.before_request("default")
+    assert ft.now == pytest.approx(3.0)
+
+
+def test_daily_allowance_exhausted_stops_with_a_clear_error() -> None:
+    ft = FakeTime()
+    limiter = _limiter(ft)
+    _send(limiter, ft, headers={"X-HubSpot-RateLimit-Daily-Remaining": "0"})
+    with pytest.raises(DailyLimitReached, match="daily API allowance"):
+        limiter.before_request("default")
+
+
+def test_configured_daily_cap() -> None:
+    ft = FakeTime()
+    limiter = _limiter(ft, daily=3)
+    for _ in range(3):
+        _send(limiter, ft)
+    limiter_wait_before = ft.now
+    limiter.before_request("default")  # the 4th waits a day for the first token to come back
+    assert ft.now - limiter_wait_before == pytest.approx(86400.0)

@@ -1,0 +1,109 @@
+"""The state store on both databases: pulls, dedup, email resolution, what needs scoring."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from connector.scoring.records import Activity, Contact
+from connector.scoring.result import ScoreResult, ScoringState
+from connector.sync.db import open_database
+from connector.sync.store import Store
+
+T = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def store(database_url: str):
+    engine = open_database(database_url)
+    yield Store(engine, "hs")
+    engine.dispose()
+
+
+def _result(cid: str, changes_at: dt.datetime | None = None, model: str = "m") -> ScoreResult:
+    return ScoreResult(cid, model, 10.0, {"fit": 10.0}, None, None, "lead", None, (), (), ScoringState(stage="lead", stage_entered_at=T), T, changes_at)
+
+
+def _scored(store: Store, *results: ScoreResult) -> None:
+    with store.transaction() as conn:
+        store.save_scores(conn, list(results))
+        store.clear_needs_score(conn, [r.contact_id for r in results])
+
+
+def test_new_and_changed_contacts_need_scoring_unchanged_do_not(store: Store) -> None:
+    assert store.save_contacts([Contact("c1", "A@X.com", {"t": 1}, T), Contact("c2", None, {}, T)], T) == 2
+    assert store.ids_to_score(T, ["m"]) == ["c1", "c2"]
+    _scored(store, _result("c1"), _result("c2"))
+    assert store.ids_to_score(T, ["m"]) == []
+    assert store.save_contacts([Contact("c1", "a@x.com", {"t": 1}, T)], T) == 0  # same data (email case aside)
+    assert store.save_contacts([Contact("c2", None, {"t": 2}, T)], T) == 1
+    assert store.ids_to_score(T, ["m"]) == ["c2"]
+
+
+def test_activities_are_stored_once_per_id(store: Store) -> None:
+    store.save_contacts([Contact("c1", None, {}, T)], T)
+    acts = [Activity("a1", "page_view", T, "c1"), Activity("a2", "page_view", T, "c1")]
+    assert store.save_activities(acts, T) == 2
+    assert store.save_activities(acts + [Activity("a3", "page_view", T, "c1")], T) == 1
+    data = store.load_for_scoring(["c1"])
+    assert sorted(a.id for a in data.activities["c1"]) == ["a1", "a2", "a3"]
+
+
+def test_email_activity_resolves_to_the_contact_with_that_email(store: Store) -> None:
+    store.save_contacts([Contact("c1", "Ann@Example.com", {}, T), Contact("c2", "bob@example.com", {}, T)], T)
+    _scored(store, _result("c1"), _result("c2"))
+    store.save_activities([Activity("e1", "email_open", T, anonymous_id="email:ANN@example.com")], T)
+    assert store.ids_to_score(T, ["m"]) == ["c1"]
+    data = store.load_for_scoring(["c1", "c2"])
+    assert [(a.id, a.contact_id) for a in data.activities["c1"]] == [("e1", "c1")]
+    assert data.activities["c2"] == []
+
+
+def test_email_activity_pulled_before_its_contact_counts_once_the_contact_arrives(store: Store) -> None:
+    store.save_activities([Activity("e1", "email_open", T, anonymous_id="email:late@example.com")], T)
+    store.save_contacts([Contact("c9", "late@example.com", {}, T)], T)
+    assert [a.id for a in store.load_for_scoring(["c9"]).activities["c9"]] == ["e1"]
+
+
+def test_identities_link_anonymous_history(store: Store) -> None:
+    store.save_contacts([Contact("c1", None, {}, T)], T)
+    store.save_activities([Activity("v1", "page_view", T, anonymous_id="visitor-7")], T)
+    _scored(store, _result("c1"))
+    store.save_identities({"visitor-7": "c1"})
+    assert store.ids_to_score(T, ["m"]) == ["c1"]
+    assert [a.id for a in store.load_for_scoring(["c1"]).activities["c1"]] == ["v1"]
+
+
+def test_passed_changes_at_needs_scoring(store: Store) -> None:
+    store.save_contacts([Contact("c1", None, {}, T), Contact("c2", None, {}, T)], T)
+    _scored(store, _result("c1", T + dt.timedelta(days=1)), _result("c2", None))
+    assert store.ids_to_score(T + dt.timedelta(hours=23), ["m"]) == []
+    assert store.ids_to_score(T + dt.timedelta(days=1), ["m"]) == ["c1"]
+    assert store.ids_to_score(T, ["m"], full=True) == ["c1", "c2"]
+
+
+def test_a_new_model_scores_everyone(store: Store) -> None:
+    store.save_contacts([Contact("c1", None, {}, T)], T)
+    _scored(store, _result("c1"))
+    assert store.ids_to_score(T, ["m", "other"]) == ["c1"]
+
+
+def test_previous_state_round_trips_with_aware_datetimes(store: Store) -> None:
+    store.save_contacts([Contact("c1", None, {}, T)], T)
+    _scored(store, _result("c1", T + dt.timedelta(days=2)))
+    data = store.load_for_scoring(["c1"])
+    assert data.previous[("c1", "m")] == ScoringState(stage="lead", stage_entered_at=T)
+    assert data.previous_stage[("c1", "m")] == "lead"
+
+
+def test_cursor_check_in(store: Store) -> None:
+    assert store.cursor_state() == {}
+    store.check_in_cursor("contacts", T, T)
+    assert store.cursor_state() == {"contacts": {"value": T.isoformat(), "progress": None}}
+
+
+def test_crms_do_not_see_each_other(store: Store) -> None:
+    other = Store(store.engine, "sf")
+    store.save_contacts([Contact("c1", None, {}, T)], T)
+    assert other.ids_to_score(T, ["m"]) == []

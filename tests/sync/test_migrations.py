@@ -30,7 +30,7 @@ def test_upgrade_from_the_first_revision_keeps_state(database_url: str) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO contacts (crm, id, email, properties, needs_score) VALUES ('hs', 'c1', 'a@b.c', '{\"x\": 1}', false)"))
         conn.execute(sa.text("INSERT INTO cursors (crm, stream, value) VALUES ('hs', 'contacts', :v)"), {"v": T.replace(tzinfo=None)})
-        conn.execute(sa.text('INSERT INTO runs (crm, started_at, status, "full", pulled_contacts, pulled_activities, rejected, scored, changed, written, failed, quarantined, actions, api_calls, retries, rate_limited) VALUES ('hs', :t, 'ok', false, 5, 0, 0, 5, 5, 5, 0, 0, 0, 7, 0, 0)'), {"t": T.replace(tzinfo=None)})
+        conn.execute(sa.text('''INSERT INTO runs (crm, started_at, status, "full", pulled_contacts, pulled_activities, rejected, scored, changed, written, failed, quarantined, actions, api_calls, retries, rate_limited) VALUES ('hs', :t, 'ok', false, 5, 0, 0, 5, 5, 5, 0, 0, 0, 7, 0, 0)'''), {"t": T.replace(tzinfo=None)})
     engine.dispose()
 
     engine = open_database(database_url)  # what every start does

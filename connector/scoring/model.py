@@ -503,10 +503,11 @@ class ScoringModel(_Strict):
                 raise LocatedError((*where, "dimension"), f"unknown dimension '{spec.dimension}' (known: {', '.join(sorted(known))})")
         stage_names = [s.name for s in self.stages.order] if self.stages else []
         for i, stage in enumerate(self.stages.order if self.stages else []):
-            for key, names in (("thresholds", list(stage.thresholds)), ("reset_on_enter", stage.reset_on_enter)):
+            for key, names, allowed in (("thresholds", list(stage.thresholds), known), ("reset_on_enter", stage.reset_on_enter, dims)):
                 for dim in names:
-                    if dim not in known:
-                        raise LocatedError(("stages", "order", i, key), f"stage '{stage.name}' names unknown dimension '{dim}'")
+                    if dim not in allowed:
+                        hint = " (the total cannot be reset; name its dimensions)" if dim == TOTAL else ""
+                        raise LocatedError(("stages", "order", i, key), f"stage '{stage.name}' names unknown dimension '{dim}'{hint}")
         for i, trig in enumerate(self.triggers):
             if trig.watch.stage is not None and trig.watch.stage not in stage_names:
                 raise LocatedError(("triggers", i, "watch", "stage"), f"trigger '{trig.id}' names unknown stage '{trig.watch.stage}'")

@@ -109,3 +109,11 @@ def test_all_problems_of_all_files_are_listed(tmp_path: pathlib.Path) -> None:
     with pytest.raises(YamlFileError) as exc:
         load_models([bad1, bad2])
     assert {p.file for p in exc.value.problems} == {str(bad1), str(bad2)}
+
+
+def test_reset_on_enter_cannot_name_the_total(tmp_path: pathlib.Path) -> None:
+    path = write(tmp_path, "m.yaml", GOOD.format(name="a") + "stages:\n  order:\n    - name: lead\n      reset_on_enter: [total]\n")
+    with pytest.raises(YamlFileError) as exc:
+        load_model(path)
+    (only,) = problems(exc)
+    assert only.startswith(f"{path}:12: stages.order[0].reset_on_enter:") and "cannot be reset" in only

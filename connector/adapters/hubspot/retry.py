@@ -173,7 +173,8 @@ class RetryingPool:
         except Exception:
             self.stats.errors += 1
             raise
-        if response.status >= 400:
+        if response.status >= 400 and response.status not in (404, 409):
+            # 404/409 answer our own look-ups (does this list/group exist?) and are expected.
             self.stats.errors += 1
         return response
 

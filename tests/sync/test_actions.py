@@ -1,0 +1,79 @@
+"""Trigger actions: executed once, recorded; failures retried or quarantined."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from connector.adapters.base import CRMError
+from connector.sync.db import make_engine
+from connector.sync.pipeline import run_sync
+from tests.sync.fake_crm import T0, FakeAdapter
+
+
+def _hot(crm) -> None:
+    crm.add_contact("c1", T0, email="a@x.com", job_title="Marketing")
+    crm.add_contact("c2", T0, email="b@x.com", job_title="Sales")
+    crm.add_activity("d1", "demo_request", T0, contact_id="c1")  # 25 + 40 = 65 > 50
+
+
+def _count(config, sql: str) -> int:
+    engine = make_engine(config.effective_database_url())
+    with engine.connect() as conn:
+        n = int(conn.execute(sa.text(sql)).scalar_one())
+    engine.dispose()
+    return n
+
+
+def test_trigger_fires_once_and_its_actions_run_once(sync_config, fake_crm, factory, clock):
+    _hot(fake_crm)
+    summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert summary.actions == 2
+    assert fake_crm.lists == {"hot leads": {"c1"}}
+    assert [t.subject for t in fake_crm.tasks] == ["Call this lead"]
+    assert fake_crm.tasks[0].due_at == clock.now + dt.timedelta(days=1)
+    for _ in range(2):
+        clock.advance(days=1)
+        run_sync(sync_config, "main", full=True, clock=clock, adapter_factory=factory)
+    assert len(fake_crm.tasks) == 1
+    assert _count(sync_config, "SELECT COUNT(*) FROM trigger_firings") == 1
+    assert _count(sync_config, "SELECT COUNT(*) FROM trigger_actions WHERE status = 'done'") == 2
+
+
+def test_stage_history_records_the_move(sync_config, fake_crm, factory, clock):
+    _hot(fake_crm)
+    run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    engine = make_engine(sync_config.effective_database_url())
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT contact_id, from_stage, to_stage FROM stage_history ORDER BY contact_id")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("c1", None, "mql"), ("c2", None, "subscriber")]
+
+
+def test_failed_action_is_retried_next_run(sync_config, fake_crm, factory, clock, monkeypatch):
+    _hot(fake_crm)
+    original = FakeAdapter.create_task
+
+    def down(self, task):
+        raise CRMError("HubSpot answered 502", status=502, retryable=True)
+
+    monkeypatch.setattr(FakeAdapter, "create_task", down)
+    first = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert first.actions == 1 and first.failed == 1 and fake_crm.tasks == []
+    monkeypatch.setattr(FakeAdapter, "create_task", original)
+    second = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert second.actions == 1 and len(fake_crm.tasks) == 1
+
+
+def test_refused_action_is_quarantined(sync_config, fake_crm, factory, clock, monkeypatch):
+    _hot(fake_crm)
+
+    def refused(self, task):
+        raise CRMError("contact has no owner and the mapping names no default owner", status=400)
+
+    monkeypatch.setattr(FakeAdapter, "create_task", refused)
+    summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert summary.quarantined == 1
+    assert _count(sync_config, "SELECT COUNT(*) FROM quarantine WHERE stream = 'actions'") == 1
+    assert _count(sync_config, "SELECT COUNT(*) FROM trigger_actions WHERE status = 'quarantined'") == 1

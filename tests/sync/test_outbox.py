@@ -1,0 +1,155 @@
+"""The outbox: partial failures, retries, quarantine, and resuming after a crash."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from connector.adapters.base import CRMError
+from connector.sync.db import make_engine
+from connector.sync.pipeline import run_sync
+from tests.sync.fake_crm import T0
+
+
+class Crash(BaseException):
+    """Stands in for SIGKILL: nothing after it runs, nothing catches it."""
+
+
+def _seed(crm, n: int = 5) -> None:
+    for i in range(n):
+        crm.add_contact(f"c{i}", T0, email=f"p{i}@example.com", job_title="Marketing" if i % 2 else "Sales")
+
+
+def _rows(config, sql: str) -> list[tuple]:
+    engine = make_engine(config.effective_database_url())
+    with engine.connect() as conn:
+        out = [tuple(r) for r in conn.execute(sa.text(sql))]
+    engine.dispose()
+    return out
+
+
+def test_refused_record_is_quarantined_with_the_crm_reason_and_others_land(sync_config, fake_crm, factory, clock):
+    _seed(fake_crm)
+    fake_crm.refuse["c3"] = ("Property values were not valid: test_model_grade", False)
+    summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert (summary.written, summary.quarantined) == (4, 1)
+    assert set(fake_crm.fields) == {"c0", "c1", "c2", "c4"}
+    assert _rows(sync_config, "SELECT stream, record_id, reason FROM quarantine") == [("outbox", "c3", "Property values were not valid: test_model_grade")]
+    pushes = len(fake_crm.pushes)
+    again = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert again.written == 0 and len(fake_crm.pushes) == pushes  # not retried blindly
+
+
+def test_retryable_failure_stays_pending_and_lands_next_run(sync_config, fake_crm, factory, clock):
+    _seed(fake_crm)
+    fake_crm.refuse["c1"] = ("temporarily unavailable", True)
+    first = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert (first.written, first.failed, first.quarantined) == (4, 1, 0)
+    del fake_crm.refuse["c1"]
+    second = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert second.written == 1 and "c1" in fake_crm.fields
+    assert second.scored == 0
+
+
+def test_crm_down_keeps_the_outbox_for_the_next_run(sync_config, fake_crm, factory, clock):
+    _seed(fake_crm)
+    fake_crm.push_error = CRMError("HubSpot answered 503 after 5 attempts", status=503, retryable=True)
+    first = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert first.status == "partial" and "503" in (first.error or "")
+    assert first.written == 0 and first.quarantined == 0
+    fake_crm.push_error = None
+    second = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert second.status == "ok" and second.written == 5
+
+
+def test_batch_refused_for_its_content_is_split_to_find_the_culprit(sync_config, fake_crm, factory, clock, monkeypatch):
+    _seed(fake_crm, 4)
+    from tests.sync.fake_crm import FakeAdapter
+
+    original = FakeAdapter.push
+
+    def strict_push(self, updates):
+        if any(u.contact_id == "c2" for u in updates):
+            raise CRMError("400: Property values were not valid", status=400)
+        return original(self, updates)
+
+    monkeypatch.setattr(FakeAdapter, "push", strict_push)
+    summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert (summary.written, summary.quarantined) == (3, 1)
+    assert _rows(sync_config, "SELECT record_id FROM quarantine") == [("c2",)]
+
+
+def test_crash_after_scoring_resumes_from_the_outbox_without_rescoring(sync_config, fake_crm, factory, clock, monkeypatch):
+    _seed(fake_crm)
+    from tests.sync.fake_crm import FakeAdapter
+
+    original = FakeAdapter.push
+    calls = {"n": 0}
+
+    def crashing_push(self, updates):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise Crash()
+        return original(self, updates)
+
+    monkeypatch.setattr(FakeAdapter, "push", crashing_push)
+    with pytest.raises(Crash):
+        run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert len(fake_crm.fields) == 2  # the first batch (max 2) landed
+    clock.advance(minutes=1)
+    resumed = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert resumed.scored == 0 and resumed.written == 3
+    assert len(fake_crm.fields) == 5
+    assert _rows(sync_config, "SELECT status FROM runs ORDER BY id") == [("failed",), ("ok",)]
+
+
+def test_crash_mid_pull_repulls_without_counting_twice(sync_config, fake_crm, factory, clock, monkeypatch):
+    _seed(fake_crm, 7)
+    for i in range(7):
+        fake_crm.add_activity(f"a{i}", "page_view", T0 + dt.timedelta(minutes=i), contact_id=f"c{i}")
+    from tests.sync.fake_crm import FakeAdapter
+
+    original = FakeAdapter.pull_activities
+
+    def crashing_pull(self, since, until):
+        pages = original(self, since, until)
+        yield next(pages)
+        raise Crash()
+
+    monkeypatch.setattr(FakeAdapter, "pull_activities", crashing_pull)
+    with pytest.raises(Crash):
+        run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert _rows(sync_config, "SELECT stream FROM cursors") == [("contacts",)]  # activities not checked in
+    monkeypatch.setattr(FakeAdapter, "pull_activities", original)
+    resumed = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert resumed.pulled_activities == 7
+    assert _rows(sync_config, "SELECT COUNT(*) FROM activities") == [(7,)]
+    assert len(fake_crm.fields) == 7
+
+
+def test_pull_rejects_are_quarantined_and_the_rest_goes_on(sync_config, fake_crm, factory, clock):
+    from connector.adapters.base import Reject
+
+    _seed(fake_crm, 2)
+    fake_crm.rejects.append(Reject("contacts", "bad-1", "hs_lead_score: 'abc' is not a number", {"id": "bad-1", "properties": {"hs_lead_score": "abc"}}))
+    summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert summary.status == "ok" and summary.rejected == 1 and summary.written == 2
+    assert _rows(sync_config, "SELECT stream, record_id FROM quarantine") == [("contacts", "bad-1")]
+
+
+def test_value_changed_back_before_push_is_not_written(sync_config, fake_crm, factory, clock):
+    from connector.sync.outbox import stage_changes
+
+    _seed(fake_crm, 1)
+    run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    engine = make_engine(sync_config.effective_database_url())
+    with engine.begin() as conn:
+        assert stage_changes(conn, "main", {"c0": {"test_model_score": 99.0}}, clock.now, None) == 1
+    with engine.begin() as conn:
+        current = fake_crm.fields["c0"]["test_model_score"]
+        assert stage_changes(conn, "main", {"c0": {"test_model_score": current}}, clock.now, None) == 0
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")).scalar_one() == 0
+    engine.dispose()

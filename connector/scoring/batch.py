@@ -34,6 +34,7 @@ from connector.scoring.columns import (
     AdjustmentColumns,
     Categorical,
     ContactColumns,
+    DistinctValues,
     PreviousColumns,
     ResultColumns,
     from_micros,
@@ -68,6 +69,8 @@ class _Call:
     as_of: int
     n: int
     tables: dict[tuple[int, int], np.ndarray] = dc.field(default_factory=dict)
+    facts: dict[int, DistinctValues] = dc.field(default_factory=dict)
+    type_rows: dict[tuple[str, ...], np.ndarray] = dc.field(default_factory=dict)
 
 
 @dc.dataclass(slots=True)
@@ -119,7 +122,10 @@ class BatchScorer:
         if table is None:
             values = column.values if column is not None else []
             # One answer per distinct value, then the answer for an absent value (code -1).
-            table = np.fromiter((conditions.test(when, v, self.placeholders) for v in [*values, None]), dtype=bool, count=len(values) + 1)
+            facts = call.facts.get(id(column))
+            if facts is None:
+                facts = call.facts[id(column)] = DistinctValues(values, self.placeholders)
+            table = np.append(facts.answers(when), conditions.test(when, None, self.placeholders))
             call.tables[key] = table
         if column is None:
             return np.full(size, bool(table[-1]))
@@ -130,9 +136,13 @@ class BatchScorer:
 
     def _type_rows(self, call: _Call, types: t.Collection[str]) -> np.ndarray:
         """Rows of activities owned by a contact whose type is one of ``types``."""
-        acts = call.activities
-        lut = np.fromiter((v in types for v in [*acts.type.values, None]), dtype=bool, count=len(acts.type.values) + 1)
-        return np.flatnonzero(lut[acts.type.codes] & (acts.contact >= 0))
+        key = tuple(sorted(types))
+        rows = call.type_rows.get(key)
+        if rows is None:
+            acts = call.activities
+            lut = np.fromiter((v in types for v in [*acts.type.values, None]), dtype=bool, count=len(acts.type.values) + 1)
+            rows = call.type_rows[key] = np.flatnonzero(lut[acts.type.codes] & (acts.contact >= 0))
+        return rows
 
     # ------------------------------------------------------------------ activity rules
 
@@ -380,6 +390,8 @@ class BatchScorer:
         row_of = {cid: i for i, cid in enumerate(cols.contact_ids)}
         for k in np.flatnonzero(cols.adjustment_counted).tolist():
             adj = adjustments[k]
+            if adj.contact_id not in row_of:  # a contact left out by ResultColumns.take
+                continue
             found[row_of[adj.contact_id]].append(
                 Reason("adjustment", adj.dimension, round2(adj.points), adj.reason, kind="adjustment", detail=adj.by)
             )

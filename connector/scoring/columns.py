@@ -32,6 +32,7 @@ __all__ = [
     "AdjustmentColumns",
     "Categorical",
     "ContactColumns",
+    "DistinctValues",
     "PreviousColumns",
     "ResultColumns",
     "CategoricalBuilder",
@@ -303,3 +304,151 @@ class ResultColumns:
 
     def __len__(self) -> int:
         return len(self.score)
+
+    def take(self, rows: t.Sequence[int] | np.ndarray) -> ResultColumns:
+        """The results of some contacts only (e.g. to materialise a sample); adjustments stay whole."""
+        rows = np.asarray(rows, dtype=np.int64)
+        ids = [self.contact_ids[i] for i in rows.tolist()]
+        return dc.replace(
+            self,
+            contact_ids=ids,
+            dimensions={k: v[rows] for k, v in self.dimensions.items()},
+            score=self.score[rows],
+            grade=self.grade[rows],
+            matrix=self.matrix[rows],
+            stage=self.stage[rows],
+            stage_entered=self.stage_entered[rows],
+            excluded=self.excluded[rows],
+            fired={k: v[rows] for k, v in self.fired.items()},
+            armed={k: v[rows] for k, v in self.armed.items()},
+            rule_points=self.rule_points[rows],
+            rule_counts=self.rule_counts[rows],
+            clamp=self.clamp[rows],
+            changes_at=self.changes_at[rows],
+            predictive_reasons={k: [v[i] for i in rows.tolist()] for k, v in self.predictive_reasons.items()},
+        )
+
+
+_NUMERIC_OPS = frozenset({"gt", "gte", "lt", "lte", "between"})
+_KEYED_OPS = frozenset({"exists", "missing", "email_domain_in", "starts_with", "ends_with"})
+_COLLECTIONS = (list, tuple, set, frozenset)
+
+
+class DistinctValues:
+    """Answers :func:`connector.scoring.conditions.test` for every distinct value of a column.
+
+    Built once per column and scoring run, shared by every condition that reads the column. The
+    plain way is one ``test`` call per distinct value; a column such as ``email``, ``phone`` or
+    a head count has close to one distinct value per contact, and ``test`` costs microseconds,
+    so three kinds of condition take an exact shortcut:
+
+    - ``exists``/``missing``: a string longer (after ``strip``) than every placeholder is present
+      (``casefold`` never shortens text), so the answer is known without a call;
+    - ``email_domain_in``: for a present string the answer reads only what follows its last
+      ``@`` (the whole text when there is none), so one call per distinct tail suffices;
+    - ``starts_with``/``ends_with``: for a present string the answer reads only its first/last
+      characters (as many as the longest needle), so one call per distinct head/end suffices;
+    - ``gt``/``gte``/``lt``/``lte``/``between``: for a present scalar the answer is a comparison
+      of ``conditions.to_number(value)`` with the bound, done for all values at once in float64
+      (the same IEEE comparison Python makes). Missing or non-numeric values never match.
+
+    Everything else (short strings, lists, other operators) goes through ``test`` one by one.
+    """
+
+    def __init__(self, values: t.Sequence[t.Any], placeholders: frozenset[str]) -> None:
+        self.values = values
+        self.placeholders = placeholders
+        self._long: np.ndarray | None = None
+        self._groups: dict[tuple[str, int], tuple[np.ndarray, list[int]]] = {}
+        self._numbers: tuple[np.ndarray, np.ndarray] | None = None
+
+    def answers(self, cond: t.Any) -> np.ndarray:
+        """``test(cond, value)`` for each distinct value, in dictionary order."""
+        from connector.scoring import conditions
+
+        values, placeholders = self.values, self.placeholders
+        if cond.op in _KEYED_OPS:
+            long = self._long_present()
+            out = np.empty(len(values), dtype=bool)
+            for i in np.flatnonzero(~long).tolist():
+                out[i] = conditions.test(cond, values[i], placeholders)
+            if cond.op in ("exists", "missing"):
+                out[long] = cond.op == "exists"
+                return out
+            if cond.op == "email_domain_in":
+                codes, reps = self._keys("tail", 0)
+            else:  # starts_with / ends_with: only the first / last L characters can matter
+                width = max(max(len(str(e).strip()), len(str(e).strip().casefold())) for e in (cond.value if isinstance(cond.value, list) else [cond.value]))
+                codes, reps = self._keys("head" if cond.op == "starts_with" else "end", width)
+            per_key = np.fromiter((conditions.test(cond, values[i], placeholders) for i in reps), dtype=bool, count=len(reps))
+            out[long] = per_key[codes[long]]
+            return out
+        if cond.op in _NUMERIC_OPS:
+            numbers, scalar = self._numbers_of()
+            if cond.op == "between":
+                low, high = (float(v) for v in cond.value)
+                out = (numbers >= low) & (numbers <= high)
+            else:
+                bound = float(cond.value)
+                out = {"gt": np.greater, "gte": np.greater_equal, "lt": np.less, "lte": np.less_equal}[cond.op](numbers, bound)
+            for i in np.flatnonzero(~scalar).tolist():
+                out[i] = conditions.test(cond, values[i], placeholders)
+            return out
+        return np.fromiter((conditions.test(cond, v, placeholders) for v in values), dtype=bool, count=len(values))
+
+    def _long_present(self) -> np.ndarray:
+        if self._long is None:
+            from connector.scoring.conditions import normalize_placeholders
+
+            longest = max((len(p) for p in normalize_placeholders(self.placeholders)), default=0)
+            self._long = np.fromiter((type(v) is str and len(v.strip()) > longest for v in self.values), dtype=bool, count=len(self.values))
+        return self._long
+
+    def _keys(self, kind: str, width: int) -> tuple[np.ndarray, list[int]]:
+        """Group the long present strings by a key; per value its key code, and one value per key.
+
+        ``tail``: the text after the last ``@``; ``head``/``end``: the first/last ``width``
+        characters after ``strip`` (``casefold`` maps each character on its own, to at least
+        one character, so the first/last ``width`` characters of the folded text come from
+        these).
+        """
+        cached = self._groups.get((kind, width))
+        if cached is not None:
+            return cached
+        long = self._long_present()
+        index: dict[str, int] = {}
+        reps: list[int] = []
+        codes = np.full(len(self.values), -1, dtype=np.int64)
+        values = self.values
+        for i in np.flatnonzero(long).tolist():
+            v = values[i]
+            if kind == "tail":
+                key = v.rpartition("@")[2]
+            elif kind == "head":
+                key = v.strip()[:width]
+            else:
+                key = v.strip()[-width:] if width else ""
+            code = index.get(key)
+            if code is None:
+                code = index[key] = len(reps)
+                reps.append(i)
+            codes[i] = code
+        self._groups[(kind, width)] = (codes, reps)
+        return codes, reps
+
+    def _numbers_of(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per value: its number when present and numeric (else NaN), and whether it is a scalar."""
+        if self._numbers is None:
+            from connector.scoring.conditions import present_values, to_number
+
+            numbers = np.full(len(self.values), np.nan)
+            scalar = np.ones(len(self.values), dtype=bool)
+            for i, v in enumerate(self.values):
+                if isinstance(v, _COLLECTIONS):
+                    scalar[i] = False
+                elif present_values(v, self.placeholders):
+                    number = to_number(v)
+                    if number is not None:
+                        numbers[i] = number
+            self._numbers = (numbers, scalar)
+        return self._numbers

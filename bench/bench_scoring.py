@@ -1,0 +1,172 @@
+"""Scoring benchmark: the batch (numpy) scorer against a plain per-activity Python loop.
+
+    .venv/bin/python bench/bench_scoring.py                      # 1,000,000 contacts, 10,000,000 activities
+    .venv/bin/python bench/bench_scoring.py --contacts 100000 --activities 1000000
+
+Prints one ``key: value`` per line:
+
+- ``generate_seconds``: building the realistic data set (not part of scoring);
+- ``seconds``, ``contacts_per_s``, ``activities_per_s``: ``BatchScorer.score_columns`` alone;
+- ``peak_rss_mb``: the process's peak resident memory (``resource.getrusage``), data included;
+- ``loop_seconds``, ``loop_mode``, ``speedup_vs_loop``: the same scoring by the per-contact engine
+  (``Scorer.score``: a plain Python loop over each contact's activities and the rules). A full loop
+  over a million contacts takes many minutes, so by default it runs on a seeded random sample of
+  contacts with *all* their activities and is extrapolated linearly in the number of contacts
+  (``--loop-sample 0`` runs the full loop);
+- ``sample_identical``: the batch results of the sampled contacts, materialised as
+  ``ScoreResult`` objects, equal the loop's field by field (a benchmark of wrong answers is worth
+  nothing);
+- ``load_average``/``cpus``: the machine is shared, so the figures say how busy it was.
+
+The model is ``mappings/models/b2b-saas.yaml`` (``--model`` for another one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import pathlib
+import resource
+import sys
+import time
+import typing as t
+
+import numpy as np
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _scoring_data import Dataset, generate  # noqa: E402
+
+from connector.scoring.batch import BatchScorer  # noqa: E402
+from connector.scoring.columns import NO_TIME, from_micros  # noqa: E402
+from connector.scoring.engine import Scorer  # noqa: E402
+from connector.scoring.model import ScoringModel  # noqa: E402
+from connector.scoring.records import Activity, Adjustment, Contact  # noqa: E402
+from connector.scoring.result import ScoreResult, ScoringState  # noqa: E402
+
+DEFAULT_MODEL = HERE.parent / "mappings" / "models" / "b2b-saas.yaml"
+AS_OF = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def load(path: pathlib.Path) -> ScoringModel:
+    """The benchmark model (the shipped B2B SaaS model: 20 rules, 2 exclusions, 6 stages, triggers)."""
+    from connector.scoring.loader import load_model
+
+    return load_model(path)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def records(data: Dataset, rows: np.ndarray) -> tuple[list[Contact], dict[str, list[Activity]], list[Adjustment], dict[str, ScoringState]]:
+    """Canonical records of some contacts, built from the columns (the loop's input)."""
+    contacts = []
+    for i in rows.tolist():
+        props = {}
+        for name, col in data.contacts.properties.items():
+            code = int(col.codes[i])
+            if code >= 0:
+                props[name] = col.values[code]
+        contacts.append(Contact(id=data.contacts.ids[i], properties=props))
+    acts = data.activities
+    wanted = np.zeros(len(data.contacts), dtype=bool)
+    wanted[rows] = True
+    mine = np.flatnonzero(wanted[acts.contact])
+    per_contact: dict[str, list[Activity]] = {}
+    for k in mine.tolist():
+        attrs = {}
+        for name, col in acts.attributes.items():
+            code = int(col.codes[k])
+            if code >= 0:
+                attrs[name] = col.values[code]
+        cid = data.contacts.ids[int(acts.contact[k])]
+        per_contact.setdefault(cid, []).append(
+            Activity(id=f"a{int(acts.order[k]):010d}", type=acts.type.values[acts.type.codes[k]], occurred_at=from_micros(int(acts.occurred[k])), contact_id=cid, attributes=attrs)
+        )
+    prev = data.previous
+    states = {}
+    for i in rows.tolist():
+        entered = int(prev.entered[i])
+        states[data.contacts.ids[i]] = ScoringState(
+            stage=prev.stage[i],
+            stage_entered_at=from_micros(entered) if entered != NO_TIME else None,
+            armed={k: bool(v[i]) for k, v in prev.armed.items()},
+        )
+    return contacts, per_contact, all_adjustments(data), states
+
+
+def all_adjustments(data: Dataset) -> list[Adjustment]:
+    """Adjustment records aligned with the adjustment columns."""
+    adj = data.adjustments
+    return [
+        Adjustment(contact_id=data.contacts.ids[int(c)], dimension=d, points=float(p), reason="rep adjustment", by="rep@example.com", at=from_micros(int(a)))
+        for c, d, p, a in zip(adj.contact.tolist(), adj.dimension, adj.points.tolist(), adj.at.tolist())
+    ]
+
+
+def main(argv: t.Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--activities", type=int, default=10_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--model", type=pathlib.Path, default=DEFAULT_MODEL)
+    parser.add_argument("--loop-sample", type=int, default=2000, help="contacts the plain loop scores (0: all of them)")
+    args = parser.parse_args(argv)
+
+    model = load(args.model)
+    started = time.perf_counter()
+    data = generate(model, args.contacts, args.activities, args.seed, AS_OF)
+    generate_seconds = time.perf_counter() - started
+    rss_data = peak_rss_mb()
+
+    scorer = BatchScorer(model)
+    started = time.perf_counter()
+    result = scorer.score_columns(data.contacts, data.activities, data.as_of, data.adjustments, data.previous)
+    seconds = time.perf_counter() - started
+    rss = peak_rss_mb()
+
+    n = len(data.contacts)
+    sample = n if args.loop_sample <= 0 or args.loop_sample >= n else args.loop_sample
+    rows = np.sort(np.random.default_rng(args.seed + 1).choice(n, size=sample, replace=False))
+    contacts, per_contact, adjustments, states = records(data, rows)
+    loop = Scorer(model)
+    by_contact: dict[str, list[Adjustment]] = {}
+    for adj in adjustments:
+        by_contact.setdefault(adj.contact_id, []).append(adj)
+    started = time.perf_counter()
+    expected: list[ScoreResult] = [loop.score(c, per_contact.get(c.id, []), by_contact.get(c.id, []), AS_OF, states[c.id]) for c in contacts]
+    loop_sample_seconds = time.perf_counter() - started
+    loop_seconds = loop_sample_seconds * n / sample
+    got = scorer.results(result.take(rows), adjustments, states, AS_OF)
+    identical = got == expected
+    sample_activities = sum(len(v) for v in per_contact.values())
+
+    load1, load5, _ = os.getloadavg()
+    figures = {
+        "model": model.model,
+        "contacts": n,
+        "activities": len(data.activities),
+        "generate_seconds": f"{generate_seconds:.2f}",
+        "seconds": f"{seconds:.2f}",
+        "contacts_per_s": f"{n / seconds:,.0f}",
+        "activities_per_s": f"{len(data.activities) / seconds:,.0f}",
+        "peak_rss_mb": f"{rss:.0f}",
+        "rss_after_generate_mb": f"{rss_data:.0f}",
+        "loop_seconds": f"{loop_seconds:.1f}",
+        "loop_mode": "full" if sample == n else f"sampled {sample} of {n} contacts with all their {sample_activities} activities ({loop_sample_seconds:.2f} s), extrapolated linearly",
+        "speedup_vs_loop": f"{loop_seconds / seconds:.1f}",
+        "sample_identical": str(identical).lower(),
+        "load_average": f"{load1:.2f} (1 min), {load5:.2f} (5 min)",
+        "cpus": os.cpu_count(),
+    }
+    for key, value in figures.items():
+        print(f"{key}: {value}")
+    return 0 if identical else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

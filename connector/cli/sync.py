@@ -1,11 +1,345 @@
-"""CLI commands: sync (see README for usage)."""
+"""CLI commands of the sync engine: ``sync``, ``status``, ``explain``, ``quarantine list|retry``.
+
+Thin: each command loads ``connector.yaml`` (``--config``, else ``CONNECTOR_CONFIG``, else
+``./connector.yaml``), opens the state database and calls :mod:`connector.sync`; this module only
+formats. Expected failures (bad config, busy lease, CRM errors) print one clear message and exit
+non-zero, never a traceback.
+"""
 
 from __future__ import annotations
 
-import typer
+import datetime as dt
+import json
+import typing as t
 
-__all__ = ["register"]
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+__all__ = ["RichProgress", "register"]
+
+ConfigOpt = t.Annotated[str | None, typer.Option("--config", "-c", help="connector.yaml (default: $CONNECTOR_CONFIG or ./connector.yaml)")]
+CrmOpt = t.Annotated[str | None, typer.Option("--crm", help="Which configured CRM (default: the only one)")]
+
+quarantine_app = typer.Typer(help="Records that could not be pulled, scored or written, with the reason.", no_args_is_help=True)
+
+
+class RichProgress:
+    """A progress bar per pipeline stage (implements :class:`connector.sync.pipeline.Progress`)."""
+
+    def __init__(self, console: Console) -> None:
+        self._bars = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description:<16}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self._tasks: dict[str, t.Any] = {}
+
+    def __enter__(self) -> RichProgress:
+        self._bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bars.stop()
+
+    def start(self, stage: str, total: int | None = None) -> None:  # noqa: D102
+        self._tasks[stage] = self._bars.add_task(stage, total=total)
+
+    def advance(self, stage: str, amount: int) -> None:  # noqa: D102
+        if stage in self._tasks:
+            self._bars.advance(self._tasks[stage], amount)
+
+    def finish(self, stage: str) -> None:  # noqa: D102
+        if stage in self._tasks:
+            task = self._tasks[stage]
+            done = self._bars.tasks[task].completed
+            self._bars.update(task, total=max(done, self._bars.tasks[task].total or 0), completed=max(done, self._bars.tasks[task].total or 0))
+
+
+def _fail(message: str) -> t.NoReturn:
+    # Plain text, never wrapped: file:line:key messages must stay copy-pasteable.
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _config(path: str | None) -> t.Any:
+    from connector.sync.config import config_path, load_config
+    from connector.yamlfile import YamlFileError
+
+    where = config_path(path)
+    if not where.exists():
+        _fail(f"no configuration at {where}: pass --config FILE or set CONNECTOR_CONFIG (see connector.example.yaml)")
+    try:
+        return load_config(where)
+    except YamlFileError as exc:
+        _fail(f"the configuration is not valid:\n{exc}")
+
+
+def _engine(config: t.Any) -> t.Any:
+    from connector.sync.db import open_database
+
+    try:
+        return open_database(config.effective_database_url())
+    except Exception as exc:  # noqa: BLE001 - database URL or server problems, reported plainly
+        _fail(f"cannot open the state database: {type(exc).__name__}: {_safe_url_error(exc)}")
+
+
+def _safe_url_error(exc: Exception) -> str:
+    """An error message without the password a database URL may carry."""
+    import re
+
+    return re.sub(r"://([^:/@\s]+):[^@\s]+@", r"://\1:***@", str(exc).splitlines()[0] if str(exc) else "")
+
+
+def _when(value: dt.datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def _setup_logging(config: t.Any, quiet: bool) -> None:
+    from connector.sync.service import setup_logging
+
+    setup_logging(config.log_format, "WARNING" if quiet else config.log_level)
+
+
+def sync_command(
+    config: ConfigOpt = None,
+    crm: CrmOpt = None,
+    full: t.Annotated[bool, typer.Option("--full", help="Rescore every contact (decay safety net); writes only what changed")] = False,
+    resync: t.Annotated[bool, typer.Option("--resync", help="Pull everything again instead of what changed since the cursors")] = False,
+    all_crms: t.Annotated[bool, typer.Option("--all", help="Sync every configured CRM, one after the other")] = False,
+) -> None:
+    """Run one sync now: pull, score, write back; a progress bar per stage and a summary table."""
+    from connector.adapters.base import CRMError
+    from connector.sync.lease import LeaseBusy
+    from connector.sync.pipeline import run_sync
+    from connector.yamlfile import YamlFileError
+
+    cfg = _config(config)
+    console = Console()
+    _setup_logging(cfg, quiet=cfg.log_format == "text")
+    if all_crms:
+        names = [c.name for c in cfg.crms]
+    else:
+        _known(cfg, crm)
+        names = [cfg.crm(crm).name]
+    engine = _engine(cfg)
+    summaries = []
+    for name in names:
+        console.print(f"[bold]Syncing {name}[/bold]{' (full rescore)' if full else ''}")
+        try:
+            with RichProgress(console) as progress:
+                summaries.append(run_sync(cfg, name, full=full, resync=resync, progress=progress, engine=engine))
+        except LeaseBusy as exc:
+            _fail(str(exc))
+        except (CRMError, YamlFileError) as exc:
+            _fail(str(exc))
+    engine.dispose()
+    console.print(_summary_table(summaries))
+    for s in summaries:
+        if s.error:
+            console.print(f"[yellow]{s.crm}:[/yellow] {s.error}", highlight=False)
+    if any(s.status not in ("ok",) for s in summaries):
+        raise typer.Exit(1)
+
+
+def _known(cfg: t.Any, crm: str | None) -> bool:
+    try:
+        cfg.crm(crm)
+    except KeyError as exc:
+        _fail(str(exc.args[0]))
+    return True
+
+
+def _summary_table(summaries: t.Sequence[t.Any]) -> Table:
+    table = Table(title="Sync summary")
+    cols = ["crm", "status", "pulled contacts", "pulled activities", "rejected", "scored", "changed", "written", "failed", "quarantined", "actions", "API calls", "retries", "429s", "seconds"]
+    for c in cols:
+        table.add_column(c, justify="left" if c in ("crm", "status") else "right")
+    for s in summaries:
+        secs = (s.ended_at - s.started_at).total_seconds() if s.ended_at and s.started_at else 0.0
+        style = "green" if s.status == "ok" else "yellow" if s.status in ("partial", "stopped") else "red"
+        table.add_row(
+            s.crm, f"[{style}]{s.status}[/{style}]", str(s.pulled_contacts), str(s.pulled_activities), str(s.rejected), str(s.scored),
+            str(s.changed), str(s.written), str(s.failed), str(s.quarantined), str(s.actions), str(s.api_calls), str(s.retries),
+            str(s.rate_limited), f"{secs:.1f}",
+        )
+    return table
+
+
+def status_command(config: ConfigOpt = None, crm: CrmOpt = None) -> None:
+    """Last runs, cursors, pending writes, quarantine counts and the next scheduled run per CRM."""
+    from connector.sync.admin import crm_status
+
+    cfg = _config(config)
+    engine = _engine(cfg)
+    console = Console()
+    next_runs = _next_runs(cfg)
+    names = [cfg.crm(crm).name] if crm and _known(cfg, crm) else [c.name for c in cfg.crms]
+    overview = Table(title="CRMs")
+    for c in ("crm", "contacts", "cursor: contacts", "cursor: activities", "pending writes", "pending actions", "quarantined", "lease", "next scheduled run"):
+        overview.add_column(c)
+    statuses = [crm_status(engine, name) for name in names]
+    for st in statuses:
+        quar = ", ".join(f"{k}: {v}" for k, v in sorted(st.quarantine.items())) or "0"
+        nxt = next_runs.get(st.crm)
+        overview.add_row(
+            st.crm, str(st.contacts), _when(st.cursors.get("contacts")), _when(st.cursors.get("activities")), str(st.pending_writes),
+            str(st.pending_actions), quar, f"{st.lease[0]} until {_when(st.lease[1])}" if st.lease else "-",
+            _when(nxt) if nxt else "not scheduled",
+        )
+    console.print(overview)
+    runs = Table(title="Last runs")
+    for c in ("crm", "run", "started", "seconds", "status", "pulled", "scored", "changed", "written", "failed", "quarantined", "API calls", "retries", "429s", "error"):
+        runs.add_column(c)
+    for st in statuses:
+        for r in st.runs:
+            secs = (r["ended_at"] - r["started_at"]).total_seconds() if r["ended_at"] else None
+            runs.add_row(
+                st.crm, str(r["id"]), _when(r["started_at"]), f"{secs:.1f}" if secs is not None else "running", r["status"],
+                f"{r['pulled_contacts']}+{r['pulled_activities']}", str(r["scored"]), str(r["changed"]), str(r["written"]), str(r["failed"]),
+                str(r["quarantined"]), str(r["api_calls"]), str(r["retries"]), str(r["rate_limited"]), (r["error"] or "")[:80],
+            )
+    console.print(runs)
+    engine.dispose()
+
+
+def _next_runs(cfg: t.Any) -> dict[str, dt.datetime | None]:
+    """Next run per CRM from the scheduler's job store; empty when there is no scheduler yet."""
+    try:
+        from connector.sync.scheduler import next_run_times
+    except ImportError:
+        return {}
+    try:
+        return next_run_times(cfg)
+    except Exception:  # noqa: BLE001 - status must show even if the job store cannot be read
+        return {}
+
+
+def explain_command(
+    contact_id: t.Annotated[str, typer.Argument(help="The contact's id in the CRM")],
+    config: ConfigOpt = None,
+    crm: CrmOpt = None,
+    model: t.Annotated[str | None, typer.Option("--model", help="Only this model")] = None,
+    as_json: t.Annotated[bool, typer.Option("--json", help="Print JSON instead of tables")] = False,
+) -> None:
+    """A contact's scores with every reason, its stage history and the triggers that fired."""
+    from connector.sync.admin import explain
+
+    cfg = _config(config)
+    _known(cfg, crm)
+    name = cfg.crm(crm).name
+    engine = _engine(cfg)
+    found = explain(engine, name, contact_id, model)
+    engine.dispose()
+    if found is None:
+        _fail(f"contact '{contact_id}' is not in the state store of CRM '{name}' (has it been synced?)")
+    if as_json:
+        import dataclasses as dc
+
+        typer.echo(json.dumps(dc.asdict(found), default=str, indent=2))
+        return
+    console = Console()
+    console.print(f"[bold]{found.contact_id}[/bold] {found.email or ''} (CRM {found.crm})", highlight=False)
+    if not found.scores:
+        console.print("not scored yet")
+    for s in found.scores:
+        dims = ", ".join(f"{k} {v:g}" for k, v in (s["dimensions"] or {}).items())
+        head = f"[bold]{s['model']}[/bold]: score {s['score']:g} ({dims})"
+        for key in ("grade", "matrix", "stage"):
+            if s.get(key):
+                head += f", {key} {s[key]}"
+        console.print(head, highlight=False)
+        if s.get("excluded"):
+            console.print(f"  excluded: {s['excluded']}", highlight=False)
+        table = Table(show_header=True, box=None, padding=(0, 2))
+        for c in ("points", "dimension", "reason", "kind"):
+            table.add_column(c, justify="right" if c == "points" else "left")
+        for r in s["reasons"] or []:
+            label = r.get("label", "")
+            if r.get("count") and r["count"] > 1:
+                label = f"{r['count']} x {label}"
+            if r.get("detail"):
+                label += f" ({r['detail']})"
+            table.add_row(f"{r.get('points', 0):+g}", r.get("dimension", ""), label, r.get("kind", ""))
+        console.print(table)
+        console.print(f"  scored as of {_when(s['as_of'])}; next change by decay/windows: {_when(s['changes_at']) if s['changes_at'] else 'none'}", highlight=False)
+    if found.stage_history:
+        console.print("[bold]Stage history[/bold]")
+        for h in found.stage_history:
+            console.print(f"  {_when(h['at'])}  {h['model']}: {h['from_stage'] or '(none)'} -> {h['to_stage'] or '(none)'}", highlight=False)
+    if found.firings:
+        console.print("[bold]Triggers fired[/bold]")
+        for f in found.firings:
+            acts = "; ".join(f"{a['type']} {a['status']}" + (f" ({a['last_error']})" if a.get("last_error") else "") for a in f["actions"])
+            console.print(f"  {_when(f['fired_at'])}  {f['model']}: {f['trigger']} ({f['watched']} = {f['value']}) -> {acts}", highlight=False)
+    if found.pending:
+        console.print(f"[bold]Waiting to be written:[/bold] {json.dumps(found.pending, default=str)}", highlight=False)
+
+
+def quarantine_list_command(
+    config: ConfigOpt = None,
+    crm: CrmOpt = None,
+    stream: t.Annotated[str | None, typer.Option("--stream", help="contacts, activities, scoring, outbox or actions")] = None,
+    include_retried: t.Annotated[bool, typer.Option("--all", help="Include entries already retried")] = False,
+    limit: t.Annotated[int, typer.Option("--limit", help="At most this many entries")] = 100,
+    raw: t.Annotated[bool, typer.Option("--raw", help="Show each record's raw JSON")] = False,
+) -> None:
+    """List quarantined records, newest first, with the reason."""
+    from connector.sync.admin import quarantine_list
+
+    cfg = _config(config)
+    name = cfg.crm(crm).name if crm and _known(cfg, crm) else None
+    engine = _engine(cfg)
+    rows = quarantine_list(engine, name, stream=stream, include_retried=include_retried, limit=limit)
+    engine.dispose()
+    console = Console()
+    if not rows:
+        console.print("nothing quarantined")
+        return
+    table = Table(title="Quarantine")
+    for c in ("id", "crm", "stream", "record", "reason", "when", "status"):
+        table.add_column(c)
+    for r in rows:
+        table.add_row(str(r["id"]), r["crm"], r["stream"], r["record_id"] or "-", r["reason"], _when(r["created_at"]), r["status"])
+    console.print(table)
+    if raw:
+        for r in rows:
+            console.print(f"{r['id']}: {json.dumps(r['raw'], default=str)}", highlight=False)
+
+
+def quarantine_retry_command(
+    ids: t.Annotated[list[int] | None, typer.Argument(help="Quarantine entry ids (default: every open entry)")] = None,
+    config: ConfigOpt = None,
+    crm: CrmOpt = None,
+    stream: t.Annotated[str | None, typer.Option("--stream", help="Only entries of this stream")] = None,
+) -> None:
+    """Put quarantined records back for the next run (writes, actions, scoring)."""
+    from connector.sync.admin import quarantine_retry
+
+    cfg = _config(config)
+    name = cfg.crm(crm).name if crm and _known(cfg, crm) else None
+    engine = _engine(cfg)
+    counts = quarantine_retry(engine, name, ids=ids or (), stream=stream)
+    engine.dispose()
+    if not counts:
+        typer.echo("nothing to retry")
+        return
+    for s, n in sorted(counts.items()):
+        typer.echo(f"{s}: {n} put back for the next run")
+    if counts.keys() & {"contacts", "activities"}:
+        typer.echo("records the adapter could not read are pulled again by `connector sync --resync` (fix the mapping first)")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add the sync engine's commands to ``app``."""
+    app.command("sync")(sync_command)
+    app.command("status")(status_command)
+    app.command("explain")(explain_command)
+    quarantine_app.command("list")(quarantine_list_command)
+    quarantine_app.command("retry")(quarantine_retry_command)
+    app.add_typer(quarantine_app, name="quarantine")

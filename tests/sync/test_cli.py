@@ -1,0 +1,78 @@
+"""The sync CLI end to end on a fake CRM: sync, status, explain, quarantine list/retry."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from typer.testing import CliRunner
+
+from connector.cli import app
+from tests.sync.conftest import write_config
+from tests.sync.fake_crm import T0, FakeAdapter, FakeCRM
+
+
+@pytest.fixture
+def cli_env(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> tuple[pathlib.Path, FakeCRM]:
+    crm = FakeCRM()
+    crm.add_contact("c1", T0, email="a@x.com", job_title="Marketing")
+    crm.add_contact("c2", T0, email="b@x.com", job_title="Sales")
+    crm.add_activity("d1", "demo_request", T0, contact_id="c1")
+    crm.refuse["c2"] = ("PROPERTY_DOESNT_EXIST: test_model_grade", False)
+    monkeypatch.setattr("connector.sync.adapters_factory.build_adapter", lambda c, gate, **kw: FakeAdapter(crm, gate))
+    path = write_config(tmp_path, f"sqlite:///{tmp_path / 'state.db'}")
+    monkeypatch.setenv("CONNECTOR_CONFIG", str(path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "250")  # rich tables unwrapped, so the test reads whole cells
+    return path, crm
+
+
+def test_sync_prints_a_summary_and_exits_ok(cli_env) -> None:
+    result = CliRunner().invoke(app, ["sync"])
+    assert result.exit_code == 0, result.output
+    assert "Sync summary" in result.output
+    assert "main" in result.output and "ok" in result.output
+
+
+def test_status_shows_runs_cursors_outbox_quarantine_and_schedule(cli_env) -> None:
+    CliRunner().invoke(app, ["sync"])
+    result = CliRunner().invoke(app, ["status"])
+    assert result.exit_code == 0, result.output
+    for text in ("Last runs", "pending writes", "outbox: 1", "not scheduled", "ok"):
+        assert text in result.output
+
+
+def test_explain_shows_reasons_stage_history_and_triggers(cli_env) -> None:
+    CliRunner().invoke(app, ["sync"])
+    result = CliRunner().invoke(app, ["explain", "c1", "--crm", "main"])
+    assert result.exit_code == 0, result.output
+    for text in ("score 65", "job title Marketing", "demo request", "Stage history", "-> mql", "Triggers fired", "hot", "add_to_list done"):
+        assert text in result.output, text
+    missing = CliRunner().invoke(app, ["explain", "nobody"])
+    assert missing.exit_code == 1 and "not in the state store" in missing.output
+
+
+def test_quarantine_list_and_retry(cli_env) -> None:
+    _, crm = cli_env
+    CliRunner().invoke(app, ["sync"])
+    listed = CliRunner().invoke(app, ["quarantine", "list"])
+    assert listed.exit_code == 0 and "PROPERTY_DOESNT_EXIST" in listed.output and "c2" in listed.output
+    del crm.refuse["c2"]
+    retried = CliRunner().invoke(app, ["quarantine", "retry"])
+    assert "outbox: 1 put back" in retried.output
+    CliRunner().invoke(app, ["sync"])
+    assert "c2" in crm.fields
+    assert "nothing quarantined" in CliRunner().invoke(app, ["quarantine", "list"]).output
+
+
+def test_bad_config_is_reported_with_file_line_and_key(cli_env) -> None:
+    path, _ = cli_env
+    path.write_text(path.read_text().replace("overlap_minutes: 0", "overlap_minutes: soon"))
+    result = CliRunner().invoke(app, ["sync"])
+    assert result.exit_code == 1
+    assert f"{path}:2: overlap_minutes:" in result.output
+
+
+def test_unknown_crm(cli_env) -> None:
+    result = CliRunner().invoke(app, ["sync", "--crm", "nope"])
+    assert result.exit_code == 1 and "no CRM named 'nope'" in result.output

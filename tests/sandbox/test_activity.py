@@ -1,0 +1,52 @@
+"""Web analytics events (v3) and marketing email events (v1): windows, filters, sorting, paging."""
+
+from __future__ import annotations
+
+import requests
+
+from connector.sandbox.hubspot import HubSpotSandbox
+
+T0 = 1_700_000_000_000
+
+
+def test_events_window_is_exclusive_and_sorted(sandbox: HubSpotSandbox, http: requests.Session) -> None:
+    ids = sandbox.store.add_contacts([{"email": "a@x.io"}, {"email": "b@x.io"}])
+    sandbox.store.add_events([{"objectId": ids[i % 2], "eventType": "e_visited_page" if i % 3 else "e_submitted_form",
+                               "occurredAt": T0 + i * 1000, "properties": {"hs_url": f"https://x.io/{i}"}} for i in range(10)][::-1])
+    url = sandbox.base_url + "/events/v3/events"
+    page = http.get(url, params={"objectType": "contact", "objectId": ids[0], "occurredAfter": T0, "occurredBefore": "2023-11-14T22:13:28.000Z",
+                                 "sort": "occurredAt"}).json()
+    assert [e["properties"]["hs_url"][-1] for e in page["results"]] == ["2", "4", "6"]
+    newest_first = http.get(url, params={"eventType": "e_submitted_form"}).json()
+    assert [e["occurredAt"] for e in newest_first["results"]] == ["2023-11-14T22:13:29.000Z", "2023-11-14T22:13:26.000Z",
+                                                                  "2023-11-14T22:13:23.000Z", "2023-11-14T22:13:20.000Z"]
+    first = http.get(url, params={"limit": 4, "sort": "occurredAt"}).json()
+    second = http.get(url, params={"limit": 4, "sort": "occurredAt", "after": first["paging"]["next"]["after"]}).json()
+    assert len(first["results"]) == 4 and second["results"][0]["occurredAt"] == "2023-11-14T22:13:24.000Z"
+    assert http.get(url, params={"eventType": "e_made_up"}).status_code == 400
+    assert http.get(url, params={"occurredAfter": "yesterday"}).status_code == 400
+
+
+def test_email_events_offset_paging_and_filters(sandbox: HubSpotSandbox, http: requests.Session) -> None:
+    kinds = ["SENT", "OPEN", "CLICK", "STATUSCHANGE"]
+    sandbox.store.add_email_events([{"recipient": "A@x.io", "type": kinds[i % 4], "created": T0 + i} for i in range(10)])
+    url = sandbox.base_url + "/email/public/v1/events"
+    page = http.get(url, params={"startTimestamp": T0 + 1, "endTimestamp": T0 + 8, "limit": 5}).json()
+    assert [e["created"] for e in page["events"]] == [T0 + i for i in range(1, 6)] and page["hasMore"] is True
+    rest = http.get(url, params={"startTimestamp": T0 + 1, "endTimestamp": T0 + 8, "limit": 5, "offset": page["offset"]}).json()
+    assert [e["created"] for e in rest["events"]] == [T0 + 6, T0 + 7, T0 + 8] and rest["hasMore"] is False
+    clicks = http.get(url, params={"eventType": "CLICK", "recipient": "a@x.io"}).json()
+    assert [e["type"] for e in clicks["events"]] == ["CLICK", "CLICK"] and clicks["events"][0]["recipient"] == "a@x.io"
+
+
+def test_engagement_search_on_hs_timestamp(sandbox: HubSpotSandbox, http: requests.Session) -> None:
+    ids = sandbox.store.add_contacts([{"email": "a@x.io"}])
+    early = sandbox.store.add_engagement("calls", {"hs_timestamp": T0, "hs_call_title": "one"}, ids)
+    late = sandbox.store.add_engagement("calls", {"hs_timestamp": T0 + 5000, "hs_call_title": "two"}, ids)
+    answer = http.post(sandbox.base_url + "/crm/v3/objects/calls/search", json={
+        "filterGroups": [{"filters": [{"propertyName": "hs_timestamp", "operator": "GT", "value": str(T0)}]}],
+        "sorts": [{"propertyName": "hs_timestamp", "direction": "ASCENDING"}], "properties": ["hs_call_title"]}).json()
+    assert [r["id"] for r in answer["results"]] == [late]
+    assoc = http.post(sandbox.base_url + "/crm/v4/associations/calls/contacts/batch/read", json={"inputs": [{"id": early}, {"id": "31337"}]})
+    assert assoc.status_code == 207
+    assert assoc.json()["results"][0]["to"][0]["toObjectId"] == int(ids[0]) and assoc.json()["errors"][0]["context"] == {"ids": ["31337"]}

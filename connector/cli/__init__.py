@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from connector.cli import crm, learn, sandbox, score, sync
+from connector.cli import crm, learn, sandbox, score, service, sync
 
 __all__ = ["app", "main"]
 
@@ -34,7 +34,7 @@ def version() -> None:
     typer.echo(_version("connector"))
 
 
-for _module in (score, learn, crm, sandbox, sync):
+for _module in (score, learn, crm, sandbox, sync, service):
     _module.register(app)
 
 

@@ -1,0 +1,175 @@
+"""CLI commands: ``connector run`` (the scheduler service) and ``connector demo``.
+
+Thin: load and check the configuration, build the objects, hand over to :mod:`connector.sync.service`
+and :mod:`connector.sync.demo`.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import threading
+import time
+import typing as t
+
+import typer
+
+__all__ = ["demo_command", "register", "run_command"]
+
+
+def _fail(message: str, code: int = 2) -> t.NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def run_command(
+    config: t.Optional[pathlib.Path] = typer.Option(None, "--config", help="connector.yaml (default: $CONNECTOR_CONFIG, else ./connector.yaml)."),  # noqa: UP007
+    misfire_grace: int = typer.Option(3600, "--misfire-grace", min=1, help="Seconds a missed run may be late and still run once at start."),
+) -> None:
+    """Run the scheduled syncs as a foreground service (stop with SIGTERM or Ctrl-C)."""
+    from connector.adapters.base import CRMError, NoGate
+    from connector.sync.adapters_factory import build_adapter
+    from connector.sync.config import config_path, load_config
+    from connector.sync.db import open_database
+    from connector.sync.pipeline import ScorerSet, run_sync
+    from connector.sync.scheduler import job_specs
+    from connector.sync.service import SyncService, setup_logging
+    from connector.yamlfile import YamlFileError
+
+    path = config_path(config)
+    if not path.is_file():
+        _fail(f"{path}: configuration not found (give --config or set CONNECTOR_CONFIG; see connector.example.yaml)")
+    try:
+        cfg = load_config(path)
+        scorers = {crm.name: ScorerSet.load(crm.models) for crm in cfg.crms}
+    except YamlFileError as exc:
+        _fail(str(exc))
+    setup_logging(cfg.log_format, cfg.log_level)
+    # Fail at start, not at the first run, when a credential is missing.
+    for crm in cfg.crms:
+        try:
+            adapter = build_adapter(crm, NoGate(), env_file=cfg.env_file)
+        except CRMError as exc:
+            _fail(str(exc))
+        close = getattr(adapter, "close", None)
+        if callable(close):
+            close()
+    url = cfg.effective_database_url()
+    engine = open_database(url)
+
+    def sync(crm: str, full: bool, stop: threading.Event) -> object:
+        return run_sync(cfg, crm, full=full, stop=stop, engine=engine, scorers=scorers[crm])
+
+    service = SyncService(url, job_specs(cfg), sync, misfire_grace_seconds=misfire_grace, config_path=str(path.resolve()))
+    try:
+        code = service.run()
+    finally:
+        engine.dispose()
+    raise typer.Exit(code)
+
+
+class _StageLines:
+    """Progress for the demo: one line per stage with its count and time (no redraws, log-friendly)."""
+
+    def __init__(self) -> None:
+        self._started: dict[str, float] = {}
+        self._done: dict[str, int] = {}
+
+    def start(self, stage: str, total: int | None = None) -> None:
+        self._started[stage] = time.monotonic()
+        self._done[stage] = 0
+        typer.echo(f"  {stage} ..." + (f" ({total})" if total else ""))
+
+    def advance(self, stage: str, amount: int) -> None:
+        self._done[stage] = self._done.get(stage, 0) + amount
+
+    def finish(self, stage: str) -> None:
+        took = time.monotonic() - self._started.get(stage, time.monotonic())
+        typer.echo(f"  {stage}: {self._done.get(stage, 0)} done in {took:.1f} s")
+
+
+def demo_command(
+    database: pathlib.Path = typer.Option(pathlib.Path("demo.db"), "--database", help="SQLite file for the demo's state (replaced on each demo)."),
+    contacts: int = typer.Option(5000, "--contacts", min=10, max=200_000, help="Contacts in the generated sandbox portal."),
+    seed: int = typer.Option(42, "--seed", help="Random seed of the generated portal (same seed, same data)."),
+    no_rate_limit: bool = typer.Option(False, "--no-rate-limit", help="Serve the sandbox without HubSpot's rate limits (faster)."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the sandbox running after the sync, until Ctrl-C."),
+) -> None:
+    """Start a sandbox HubSpot with demo data, set it up, run a full sync and show the results."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from connector.sync.demo import DemoOptions, run_demo
+
+    console = Console()
+    options = DemoOptions(database=database, contacts=contacts, random_seed=seed)
+    if no_rate_limit:
+        options.rate_limit = options.search_rate = None
+    console.print(f"[bold]connector demo[/]: sandbox HubSpot portal with {contacts:,} generated contacts on 127.0.0.1")
+    try:
+        report, sandbox = run_demo(options, _StageLines(), keep_sandbox=keep)
+    except (FileNotFoundError, FileExistsError) as exc:
+        _fail(str(exc))
+    s = report.summary
+    console.print(f"setup: {len(report.setup_changes)} properties/lists created ({report.setup_calls} API calls)")
+    console.print(
+        f"sync {s.status}: pulled {s.pulled_contacts:,} contacts and {s.pulled_activities:,} activities, "
+        f"scored {s.scored:,}, wrote {s.written:,}, {s.actions} trigger actions, {s.quarantined} quarantined"
+    )
+    first = report.models[0]
+    table = Table(title=f"Top {len(report.top)} leads by {first}")
+    table.add_column("contact")
+    table.add_column("job title")
+    for model in report.models:
+        table.add_column(f"{model} score", justify="right")
+        table.add_column("grade")
+        table.add_column("stage")
+    for lead in report.top:
+        cells = [f"{lead.name} ({lead.contact_id})", lead.job_title or ""]
+        for model in report.models:
+            score = lead.scores.get(model)
+            cells += [f"{score:g}" if score is not None else "", lead.grades.get(model) or "", lead.stages.get(model) or ""]
+        table.add_row(*cells)
+    console.print(table)
+    stages = Table(title="Contacts per stage")
+    stages.add_column("model")
+    stages.add_column("stage")
+    stages.add_column("contacts", justify="right")
+    for model, counts in report.stage_counts.items():
+        for stage, n in counts.items():
+            stages.add_row(model, stage, f"{n:,}")
+    console.print(stages)
+    calls = Table(title=f"API calls: {s.api_calls:,} for the sync (+{report.setup_calls} for setup), {s.retries} retries, {s.rate_limited} 429s")
+    calls.add_column("endpoint")
+    calls.add_column("calls", justify="right")
+    for name, n in report.calls_by_endpoint.items():
+        calls.add_row(name, f"{n:,}")
+    console.print(calls)
+    console.print(report.salesforce_note)
+    console.print(f"done in {report.seconds:.1f} s; state in {report.database_url}, configuration in {report.config_path}")
+    cfg = report.config_path
+    console.print("\n[bold]Try next[/]:")
+    console.print(f"  connector status --config {cfg}")
+    if report.top:
+        console.print(f"  connector explain {report.top[0].contact_id} --config {cfg}")
+    console.print(f"  connector quarantine list --config {cfg}")
+    console.print("  connector demo --keep     # keep the sandbox up, then `connector sync` / `connector run` against it")
+    console.print("  edit mappings/models/*.yaml and run the demo again; see docs/operations.md and docs/sync.md")
+    if keep:
+        console.print("\nSandbox still running; in another shell:")
+        for name, value in report.env.items():
+            console.print(f"  export {name}={value}")
+        console.print(f"  connector sync --config {cfg}")
+        console.print("Ctrl-C to stop.")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sandbox.stop()
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to app."""
+    app.command("run")(run_command)
+    app.command("demo")(demo_command)

@@ -38,20 +38,21 @@ def is_missing(value: t.Any, placeholders: frozenset[str] = frozenset()) -> bool
 
 def present_values(value: t.Any, placeholders: frozenset[str] = frozenset()) -> list[t.Any]:
     """The non-missing scalar values inside ``value`` (a multi-select list gives several)."""
-    items = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
-    norm = normalize_placeholders(frozenset(placeholders)) if placeholders else frozenset()
-    out = []
-    for item in items:
-        if item is None:
-            continue
-        if isinstance(item, float) and math.isnan(item):
-            continue
-        if isinstance(item, str):
-            text = item.strip()
-            if not text or text.casefold() in norm:
-                continue
-        out.append(item)
-    return out
+    norm = normalize_placeholders(placeholders if isinstance(placeholders, frozenset) else frozenset(placeholders)) if placeholders else None
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [item for item in value if _present(item, norm)]
+    return [value] if _present(value, norm) else []
+
+
+def _present(item: t.Any, norm: frozenset[str] | None) -> bool:
+    if item is None:
+        return False
+    if isinstance(item, str):
+        text = item.strip()
+        return bool(text) and (norm is None or text.casefold() not in norm)
+    if isinstance(item, float):
+        return not math.isnan(item)
+    return True
 
 
 def to_number(value: t.Any) -> float | None:

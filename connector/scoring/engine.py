@@ -14,9 +14,9 @@ import typing as t
 
 from connector.scoring import decay as decay_mod
 from connector.scoring import grades, stages, triggers
-from connector.scoring.conditions import matches
+from connector.scoring.conditions import test
 from connector.scoring.explain import order_reasons
-from connector.scoring.model import TOTAL, Rule, ScoringModel
+from connector.scoring.model import TOTAL, AllOf, AnyOf, Rule, ScoringModel, When
 from connector.scoring.records import Activity, Adjustment, Contact, utc
 from connector.scoring.result import Reason, ScoreResult, ScoringState, round2
 
@@ -48,6 +48,14 @@ class _Dims:
     total: float
 
 
+@dc.dataclass(slots=True)
+class _Candidates:
+    """One scoring's activities by type, and each rule's candidates once computed."""
+
+    by_type: dict[str, list[Activity]]
+    memo: dict[tuple[str, dt.datetime | None], list[Activity]] = dc.field(default_factory=dict)
+
+
 class Scorer:
     """Scores contacts with one model; build once, call :meth:`score` per contact.
 
@@ -68,8 +76,38 @@ class Scorer:
         self.placeholders = frozenset(model.placeholders)
         self._property_rules = [r for r in model.rules if r.when is not None]
         self._activity_rules = [r for r in model.rules if r.activity is not None]
+        self._windows = {
+            r.id: dt.timedelta(days=r.activity.within_days) for r in self._activity_rules if r.activity and r.activity.within_days is not None
+        }
         self._stage_names = [s.name for s in model.stages.order] if model.stages else []
         self._stage_activity_types = {k for s in (model.stages.order if model.stages else []) for k in s.activities}
+        #: (id of a condition of this model, type of value, value) -> result; conditions live as long as the model.
+        self._memo: dict[tuple[int, type, t.Any], bool] = {}
+
+    _MEMO_LIMIT = 200_000
+
+    def _matches(self, when: When, values: t.Mapping[str, t.Any]) -> bool:
+        """:func:`connector.scoring.conditions.matches`, remembering each condition's answer per value.
+
+        Activities repeat the same URLs and form ids, contacts the same industries: asking
+        :func:`~connector.scoring.conditions.test` once per distinct value is what the batch
+        engine does too, and it makes the per-contact engine several times faster.
+        """
+        if isinstance(when, AllOf):
+            return all(self._matches(w, values) for w in when.all)
+        if isinstance(when, AnyOf):
+            return any(self._matches(w, values) for w in when.any)
+        value = values.get(when.field)
+        try:
+            key = (id(when), type(value), value)
+            hit = self._memo.get(key)
+        except TypeError:  # unhashable (a multi-select list): no memo
+            return test(when, value, self.placeholders)
+        if hit is None:
+            if len(self._memo) >= self._MEMO_LIMIT:
+                self._memo.clear()
+            hit = self._memo[key] = test(when, value, self.placeholders)
+        return hit
 
     @classmethod
     def from_file(cls, path: str | pathlib.Path) -> Scorer:
@@ -98,15 +136,19 @@ class Scorer:
         as_of = utc(as_of)
         previous = previous or ScoringState()
         acts = self._own_activities(contact.id, activities)
+        by_type: dict[str, list[Activity]] = {}
+        for act in acts:
+            by_type.setdefault(act.type, []).append(act)
+        found = _Candidates(by_type)
         adjs = [a for a in adjustments if a.contact_id == contact.id and a.dimension in model.dimensions]
         values = contact_values(contact)
 
         for exclusion in model.exclusions:
-            if matches(exclusion.when, values, self.placeholders):
+            if self._matches(exclusion.when, values):
                 return self._excluded(contact, exclusion.id, exclusion.reason, previous, as_of)
 
         cutoffs = stages.reset_dimensions(model.stages, previous.stage, previous.stage_entered_at)
-        dims = self._dimensions(contact, values, acts, adjs, as_of, cutoffs)
+        dims = self._dimensions(contact, values, found, acts, adjs, as_of, cutoffs)
         stage, entered_at = None, None
         if model.stages is not None:
             seen_types = {a.type for a in acts if utc(a.occurred_at) <= as_of}
@@ -118,7 +160,7 @@ class Scorer:
             if outcome.changed:
                 new_cutoffs = stages.reset_dimensions(model.stages, stage, entered_at)
                 if new_cutoffs != cutoffs:
-                    dims = self._dimensions(contact, values, acts, adjs, as_of, new_cutoffs)
+                    dims = self._dimensions(contact, values, found, acts, adjs, as_of, new_cutoffs)
                     cutoffs = new_cutoffs
         all_values = {**dims.values, TOTAL: dims.total}
         events, armed = triggers.evaluate(model.triggers, all_values, self._stage_names, stage, previous.armed)
@@ -136,7 +178,7 @@ class Scorer:
             reasons=order_reasons(reasons),
             state=ScoringState(stage=stage, stage_entered_at=entered_at, armed=armed),
             as_of=as_of,
-            changes_at=self._changes_at(acts, adjs, as_of, cutoffs),
+            changes_at=self._changes_at(found, acts, adjs, as_of, cutoffs),
         )
 
     def _own_activities(self, contact_id: str, activities: t.Iterable[Activity]) -> list[Activity]:
@@ -177,6 +219,7 @@ class Scorer:
         self,
         contact: Contact,
         values: t.Mapping[str, t.Any],
+        found: _Candidates,
         acts: t.Sequence[Activity],
         adjs: t.Sequence[Adjustment],
         as_of: dt.datetime,
@@ -196,12 +239,12 @@ class Scorer:
             else:
                 raw[name] = 0.0
         for rule in self._property_rules:
-            if matches(t.cast(t.Any, rule.when), values, self.placeholders):
+            if self._matches(t.cast(t.Any, rule.when), values):
                 points = round2(rule.points)
                 reasons[rule.dimension].append(Reason(rule.id, rule.dimension, points, rule.display, kind="rule"))
                 raw[rule.dimension] += points
         for rule in self._activity_rules:
-            reason = self._activity_reason(rule, acts, as_of, cutoffs.get(rule.dimension))
+            reason = self._activity_reason(rule, found, as_of, cutoffs.get(rule.dimension))
             if reason is not None:
                 reasons[rule.dimension].append(reason)
                 raw[rule.dimension] += reason.points
@@ -225,28 +268,37 @@ class Scorer:
         total = round2(min(max(weighted, model.total.floor), model.total.ceiling))
         return _Dims(out, reasons, total)
 
-    def _candidates(self, rule: Rule, acts: t.Sequence[Activity], as_of: dt.datetime, cutoff: dt.datetime | None) -> list[Activity]:
-        """Matching activities at or before ``as_of`` (and after the reset cut-off), newest first."""
-        spec = t.cast(t.Any, rule.activity)
-        window = dt.timedelta(days=spec.within_days) if spec.within_days is not None else None
-        found = []
-        for act in acts:
-            if act.type not in spec.types or act.occurred_at > as_of:
-                continue
-            if cutoff is not None and act.occurred_at <= cutoff:
-                continue
-            if window is not None and as_of - act.occurred_at > window:
-                continue
-            if all(matches(w, act.attributes, self.placeholders) for w in spec.where):
-                found.append(act)
-        found.sort(key=lambda a: a.id)
-        found.sort(key=lambda a: a.occurred_at, reverse=True)
-        return found[: spec.max_times] if spec.max_times is not None else found
+    def _candidates(self, rule: Rule, found: _Candidates, as_of: dt.datetime, cutoff: dt.datetime | None) -> list[Activity]:
+        """Matching activities at or before ``as_of`` (and after the reset cut-off), newest first, capped.
 
-    def _activity_reason(self, rule: Rule, acts: t.Sequence[Activity], as_of: dt.datetime, cutoff: dt.datetime | None) -> Reason | None:
+        Remembered per rule and cut-off for the rest of this scoring (``changes_at`` and a
+        re-score after a stage change ask again).
+        """
+        key = (rule.id, cutoff)
+        cached = found.memo.get(key)
+        if cached is not None:
+            return cached
+        spec = t.cast(t.Any, rule.activity)
+        window = self._windows.get(rule.id)
+        out = []
+        for kind in spec.types:
+            for act in found.by_type.get(kind, ()):
+                if act.occurred_at > as_of or (cutoff is not None and act.occurred_at <= cutoff):
+                    continue
+                if window is not None and as_of - act.occurred_at > window:
+                    continue
+                if all(self._matches(w, act.attributes) for w in spec.where):
+                    out.append(act)
+        out.sort(key=lambda a: a.id)
+        out.sort(key=lambda a: a.occurred_at, reverse=True)
+        kept = out[: spec.max_times] if spec.max_times is not None else out
+        found.memo[key] = kept
+        return kept
+
+    def _activity_reason(self, rule: Rule, found: _Candidates, as_of: dt.datetime, cutoff: dt.datetime | None) -> Reason | None:
         """The rule's capped, decayed total as one reason; ``None`` when it comes to 0."""
         spec = t.cast(t.Any, rule.activity)
-        worths = [decay_mod.worth(rule.points, spec.decay, decay_mod.age_days(as_of, a.occurred_at)) for a in self._candidates(rule, acts, as_of, cutoff)]
+        worths = [decay_mod.worth(rule.points, spec.decay, decay_mod.age_days(as_of, a.occurred_at)) for a in self._candidates(rule, found, as_of, cutoff)]
         total = sum(worths)
         if spec.max_points is not None:
             total = min(max(total, -spec.max_points), spec.max_points)
@@ -256,21 +308,21 @@ class Scorer:
         return Reason(rule.id, rule.dimension, points, rule.display, count=sum(1 for w in worths if w != 0), kind="activity")
 
     def _changes_at(
-        self, acts: t.Sequence[Activity], adjs: t.Sequence[Adjustment], as_of: dt.datetime, cutoffs: t.Mapping[str, dt.datetime]
+        self, found: _Candidates, acts: t.Sequence[Activity], adjs: t.Sequence[Adjustment], as_of: dt.datetime, cutoffs: t.Mapping[str, dt.datetime]
     ) -> dt.datetime | None:
         """Earliest later instant at which these same inputs would score differently (section 13)."""
-        found: list[dt.datetime] = [utc(a.at) for a in adjs if utc(a.at) > as_of]
+        instants: list[dt.datetime] = [utc(a.at) for a in adjs if utc(a.at) > as_of]
         future = [a for a in acts if a.occurred_at > as_of]
-        found += [a.occurred_at for a in future if a.type in self._stage_activity_types]
+        instants += [a.occurred_at for a in future if a.type in self._stage_activity_types]
         for rule in self._activity_rules:
             spec = t.cast(t.Any, rule.activity)
             for act in future:
-                if act.type in spec.types and all(matches(w, act.attributes, self.placeholders) for w in spec.where):
-                    found.append(act.occurred_at)
+                if act.type in spec.types and all(self._matches(w, act.attributes) for w in spec.where):
+                    instants.append(act.occurred_at)
             if spec.decay is None and spec.within_days is None:
                 continue
-            for act in self._candidates(rule, acts, as_of, cutoffs.get(rule.dimension)):
+            for act in self._candidates(rule, found, as_of, cutoffs.get(rule.dimension)):
                 when = decay_mod.next_change(act.occurred_at, as_of, rule.points, spec.decay, spec.within_days)
                 if when is not None:
-                    found.append(when)
-        return min(found) if found else None
+                    instants.append(when)
+        return min(instants) if instants else None

@@ -234,6 +234,9 @@ def run_sync(
             summary.api_calls = stats.calls - stats_before.calls
             summary.retries = stats.retries - stats_before.retries
             summary.rate_limited = max(stats.rate_limited - stats_before.rate_limited, limiter.stats.rate_limited)
+            close = getattr(adapter, "close", None)
+            if callable(close):
+                close()
     except BaseException as exc:
         summary.status = "failed"
         summary.error = summary.error or f"{type(exc).__name__}: {exc}"

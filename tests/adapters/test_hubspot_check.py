@@ -1,0 +1,83 @@
+"""connector check: every unknown or mistyped property reported with file and line."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from typer.testing import CliRunner
+
+from connector.adapters.hubspot import HubSpotAdapter, load_mapping
+from connector.cli import app
+from connector.sandbox.hubspot import HubSpotSandbox
+from tests.adapters.conftest import EXAMPLE_MAPPING, MODEL, make_adapter
+
+BROKEN = """\
+crm: hubspot
+contacts:
+  properties:
+    job_title: jobtitel
+    company_size: {property: numemployees, type: number}
+    revenue: {property: annualrevenue, type: number}
+activities:
+  web_events:
+    types:
+      e_visited_page: page_view
+      e_viewed_pag: page_view
+outputs:
+  properties:
+    b2b_saas_score: hs_object_id
+"""
+
+
+def test_problems_name_file_line_and_key(sandbox: HubSpotSandbox, tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "hubspot.yaml"
+    path.write_text(BROKEN)
+    adapter = make_adapter(sandbox, load_mapping(path))
+    problems = {(p.line, p.key): p.message for p in adapter.check()}
+    assert problems[(4, "contacts.properties.job_title.property")].startswith("HubSpot has no contact property 'jobtitel' (did you mean jobtitle")
+    assert "numemployees' is a HubSpot enumeration property; cannot read it as number" in problems[(5, "contacts.properties.company_size")]
+    assert "no web event type 'e_viewed_pag'" in problems[(11, "activities.web_events.types.e_viewed_pag")]
+    assert "read-only" in problems[(14, "outputs.properties.b2b_saas_score")]
+    assert len(problems) == 4
+    assert all(p.file == str(path) for p in adapter.check())
+
+
+def test_example_mapping_matches_the_sandbox_portal_after_setup(sandbox: HubSpotSandbox, adapter: HubSpotAdapter) -> None:
+    from connector.scoring.loader import load_model
+
+    model = load_model(MODEL)
+    outputs = list(model.output_names().values())
+    before = adapter.check(outputs)
+    assert before and all("run `connector setup" in p.message for p in before)
+    adapter.setup_models([model])
+    assert adapter.check(outputs) == []
+
+
+def test_cli_check_and_setup(sandbox: HubSpotSandbox, tmp_path: pathlib.Path) -> None:
+    env = {"HUBSPOT_BASE_URL": sandbox.base_url, "HUBSPOT_ACCESS_TOKEN": sandbox.token}
+    runner = CliRunner()
+    first = runner.invoke(app, ["setup", "--crm", "hubspot", "--mapping", str(EXAMPLE_MAPPING), "--model", str(MODEL)], env=env)
+    assert first.exit_code == 0, first.output
+    assert "created/updated: property b2b_saas_score" in first.output
+    again = runner.invoke(app, ["setup", "--crm", "hubspot", "--mapping", str(EXAMPLE_MAPPING), "--model", str(MODEL)], env=env)
+    assert again.exit_code == 0 and "0 change(s)" in again.output
+    ok = runner.invoke(app, ["check", "--crm", "hubspot", "--mapping", str(EXAMPLE_MAPPING), "--model", str(MODEL)], env=env)
+    assert ok.exit_code == 0, ok.output
+    path = tmp_path / "hubspot.yaml"
+    path.write_text(BROKEN)
+    bad = runner.invoke(app, ["check", "--crm", "hubspot", "--mapping", str(path)], env=env)
+    assert bad.exit_code == 1
+    assert f"{path}:4: contacts.properties.job_title.property" in bad.output
+    assert sandbox.token not in bad.output
+
+
+def test_cli_without_credentials_names_the_variables(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+
+    env = {k: "" for k in os.environ if k.startswith("HUBSPOT_")}
+    result = CliRunner().invoke(app, ["check", "--crm", "hubspot", "--mapping", str(EXAMPLE_MAPPING)], env={**env, "HUBSPOT_ACCESS_TOKEN": ""})
+    assert result.exit_code == 2
+    assert "HUBSPOT_ACCESS_TOKEN" in result.output and "HUBSPOT_REFRESH_TOKEN" in result.output

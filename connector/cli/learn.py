@@ -1,11 +1,87 @@
-"""CLI commands: learn (see README for usage)."""
+"""CLI: ``connector learn`` -- learn a points model and a probability score from labelled contacts.
+
+Thin: parses options, checks that the ``learn`` extra is installed, calls
+:func:`connector.learn.pipeline.learn`, writes the model and the report, prints the figures.
+"""
 
 from __future__ import annotations
+
+import importlib.util
+import pathlib
+import typing as t
 
 import typer
 
 __all__ = ["register"]
 
+INSTALL_HINT = "connector learn needs scikit-learn and matplotlib: pip install 'connector[learn]' (or: pip install scikit-learn matplotlib)"
+
+
+def _split(values: t.Sequence[str] | None) -> tuple[str, ...]:
+    """Accept both ``--exclude A --exclude B`` and ``--exclude A,B``."""
+    out: list[str] = []
+    for value in values or ():
+        out += [v.strip() for v in value.split(",") if v.strip()]
+    return tuple(out)
+
+
+def learn_command(
+    contacts: pathlib.Path = typer.Option(..., "--contacts", help="Labelled contacts: .csv or .jsonl, one contact per row."),
+    label: str = typer.Option(..., "--label", help="Outcome column: 1/0, yes/no or true/false; blank = unknown (skipped)."),
+    output: pathlib.Path = typer.Option(..., "--output", help="Scoring-model YAML to write; the probability model goes beside it as <name>.probability.json."),
+    activities: t.Optional[pathlib.Path] = typer.Option(None, "--activities", help="Activities (.csv/.jsonl: contact_id, type, occurred_at) for count and recency features."),
+    id_column: t.Optional[str] = typer.Option(None, "--id-column", help="Column holding the contact id (matches contact_id in --activities)."),
+    exclude: t.Optional[list[str]] = typer.Option(None, "--exclude", help="Columns never to learn from (comma-separated or repeated)."),
+    allow_leaky: t.Optional[list[str]] = typer.Option(None, "--allow-leaky", help="Keep a column even though it alone predicts the label."),
+    placeholder: t.Optional[list[str]] = typer.Option(None, "--placeholder", help="Value meaning 'not answered' (repeatable; default: Select)."),
+    target_conversion: float = typer.Option(0.8, "--target-conversion", help="Conversion rate the hot (sql) stage must reach."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: same data + same seed = same model."),
+    trees: int = typer.Option(300, "--trees", min=1, help="Trees in the probability model (fewer = faster, a little less accurate)."),
+    folds: int = typer.Option(5, "--folds", min=2, max=20, help="Cross-validation folds."),
+    report: t.Optional[pathlib.Path] = typer.Option(None, "--report", help="Directory for report.md, thresholds.csv and lift_gain.png."),
+) -> None:
+    """Learn a readable points model and a calibrated probability score from contacts with known outcomes."""
+    missing = [m for m in ("sklearn", "matplotlib") if importlib.util.find_spec(m) is None]
+    if missing:
+        typer.echo(f"error: {INSTALL_HINT}", err=True)
+        raise typer.Exit(2)
+    from connector.learn.dataset import DataError
+    from connector.learn.pipeline import DEFAULT_PLACEHOLDERS, LearnOptions, learn
+    from connector.learn.probability import BoostingParams
+    from connector.learn.report import summary_lines, write_report
+    from connector.learn.writer import write_model
+
+    options = LearnOptions(
+        contacts=contacts,
+        label=label,
+        activities=activities,
+        id_column=id_column,
+        exclude=_split(exclude),
+        allow_leaky=_split(allow_leaky),
+        placeholders=_split(placeholder) or DEFAULT_PLACEHOLDERS,
+        target_conversion=target_conversion,
+        seed=seed,
+        folds=folds,
+        boosting=BoostingParams(trees=trees),
+    )
+    try:
+        learned = learn(options)
+    except DataError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for warning in learned.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    for excluded in learned.excluded:
+        typer.echo(f"left out: {excluded.column}: {excluded.reason}", err=True)
+    for line in summary_lines(learned):
+        typer.echo(line)
+    written = write_model(learned, output)
+    typer.echo(f"wrote {written.yaml} ({len(learned.points.rules)} rules) and {written.json}")
+    if report is not None:
+        paths = write_report(learned, report, written.yaml)
+        typer.echo(f"wrote report: {', '.join(str(p) for p in paths)}")
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add ``learn`` to the app."""
+    app.command("learn")(learn_command)

@@ -1,0 +1,200 @@
+"""Read a labelled contacts file (CSV or JSONL) and an optional activities file for learning.
+
+The learner works on canonical records (:class:`Contact`, :class:`Activity`) so that the features
+it trains on are computed by the same code that scores later. A row that cannot be used (bad JSON,
+an unknown label value, an activity without a date) is set aside with its line number and reported;
+the rest goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses as dc
+import datetime as dt
+import json
+import pathlib
+import typing as t
+
+from connector.scoring.records import Activity, Contact, utc
+
+__all__ = [
+    "LABEL_VALUES",
+    "DataError",
+    "LearningData",
+    "Skipped",
+    "parse_label",
+    "read_activities",
+    "read_labelled_contacts",
+    "read_rows",
+]
+
+#: Accepted label spellings (compared case-insensitively, after strip).
+LABEL_VALUES: dict[str, int] = {
+    "1": 1, "0": 0, "1.0": 1, "0.0": 0,
+    "yes": 1, "no": 0, "y": 1, "n": 0,
+    "true": 1, "false": 0, "t": 1, "f": 0,
+}
+
+
+class DataError(ValueError):
+    """The input cannot be learned from; the message says what is wrong and where."""
+
+
+@dc.dataclass(frozen=True, slots=True)
+class Skipped:
+    """A row set aside: where it was and why."""
+
+    line: int
+    reason: str
+
+
+@dc.dataclass
+class LearningData:
+    """Labelled contacts, their activities, and what was set aside on the way in."""
+
+    contacts: list[Contact]
+    labels: list[int]
+    columns: list[str]
+    activities: dict[str, list[Activity]]
+    as_of: dt.datetime
+    skipped: list[Skipped] = dc.field(default_factory=list)
+    unlabelled: int = 0
+    label_spelling: str = ""
+
+
+def parse_label(value: t.Any) -> int | None:
+    """1/0 from ``1/0``, ``yes/no``, ``true/false`` (any case); ``None`` when unrecognised."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return int(value)
+    return LABEL_VALUES.get(str(value).strip().casefold())
+
+
+def read_rows(path: pathlib.Path) -> tuple[list[tuple[int, dict[str, t.Any]]], list[Skipped]]:
+    """Rows of a ``.csv`` or ``.jsonl`` file with their 1-based line numbers; broken rows set aside."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    rows: list[tuple[int, dict[str, t.Any]]] = []
+    skipped: list[Skipped] = []
+    try:
+        if suffix == ".csv":
+            with path.open(encoding="utf-8-sig", newline="") as fh:
+                reader = csv.DictReader(fh)
+                if not reader.fieldnames:
+                    raise DataError(f"{path}: the file is empty (a CSV needs a header row)")
+                for row in reader:
+                    if None in row:
+                        skipped.append(Skipped(reader.line_num, f"{len(row[None])} more cells than the header has columns"))  # type: ignore[index]
+                        continue
+                    rows.append((reader.line_num, row))
+        elif suffix in (".jsonl", ".ndjson"):
+            with path.open(encoding="utf-8") as fh:
+                for number, line in enumerate(fh, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        obj = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        skipped.append(Skipped(number, f"not valid JSON: {exc.msg}"))
+                        continue
+                    if not isinstance(obj, dict):
+                        skipped.append(Skipped(number, "a JSONL line must be a JSON object"))
+                        continue
+                    rows.append((number, obj))
+        else:
+            raise DataError(f"{path}: unsupported file type '{suffix or '(none)'}'; use .csv or .jsonl")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return rows, skipped
+
+
+def read_labelled_contacts(
+    path: pathlib.Path,
+    *,
+    label: str,
+    id_column: str | None = None,
+) -> tuple[list[Contact], list[int], list[str], list[Skipped], int]:
+    """Contacts with a recognised label; returns (contacts, labels, columns, skipped, unlabelled)."""
+    rows, skipped = read_rows(path)
+    if not rows:
+        raise DataError(f"{path}: no rows to learn from")
+    columns: list[str] = []
+    for _, row in rows:
+        for key in row:
+            if key not in columns:
+                columns.append(key)
+    if label not in columns:
+        raise DataError(f"{path}: no label column '{label}' (columns: {', '.join(columns[:30])})")
+    if id_column is not None and id_column not in columns:
+        raise DataError(f"{path}: no id column '{id_column}' (columns: {', '.join(columns[:30])})")
+    contacts: list[Contact] = []
+    labels: list[int] = []
+    unlabelled = 0
+    seen: set[str] = set()
+    for line, row in rows:
+        raw = row.get(label)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            unlabelled += 1
+            continue
+        value = parse_label(raw)
+        if value is None:
+            skipped.append(Skipped(line, f"label {label}={raw!r} is not 1/0, yes/no or true/false"))
+            continue
+        cid = str(row.get(id_column, "")).strip() if id_column else f"row-{line}"
+        if not cid:
+            skipped.append(Skipped(line, f"empty id in column '{id_column}'"))
+            continue
+        if cid in seen:
+            skipped.append(Skipped(line, f"duplicate id {cid!r}"))
+            continue
+        seen.add(cid)
+        props = {k: v for k, v in row.items() if k != label and k != id_column}
+        contacts.append(Contact(id=cid, email=_email(props), properties=props))
+        labels.append(value)
+    feature_columns = [c for c in columns if c != label and c != id_column]
+    return contacts, labels, feature_columns, skipped, unlabelled
+
+
+def _email(props: t.Mapping[str, t.Any]) -> str | None:
+    value = props.get("email")
+    return str(value) if isinstance(value, str) and "@" in value else None
+
+
+def _parse_time(value: t.Any) -> dt.datetime | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # Epoch milliseconds (HubSpot) when large, else seconds.
+        seconds = value / 1000.0 if value > 1e11 else float(value)
+        return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    try:
+        return utc(dt.datetime.fromisoformat(text))
+    except ValueError:
+        return None
+
+
+def read_activities(path: pathlib.Path) -> tuple[dict[str, list[Activity]], list[Skipped]]:
+    """Activities by contact id from a CSV/JSONL file with ``contact_id``, ``type``, ``occurred_at``.
+
+    ``id`` is optional (the line number is used); every other column becomes an attribute.
+    """
+    rows, skipped = read_rows(path)
+    out: dict[str, list[Activity]] = {}
+    for line, row in rows:
+        cid = str(row.get("contact_id") or "").strip()
+        typ = str(row.get("type") or "").strip()
+        when = _parse_time(row.get("occurred_at"))
+        if not cid or not typ:
+            skipped.append(Skipped(line, "activity needs 'contact_id' and 'type'"))
+            continue
+        if when is None:
+            skipped.append(Skipped(line, f"activity 'occurred_at' {row.get('occurred_at')!r} is not an ISO 8601 date-time"))
+            continue
+        attrs = {k: v for k, v in row.items() if k not in ("id", "contact_id", "type", "occurred_at")}
+        aid = str(row.get("id") or f"line-{line}")
+        out.setdefault(cid, []).append(Activity(id=aid, type=typ, occurred_at=when, contact_id=cid, attributes=attrs))
+    return out, skipped

@@ -109,9 +109,15 @@ def _parse_as_of(value: str | None) -> dt.datetime:
 
 
 def _summary_table(results: t.Mapping[str, list[ScoreResult]]) -> Table:
+    """Per model: how many contacts, mean score, grade and stage counts, exclusions, triggers."""
     table = Table(title="Scoring summary")
-    for column in ("model", "contacts", "mean score", "grades", "stages", "excluded", "triggers fired"):
-        table.add_column(column, overflow="fold", justify="right" if column in ("contacts", "mean score", "excluded", "triggers fired") else "left")
+    table.add_column("model", overflow="fold")
+    table.add_column("contacts", justify="right")
+    table.add_column("mean", justify="right")
+    table.add_column("grades", no_wrap=True)
+    table.add_column("stages", no_wrap=True)
+    table.add_column("excluded", justify="right")
+    table.add_column("triggers", justify="right")
     for name, rows in results.items():
         grades = collections.Counter(r.grade for r in rows if r.grade)
         stages = collections.Counter(r.stage for r in rows if r.stage)
@@ -120,8 +126,8 @@ def _summary_table(results: t.Mapping[str, list[ScoreResult]]) -> Table:
             name,
             str(len(rows)),
             f"{mean:.1f}",
-            " ".join(f"{k}:{v}" for k, v in sorted(grades.items())) or "-",
-            "\n".join(f"{k}: {v}" for k, v in stages.most_common()) or "-",
+            "\n".join(f"{k} {v}" for k, v in sorted(grades.items())) or "-",
+            "\n".join(f"{k} {v}" for k, v in stages.most_common()) or "-",
             str(sum(1 for r in rows if r.excluded)),
             str(sum(len(r.triggers) for r in rows)),
         )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+
+import pytest
 import pathlib
 
 from typer.testing import CliRunner
@@ -99,3 +101,16 @@ def test_broken_model_and_bad_as_of(tmp_path: pathlib.Path) -> None:
     assert code == 1 and f"{model}:2: dimensions.fit:" in text.replace("\n", "")
     code, text = run("score", "--model", str(B2B), "--contacts", str(EX / "contacts.jsonl"), "--activities", str(EX / "activities.jsonl"), "--as-of", "soon", "--output", str(tmp_path / "o.jsonl"))
     assert code == 2 and "ISO 8601" in text
+
+
+def test_stdout_output_and_progress_bar_on_long_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from connector.cli import score as score_cli
+
+    monkeypatch.setattr(score_cli, "PROGRESS_FROM", 1)  # every run counts as long
+    result = CliRunner().invoke(
+        app,
+        ["score", "--model", str(B2B), "--contacts", str(EX / "contacts.jsonl"), "--activities", str(EX / "activities.jsonl"), "--as-of", AS_OF, "--output", "-"],
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(rows) == 50

@@ -135,6 +135,8 @@ class Scorer:
         model = self.model
         as_of = utc(as_of)
         previous = previous or ScoringState()
+        if previous.stage_entered_at is not None and previous.stage_entered_at.tzinfo is not dt.timezone.utc:
+            previous = dc.replace(previous, stage_entered_at=utc(previous.stage_entered_at))
         acts = self._own_activities(contact.id, activities)
         by_type: dict[str, list[Activity]] = {}
         for act in acts:
@@ -151,7 +153,7 @@ class Scorer:
         dims = self._dimensions(contact, values, found, acts, adjs, as_of, cutoffs)
         stage, entered_at = None, None
         if model.stages is not None:
-            seen_types = {a.type for a in acts if utc(a.occurred_at) <= as_of}
+            seen_types = {a.type for a in acts if a.occurred_at <= as_of}
             outcome = stages.next_stage(
                 model.stages, {**dims.values, TOTAL: dims.total}, seen_types, values, self.placeholders,
                 previous.stage, previous.stage_entered_at, as_of,
@@ -189,8 +191,9 @@ class Scorer:
             if act.contact_id != contact_id or act.id in seen:
                 continue
             seen.add(act.id)
-            occurred = utc(act.occurred_at)
-            out.append(act if occurred is act.occurred_at else dc.replace(act, occurred_at=occurred))
+            if act.occurred_at.tzinfo is not dt.timezone.utc or act.attributes is None:
+                act = dc.replace(act, occurred_at=utc(act.occurred_at), attributes=act.attributes or {})
+            out.append(act)
         return out
 
     def _excluded(self, contact: Contact, rule: str, reason: str, previous: ScoringState, as_of: dt.datetime) -> ScoreResult:

@@ -96,3 +96,12 @@ def test_activities_of_other_contacts_and_duplicates_are_ignored() -> None:
     m = rule_model("{types: [page_view]}")
     a = act("page_view", 1)
     assert score(m, activities=[a, a, act("page_view", 1, contact_id="other")]).dimensions["engagement"] == 5
+
+
+def test_naive_times_are_utc_and_other_zones_are_converted() -> None:
+    m = rule_model("{types: [page_view], within_days: 1}")
+    naive = Activity("n", "page_view", (AS_OF - dt.timedelta(hours=23)).replace(tzinfo=None), "c1")
+    plus2 = dt.timezone(dt.timedelta(hours=2))
+    zoned = Activity("z", "page_view", (AS_OF - dt.timedelta(hours=25)).astimezone(plus2), "c1")  # outside the window
+    assert score(m, activities=[naive, zoned]).dimensions["engagement"] == 5
+    assert score(m, activities=[naive], as_of=AS_OF.replace(tzinfo=None)).dimensions["engagement"] == 5

@@ -251,8 +251,8 @@ class BatchScorer:
         cuts = self._cuts(prev_stage, previous.entered)
 
         rules = model.rules
-        rule_points = np.zeros((n, len(rules)), dtype=np.float64)
-        rule_counts = np.zeros((n, len(rules)), dtype=np.int32)
+        rule_points = np.zeros((n, len(rules)), dtype=np.float64, order="F")  # a column per rule
+        rule_counts = np.zeros((n, len(rules)), dtype=np.int32, order="F")
         outs: dict[int, _RuleOut] = {}
         for j, rule in enumerate(rules):
             if rule.when is not None:

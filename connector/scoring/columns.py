@@ -397,11 +397,19 @@ class DistinctValues:
         return np.fromiter((conditions.test(cond, v, placeholders) for v in values), dtype=bool, count=len(values))
 
     def _long_present(self) -> np.ndarray:
+        """Which values are strings longer (after ``strip``) than every placeholder: present for sure."""
         if self._long is None:
             from connector.scoring.conditions import normalize_placeholders
 
             longest = max((len(p) for p in normalize_placeholders(self.placeholders)), default=0)
-            self._long = np.fromiter((type(v) is str and len(v.strip()) > longest for v in self.values), dtype=bool, count=len(self.values))
+            values = self.values
+            try:  # all plain strings (the usual case): C-level loops
+                if not all(type(v) is str for v in values):
+                    raise TypeError
+                lengths = np.fromiter(map(len, map(str.strip, values)), dtype=np.int64, count=len(values))
+                self._long = lengths > longest
+            except TypeError:
+                self._long = np.fromiter((type(v) is str and len(v.strip()) > longest for v in values), dtype=bool, count=len(values))
         return self._long
 
     def _keys(self, kind: str, width: int) -> tuple[np.ndarray, list[int]]:
@@ -415,24 +423,21 @@ class DistinctValues:
         cached = self._groups.get((kind, width))
         if cached is not None:
             return cached
-        long = self._long_present()
-        index: dict[str, int] = {}
-        reps: list[int] = []
-        codes = np.full(len(self.values), -1, dtype=np.int64)
+        rows = np.flatnonzero(self._long_present())
         values = self.values
-        for i in np.flatnonzero(long).tolist():
-            v = values[i]
-            if kind == "tail":
-                key = v.rpartition("@")[2]
-            elif kind == "head":
-                key = v.strip()[:width]
-            else:
-                key = v.strip()[-width:] if width else ""
-            code = index.get(key)
-            if code is None:
-                code = index[key] = len(reps)
-                reps.append(i)
-            codes[i] = code
+        texts = [values[i] for i in rows.tolist()]
+        if kind == "tail":
+            keys = [v.rpartition("@")[2] for v in texts]
+        elif kind == "head":
+            keys = [v.strip()[:width] for v in texts]
+        else:
+            keys = [v.strip()[-width:] for v in texts] if width else [""] * len(texts)
+        index: dict[str, int] = {}
+        key_codes = np.fromiter((index.setdefault(k, len(index)) for k in keys), dtype=np.int64, count=len(keys))
+        codes = np.full(len(values), -1, dtype=np.int64)
+        codes[rows] = key_codes
+        first = np.unique(key_codes, return_index=True)[1]
+        reps = rows[first].tolist()
         self._groups[(kind, width)] = (codes, reps)
         return codes, reps
 

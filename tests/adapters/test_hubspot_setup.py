@@ -68,3 +68,10 @@ def test_contract_form_with_names_and_enumerations(sandbox: HubSpotSandbox, adap
     props = adapter.portal_properties(refresh=True)
     assert props["acme_score"].type == "number" and props["acme_stage"].options == ("lead", "mql") and props["acme_scored_at"].type == "datetime"
     assert adapter.setup(["acme_score", "acme_stage", "acme_scored_at"], {"acme_stage": ["lead", "mql"]}) == []
+
+
+def test_band_lists_of_other_models_wait_for_their_outputs(sandbox: HubSpotSandbox, adapter: HubSpotAdapter) -> None:
+    """The example mapping's score bands filter on b2b_saas_score: setting up another model makes no such list."""
+    changed = adapter.setup(["acme_score"], {})
+    assert changed == ["group lead_scoring", "property acme_score"]
+    assert adapter.lists.find("b2b-saas: hot (score 120+)") is None

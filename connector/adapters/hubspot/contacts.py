@@ -75,8 +75,9 @@ def pull_contacts(
     """Contacts with ``since < lastmodifieddate <= until``, oldest first, in pages of up to 200."""
     until_ms = to_millis(until)
     since_ms = to_millis(since) if since is not None else None
-    if since_ms is not None and since_ms >= until_ms:
-        yield Page([], [], utc(until) if since is None else utc(since))
+    if since is not None and since_ms is not None and since_ms >= until_ms:
+        # Empty window (e.g. a clock step backwards): nothing to read, and the cursor stays put.
+        yield Page([], [], min(utc(since), utc(until)))
         return
     walk = keyset_search(
         client, client.contacts_search, "contacts", "lastmodifieddate", mapping.contact_properties(), since_ms, until_ms

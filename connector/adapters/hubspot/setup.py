@@ -12,6 +12,7 @@ label, type, fieldType, groupName`` and ``options`` for enumerations).
 from __future__ import annotations
 
 import dataclasses as dc
+import logging
 import typing as t
 
 from hubspot.crm.properties import OptionInput, PropertyCreate, PropertyGroupCreate, PropertyUpdate
@@ -26,6 +27,8 @@ if t.TYPE_CHECKING:
     from connector.scoring.model import ScoringModel
 
 __all__ = ["OutputSpec", "run_setup", "specs_from_models", "specs_from_names"]
+
+log = logging.getLogger(__name__)
 
 Kind = t.Literal["number", "enumeration", "text", "datetime"]
 #: HubSpot (type, fieldType) per output kind.
@@ -172,8 +175,14 @@ def run_setup(client: HubSpotClient, mapping: HubSpotMapping, specs: t.Sequence[
                 result = lists.ensure_dynamic(name, enumeration_filter(hs_name, [stage]))
                 if result:
                     changed.append(f"list '{name}' ({result})")
+    known = {mapping.outputs.property_for(spec.name) for spec in specs} | set(portal)
     for band in mapping.lists.score_bands:
-        result = lists.ensure_dynamic(band.name, band_filter(mapping.outputs.property_for(band.output), band.min, band.max))
+        target = mapping.outputs.property_for(band.output)
+        if target not in known:
+            # The band belongs to a model not being set up now; its list waits for that model's setup.
+            log.info("score band list %r skipped: property %r does not exist yet", band.name, target)
+            continue
+        result = lists.ensure_dynamic(band.name, band_filter(target, band.min, band.max))
         if result:
             changed.append(f"list '{band.name}' ({result})")
     return changed

@@ -387,7 +387,7 @@ class TreePredictor:
                     rule=group,
                     dimension=self.dimension,
                     points=pts,
-                    label=f"{self._describe(group, contact, activities, as_of)} {direction} the likelihood to convert",
+                    label=f"{self._describe(group, contact, activities, as_of)}: {direction} the likelihood to convert",
                     kind="predictive",
                 )
             )

@@ -8,6 +8,7 @@ file:line and skipped, so one broken export line never stops a run (``--strict``
 from __future__ import annotations
 
 import collections
+import dataclasses as dc
 import datetime as dt
 import json
 import pathlib
@@ -27,10 +28,14 @@ from connector.scoring.records import Activity, Adjustment
 from connector.scoring.result import ScoreResult
 from connector.yamlfile import FileProblem, YamlFileError, load_yaml
 
-__all__ = ["PROGRESS_FROM", "VALIDATORS", "register", "score_command", "validate_command"]
+__all__ = ["MAX_LISTED", "PROGRESS_FROM", "VALIDATORS", "register", "score_command", "validate_command"]
 
 #: Show a progress bar from this many contacts on (small runs finish before it would draw).
 PROGRESS_FROM = 2000
+#: Input problems listed one by one; the rest are counted.
+MAX_LISTED = 50
+
+R = t.TypeVar("R")
 
 
 def _not_yet(kind: str) -> t.Callable[[pathlib.Path], str]:
@@ -108,7 +113,29 @@ def _parse_as_of(value: str | None) -> dt.datetime:
         raise typer.BadParameter(str(exc), param_hint="--as-of") from None
 
 
-def _summary_table(results: t.Mapping[str, list[ScoreResult]]) -> Table:
+@dc.dataclass
+class _Tally:
+    """Running figures per model for the summary table (results are not kept in memory)."""
+
+    contacts: int = 0
+    score_sum: float = 0.0
+    excluded: int = 0
+    triggers: int = 0
+    grades: collections.Counter[str] = dc.field(default_factory=collections.Counter)
+    stages: collections.Counter[str] = dc.field(default_factory=collections.Counter)
+
+    def add(self, result: ScoreResult) -> None:
+        self.contacts += 1
+        self.score_sum += result.score
+        self.excluded += 1 if result.excluded else 0
+        self.triggers += len(result.triggers)
+        if result.grade:
+            self.grades[result.grade] += 1
+        if result.stage:
+            self.stages[result.stage] += 1
+
+
+def _summary_table(tallies: t.Mapping[str, _Tally]) -> Table:
     """Per model: how many contacts, mean score, grade and stage counts, exclusions, triggers."""
     table = Table(title="Scoring summary")
     table.add_column("model", overflow="fold")
@@ -118,18 +145,15 @@ def _summary_table(results: t.Mapping[str, list[ScoreResult]]) -> Table:
     table.add_column("stages", no_wrap=True)
     table.add_column("excluded", justify="right")
     table.add_column("triggers", justify="right")
-    for name, rows in results.items():
-        grades = collections.Counter(r.grade for r in rows if r.grade)
-        stages = collections.Counter(r.stage for r in rows if r.stage)
-        mean = sum(r.score for r in rows) / len(rows) if rows else 0.0
+    for name, tally in tallies.items():
         table.add_row(
             name,
-            str(len(rows)),
-            f"{mean:.1f}",
-            "\n".join(f"{k} {v}" for k, v in sorted(grades.items())) or "-",
-            "\n".join(f"{k} {v}" for k, v in stages.most_common()) or "-",
-            str(sum(1 for r in rows if r.excluded)),
-            str(sum(len(r.triggers) for r in rows)),
+            str(tally.contacts),
+            f"{tally.score_sum / tally.contacts if tally.contacts else 0.0:.1f}",
+            "\n".join(f"{k} {v}" for k, v in sorted(tally.grades.items())) or "-",
+            "\n".join(f"{k} {v}" for k, v in tally.stages.most_common()) or "-",
+            str(tally.excluded),
+            str(tally.triggers),
         )
     return table
 
@@ -161,21 +185,30 @@ def score_command(
         raise typer.Exit(1) from None
 
     errors: list[readers.RecordError] = []
-    on_error = None if strict else errors.append
     placeholders = frozenset(placeholder) if placeholder else readers.DEFAULT
-    try:
-        contact_list = list(readers.read_contacts(contacts, id_column=id_column, placeholders=placeholders, on_error=on_error))
-        act_list = list(readers.read_activities(activities, placeholders=placeholders, on_error=on_error))
-        adj_list = list(readers.read_adjustments(adjustments, on_error=on_error)) if adjustments else []
-        links = list(readers.read_identities(identities, on_error=on_error)) if identities else []
-    except readers.RecordError as exc:
-        console.print(f"[red]error[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(1) from None
+
+    def read_all(path: pathlib.Path, records: t.Iterable[R]) -> list[R]:
+        """Every good record of one file; a file with problems and no good record stops the run."""
+        before = len(errors)
+        try:
+            out = list(records)
+        except readers.RecordError as exc:  # --strict: the first bad line stops everything
+            console.print(f"[red]error[/red] {exc}", soft_wrap=True)
+            raise typer.Exit(1) from None
+        if not out and len(errors) > before:
+            _print_problems(console, errors)
+            console.print(f"[red]error[/red] nothing could be read from {path}")
+            raise typer.Exit(1)
+        return out
+
+    on_error = None if strict else errors.append
+    contact_list = read_all(contacts, readers.read_contacts(contacts, id_column=id_column, placeholders=placeholders, on_error=on_error))
     if not contact_list:
-        for error in errors:
-            console.print(f"[red]error[/red] {error}", soft_wrap=True)
-        console.print(f"[red]error[/red] no contact could be read from {contacts}")
+        console.print(f"[red]error[/red] no contact in {contacts}")
         raise typer.Exit(1)
+    act_list = read_all(activities, readers.read_activities(activities, placeholders=placeholders, on_error=on_error))
+    adj_list = read_all(adjustments, readers.read_adjustments(adjustments, on_error=on_error)) if adjustments else []
+    links = read_all(identities, readers.read_identities(identities, on_error=on_error)) if identities else []
 
     known_dims = {d for s in scorers for d in s.model.dimensions}
     for adj in adj_list:
@@ -188,8 +221,12 @@ def score_command(
     for adj in adj_list:
         adj_by_contact[adj.contact_id].append(adj)
 
-    results: dict[str, list[ScoreResult]] = {s.model.model: [] for s in scorers}
-    sink = sys.stdout if to_stdout else output.open("w", encoding="utf-8")
+    tallies = {s.model.model: _Tally() for s in scorers}
+    try:
+        sink = sys.stdout if to_stdout else output.open("w", encoding="utf-8")
+    except OSError as exc:
+        console.print(f"[red]error[/red] cannot write {output}: {exc.strerror or exc}")
+        raise typer.Exit(1) from None
     try:
         with Progress(
             TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -200,20 +237,28 @@ def score_command(
                 acts, adjs = by_contact.get(contact.id, []), adj_by_contact.get(contact.id, [])
                 for scorer in scorers:
                     result = scorer.score(contact, acts, adjs, when)
-                    results[scorer.model.model].append(result)
+                    tallies[scorer.model.model].add(result)
                     sink.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
                 progress.advance(task)
     finally:
         if not to_stdout:
             sink.close()
 
-    console.print(_summary_table(results))
+    console.print(_summary_table(tallies))
     if not to_stdout:
-        console.print(f"wrote {sum(len(r) for r in results.values())} result(s) to {output}")
-    if errors:
-        console.print(f"[yellow]{len(errors)} input problem(s), skipped:[/yellow]")
-        for error in errors:
-            console.print(f"  {error}", soft_wrap=True)
+        console.print(f"wrote {sum(x.contacts for x in tallies.values())} result(s) to {output}")
+    _print_problems(console, errors)
+
+
+def _print_problems(console: Console, errors: t.Sequence[readers.RecordError]) -> None:
+    """List skipped input problems, the first :data:`MAX_LISTED` of them, then a count."""
+    if not errors:
+        return
+    console.print(f"[yellow]{len(errors)} input problem(s), skipped:[/yellow]")
+    for error in errors[:MAX_LISTED]:
+        console.print(f"  {error}", soft_wrap=True)
+    if len(errors) > MAX_LISTED:
+        console.print(f"  ... and {len(errors) - MAX_LISTED} more")
 
 
 def register(app: typer.Typer) -> None:

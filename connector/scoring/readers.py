@@ -98,11 +98,21 @@ def _clean(values: t.Mapping[str, t.Any], placeholders: frozenset[str]) -> dict[
     return out
 
 
-def _rows(path: pathlib.Path) -> t.Iterator[tuple[int, t.Mapping[str, t.Any] | _Bad]]:
-    """``(line, record)`` pairs; a line that is not a JSON object yields a :class:`_Bad` instead."""
+def _rows(path: pathlib.Path, columns: t.Sequence[str]) -> t.Iterator[tuple[int, t.Mapping[str, t.Any] | _Bad]]:
+    """``(line, record)`` pairs; a line that is not a JSON object yields a :class:`_Bad` instead.
+
+    A CSV file without one of the ``columns`` gives a single problem on line 1 and no rows: a
+    wrong ``--id-column`` should not be reported once per line of a million-line export.
+    """
     with path.open(encoding="utf-8-sig", newline="") as fh:
         if path.suffix.lower() == ".csv":
             reader = csv.DictReader(fh)
+            header = [h.strip() for h in reader.fieldnames or []]
+            absent = [c for c in columns if c not in header]
+            if absent:
+                shown = ", ".join(header[:10]) + (", ..." if len(header) > 10 else "")
+                yield 1, _Bad(f"no column {', '.join(repr(c) for c in absent)} in the header (columns: {shown})")
+                return
             start = 2
             for row in reader:
                 if None in row:
@@ -125,12 +135,17 @@ def _rows(path: pathlib.Path) -> t.Iterator[tuple[int, t.Mapping[str, t.Any] | _
 R = t.TypeVar("R")
 
 
-def _read(path: str | pathlib.Path, build: t.Callable[[t.Mapping[str, t.Any], bool, int], R], on_error: OnError | None) -> t.Iterator[R]:
+def _read(
+    path: str | pathlib.Path,
+    build: t.Callable[[t.Mapping[str, t.Any], bool, int], R],
+    on_error: OnError | None,
+    columns: t.Sequence[str] = (),
+) -> t.Iterator[R]:
     """Build one record per row; bad rows go to ``on_error`` or raise :class:`RecordError`."""
     path = pathlib.Path(path)
     is_csv = path.suffix.lower() == ".csv"
     try:
-        rows = _rows(path)
+        rows = _rows(path, columns)
         for line, row in rows:
             try:
                 if isinstance(row, _Bad):
@@ -166,10 +181,8 @@ def read_contacts(
 
     def build(row: t.Mapping[str, t.Any], is_csv: bool, line: int) -> Contact:
         if is_csv:
-            if id_key not in row:
-                raise _Bad(f"no '{id_key}' column (columns: {', '.join(list(row)[:8])}...); name the id column with --id-column")
             props = _clean({k: v for k, v in row.items() if k != id_key}, ph)
-            email = props.get("email")
+            email = next((v for k, v in props.items() if k.casefold() in ("email", "e-mail", "email address")), None)
             updated = props.pop("updated_at", None)
             cid = _text(row, id_key)
         else:
@@ -194,7 +207,7 @@ def read_contacts(
             updated_at=parse_datetime(updated, "updated_at") if updated not in (None, "") else None,
         )
 
-    return _read(path, build, on_error)
+    return _read(path, build, on_error, (id_key,))
 
 
 def read_activities(
@@ -232,7 +245,7 @@ def read_activities(
             anonymous_id=anonymous_id,
         )
 
-    return _read(path, build, on_error)
+    return _read(path, build, on_error, ("id", "type", "occurred_at"))
 
 
 def read_adjustments(path: str | pathlib.Path, *, on_error: OnError | None = None) -> t.Iterator[Adjustment]:
@@ -248,7 +261,7 @@ def read_adjustments(path: str | pathlib.Path, *, on_error: OnError | None = Non
             at=parse_datetime(row.get("at"), "at"),
         )
 
-    return _read(path, build, on_error)
+    return _read(path, build, on_error, ("contact_id", "dimension", "points", "reason", "by", "at"))
 
 
 def read_identities(path: str | pathlib.Path, *, on_error: OnError | None = None) -> t.Iterator[Identity]:
@@ -257,4 +270,4 @@ def read_identities(path: str | pathlib.Path, *, on_error: OnError | None = None
     def build(row: t.Mapping[str, t.Any], is_csv: bool, line: int) -> Identity:
         return Identity(anonymous_id=t.cast(str, _text(row, "anonymous_id")), contact_id=t.cast(str, _text(row, "contact_id")))
 
-    return _read(path, build, on_error)
+    return _read(path, build, on_error, ("anonymous_id", "contact_id"))

@@ -91,7 +91,20 @@ def test_nothing_readable_exits_1(tmp_path: pathlib.Path) -> None:
     contacts.write_text("garbage\n", encoding="utf-8")
     code, text = run("score", "--model", str(B2B), "--contacts", str(contacts), "--activities", str(EX / "activities.jsonl"), "--output", str(tmp_path / "o.jsonl"))
     assert code == 1
-    assert "no contact could be read" in text
+    assert f"nothing could be read from {contacts}" in text.replace("\n", "")
+    code, text = run("score", "--model", str(B2B), "--contacts", str(EX / "contacts.jsonl"), "--activities", str(tmp_path / "missing.jsonl"), "--output", str(tmp_path / "o.jsonl"))
+    assert code == 1
+    assert "cannot read file" in text and "nothing could be read" in text
+    code, text = run("score", "--model", str(B2B), "--contacts", str(EX / "contacts.jsonl"), "--activities", str(EX / "activities.jsonl"), "--output", str(tmp_path / "no" / "dir" / "o.jsonl"))
+    assert code == 1 and "cannot write" in text
+
+
+def test_many_problems_are_counted_not_all_listed(tmp_path: pathlib.Path) -> None:
+    contacts = tmp_path / "c.jsonl"
+    contacts.write_text('{"id": "ok"}\n' + "bad\n" * 120, encoding="utf-8")
+    code, text = run("score", "--model", str(B2B), "--contacts", str(contacts), "--activities", str(EX / "activities.jsonl"), "--output", str(tmp_path / "o.jsonl"))
+    assert code == 0
+    assert "120 input problem(s)" in text and "... and 70 more" in text
 
 
 def test_broken_model_and_bad_as_of(tmp_path: pathlib.Path) -> None:

@@ -84,13 +84,18 @@ def test_without_on_error_the_first_bad_line_raises(tmp_path: pathlib.Path) -> N
         list(read_contacts(path))
 
 
-def test_csv_missing_id_column_and_ragged_rows(tmp_path: pathlib.Path) -> None:
-    path = write(tmp_path, "c.csv", 'name,email\n"multi\nline",a@b.com\nb,b@c.com,extra\n')
+def test_csv_missing_id_column_is_one_problem_and_ragged_rows(tmp_path: pathlib.Path) -> None:
+    path = write(tmp_path, "c.csv", 'name,email\n"multi\nline",a@b.com\nb,b@c.com\n')
     errors: list[RecordError] = []
     assert list(read_contacts(path, on_error=errors.append)) == []
-    assert [e.line for e in errors] == [2, 4]
-    assert "--id-column" in errors[0].message
-    assert "more value(s) than header" in errors[1].message
+    (only,) = errors
+    assert only.line == 1 and "no column 'id'" in only.message and "name, email" in only.message
+    ragged = write(tmp_path, "r.csv", 'id,Email\n1,"multi\nline@x.com"\n2,b@c.com,extra\n3,c@d.com\n')
+    errors.clear()
+    contacts = list(read_contacts(ragged, on_error=errors.append))
+    assert [(c.id, c.email) for c in contacts] == [("1", "multi\nline@x.com"), ("3", "c@d.com")]
+    assert [e.line for e in errors] == [4]
+    assert "more value(s) than header" in errors[0].message
 
 
 def test_missing_file_is_a_clear_error(tmp_path: pathlib.Path) -> None:

@@ -118,7 +118,9 @@ def test_more_than_ten_thousand_in_one_millisecond_are_all_reachable_by_id_windo
     first = http.post(sandbox.base_url + URL, json=body).json()
     assert first["total"] == 10_050
     capped = http.post(sandbox.base_url + URL, json={**body, "limit": 100, "after": "9900"}).json()
-    assert "paging" not in capped  # the 10,000th result is the last reachable one
+    assert capped["paging"]["next"]["after"] == "10000"
+    past = http.post(sandbox.base_url + URL, json={**body, "limit": 1, "after": "10000"})
+    assert past.status_code == 400  # the 10,000th result is the last reachable one
     rest = {"limit": 200, "filterGroups": [{"filters": [
         {"propertyName": "lastmodifieddate", "operator": "EQ", "value": str(stamp)},
         {"propertyName": "hs_object_id", "operator": "GT", "value": capped["results"][-1]["id"]}]}],

@@ -8,6 +8,7 @@ Rate limits are not on this clock: they protect the real wall-clock throughput.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 import time
 import typing as t
@@ -49,6 +50,7 @@ class SandboxClock:
             self._frozen_ms = int(when_ms)
 
 
+@functools.lru_cache(maxsize=65_536)
 def iso_ms(epoch_ms: int) -> str:
     """HubSpot's timestamp format: ISO-8601 UTC with milliseconds and ``Z``."""
     stamp = dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.timezone.utc)

@@ -90,6 +90,15 @@ class PropertyDef:
             body["updatedAt"] = iso_ms(self.updated_ms or self.created_ms)
         return body
 
+    def allowed_values(self) -> frozenset[str]:
+        """Option values, cached until the option list changes (it can grow: owners are added)."""
+        key = (id(self.options), len(self.options))
+        cached = self.__dict__.get("_allowed")
+        if cached is None or cached[0] != key:
+            cached = (key, frozenset(str(o["value"]) for o in self.options))
+            self.__dict__["_allowed"] = cached
+        return cached[1]
+
     def normalise(self, value: t.Any) -> tuple[str | None, dict[str, t.Any] | None]:
         """The stored string for a written value, or a HubSpot validation error entry."""
         if value is None or value == "":
@@ -117,13 +126,13 @@ class PropertyDef:
                 return iso_ms(ms)[:10], None
             return iso_ms(ms), None
         if self.type == "enumeration" and self.options:
-            allowed = [str(o["value"]) for o in self.options]
+            allowed = self.allowed_values()
             chosen = text.split(";") if self.field_type == "checkbox" else [text]
             wrong = [c for c in chosen if c not in allowed]
             if wrong:
                 return None, {
                     **bad,
-                    "message": f"{wrong[0]} was not one of the allowed options: {allowed}",
+                    "message": f"{wrong[0]} was not one of the allowed options: {sorted(allowed)}",
                     "error": "INVALID_OPTION",
                 }
         return text, None

@@ -5,6 +5,7 @@ https://developers.hubspot.com/docs/api/crm/properties
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 from connector.sandbox.http import Request, Response, Router
@@ -103,7 +104,7 @@ def register(router: Router, portal: Portal) -> None:
             raise validation_error("body must be a JSON object")
         if prop.hubspot_defined and any(k in body for k in ("type", "fieldType", "options")):
             raise validation_error(f"Property {prop.name} is HubSpot-defined; its type and options cannot be changed")
-        changed = PropertyDef(**{**prop.__dict__})
+        changed = dataclasses.replace(prop)
         for key, attr in _UPDATABLE.items():
             if key in body:
                 setattr(changed, attr, body[key])
@@ -111,5 +112,7 @@ def register(router: Router, portal: Portal) -> None:
             changed.options = _options(body["options"], "options")
         catalog.check_definition(object_type, changed)
         changed.updated_ms = portal.clock.now_ms()
-        prop.__dict__.update(changed.__dict__)
+        for field in dataclasses.fields(PropertyDef):
+            setattr(prop, field.name, getattr(changed, field.name))
+        prop.__dict__.pop("_allowed", None)
         return Response.json(prop.to_json())

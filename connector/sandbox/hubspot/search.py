@@ -261,14 +261,16 @@ def _matches(store: Store, object_type: str, record: Record, flt: Filter) -> boo
     return False
 
 
-def _index_range(query: SearchQuery, index_props: tuple[str, ...]) -> tuple[int, int] | None:
-    """Bounds on the modification-date index when every filter is a range on it, else None."""
-    if len(query.groups) > 1 or query.sort_prop not in index_props or query.text:
-        return None
+def _group_bounds(group: list[Filter], index_props: tuple[str, ...]) -> tuple[tuple[int, int] | None, bool]:
+    """Bounds on the modification-date index implied by a group's range filters on it, and whether
+    those range filters are the group's only filters. ``None`` bounds: the group has no such filter."""
     lo, hi = -(2**62), 2**62
-    for flt in query.groups[0] if query.groups else []:
+    bounded, only = False, True
+    for flt in group:
         if flt.prop not in index_props or flt.operator not in _RANGE_OPS:
-            return None
+            only = False
+            continue
+        bounded = True
         v = int(flt.value)
         if flt.operator == "GT":
             lo = max(lo, v + 1)
@@ -282,7 +284,21 @@ def _index_range(query: SearchQuery, index_props: tuple[str, ...]) -> tuple[int,
             lo, hi = max(lo, v), min(hi, v)
         elif flt.operator == "BETWEEN":
             lo, hi = max(lo, v), min(hi, int(flt.high))
-    return lo, hi
+    return ((lo, hi) if bounded else None), only
+
+
+def _index_range(query: SearchQuery, index_props: tuple[str, ...]) -> tuple[int, int] | None:
+    """Bounds on the index when the answer is exactly an index slice (one group of date ranges, sorted by the date)."""
+    if len(query.groups) > 1 or query.sort_prop not in index_props or query.text:
+        return None
+    if not query.groups:
+        return -(2**62), 2**62
+    bounds, only = _group_bounds(query.groups[0], index_props)
+    return bounds if only else None
+
+
+def _slice(index: list[tuple[int, int]], bounds: tuple[int, int]) -> tuple[int, int]:
+    return bisect.bisect_left(index, (bounds[0], -1)), bisect.bisect_right(index, (bounds[1], 2**62))
 
 
 class SearchCache:
@@ -310,8 +326,7 @@ def run_search(store: Store, query: SearchQuery, cache: SearchCache | None = Non
         bounds = _index_range(query, index_props)
         if bounds is not None:
             index = table.by_modified
-            start = bisect.bisect_left(index, (bounds[0], -1))
-            stop = bisect.bisect_right(index, (bounds[1], 2**62))
+            start, stop = _slice(index, bounds)
             total = max(0, stop - start)
             if query.descending:
                 window = index[max(start, stop - query.after - query.limit):stop - query.after][::-1] if query.after < total else []
@@ -321,18 +336,35 @@ def run_search(store: Store, query: SearchQuery, cache: SearchCache | None = Non
         else:
             ids = cache.get(query.cache_key(), store.version) if cache else None
             if ids is None:
-                ids = _evaluate(store, query, table.records)
+                ids = _evaluate(store, query, _candidates(query, table, index_props))
                 if cache:
                     cache.put(query.cache_key(), store.version, ids)
             total = len(ids)
             records = [table.records[i] for i in ids[query.after:query.after + query.limit]]
         end = query.after + len(records)
-        next_after = end if end < min(total, MAX_RESULTS) else None
+        # like HubSpot, paging goes on up to the cap; asking for the page past 10,000 is then a 400
+        next_after = end if end < total else None
         return SearchPage(total, records, next_after)
 
 
-def _evaluate(store: Store, query: SearchQuery, records: dict[str, Record]) -> list[str]:
-    candidates = [r for r in records.values() if not r.archived]
+def _candidates(query: SearchQuery, table: t.Any, index_props: tuple[str, ...]) -> list[Record]:
+    """Records that can match: index slices when every group bounds the modification date, else all."""
+    slices = []
+    for group in query.groups:
+        bounds, _only = _group_bounds(group, index_props)
+        if bounds is None:
+            return list(table.records.values())
+        slices.append(_slice(table.by_modified, bounds))
+    if not slices:
+        return list(table.records.values())
+    ids: set[int] = set()
+    for start, stop in slices:
+        ids.update(rid for _, rid in table.by_modified[start:stop])
+    return [table.records[str(i)] for i in ids]
+
+
+def _evaluate(store: Store, query: SearchQuery, records: list[Record]) -> list[str]:
+    candidates = [r for r in records if not r.archived]
     if query.text:
         needle = query.text.casefold()
         candidates = [r for r in candidates if any(needle in (r.properties.get(p) or "").casefold() for p in ("email", "firstname", "lastname", "company", "hs_meeting_title", "hs_task_subject"))]

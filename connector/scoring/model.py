@@ -111,6 +111,7 @@ class Condition(_Strict):
     - string comparisons are case-insensitive unless ``case_sensitive: true``;
     - ``gt/gte/lt/lte/between`` compare numbers (values that do not parse as numbers never match);
     - ``in/not_in/email_domain_in/between`` take a list (``between``: ``[low, high]``, inclusive);
+    - ``contains/starts_with/ends_with/regex`` take one value or a list (any item matches);
     - ``exists``/``missing`` take no value; blank strings and placeholder values count as missing;
     - ``email_domain_in`` matches the part after ``@`` (or the whole value if it is a bare domain),
       including sub-domains (``mail.acme.com`` is in ``[acme.com]``);
@@ -149,11 +150,14 @@ class Condition(_Strict):
                 float(self.value)
             except (TypeError, ValueError):
                 raise ValueError(f"operator '{self.op}' needs a number, got {self.value!r}") from None
+        if self.op in ("eq", "ne") and isinstance(self.value, (list, dict)):
+            raise ValueError(f"operator '{self.op}' compares with one value; for a list use '{'in' if self.op == 'eq' else 'not_in'}'")
         if self.op == "regex":
-            try:
-                re.compile(str(self.value))
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {self.value!r}: {exc}") from None
+            for pattern in self.value if isinstance(self.value, list) else [self.value]:
+                try:
+                    re.compile(str(pattern))
+                except re.error as exc:
+                    raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
         return self
 
     @builtins.property

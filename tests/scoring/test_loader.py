@@ -117,3 +117,12 @@ def test_reset_on_enter_cannot_name_the_total(tmp_path: pathlib.Path) -> None:
         load_model(path)
     (only,) = problems(exc)
     assert only.startswith(f"{path}:12: stages.order[0].reset_on_enter:") and "cannot be reset" in only
+
+
+def test_condition_values_checked_per_operator(tmp_path: pathlib.Path) -> None:
+    text = GOOD.format(name="a").replace("op: contains, value: vp", "op: eq, value: [a, b]")
+    with pytest.raises(YamlFileError, match="for a list use 'in'"):
+        load_model(write(tmp_path, "a.yaml", text))
+    text = GOOD.format(name="a").replace("op: contains, value: vp", "op: regex, value: [ok, '(broken']")
+    with pytest.raises(YamlFileError, match="invalid regular expression '\\(broken'"):
+        load_model(write(tmp_path, "b.yaml", text))

@@ -43,3 +43,9 @@ def test_general_limit_over_http() -> None:
         search = [requests.post(sb.base_url + "/crm/v3/objects/contacts/search", json={}, headers=headers) for _ in range(2)]
         assert [a.status_code for a in search] == [200, 429]
         assert sum(1 for r in sb.requests if r.status == 429) == 2
+
+
+def test_error_answers_carry_limit_headers_too() -> None:
+    with HubSpotSandbox(rate_limit="10/10s") as sb:
+        answer = requests.get(sb.base_url + "/crm/v3/objects/contacts/424242", headers={"Authorization": f"Bearer {sb.token}"})
+        assert answer.status_code == 404 and answer.headers["X-HubSpot-RateLimit-Remaining"] == "9"

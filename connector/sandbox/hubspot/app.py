@@ -94,8 +94,7 @@ class HubSpotApp:
         kind = self.faults.draw()
         apply_first = kind in ("429", "500", "502", "503", "drop") and is_write(request.method, request.path) and self.faults.plan.writes == "apply"
         if kind is None or kind == "slow" or apply_first:
-            with self.portal.store.lock:
-                response = match.handler(request)
+            response = self._run(match.handler, request)
             self._served += 1
             response.headers.update(headers)
             if kind == "slow":
@@ -104,6 +103,16 @@ class HubSpotApp:
             if kind is None:
                 return response, None
         return self._fault(kind), kind
+
+    def _run(self, handler: t.Callable[[Request], Response], request: Request) -> Response:
+        """Call a handler atomically; its HubSpot errors become answers (so they get limit headers too)."""
+        try:
+            with self.portal.store.lock:
+                return handler(request)
+        except ApiError as exc:
+            return Response.json(exc.body, exc.status)
+        except ValueError as exc:  # unreadable JSON bodies and similar client mistakes
+            return Response.json(error_body(str(exc), "VALIDATION_ERROR"), 400)
 
     def _limit_headers(self, remaining: int) -> dict[str, str]:
         limit = self.limiter.limit

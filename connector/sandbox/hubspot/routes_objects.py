@@ -125,6 +125,11 @@ def register(router: Router, portal: Portal) -> None:
 
     @router.route("POST", "/crm/v3/objects/{objectType}/batch/update")
     def batch_update(req: Request) -> Response:
+        # Values are validated for every input before anything is written: an unknown or read-only
+        # property rejects the whole request with 400 VALIDATION_ERROR ("Read-only and non-existent
+        # properties will result in an error",
+        # https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/batch/post-crm-v3-objects-contacts-batch-update);
+        # ids that do not exist are reported per input in a 207 multi-status answer.
         object_type = canonical_object_type(req.path_params["objectType"])
         inputs = _batch_inputs(req.json())
         ids = [str(i["id"]) for i in inputs]

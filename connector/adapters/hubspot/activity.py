@@ -222,11 +222,15 @@ def _engagements(
 
 
 def _associated_contacts(client: HubSpotClient, kind: str, ids: list[str]) -> dict[str, list[str]]:
+    """Contacts of each engagement; an engagement's further association pages are followed (``after``)."""
     out: dict[str, list[str]] = {}
     path = f"/crm/v4/associations/{kind}/contacts/batch/read"
-    for start in range(0, len(ids), ASSOCIATION_BATCH):
-        chunk = ids[start : start + ASSOCIATION_BATCH]
-        request = BatchInputPublicFetchAssociationsBatchRequest(inputs=[PublicFetchAssociationsBatchRequest(id=i) for i in chunk])
+    pending: list[tuple[str, str | None]] = [(i, None) for i in ids]
+    while pending:
+        chunk, pending = pending[:ASSOCIATION_BATCH], pending[ASSOCIATION_BATCH:]
+        request = BatchInputPublicFetchAssociationsBatchRequest(
+            inputs=[PublicFetchAssociationsBatchRequest(id=i, after=after) if after else PublicFetchAssociationsBatchRequest(id=i) for i, after in chunk]
+        )
         answer = client.call(
             "POST", path, client.associations.get_page, from_object_type=kind, to_object_type="contacts",
             batch_input_public_fetch_associations_batch_request=request,
@@ -234,7 +238,10 @@ def _associated_contacts(client: HubSpotClient, kind: str, ids: list[str]) -> di
         for result in answer.results or []:
             source = str(result._from.id)
             out.setdefault(source, []).extend(str(to.to_object_id) for to in result.to or [])
-    return out
+            nxt = result.paging.next if getattr(result, "paging", None) is not None else None
+            if nxt is not None and nxt.after:
+                pending.append((source, str(nxt.after)))
+    return {k: list(dict.fromkeys(v)) for k, v in out.items()}
 
 
 def _jsonable(value: t.Any) -> t.Any:

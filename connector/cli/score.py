@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import dataclasses as dc
 import datetime as dt
+import importlib
 import json
 import pathlib
 import sys
@@ -38,9 +39,20 @@ MAX_LISTED = 50
 R = t.TypeVar("R")
 
 
-def _not_yet(kind: str) -> t.Callable[[pathlib.Path], str]:
+def _delegate(module: str, function: str, kind: str) -> t.Callable[[pathlib.Path], str]:
+    """A validator that calls another room's loader, imported only when such a file shows up.
+
+    Where that loader is not part of this installation the file is recognised but reported as
+    not yet supported, instead of crashing.
+    """
+
     def check(path: pathlib.Path) -> str:
-        raise YamlFileError([FileProblem(str(path), None, "", f"{kind} files are recognised but their validation is not yet supported by this version")])
+        try:
+            loader = getattr(importlib.import_module(module), function)
+        except (ImportError, AttributeError):
+            raise YamlFileError([FileProblem(str(path), None, "", f"{kind} files are recognised but their validation is not yet supported by this version")]) from None
+        loader(path)
+        return kind
 
     return check
 
@@ -51,12 +63,13 @@ def _validate_model(path: pathlib.Path) -> str:
     return f"scoring model '{model.model}': {len(model.dimensions)} dimensions, {len(model.rules)} rules"
 
 
-#: Which loader checks a file, chosen by its top-level key. The CRM mapping (``crm``) and the
-#: connector config (``crms``) loaders of other modules plug in here.
+#: Which loader checks a file, chosen by its top-level key: a scoring model (``model``), a CRM
+#: mapping (``crm``, dispatched on to the CRM's own loader) or a connector config (``crms``).
+#: Each loader raises :class:`YamlFileError` listing every problem with file, line and key.
 VALIDATORS: dict[str, t.Callable[[pathlib.Path], str]] = {
     "model": _validate_model,
-    "crm": _not_yet("CRM mapping"),
-    "crms": _not_yet("connector config"),
+    "crm": _delegate("connector.adapters", "load_mapping", "CRM mapping"),
+    "crms": _delegate("connector.sync.config", "load_config", "connector config"),
 }
 
 

@@ -258,3 +258,9 @@ def check(seed: int, n_contacts: int = 40) -> None:
 @pytest.mark.parametrize("seed", range(60))
 def test_batch_equals_per_contact_engine(seed: int) -> None:
     check(seed)
+
+
+@pytest.mark.parametrize("seed", range(1000, 1004))
+def test_batch_equals_per_contact_engine_on_bigger_batches(seed: int) -> None:
+    """More contacts per batch: caps crowd, and the ranking of crowded contacts runs on many rows."""
+    check(seed, n_contacts=300)

@@ -35,6 +35,14 @@ def test_summary_respects_max_chars_and_marks_the_cut() -> None:
 
 def test_summary_of_nothing_and_of_exclusions() -> None:
     assert summary(score(M), 100) == ""
+    excluding = model(
+        """
+        model: m
+        dimensions: {fit: {}}
+        exclusions: [{id: rival, reason: competitor, when: {property: email, op: email_domain_in, value: [rival.com]}}]
+        """
+    )
+    assert summary(score(excluding, email="x@rival.com"), 100) == "excluded: competitor"
 
 
 def test_order_exclusion_first_then_abs_points_then_rule() -> None:

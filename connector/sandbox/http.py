@@ -40,6 +40,7 @@ class Request:
     headers: dict[str, str]
     body: bytes = b""
     path_params: dict[str, str] = dataclasses.field(default_factory=dict)
+    route: str = ""
 
     def header(self, name: str, default: str = "") -> str:
         """A header value, looked up case-insensitively."""

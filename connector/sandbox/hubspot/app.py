@@ -70,7 +70,7 @@ class HubSpotApp:
             query = "&".join(f"{k}={v}" for k, vs in request.query.items() for v in vs)
             self.log.add(RequestRecord(request.method, request.path, query, 0 if response.drop else response.status, started,
                                        (time.perf_counter() - t0) * 1000 + response.delay_seconds * 1000,
-                                       len(request.body), len(response.body), fault))
+                                       len(request.body), len(response.body), fault, request.route))
         return response
 
     def _dispatch(self, request: Request, admin: bool) -> tuple[Response, str | None]:
@@ -81,6 +81,7 @@ class HubSpotApp:
             return Response.json(error_body(message, "OBJECT_NOT_FOUND" if status == 404 else "VALIDATION_ERROR"), status), None
         assert not isinstance(match, str)
         request.path_params = match.params
+        request.route = f"{request.method} {match.pattern}"
         if admin:
             with self.portal.store.lock:
                 return match.handler(request), None
@@ -141,6 +142,11 @@ class HubSpotApp:
         status = int(kind)
         messages = {500: "internal error", 502: "Bad Gateway", 503: "Service Unavailable"}
         return Response.json(error_body(messages[status], "INTERNAL_ERROR" if status == 500 else "SERVICE_UNAVAILABLE"), status)
+
+    @property
+    def api_routes(self) -> list[str]:
+        """``"METHOD pattern"`` of every HubSpot endpoint served (admin routes excluded)."""
+        return [f"{m} {p}" for m, p in self.router.patterns if not p.startswith("/_sandbox/")]
 
     def configure_faults(self, plan: FaultPlan) -> None:
         """Change the fault plan at run time (admin endpoint, tests)."""

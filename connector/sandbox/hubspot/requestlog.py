@@ -22,12 +22,13 @@ class RequestRecord:
     request_bytes: int
     response_bytes: int
     fault: str | None = None
+    route: str = ""
 
     def to_json(self) -> dict[str, t.Any]:
         """JSON for the admin endpoint."""
         return {"method": self.method, "path": self.path, "query": self.query, "status": self.status,
                 "startedAt": self.started_at, "durationMs": round(self.duration_ms, 3),
-                "requestBytes": self.request_bytes, "responseBytes": self.response_bytes, "fault": self.fault}
+                "requestBytes": self.request_bytes, "responseBytes": self.response_bytes, "fault": self.fault, "route": self.route}
 
 
 class RequestLog:

@@ -13,10 +13,12 @@ import typer
 __all__ = ["check_command", "register", "setup_command"]
 
 DEFAULT_MAPPINGS = {"hubspot": pathlib.Path("mappings/hubspot.yaml")}
+#: Where ``setup`` looks for models when no ``--model`` is given.
+DEFAULT_MODELS = pathlib.Path("mappings/models")
 
 CrmOption = typer.Option(..., "--crm", help="Which CRM: hubspot.")
 MappingOption = typer.Option(None, "--mapping", help="Mapping file (default: mappings/<crm>.yaml).")
-ModelOption = typer.Option(None, "--model", help="Scoring model file(s) whose outputs must exist; repeat for several.")
+ModelOption = typer.Option(None, "--model", help="Scoring model file(s) whose outputs must exist; repeat for several (setup default: mappings/models/*.yaml).")
 
 
 def _fail(message: str, code: int = 2) -> t.NoReturn:
@@ -83,9 +85,12 @@ def setup_command(
     """Create the property group, output properties and lists the models need (idempotent)."""
     from connector.adapters.base import CRMError
 
+    if not model:
+        model = sorted(DEFAULT_MODELS.glob("*.yaml")) if DEFAULT_MODELS.is_dir() else []
+        if not model:
+            _fail(f"no scoring models: give --model FILE [--model FILE ...] (none found in {DEFAULT_MODELS}/)")
+        typer.echo(f"models: {', '.join(str(m) for m in model)}")
     models = _models(model)
-    if not models:
-        _fail("give the scoring models whose outputs to create: --model FILE [--model FILE ...]")
     adapter = _adapter(crm, mapping)
     try:
         changed = adapter.setup_models(models)

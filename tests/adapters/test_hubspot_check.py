@@ -81,3 +81,14 @@ def test_cli_without_credentials_names_the_variables(tmp_path: pathlib.Path, mon
     result = CliRunner().invoke(app, ["check", "--crm", "hubspot", "--mapping", str(EXAMPLE_MAPPING)], env={**env, "HUBSPOT_ACCESS_TOKEN": ""})
     assert result.exit_code == 2
     assert "HUBSPOT_ACCESS_TOKEN" in result.output and "HUBSPOT_REFRESH_TOKEN" in result.output
+
+
+def test_cli_setup_defaults_to_the_shipped_models(sandbox: HubSpotSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.adapters.conftest import REPO
+
+    monkeypatch.chdir(REPO)
+    env = {"HUBSPOT_BASE_URL": sandbox.base_url, "HUBSPOT_ACCESS_TOKEN": sandbox.token}
+    result = CliRunner().invoke(app, ["setup", "--crm", "hubspot"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "models: mappings/models/b2b-saas.yaml" in result.output
+    assert "property b2b_saas_score" in result.output

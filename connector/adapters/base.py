@@ -131,6 +131,10 @@ class TaskRequest:
     subject: str
     body: str | None
     due_at: dt.datetime
+    #: Idempotency key of the trigger action (stable across runs). An adapter that can store it
+    #: with the task may also offer ``find_task(task) -> str | None``: the sync engine then asks it
+    #: before re-creating a task whose creation was cut off by a crash, so no task is created twice.
+    key: str | None = None
 
 
 @dc.dataclass(frozen=True, slots=True)

@@ -1,16 +1,19 @@
 """Trigger actions: recorded with the scores that fired them, executed once, remembered.
 
 When scoring fires a trigger, :func:`record_firings` writes the firing and one row per action in
-the scoring transaction, under idempotency keys (``crm:model:contact:trigger:as_of`` and ``...#n``
-per action), so a scoring that is retried after a crash records nothing twice. Later in the run,
-:func:`execute_pending` carries the pending actions out through the adapter, grouped into the
-largest calls the CRM takes (one list-membership call per list and 100 contacts), and marks each
-done as it lands. A failed action stays pending for the next run, or is quarantined with the CRM's
-reason when retrying cannot help.
+the scoring transaction, under idempotency keys (``crm:model:contact:trigger:<n>`` for the n-th
+firing, ``...#<i>`` per action), so a scoring redone after a crash records nothing twice and the
+keys are the same whichever run records them. Later in the run, :func:`execute_pending` carries the
+pending actions out through the adapter, grouped into the largest calls the CRM takes (one
+list-membership call per list and 100 contacts), and marks each done as it lands. A failed action
+stays pending for the next run, or is quarantined with the CRM's reason when retrying cannot help.
 
-The one window that cannot be closed from the outside: a crash after the CRM created a task but
-before we recorded it re-creates that task next run (list memberships and property writes are
-idempotent; task creation is not). The window is one HTTP answer long.
+List memberships and property writes are idempotent, so redoing one after a crash is harmless.
+Creating a task is not: the action is marked ``running`` before the call, and a run that finds it
+still ``running`` (the previous one died before recording the answer) asks the adapter's
+``find_task`` (the task carries the action's key) before creating it again. An adapter without
+``find_task`` gets the task created again in that one-answer-long window (logged as a warning).
+Webhooks carry the key in an ``Idempotency-Key`` header for the receiver to deduplicate.
 """
 
 from __future__ import annotations
@@ -44,9 +47,13 @@ Webhook = t.Callable[[str, t.Mapping[str, t.Any], str], None]
 _LIST_CHUNK = 100
 
 
-def firing_key(crm: str, result: ScoreResult, trigger: str) -> str:
-    """The idempotency key of one firing: the same scoring can only fire a trigger once."""
-    return f"{crm}:{result.model}:{result.contact_id}:{trigger}:{result.as_of.isoformat()}"
+def firing_key(crm: str, result: ScoreResult, trigger: str, seq: int) -> str:
+    """The idempotency key of a contact's ``seq``-th firing of ``trigger`` (1, 2, ... as it re-arms).
+
+    Counting firings instead of stamping the time makes the key the same whichever run records
+    it, so the key handed to the CRM (e.g. with a task) survives a crash and a redo.
+    """
+    return f"{crm}:{result.model}:{result.contact_id}:{trigger}:{seq}"
 
 
 def record_firings(conn: sa.Connection, crm: str, results: t.Sequence[ScoreResult]) -> int:
@@ -54,9 +61,12 @@ def record_firings(conn: sa.Connection, crm: str, results: t.Sequence[ScoreResul
     count = 0
     for r in results:
         for event in r.triggers:
-            key = firing_key(crm, r, event.trigger)
-            if conn.execute(sa.select(firings.c.id).where(firings.c.key == key)).first() is not None:
-                continue
+            earlier = conn.execute(
+                sa.select(sa.func.count()).select_from(firings).where(
+                    firings.c.crm == crm, firings.c.model == r.model, firings.c.contact_id == r.contact_id, firings.c.trigger == event.trigger
+                )
+            ).scalar_one()
+            key = firing_key(crm, r, event.trigger, int(earlier) + 1)
             fid = conn.execute(
                 sa.insert(firings)
                 .values(key=key, crm=crm, contact_id=r.contact_id, model=r.model, trigger=event.trigger, watched=event.watched, value=jsonable(event.value), fired_at=r.as_of)
@@ -105,9 +115,9 @@ def execute_pending(
     counts = ActionCounts()
     with store.engine.connect() as conn:
         rows = conn.execute(
-            sa.select(actions.c.id, actions.c.key, actions.c.contact_id, actions.c.type, actions.c.params, actions.c.attempts, firings.c.fired_at, firings.c.trigger, firings.c.model)
+            sa.select(actions.c.id, actions.c.key, actions.c.contact_id, actions.c.type, actions.c.params, actions.c.attempts, actions.c.status, firings.c.fired_at, firings.c.trigger, firings.c.model)
             .join(firings, firings.c.id == actions.c.firing_id)
-            .where(actions.c.crm == store.crm, actions.c.status == "pending")
+            .where(actions.c.crm == store.crm, actions.c.status.in_(("pending", "running")))
             .order_by(actions.c.id)
         ).all()
     groups: dict[tuple[str, str], list[t.Any]] = {}
@@ -128,7 +138,7 @@ def execute_pending(
                 attempts = r.attempts + 1
                 reason = str(error)[:2000]
                 if retryable and attempts < max_attempts:
-                    conn.execute(sa.update(actions).where(actions.c.id == r.id).values(attempts=attempts, last_error=reason))
+                    conn.execute(sa.update(actions).where(actions.c.id == r.id).values(status="pending", attempts=attempts, last_error=reason))
                     counts.failed += 1
                 else:
                     conn.execute(sa.update(actions).where(actions.c.id == r.id).values(status="quarantined", attempts=attempts, last_error=reason, done_at=now))
@@ -157,6 +167,15 @@ def execute_pending(
         if stop is not None and stop.is_set():
             return counts
         before_call()
+        if r.type == "create_task":
+            found = _already_created(adapter, r)
+            if found is not None:
+                settle([r], [], None, found)
+                continue
+            # Remember that the task is being created: if we die before recording the answer, the
+            # next run asks the CRM (find_task) instead of creating a second task.
+            with store.transaction() as conn:
+                conn.execute(sa.update(actions).where(actions.c.id == r.id).values(status="running"))
         try:
             result = _run_single(adapter, r, webhook, store)
         except CRMError as exc:
@@ -172,6 +191,26 @@ def execute_pending(
     return counts
 
 
+def _task(r: t.Any) -> TaskRequest:
+    params = r.params or {}
+    due = r.fired_at + dt.timedelta(days=int(params.get("due_days", 1)))
+    return TaskRequest(contact_id=r.contact_id, subject=str(params["subject"]), body=params.get("body"), due_at=due, key=r.key)
+
+
+def _already_created(adapter: CRMAdapter, r: t.Any) -> str | None:
+    """For a task whose creation was cut off (status ``running``): the CRM's id if it exists."""
+    if r.status != "running":
+        return None
+    finder = getattr(adapter, "find_task", None)
+    if finder is None:
+        log.warning(
+            "action %s: a crash cut off creating this task and the adapter cannot look tasks up; creating it again", r.key
+        )
+        return None
+    found = finder(_task(r))
+    return str(found) if found else None
+
+
 def _run_single(adapter: CRMAdapter, r: t.Any, webhook: Webhook, store: Store) -> str | None:
     """Execute one non-list action; returns what the CRM handed back (e.g. the task id)."""
     params = r.params or {}
@@ -182,8 +221,7 @@ def _run_single(adapter: CRMAdapter, r: t.Any, webhook: Webhook, store: Store) -
             raise CRMError(reason, retryable=retryable)
         return None
     if r.type == "create_task":
-        due = r.fired_at + dt.timedelta(days=int(params.get("due_days", 1)))
-        return adapter.create_task(TaskRequest(contact_id=r.contact_id, subject=str(params["subject"]), body=params.get("body"), due_at=due))
+        return adapter.create_task(_task(r))
     if r.type == "webhook":
         payload = {"crm": store.crm, "contact_id": r.contact_id, "model": r.model, "trigger": r.trigger, "fired_at": r.fired_at.isoformat(), "key": r.key}
         webhook(str(params["url"]), payload, r.key)

@@ -30,6 +30,7 @@ __all__ = [
     "ScheduleConfig",
     "config_path",
     "load_config",
+    "validate_config",
 ]
 
 DEFAULT_CONFIG_PATH = "connector.yaml"
@@ -283,3 +284,31 @@ def _dotted(loc: t.Sequence[t.Any]) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def validate_config(path: str | os.PathLike[str]) -> str:
+    """Deep check for ``connector validate``: the config, every model it names, every mapping.
+
+    Returns a one-line description; raises :class:`YamlFileError` listing every problem of every
+    file, each with its file, line and key.
+    """
+    from connector.scoring.loader import load_models
+
+    config = load_config(path)
+    problems: list[FileProblem] = []
+    for crm in config.crms:
+        try:
+            load_models(crm.models)
+        except YamlFileError as exc:
+            problems += exc.problems
+        try:
+            from connector.adapters import load_mapping  # type: ignore[attr-defined]
+        except ImportError:
+            continue
+        try:
+            load_mapping(crm.mapping)
+        except YamlFileError as exc:
+            problems += exc.problems
+    if problems:
+        raise YamlFileError(problems)
+    return f"connector config: {len(config.crms)} CRM(s): " + ", ".join(f"{c.name} ({c.adapter}, {len(c.models)} model(s))" for c in config.crms)

@@ -212,7 +212,30 @@ def run_sync(
             return build_adapter(c, gate, env_file=config.env_file)
 
     scorers = scorers or ScorerSet.load(crm.models)
+    own_engine = engine is None
     engine = engine or open_database(config.effective_database_url())
+    try:
+        return _run_leased(config, crm, engine, scorers, clock, adapter_factory, progress, stop, owner, full=full, resync=resync)
+    finally:
+        if own_engine:
+            engine.dispose()
+
+
+def _run_leased(
+    config: ConnectorConfig,
+    crm: CRMConfig,
+    engine: sa.Engine,
+    scorers: ScorerSet,
+    clock: Clock,
+    adapter_factory: AdapterFactory,
+    progress: Progress,
+    stop: threading.Event | None,
+    owner: str | None,
+    *,
+    full: bool,
+    resync: bool,
+) -> RunSummary:
+    """Claim the CRM's lease, record the run, run its stages, record how it ended."""
     store = Store(engine, crm.name)
     lease = Lease(engine, crm.name, owner or default_owner(), ttl_seconds=config.lease.ttl_seconds, clock=clock)
     lease.acquire(config.lease.wait_seconds)

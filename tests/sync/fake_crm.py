@@ -108,3 +108,11 @@ class FakeAdapter:
         self._call("tasks.create")
         self.crm.tasks.append(task)
         return f"task-{len(self.crm.tasks)}"
+
+    def find_task(self, task: TaskRequest) -> str | None:
+        """The optional lookup the sync uses after a crash cut a task creation off."""
+        self._call("tasks.search", "search")
+        for i, known in enumerate(self.crm.tasks, 1):
+            if known.key == task.key:
+                return f"task-{i}"
+        return None

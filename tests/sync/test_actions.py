@@ -77,3 +77,28 @@ def test_refused_action_is_quarantined(sync_config, fake_crm, factory, clock, mo
     assert summary.quarantined == 1
     assert _count(sync_config, "SELECT COUNT(*) FROM quarantine WHERE stream = 'actions'") == 1
     assert _count(sync_config, "SELECT COUNT(*) FROM trigger_actions WHERE status = 'quarantined'") == 1
+
+
+class Crash(BaseException):
+    """Stands in for SIGKILL."""
+
+
+def test_task_cut_off_by_a_crash_is_looked_up_not_created_twice(sync_config, fake_crm, factory, clock, monkeypatch):
+    _hot(fake_crm)
+    original = FakeAdapter.create_task
+
+    def create_then_die(self, task):
+        original(self, task)  # the CRM created it ...
+        raise Crash()  # ... and we died before recording the answer
+
+    monkeypatch.setattr(FakeAdapter, "create_task", create_then_die)
+    try:
+        run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    except Crash:
+        pass
+    assert _count(sync_config, "SELECT COUNT(*) FROM trigger_actions WHERE status = 'running'") == 1
+    monkeypatch.setattr(FakeAdapter, "create_task", original)
+    run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert len(fake_crm.tasks) == 1
+    assert fake_crm.tasks[0].key == "main:test-model:c1:hot:1#1"
+    assert _count(sync_config, "SELECT COUNT(*) FROM trigger_actions WHERE status = 'done'") == 2

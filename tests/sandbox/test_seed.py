@@ -24,7 +24,7 @@ def test_demo_portal_has_months_of_activity() -> None:
     assert [e.to_json() for e in one.web_events[:50]] == [e.to_json() for e in two.web_events[:50]]
     summary = one.summary()
     assert summary["objects"]["contacts"] == 300 and summary["owners"] == 4
-    assert summary["objects"]["meetings"] > 0 and summary["objects"]["calls"] > 0
+    assert summary["objects"]["meetings"] > 0 and summary["objects"]["calls"] > 0 and summary["objects"]["emails"] > 0
     urls = {e.properties.get("hs_url", "") for e in one.web_events}
     assert any(u.endswith("/pricing") for u in urls) and any(u.endswith("/careers") for u in urls)
     assert {e.type for e in one.email_events} >= {"SENT", "OPEN", "CLICK"}

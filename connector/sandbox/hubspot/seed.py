@@ -2,7 +2,7 @@
 
 ``--seed demo`` loads owners, ~5,000 contacts (titles, industries, company sizes, countries,
 lifecycle stages, owners) and months of activity: page views (incl. /pricing and /careers), form
-submissions, marketing email sent/open/click/unsubscribe, meetings and calls. Contacts differ in
+submissions, marketing email sent/open/click/unsubscribe, meetings, calls and logged (sales) emails. Contacts differ in
 intent on purpose (a hidden "interest" drives how active they are), so scoring has signal to find.
 """
 
@@ -134,5 +134,9 @@ def _activity(store: Store, rng: random.Random, ids: list[str], rows: list[dict[
             when = now - rng.randrange(span)
             store.add_engagement("calls", {"hs_timestamp": when, "hs_call_title": "Intro call", "hs_call_duration": str(rng.randrange(60_000, 1_800_000)),
                                            "hs_call_direction": "OUTBOUND", "hs_call_status": "COMPLETED"}, [cid], modified_at_ms=when)
+        if interest > 0.3 and rng.random() < interest / 2:
+            when = now - rng.randrange(span)
+            store.add_engagement("emails", {"hs_timestamp": when, "hs_email_subject": "Following up", "hs_email_direction": "INCOMING_EMAIL",
+                                            "hs_email_status": "SENT"}, [cid], modified_at_ms=when)
     store.add_events(sorted(web, key=lambda e: e["occurredAt"]))
     store.add_email_events(sorted(mail, key=lambda e: e["created"]))

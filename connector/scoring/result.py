@@ -39,8 +39,14 @@ class Reason:
     detail: str | None = None
 
     def to_dict(self) -> dict[str, t.Any]:
-        """JSON-ready form, without empty fields."""
-        return {k: v for k, v in dc.asdict(self).items() if v is not None}
+        """JSON-ready form, without empty fields (built by hand: ``dc.asdict`` deep-copies, slowly)."""
+        out: dict[str, t.Any] = {"rule": self.rule, "dimension": self.dimension, "points": self.points, "label": self.label}
+        if self.count is not None:
+            out["count"] = self.count
+        out["kind"] = self.kind
+        if self.detail is not None:
+            out["detail"] = self.detail
+        return out
 
 
 @dc.dataclass(frozen=True, slots=True)

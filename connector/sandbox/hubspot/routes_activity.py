@@ -20,7 +20,7 @@ from connector.sandbox.hubspot.portal import Portal, paging_link
 
 __all__ = ["EVENT_TYPES", "register"]
 
-EVENT_TYPES = ("e_visited_page", "e_submitted_form", "e_form_submission_v2", "e_ad_interaction", "e_clicked_cta", "e_document_viewed")
+EVENT_TYPES = ("e_visited_page", "e_submitted_form", "e_form_submission_v2", "e_ad_interaction")
 
 
 def _time_arg(req: Request, name: str) -> int | None:

@@ -229,7 +229,7 @@ def learn(options: LearnOptions, data: LearningData | None = None) -> Learned:
             "trees": options.boosting.trees,
             "cv_roc_auc": round(evaluation.auc_probability, 4),
             "cv_calibration_error": round(evaluation.ece, 4),
-            "as_of": data.as_of.isoformat(),
+            **({"activities_as_of": data.as_of.isoformat()} if data.activities else {}),
         },
     )
     predictor = TreePredictor(model_file, "probability")

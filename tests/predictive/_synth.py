@@ -61,9 +61,9 @@ def write_activities(path: pathlib.Path, rows: t.Sequence[dict[str, t.Any]], see
     with path.open("w", encoding="utf-8") as fh:
         for row in rows:
             converted = row["Converted"] in ("1", "yes", "true")
-            opens = int(rng.poisson(4 if converted else 1))
+            opens = int(rng.poisson(1.6 if converted else 1.0))
             for _ in range(opens):
-                age = float(rng.uniform(0, 25 if converted else 120))
+                age = float(rng.uniform(0, 60 if converted else 120))
                 when = AS_OF - dt.timedelta(days=age)
                 fh.write(json.dumps({"id": f"a{k}", "contact_id": row["id"], "type": "email_open", "occurred_at": when.isoformat()}) + "\n")
                 k += 1

@@ -180,8 +180,10 @@ class HubSpotClient:
         except CRMError:
             raise
         except Exception as exc:  # SDK ApiException, urllib3 errors, client-side validation errors
-            if type(exc).__name__ == "ApiValueError" or isinstance(exc, (TypeError, ValueError)) and not hasattr(exc, "status"):
+            if type(exc).__name__ in ("ApiValueError", "ApiTypeError"):
                 raise CRMError(f"HubSpot SDK refused the request {method} {path} before sending it: {exc}") from None
+            if isinstance(exc, (TypeError, ValueError)) and not hasattr(exc, "status"):
+                raise CRMError(f"HubSpot SDK could not read the answer to {method} {path}: {type(exc).__name__}: {exc}") from None
             raise crm_error(exc, method=method, path=path) from None
 
     def raw(self, method: str, path: str, query: t.Mapping[str, t.Any] | None = None) -> t.Any:

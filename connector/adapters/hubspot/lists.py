@@ -82,7 +82,11 @@ class ListManager:
     def _raw_json(self, method: str, path: str, fn: t.Callable[..., t.Any], **kwargs: t.Any) -> dict[str, t.Any]:
         response = self._client.call(method, path, fn, _preload_content=False, **kwargs)
         try:
-            data = json.loads(response.data or b"{}")
+            raw = response.data
+        finally:
+            response.release_conn()
+        try:
+            data = json.loads(raw or b"{}")
         except ValueError:
             raise CRMError(f"HubSpot answered {method} {path} with invalid JSON") from None
         return data if isinstance(data, dict) else {}

@@ -140,6 +140,10 @@ class RetryingPool:
             self.gate.before_request(kind)
             self.stats.count(endpoint)
             response = self._pool.request(method, url, **{**kwargs, "headers": headers})
+            if response.status >= 400 and not kwargs.get("preload_content", True):
+                # A raw (not preloaded) error answer: read and cache its body, give the connection back.
+                _ = response.data
+                response.release_conn()
             self.gate.after_response(response.status, response.headers)
             if response.status == 429:
                 self.stats.rate_limited += 1

@@ -48,7 +48,9 @@ NO_TIME = np.iinfo(np.int64).min
 
 def to_micros(value: dt.datetime) -> int:
     """Exact microseconds since the epoch (naive datetimes are taken as UTC, like the records)."""
-    return (utc(value) - EPOCH) // _MICRO
+    if value.tzinfo is not dt.timezone.utc:
+        value = utc(value)
+    return (value - EPOCH) // _MICRO
 
 
 def from_micros(value: int) -> dt.datetime:
@@ -96,7 +98,8 @@ class CategoricalBuilder:
 
     def code(self, value: t.Any) -> int:
         """The code of ``value``, adding it to the dictionary on first sight."""
-        key = _key(value)
+        # A plain string never equals a value of another type, so it is its own key (fast path).
+        key = value if type(value) is str else _key(value)
         code = self._index.get(key)
         if code is None:
             code = self._index[key] = len(self.values)
@@ -106,20 +109,17 @@ class CategoricalBuilder:
 
 def _categoricals(rows: t.Sequence[t.Mapping[str, t.Any]], names: t.Iterable[str] | None) -> dict[str, Categorical]:
     """Build one categorical column per key (all keys seen, or only ``names``)."""
-    wanted = set(names) if names is not None else None
-    builders: dict[str, CategoricalBuilder] = {}
-    codes: dict[str, np.ndarray] = {}
     n = len(rows)
-    for i, row in enumerate(rows):
-        for name, value in row.items():
-            if wanted is not None and name not in wanted:
-                continue
-            builder = builders.get(name)
-            if builder is None:
-                builder = builders[name] = CategoricalBuilder()
-                codes[name] = np.full(n, -1, dtype=np.int32)
-            codes[name][i] = builder.code(value)
-    return {name: Categorical(codes[name], builders[name].values) for name in builders}
+    if names is None:
+        names = sorted({name for row in rows for name in row})
+    out: dict[str, Categorical] = {}
+    for name in names:
+        builder = CategoricalBuilder()
+        code = builder.code
+        codes = np.fromiter((code(row[name]) if name in row else -1 for row in rows), dtype=np.int32, count=n)
+        if builder.values:
+            out[name] = Categorical(codes, builder.values)
+    return out
 
 
 @dc.dataclass(frozen=True, slots=True)

@@ -248,9 +248,10 @@ def test_sigkill_at_random_points_then_one_clean_run_equals_an_undisturbed_run(t
 def check_tasks(expected: list[str], actual: list[str]) -> None:
     """Tasks must match exactly; a task created twice is a known gap, reported as an expected failure.
 
-    A ``create_task`` action that is killed after HubSpot created the task but before the database
-    recorded it as done is carried out again by the next run: the adapter contract has no idempotency
-    key for tasks, and HubSpot's task API has none either. Anything else (a missing task, a wrong
+    A ``create_task`` action whose task HubSpot created, but whose success never reached the
+    database (the process was killed in between, or the answer was lost to a fault after the write),
+    is carried out again: the adapter contract has no idempotency key for tasks and HubSpot's task
+    API has none either (the adapter would have to search for a marker before creating). Anything else (a missing task, a wrong
     one) fails the test outright.
     """
     if actual == expected:
@@ -260,6 +261,6 @@ def check_tasks(expected: list[str], actual: list[str]) -> None:
     assert not missing, f"tasks missing after the crashes: {list(missing)[:3]}"
     assert all(task in expected for task in extra), f"unexpected tasks: {list(extra)[:3]}"
     pytest.xfail(
-        f"KNOWN GAP: {sum(extra.values())} task(s) created twice -- create_task is not idempotent across a kill "
-        "between the CRM call and the database commit (contacts, lists, scores, activities all equal)"
+        f"KNOWN GAP: {sum(extra.values())} task(s) created twice -- create_task has no idempotency key, so a task "
+        "the CRM created before a kill or a faulted answer is created again (contacts, lists, scores, activities all equal)"
     )

@@ -86,3 +86,15 @@ def test_outputs_are_renamed_by_the_mapping(sandbox: HubSpotSandbox, mapping: ob
     (cid,) = sandbox.store.add_contacts([{"email": "a@x.io"}], modified_at_ms=T0)
     assert adapter.push([FieldUpdate(cid, {"b2b_saas_score": 12})]).written == [cid]
     assert sandbox.store.get("contacts", cid).properties["firstname"] == "12"  # type: ignore[union-attr]
+
+
+def test_an_unknown_property_fails_its_records_in_one_call_not_by_halving(sandbox: HubSpotSandbox, adapter: HubSpotAdapter) -> None:
+    _setup(adapter)
+    ids = sandbox.store.add_contacts([{"email": f"c{i}@x.io"} for i in range(100)])
+    updates = [FieldUpdate(i, {"b2b_saas_score": 5, "no_such_output": 1} if n % 2 else {"b2b_saas_score": 5}) for n, i in enumerate(ids)]
+    sandbox.requests_clear()
+    result = adapter.push(updates)
+    assert sorted(result.written) == sorted(ids[0::2])
+    assert set(result.failed) == set(ids[1::2])
+    assert all(reason.startswith("PROPERTY_DOESNT_EXIST") and not retry for reason, retry in result.failed.values())
+    assert len([r for r in sandbox.requests if r.path.endswith("/batch/update")]) == 2

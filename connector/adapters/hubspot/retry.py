@@ -34,7 +34,7 @@ from connector.adapters.base import ApiStats, CRMError, NoGate, RequestGate
 if t.TYPE_CHECKING:
     from connector.adapters.hubspot.auth import TokenProvider
 
-__all__ = ["RetryPolicy", "RetryingPool", "crm_error", "endpoint_name", "request_kind"]
+__all__ = ["HubSpotApiError", "RetryPolicy", "RetryingPool", "crm_error", "endpoint_name", "request_kind"]
 
 #: Statuses worth another attempt.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -190,6 +190,17 @@ class RetryingPool:
         return getattr(self._pool, name)
 
 
+class HubSpotApiError(CRMError):
+    """A :class:`CRMError` that keeps HubSpot's parsed error body (``category``, ``errors``, ...).
+
+    The body is HubSpot's answer, which never contains our token.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False, body: t.Mapping[str, t.Any] | None = None) -> None:
+        super().__init__(message, status=status, retryable=retryable)
+        self.body: t.Mapping[str, t.Any] = body or {}
+
+
 #: The scope HubSpot most likely wants for a call, by path prefix and write-ness (for 401/403 messages).
 _SCOPES: tuple[tuple[str, str, str], ...] = (
     ("/crm/v3/objects/contacts", "crm.objects.contacts.read", "crm.objects.contacts.write"),
@@ -247,7 +258,7 @@ def crm_error(exc: BaseException, *, method: str, path: str) -> CRMError:
         scopes = _required_scopes(body) or _scope_for(method, path)
         return CRMError(f"HubSpot token is missing scope {scopes} (403 on {what}: {message}){tail}", status=403)
     retryable = status in RETRY_STATUSES
-    return CRMError(f"HubSpot answered {status} on {what}: {message}{tail}", status=status, retryable=retryable)
+    return HubSpotApiError(f"HubSpot answered {status} on {what}: {message}{tail}", status=status, retryable=retryable, body=body)
 
 
 def _required_scopes(body: t.Mapping[str, t.Any]) -> str | None:

@@ -14,6 +14,7 @@ epoch milliseconds, dates as ``YYYY-MM-DD``, enumerations as the option value, b
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import typing as t
 
@@ -109,6 +110,27 @@ def push_updates(
     return PushResult(written=written, failed=failed)
 
 
+#: Errors about a property itself (not one record's value): every record writing it fails.
+_PROPERTY_LEVEL = {"PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE", "READ_ONLY_PROPERTY"}
+
+
+def _property_problems(exc: CRMError) -> dict[str, str]:
+    """Property name -> reason, from HubSpot's 400 ``Property values were not valid: [...]`` answer."""
+    body = getattr(exc, "body", None) or {}
+    message = str(body.get("message") or "")
+    out: dict[str, str] = {}
+    start = message.find("[")
+    if start >= 0:
+        try:
+            items = json.loads(message[start:])
+        except ValueError:
+            items = []
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and item.get("error") in _PROPERTY_LEVEL and item.get("name"):
+                out[str(item["name"])] = f"{item['error']}: {item.get('message') or item['name']}"
+    return out
+
+
 def _send(client: HubSpotClient, batch: list[tuple[str, dict[str, str]]], written: list[str], failed: dict[str, tuple[str, bool]]) -> None:
     request = BatchInputSimplePublicObjectBatchInput(
         inputs=[SimplePublicObjectBatchInput(id=cid, properties=values) for cid, values in batch]
@@ -118,6 +140,21 @@ def _send(client: HubSpotClient, batch: list[tuple[str, dict[str, str]]], writte
     except CRMError as exc:
         if exc.status in (401, 403):
             raise
+        bad_props = _property_problems(exc)
+        if exc.status == 400 and bad_props:
+            # Unknown or read-only properties fail every record that carries them; send the rest again.
+            rest = []
+            for cid, values in batch:
+                hit = [bad_props[name] for name in values if name in bad_props]
+                if hit:
+                    failed[cid] = ("; ".join(hit), False)
+                else:
+                    rest.append((cid, values))
+            if rest and len(rest) < len(batch):
+                _send(client, rest, written, failed)
+                return
+            if not rest:
+                return
         if exc.status in (400, 404, 409, 422) and len(batch) > 1:
             middle = len(batch) // 2
             _send(client, batch[:middle], written, failed)

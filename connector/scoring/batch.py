@@ -103,7 +103,6 @@ class BatchScorer:
         self.stage_names = [s.name for s in model.stages.order] if model.stages else []
         self._stage_index = {s: i for i, s in enumerate(self.stage_names)}
         self._stage_types = sorted({k for s in (model.stages.order if model.stages else []) for k in s.activities})
-        self._reset_dims = {d for s in (model.stages.order if model.stages else []) for d in s.reset_on_enter if d in model.dimensions}
 
     # ------------------------------------------------------------------ conditions
 
@@ -241,6 +240,7 @@ class BatchScorer:
         call = _Call(contacts, activities, to_micros(as_of), n)
         adj = adjustments if adjustments is not None else AdjustmentColumns.empty()
         previous = previous if previous is not None else PreviousColumns.initial(n)
+        _check_shapes(contacts, activities, adj, previous)
 
         excluded = np.full(n, -1, dtype=np.int16)
         for i in reversed(range(len(model.exclusions))):
@@ -662,3 +662,22 @@ def _fields(model: ScoringModel) -> tuple[set[str], set[str]]:
     for stage in model.stages.order if model.stages else []:
         walk(stage.when, props)
     return props, attrs
+
+
+def _check_shapes(contacts: ContactColumns, activities: ActivityColumns, adj: AdjustmentColumns, previous: PreviousColumns) -> None:
+    """Refuse columns of different lengths or rows pointing past the contacts, naming the column."""
+    n, m = len(contacts), len(activities)
+    problems = [f"contact property '{k}' has {len(c.codes)} rows, not {n}" for k, c in contacts.properties.items() if len(c.codes) != n]
+    for name, column in (("type", activities.type.codes), ("occurred", activities.occurred), ("order", activities.order)):
+        if len(column) != m:
+            problems.append(f"activity column '{name}' has {len(column)} rows, not {m}")
+    problems += [f"activity attribute '{k}' has {len(c.codes)} rows, not {m}" for k, c in activities.attributes.items() if len(c.codes) != m]
+    for name, rows in (("activities", activities.contact), ("adjustments", adj.contact)):
+        if len(rows) and int(rows.max()) >= n:
+            problems.append(f"{name} point at contact row {int(rows.max())}, but there are {n} contacts")
+    if len(previous.stage) != n or len(previous.entered) != n or any(len(v) != n for v in previous.armed.values()):
+        problems.append(f"previous states do not have {n} rows")
+    if not (len(adj.dimension) == len(adj.points) == len(adj.at) == len(adj)):
+        problems.append("adjustment columns differ in length")
+    if problems:
+        raise ValueError("BatchScorer.score_columns: " + "; ".join(problems))

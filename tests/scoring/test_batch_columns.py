@@ -131,3 +131,16 @@ def test_repeated_contact_ids_are_refused() -> None:
 
 def test_no_contacts_no_results() -> None:
     assert BatchScorer(MODEL).score([], [], [], AS_OF) == []
+
+
+def test_mismatched_columns_are_named() -> None:
+    contacts, activities = _columns()
+    broken = ActivityColumns(
+        contact=np.array([0, 5], dtype=np.int32),
+        type=activities.type,
+        occurred=activities.occurred[:2],
+        order=activities.order[:2],
+        attributes={},
+    )
+    with pytest.raises(ValueError, match=r"activity column 'type' has 7 rows, not 2.*contact row 5"):
+        BatchScorer(MODEL).score_columns(contacts, broken, AS_OF)

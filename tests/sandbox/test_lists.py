@@ -75,3 +75,4 @@ def test_unsupported_filters_are_rejected_with_the_path(sandbox: HubSpotSandbox,
     assert "filterBranch.filterBranches[0].filters[0].operation.operator" in answer.json()["message"]
     no_branch = http.post(sandbox.base_url + "/crm/v3/lists", json={"name": "y", "objectTypeId": "0-1", "processingType": "DYNAMIC"})
     assert no_branch.status_code == 400
+

@@ -12,7 +12,7 @@ import dataclasses
 import threading
 import typing as t
 
-from connector.sandbox.hubspot.clock import iso_ms, parse_time_ms
+from connector.sandbox.hubspot.clock import iso_ms
 from connector.sandbox.hubspot.errors import ApiError, not_found, validation_error
 from connector.sandbox.hubspot.properties import OBJECT_TYPES
 from connector.sandbox.hubspot.store import Record, Store

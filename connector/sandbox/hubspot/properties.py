@@ -9,6 +9,7 @@ Shapes: https://developers.hubspot.com/docs/api/crm/properties
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 import typing as t
 
@@ -308,8 +309,6 @@ class PropertyCatalog:
             else:
                 out[name] = stored or ""
         if problems:
-            import json
-
             raise validation_error(
                 "Property values were not valid: " + json.dumps(problems, separators=(",", ":")),
                 errors=[{"message": p["message"], "code": p["error"], "context": {"propertyName": [p["name"]]}} for p in problems],

@@ -21,7 +21,7 @@ import re
 import typing as t
 
 from connector.sandbox.hubspot.clock import parse_time_ms
-from connector.sandbox.hubspot.errors import ApiError, validation_error
+from connector.sandbox.hubspot.errors import validation_error
 from connector.sandbox.hubspot.properties import PropertyDef
 from connector.sandbox.hubspot.store import MODIFIED_PROPS, Record, Store
 

@@ -180,7 +180,7 @@ class Store:
         """A record by id, or 404 as HubSpot answers."""
         record = self.get(object_type, record_id)
         if record is None or record.archived:
-            raise not_found(f"Object not found.  objectId are usually numeric.", context={"id": [str(record_id)]})
+            raise not_found("Object not found.  objectId are usually numeric.", context={"id": [str(record_id)]})
         return record
 
     def count(self, object_type: str) -> int:

@@ -48,3 +48,15 @@ def test_token_never_in_reprs() -> None:
         assert "very-secret" not in text
     # and not in the SDK's configuration objects either: the transport adds the header per request
     assert client.contacts_search.api_client.configuration.access_token is None
+
+
+def test_process_environment_wins_over_env_file_and_blank_counts_as_unset(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = tmp_path / ".env"
+    env.write_text("HUBSPOT_ACCESS_TOKEN=from-file\n")
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "from-env")
+    monkeypatch.delenv("HUBSPOT_BASE_URL", raising=False)
+    settings = settings_from_env(env_file=env)
+    assert settings.access_token is not None and settings.access_token.get_secret_value() == "from-env"
+    assert settings.base_url == "https://api.hubapi.com"
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "  ")
+    assert settings_from_env(env_file=env).access_token.get_secret_value() == "from-file"  # type: ignore[union-attr]

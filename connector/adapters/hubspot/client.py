@@ -11,92 +11,25 @@ no timeout, prints errors), which would bypass the gate. For the one endpoint wi
 (email events v1) we use the generated ``ApiClient.call_api`` of a typed API, which does go through
 the pool.
 
-Credentials come from the environment or ``.env`` (:func:`settings_from_env`), or are handed in
-as a :class:`HubSpotSettings` so the sync engine can configure several portals with different
-variable names.
+Credentials come from the environment or ``.env`` (:func:`settings_from_env`, in :mod:`.settings`,
+re-exported here), or are handed in as a :class:`HubSpotSettings` so the sync engine can configure
+several portals with different variable names.
 """
 
 from __future__ import annotations
 
-import dataclasses as dc
-import os
-import pathlib
 import typing as t
 
 import hubspot
-from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, SecretStr
 
 from connector.adapters.base import ApiStats, CRMError, NoGate, RequestGate
 from connector.adapters.hubspot.auth import OAuthRefresh, StaticToken, TokenProvider
 from connector.adapters.hubspot.retry import RetryingPool, RetryPolicy, crm_error
+from connector.adapters.hubspot.settings import DEFAULT_BASE_URL, EnvNames, HubSpotSettings, settings_from_env
 
 __all__ = ["DEFAULT_BASE_URL", "EnvNames", "HubSpotClient", "HubSpotSettings", "settings_from_env"]
 
-DEFAULT_BASE_URL = "https://api.hubapi.com"
 R = t.TypeVar("R")
-
-
-class HubSpotSettings(BaseModel):
-    """Where HubSpot is and how to authenticate. Secrets are ``SecretStr``: masked in every repr."""
-
-    model_config = ConfigDict(frozen=True)
-
-    access_token: SecretStr | None = None
-    client_id: str | None = None
-    client_secret: SecretStr | None = None
-    refresh_token: SecretStr | None = None
-    base_url: str = DEFAULT_BASE_URL
-
-
-@dc.dataclass(frozen=True)
-class EnvNames:
-    """The environment variable NAMES to read (the sync config may rename them per portal)."""
-
-    access_token: str = "HUBSPOT_ACCESS_TOKEN"
-    client_id: str = "HUBSPOT_CLIENT_ID"
-    client_secret: str = "HUBSPOT_CLIENT_SECRET"
-    refresh_token: str = "HUBSPOT_REFRESH_TOKEN"
-    base_url: str = "HUBSPOT_BASE_URL"
-
-
-def settings_from_env(
-    names: EnvNames | None = None,
-    *,
-    env_file: str | pathlib.Path | None = ".env",
-    environ: t.Mapping[str, str] | None = None,
-) -> HubSpotSettings:
-    """Read settings from the environment (which wins) and ``.env``; fail clearly if no credentials.
-
-    Raises:
-        CRMError: neither a private-app token nor a complete OAuth triple is configured.
-    """
-    names = names or EnvNames()
-    env = dict(environ if environ is not None else os.environ)
-    file_values: dict[str, str | None] = {}
-    if env_file is not None and pathlib.Path(env_file).is_file():
-        file_values = dotenv_values(env_file)
-
-    def get(name: str) -> str | None:
-        value = env.get(name) or file_values.get(name)
-        return value.strip() if value and value.strip() else None
-
-    token = get(names.access_token)
-    oauth = [get(names.client_id), get(names.client_secret), get(names.refresh_token)]
-    if token is None and not all(oauth):
-        missing = [n for n, v in zip((names.client_id, names.client_secret, names.refresh_token), oauth) if not v]
-        raise CRMError(
-            f"No HubSpot credentials: set {names.access_token} (private app access token) or all of "
-            f"{names.client_id}, {names.client_secret}, {names.refresh_token} (OAuth) in the environment or .env"
-            + (f" (missing: {', '.join(missing)})" if any(oauth) else "")
-        )
-    return HubSpotSettings(
-        access_token=SecretStr(token) if token else None,
-        client_id=oauth[0],
-        client_secret=SecretStr(oauth[1]) if oauth[1] else None,
-        refresh_token=SecretStr(oauth[2]) if oauth[2] else None,
-        base_url=(get(names.base_url) or DEFAULT_BASE_URL).rstrip("/"),
-    )
 
 
 class HubSpotClient:

@@ -95,3 +95,37 @@ def test_bad_refresh_token_explains_what_to_check(sandbox: HubSpotSandbox, mappi
     with pytest.raises(CRMError, match="OAuth token refresh failed.*HUBSPOT_REFRESH_TOKEN") as info:
         adapter.portal_properties()
     assert "wrong-secret" not in str(info.value) and "wrong-refresh" not in str(info.value)
+
+
+def test_slow_answers_time_out_and_are_retried(sandbox: HubSpotSandbox, mapping: HubSpotMapping) -> None:
+    from connector.adapters.hubspot import RetryPolicy
+
+    sandbox.store.add_contacts([{"email": f"c{i}@x.io"} for i in range(30)], modified_at_ms=T0)
+    sleeps = Sleeps()
+    policy = RetryPolicy(attempts=8, initial=0.01, maximum=0.05, jitter=0.0, sleep=sleeps, timeout=(2.0, 0.3))
+    adapter = HubSpotAdapter(HubSpotSettings(access_token=sandbox.token, base_url=sandbox.base_url), mapping, policy=policy)  # type: ignore[arg-type]
+    sandbox.set_faults(rate=0.5, seed=5, kinds=("slow",), slow_seconds=0.6)
+    pulled = [c for p in adapter.pull_contacts(None, at(T0)) for c in p.records]
+    for _ in range(6):
+        props = adapter.portal_properties(refresh=True)
+    sandbox.set_faults(rate=0.0)
+    assert len(pulled) == 30 and "email" in props
+    assert adapter.stats.retries >= 1 and sleeps
+
+
+def test_only_mapped_properties_are_requested(sandbox: HubSpotSandbox, mapping: HubSpotMapping) -> None:
+    adapter = make_adapter(sandbox, mapping)
+    sandbox.store.add_contacts([{"email": "a@x.io", "jobtitle": "CTO", "city": "Oslo"}], modified_at_ms=T0)
+    seen = []
+    real = adapter.client.contacts_search.do_search
+
+    def spy(**kwargs: t.Any) -> t.Any:
+        seen.append(kwargs["public_object_search_request"])
+        return real(**kwargs)
+
+    adapter.client.contacts_search.do_search = spy  # type: ignore[method-assign]
+    (contact,) = [c for p in adapter.pull_contacts(None, at(T0)) for c in p.records]
+    request = seen[0]
+    assert set(request.properties) == {spec.property for spec in mapping.contacts.properties.values()} | {"email", "lastmodifieddate", "hs_object_id"}
+    assert "city" not in request.properties and request.limit == 200
+    assert request.sorts == [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}]

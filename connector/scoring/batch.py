@@ -179,14 +179,32 @@ class BatchScorer:
             if keep is not None:
                 rows, occurred, owner = rows[keep], occurred[keep], owner[keep]
         age = (as_of - occurred) // DAY
-        table = np.array([decay.worth(rule.points, spec.decay, a) for a in range(int(age.max()) + 1 if len(age) else 1)])
-        worth = table[age]
+        table = self._worth_table(rule, int(age.max()) if len(age) else 0)
+        worth = table[np.minimum(age, len(table) - 1)]
         total = np.bincount(owner, weights=worth, minlength=n).astype(np.float64, copy=False)
         if spec.max_points is not None:
             np.clip(total, -spec.max_points, spec.max_points, out=total)
         counts = np.bincount(owner[worth != 0], minlength=n).astype(np.int32)
         self._fold_changes(rule, occurred, owner, age, worth, next_change)
         return _RuleOut(round2_array(total), counts, next_change)
+
+    @staticmethod
+    def _worth_table(rule: Rule, oldest: int) -> np.ndarray:
+        """``decay.worth`` for ages 0..``oldest`` -- or up to the first age worth 0.
+
+        Decayed worth only shrinks towards 0 and stays there, so an activity older than the
+        table's last (zero) entry reads that entry: a bogus date decades back costs nothing.
+        """
+        spec = rule.activity
+        assert spec is not None
+        if spec.decay is None:
+            return np.array([decay.worth(rule.points, None, 0)])
+        table = []
+        for age in range(oldest + 1):
+            table.append(decay.worth(rule.points, spec.decay, age))
+            if table[-1] == 0:
+                break
+        return np.array(table, dtype=np.float64)
 
     def _newest(self, cap: int, call: _Call, rows: np.ndarray, occurred: np.ndarray, owner: np.ndarray) -> np.ndarray | None:
         """Mask keeping each contact's ``cap`` newest candidates (ties: lowest activity id first)."""

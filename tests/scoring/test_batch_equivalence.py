@@ -203,8 +203,13 @@ def random_data(rng: random.Random, n_contacts: int, model_triggers: t.Sequence[
             when = AS_OF - dt.timedelta(days=rng.choice([0, 1, 7, 30, 45.25, 90, 0.5]))  # exact boundaries
         else:
             when = base + dt.timedelta(hours=rng.randrange(0, 24 * 210))  # hourly grid: ties happen
-        if rng.random() < 0.05:
+        roll = rng.random()
+        if roll < 0.05:
             when = when.astimezone(dt.timezone(dt.timedelta(hours=2)))
+        elif roll < 0.08:
+            when = when.replace(tzinfo=None)  # naive means UTC
+        elif roll < 0.09:
+            when = AS_OF - dt.timedelta(days=rng.choice([9000, 20000]), seconds=rng.randrange(86400))  # decades old
         attrs = {a: rng.choice(v) for a, v in ATTRIBUTE_VALUES.items() if rng.random() < 0.7}
         act_id = f"a{rng.randrange(n_contacts * 15)}"  # some ids repeat: the first one counts
         activities.append(Activity(id=act_id, type=rng.choice(TYPES), occurred_at=when, contact_id=f"c{owner}", attributes=attrs))

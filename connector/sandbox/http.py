@@ -206,6 +206,14 @@ class _ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+    def handle_error(self, request: t.Any, client_address: t.Any) -> None:
+        """A client that hung up (e.g. timed out on a slow answer) is normal here, not an error to print."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class HttpServer:
     """Serves an ``App`` on 127.0.0.1 in a background thread; ``port=0`` picks a free port."""

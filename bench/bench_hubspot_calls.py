@@ -4,11 +4,12 @@ Floor = ceil(N / 200) search pages + ceil(changed / 100) batch updates. The adap
 the keyset walk's held-back records (a page's last millisecond is re-read by the next page), one
 closing request, and one read of the property catalogue for value formatting.
 
-    .venv/bin/python bench/bench_hubspot_calls.py [--contacts 20000] [--import-share 0.1] [--with-limits]
+    .venv/bin/python bench/bench_hubspot_calls.py [--contacts 20000] [--import-share 0.1] [--with-limits [--gate]]
 
 Runs the in-process sandbox over real sockets, through hubspot-api-client. ``--with-limits``
 turns on the sandbox's default rate limits (190/10 s, 5 searches/s); without a RequestGate the
-adapter then meets 429s, retries them (honouring Retry-After) and the figures show it.
+adapter then meets 429s, retries them (honouring Retry-After) and the figures show it; ``--gate``
+hands in the sync engine's ``RateLimiter`` (as a sync run does), which keeps it under the limits.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=20_000)
     parser.add_argument("--import-share", type=float, default=0.1, help="share of contacts created by one import (same millisecond)")
     parser.add_argument("--with-limits", action="store_true")
+    parser.add_argument("--gate", action="store_true", help="use the sync engine's RateLimiter as the RequestGate")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
@@ -50,7 +52,12 @@ def main() -> None:
         for i in range(n - imported):
             sb.store.add_contacts([{"email": f"c{i}@example.com", "jobtitle": rng.choice(["CTO", "VP Marketing", "Student", "Engineer"])}],
                                   modified_at_ms=T0 - rng.randrange(30 * DAY))
-        adapter = HubSpotAdapter(HubSpotSettings(access_token=sb.token, base_url=sb.base_url), load_mapping(ROOT / "mappings" / "hubspot.yaml"))  # type: ignore[arg-type]
+        gate = None
+        if args.gate:
+            from connector.sync.ratelimit import RateLimiter
+
+            gate = RateLimiter()
+        adapter = HubSpotAdapter(HubSpotSettings(access_token=sb.token, base_url=sb.base_url), load_mapping(ROOT / "mappings" / "hubspot.yaml"), gate=gate)  # type: ignore[arg-type]
         adapter.setup(["bench_score"], {})
         stats = adapter.stats
         sb.requests_clear()
@@ -74,7 +81,7 @@ def main() -> None:
         total = pull_calls + push_calls
         floor = floor_pull + floor_push
         served = len(sb.requests)
-        print(f"contacts: {n} ({imported} imported in one millisecond), changed: {len(updates)}, rate limits: {'on' if args.with_limits else 'off'}")
+        print(f"contacts: {n} ({imported} imported in one millisecond), changed: {len(updates)}, rate limits: {'on' if args.with_limits else 'off'}, gate: {'RateLimiter' if args.gate else 'none'}")
         print(f"{'':14}{'calls':>8}{'floor':>8}{'ratio':>8}{'seconds':>10}")
         print(f"{'pull (search)':14}{pull_calls:>8}{floor_pull:>8}{pull_calls / floor_pull:>8.3f}{pull_s:>10.1f}")
         print(f"{'push (update)':14}{push_calls:>8}{floor_push:>8}{push_calls / floor_push:>8.3f}{push_s:>10.1f}")

@@ -15,6 +15,7 @@ import json
 import re
 import socket
 import socketserver
+import sys
 import threading
 import typing as t
 import urllib.parse
@@ -208,8 +209,6 @@ class _ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
     def handle_error(self, request: t.Any, client_address: t.Any) -> None:
         """A client that hung up (e.g. timed out on a slow answer) is normal here, not an error to print."""
-        import sys
-
         if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
             return
         super().handle_error(request, client_address)

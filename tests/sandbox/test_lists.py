@@ -76,3 +76,15 @@ def test_unsupported_filters_are_rejected_with_the_path(sandbox: HubSpotSandbox,
     no_branch = http.post(sandbox.base_url + "/crm/v3/lists", json={"name": "y", "objectTypeId": "0-1", "processingType": "DYNAMIC"})
     assert no_branch.status_code == 400
 
+
+
+def test_dynamic_members_join_when_they_start_matching(sandbox: HubSpotSandbox, http: requests.Session) -> None:
+    sandbox.clock.set_ms(1_700_000_000_000)
+    ids = sandbox.store.add_contacts([{"email": "a@x.io", "annualrevenue": "50"}, {"email": "b@x.io", "annualrevenue": "1"}])
+    branch = _branch(_prop("annualrevenue", {"operationType": "NUMBER", "operator": "IS_GREATER_THAN", "value": 10}))
+    list_id = http.post(sandbox.base_url + "/crm/v3/lists", json={"name": "Rich", "objectTypeId": "0-1", "processingType": "DYNAMIC",
+                                                                  "filterBranch": branch}).json()["list"]["listId"]
+    sandbox.clock.advance(days=1)
+    sandbox.store.update_contact(ids[1], {"annualrevenue": "99"})
+    rows = http.get(f"{sandbox.base_url}/crm/v3/lists/{list_id}/memberships").json()["results"]
+    assert [(r["recordId"], r["membershipTimestamp"]) for r in rows] == [(ids[0], "2023-11-14T22:13:20.000Z"), (ids[1], "2023-11-15T22:13:20.000Z")]

@@ -167,7 +167,7 @@ class ListStore:
         self._lists: dict[str, ObjectList] = {}
         self._next = 1
         self._lock = threading.RLock()
-        self._dyn_cache: dict[str, tuple[int, int, list[str]]] = {}
+        self._dyn_cache: dict[str, tuple[int, int, list[str]]] = {}  # list id -> (store version, list version, unused)
 
     def create(self, body: t.Any) -> ObjectList:
         """Create from a ``ListCreateRequest`` body; 400 for bad input, 409 for a taken name."""
@@ -239,16 +239,20 @@ class ListStore:
             return [r.id for r in table.records.values() if not r.archived and branch_matches(r, lst.filter_branch or {})]
 
     def member_ids(self, lst: ObjectList) -> list[tuple[str, int]]:
-        """Current members with the time they joined, sorted by record id."""
+        """Current members with the time they joined, sorted by record id.
+
+        A DYNAMIC list is re-evaluated when the store or the filters changed; a record that newly
+        matches joins at the sandbox's current time, one that stops matching leaves.
+        """
         if lst.processing_type != "DYNAMIC":
             return sorted(lst.members.items(), key=lambda kv: int(kv[0]))
         cached = self._dyn_cache.get(lst.list_id)
-        if cached and cached[0] == self.store.version and cached[1] == lst.version:
-            ids = cached[2]
-        else:
-            ids = sorted(self._evaluate(lst), key=int)
-            self._dyn_cache[lst.list_id] = (self.store.version, lst.version, ids)
-        return [(i, lst.filters_updated_ms) for i in ids]
+        if not (cached and cached[0] == self.store.version and cached[1] == lst.version):
+            now = self.store.clock.now_ms()
+            matching = self._evaluate(lst)
+            lst.members = {rid: lst.members.get(rid, now) for rid in matching}
+            self._dyn_cache[lst.list_id] = (self.store.version, lst.version, [])
+        return sorted(lst.members.items(), key=lambda kv: int(kv[0]))
 
     def change(self, list_id: str, ids: t.Any, add: bool) -> dict[str, list[str]]:
         """Add or remove members of a MANUAL/SNAPSHOT list, idempotently."""

@@ -37,7 +37,7 @@ from connector.scoring.columns import (
 )
 from connector.scoring.model import ScoringModel
 
-__all__ = ["Dataset", "generate"]
+__all__ = ["BUILTIN_MODEL", "Dataset", "generate"]
 
 DAY = 86_400_000_000
 
@@ -70,6 +70,64 @@ FORMS = ["contact-us", "trial-signup", "newsletter", "ebook-download", "webinar-
 FREE_MAIL = ["gmail.com", "yahoo.com", "hotmail.com", "outlook.com"]
 COMPETITORS = ["rivalcrm.com", "leadzilla.io"]
 OWN = ["example-saas.com"]
+
+
+#: Used when ``mappings/models/b2b-saas.yaml`` is absent: the same richness (fit + engagement,
+#: property rules with groups, decaying/capped/windowed activity rules, negative rules, exclusions,
+#: grade, matrix, six stages with a reset, triggers).
+BUILTIN_MODEL: dict[str, t.Any] = {
+    "model": "bench-b2b",
+    "placeholders": ["Select", "N/A"],
+    "dimensions": {"fit": {"floor": 0, "ceiling": 100}, "engagement": {"floor": 0, "ceiling": 100}},
+    "total": {"floor": 0, "ceiling": 200},
+    "rules": [
+        {"id": "title_marketing", "dimension": "fit", "points": 25, "when": {"property": "job_title", "op": "contains", "value": ["marketing", "growth", "demand gen"]}},
+        {"id": "title_senior", "dimension": "fit", "points": 15, "when": {"property": "job_title", "op": "regex", "value": r"\b(vp|head|director|chief|c[emt]o)\b"}},
+        {"id": "title_student", "dimension": "fit", "points": -20, "when": {"property": "job_title", "op": "regex", "value": r"\b(student|intern)\b"}},
+        {"id": "industry", "dimension": "fit", "points": 20, "when": {"property": "industry", "op": "in", "value": ["Software", "SaaS", "Internet", "Financial Services"]}},
+        {"id": "size", "dimension": "fit", "points": 20, "when": {"property": "company_size", "op": "between", "value": [50, 5000]}},
+        {"id": "tiny", "dimension": "fit", "points": -10, "when": {"property": "company_size", "op": "lt", "value": 10}},
+        {"id": "market", "dimension": "fit", "points": 10, "when": {"any": [
+            {"property": "country", "op": "in", "value": ["United States", "Canada"]},
+            {"all": [{"property": "region", "op": "eq", "value": "EU"}, {"property": "country", "op": "ne", "value": "Russia"}]},
+        ]}},
+        {"id": "free_mail", "dimension": "fit", "points": -10, "when": {"property": "email", "op": "email_domain_in", "value": ["gmail.com", "yahoo.com", "hotmail.com", "outlook.com"]}},
+        {"id": "phone", "dimension": "fit", "points": 5, "when": {"property": "phone", "op": "exists"}},
+        {"id": "pricing", "dimension": "engagement", "points": 10, "activity": {"types": ["page_view"], "where": [{"attribute": "url", "op": "contains", "value": "/pricing"}], "within_days": 30, "max_times": 3, "decay": {"half_life_days": 14}}},
+        {"id": "pages", "dimension": "engagement", "points": 5, "activity": {"types": ["page_view"], "where": [{"attribute": "url", "op": "not_in", "value": ["/careers", "/jobs"]}], "within_days": 90, "max_points": 25, "decay": {"points": 1, "every_days": 30}}},
+        {"id": "opens", "dimension": "engagement", "points": 2, "activity": {"types": ["email_open"], "within_days": 60, "max_points": 10}},
+        {"id": "clicks", "dimension": "engagement", "points": 5, "activity": {"types": ["email_click"], "within_days": 60, "max_times": 4, "decay": {"half_life_days": 30}}},
+        {"id": "forms", "dimension": "engagement", "points": 15, "activity": {"types": ["form_submit"], "where": [{"attribute": "form_id", "op": "in", "value": ["contact-us", "trial-signup", "newsletter"]}], "max_times": 2}},
+        {"id": "downloads", "dimension": "engagement", "points": 8, "activity": {"types": ["asset_download"], "max_points": 24, "decay": {"half_life_days": 60}}},
+        {"id": "webinars", "dimension": "engagement", "points": 12, "activity": {"types": ["webinar_attend"], "within_days": 180, "max_times": 2}},
+        {"id": "demo", "dimension": "engagement", "points": 30, "activity": {"types": ["demo_request"], "max_times": 1}},
+        {"id": "meetings", "dimension": "engagement", "points": 20, "activity": {"types": ["meeting"], "within_days": 90, "max_times": 2}},
+        {"id": "careers", "dimension": "engagement", "points": -15, "activity": {"types": ["page_view"], "where": [{"attribute": "url", "op": "contains", "value": "/careers"}], "max_points": 30}},
+        {"id": "unsubscribed", "dimension": "engagement", "points": -10, "activity": {"types": ["unsubscribe"], "max_times": 1}},
+    ],
+    "exclusions": [
+        {"id": "competitor", "reason": "competitor", "when": {"property": "email", "op": "email_domain_in", "value": COMPETITORS}},
+        {"id": "own_company", "reason": "own company", "when": {"property": "email", "op": "email_domain_in", "value": OWN}},
+    ],
+    "grade": {"dimension": "fit", "bands": [{"label": "A", "min": 60}, {"label": "B", "min": 40}, {"label": "C", "min": 20}, {"label": "D"}]},
+    "matrix": {
+        "rows": {"dimension": "fit", "bands": [{"label": "A", "min": 60}, {"label": "B", "min": 30}, {"label": "C"}]},
+        "columns": {"dimension": "engagement", "bands": [{"label": "1", "min": 60}, {"label": "2", "min": 30}, {"label": "3"}]},
+    },
+    "stages": {"order": [
+        {"name": "subscriber"},
+        {"name": "lead", "activities": ["form_submit"]},
+        {"name": "mql", "thresholds": {"fit": 40, "engagement": 40}, "match": "all"},
+        {"name": "sql", "thresholds": {"fit": 60, "engagement": 70}, "activities": ["demo_request", "meeting"], "match": "all"},
+        {"name": "opportunity", "when": {"property": "lifecyclestage", "op": "eq", "value": "opportunity"}, "reset_on_enter": ["engagement"]},
+        {"name": "customer", "when": {"property": "lifecyclestage", "op": "eq", "value": "customer"}},
+    ]},
+    "triggers": [
+        {"id": "mql_reached", "watch": {"stage": "mql"}, "actions": [{"type": "add_to_list", "list": "MQL nurture"}, {"type": "create_task", "subject": "Follow up", "due_days": 2}]},
+        {"id": "hot", "watch": {"dimension": "engagement", "above": 80}, "actions": [{"type": "set_property", "property": "hot_lead", "value": "true"}]},
+        {"id": "top", "watch": {"dimension": "total", "above": 150}, "actions": [{"type": "webhook", "url": "https://hooks.example.invalid/top"}]},
+    ],
+}
 
 
 @dc.dataclass(frozen=True, slots=True)

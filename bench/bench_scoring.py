@@ -20,7 +20,8 @@ Prints one ``key: value`` per line:
   nothing);
 - ``load_average``/``cpus``: the machine is shared, so the figures say how busy it was.
 
-The model is ``mappings/models/b2b-saas.yaml`` (``--model`` for another one).
+The model is ``mappings/models/b2b-saas.yaml`` (``--model`` for another one; when the file is
+absent, a built-in model of the same richness from ``_scoring_data.py``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import numpy as np
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _scoring_data import Dataset, generate  # noqa: E402
+from _scoring_data import BUILTIN_MODEL, Dataset, generate  # noqa: E402
 
 from connector.scoring.batch import BatchScorer  # noqa: E402
 from connector.scoring.columns import NO_TIME, from_micros  # noqa: E402
@@ -53,7 +54,10 @@ AS_OF = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.timezone.utc)
 
 
 def load(path: pathlib.Path) -> ScoringModel:
-    """The benchmark model (the shipped B2B SaaS model: 20 rules, 2 exclusions, 6 stages, triggers)."""
+    """The benchmark model: the shipped B2B SaaS model, or a built-in one as rich when it is absent."""
+    if not path.exists() and path == DEFAULT_MODEL:
+        print(f"note: {path} not found; using the built-in model of the same richness")
+        return ScoringModel.model_validate(BUILTIN_MODEL)
     from connector.scoring.loader import load_model
 
     return load_model(path)
@@ -119,7 +123,11 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     parser.add_argument("--loop-sample", type=int, default=2000, help="contacts the plain loop scores (0: all of them)")
     args = parser.parse_args(argv)
 
-    model = load(args.model)
+    try:
+        model = load(args.model)
+    except ValueError as exc:  # YamlFileError and validation errors name the file and line
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     data = generate(model, args.contacts, args.activities, args.seed, AS_OF)
     generate_seconds = time.perf_counter() - started

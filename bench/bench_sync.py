@@ -1,0 +1,180 @@
+"""Throughput of a full HubSpot sync against the rate limit: is the sync limited by HubSpot, or by us?
+
+    .venv/bin/python bench/bench_sync.py --contacts 100000
+
+A sandbox portal (in this process, on a free loopback port, HubSpot's default limits: 190 requests per
+10 s rolling, 5 searches per second) is filled with generated contacts (titles, industries, sizes,
+countries, lifecycle stages, owners) and light activity for a share of them (page views, form
+submissions, marketing e-mail events). The output properties and lists are created first (not timed),
+then the rate window is let empty and ONE full sync runs through the real adapter, rate limiter,
+scorers and state store (SQLite in a temporary folder), with the shipped mapping and models.
+
+Printed: wall time of the sync, API calls (search and other, counted by the sandbox), the rate-limit
+bound = searches / 5 per s + other calls / 19 per s (the two limits are separate budgets; the pipeline
+runs its stages one after the other), the ratio wall / bound (target <= 1.1), the 429s received
+(target 0), and the time of each stage so the part not spent waiting for HubSpot is visible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses as dc
+import pathlib
+import random
+import sys
+import tempfile
+import time
+import typing as t
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+DAY_MS = 86_400_000
+
+__all__ = ["main"]
+
+
+@dc.dataclass
+class StageTimes:
+    """Progress sink that records how long each stage of the run took."""
+
+    seconds: dict[str, float] = dc.field(default_factory=dict)
+    items: dict[str, int] = dc.field(default_factory=dict)
+    _started: dict[str, float] = dc.field(default_factory=dict)
+
+    def start(self, stage: str, total: int | None = None) -> None:  # noqa: D102
+        self._started[stage] = time.perf_counter()
+        self.items[stage] = 0
+        print(f"  {stage} ...", flush=True)
+
+    def advance(self, stage: str, amount: int) -> None:  # noqa: D102
+        self.items[stage] = self.items.get(stage, 0) + amount
+
+    def finish(self, stage: str) -> None:  # noqa: D102
+        self.seconds[stage] = time.perf_counter() - self._started[stage]
+        print(f"  {stage}: {self.items.get(stage, 0):,} in {self.seconds[stage]:.1f} s", flush=True)
+
+
+def fill_portal(sandbox: t.Any, contacts: int, active_share: float, seed: int) -> tuple[int, int]:
+    """Generated contacts, and light activity for ``active_share`` of them; returns (web, email) event counts."""
+    from connector.sandbox.hubspot.seed import load_demo
+
+    store = sandbox.store
+    ids = load_demo(store, contacts=contacts, seed=seed, activity=False)
+    rng = random.Random(seed)
+    now = store.clock.now_ms()
+    web: list[dict[str, t.Any]] = []
+    mail: list[dict[str, t.Any]] = []
+    pages = ("/", "/product", "/pricing", "/blog/lead-scoring-guide", "/careers", "/demo")
+    with store.lock:
+        emails = {cid: store.objects("contacts").records[cid].properties.get("email") for cid in ids}
+    for cid in ids:
+        if rng.random() >= active_share:
+            continue
+        for _ in range(rng.randrange(1, 6)):
+            path = rng.choice(pages)
+            web.append({"objectId": cid, "eventType": "e_visited_page", "occurredAt": now - rng.randrange(90 * DAY_MS), "properties": {"hs_url": f"https://www.sandbox.example{path}", "hs_title": path}})
+        if rng.random() < 0.2:
+            web.append({"objectId": cid, "eventType": "e_submitted_form", "occurredAt": now - rng.randrange(90 * DAY_MS), "properties": {"hs_form_id": "f-demo", "hs_form_title": "Request a demo", "hs_url": "https://www.sandbox.example/demo"}})
+        sent = now - rng.randrange(90 * DAY_MS)
+        mail.append({"recipient": emails[cid], "type": "SENT", "created": sent})
+        if rng.random() < 0.4:
+            mail.append({"recipient": emails[cid], "type": "OPEN", "created": sent + rng.randrange(1, DAY_MS)})
+    store.add_events(web)
+    store.add_email_events(mail)
+    return len(web), len(mail)
+
+
+def write_config(folder: pathlib.Path) -> pathlib.Path:
+    """connector.yaml for the bench: shipped mapping and models, HubSpot's default limits."""
+    models = "\n".join(f"      - {p}" for p in sorted((REPO / "mappings" / "models").glob("*.yaml")))
+    path = folder / "connector.yaml"
+    path.write_text(
+        f"""crms:
+  - name: bench
+    adapter: hubspot
+    mapping: {REPO / "mappings" / "hubspot.yaml"}
+    models:
+{models}
+    credentials: {{access_token: BENCH_HS_TOKEN}}
+    base_url_env: BENCH_HS_URL
+    rate_limit: {{requests: 190, per_seconds: 10, searches_per_second: 5}}
+database_url: sqlite:///{folder / "bench.db"}
+log_level: WARNING
+"""
+    )
+    return path
+
+
+def _shape(path: str) -> str:
+    """A request path with record ids replaced by ``{id}``, to group calls by endpoint."""
+    return "/".join("{id}" if part.isdigit() else part for part in path.split("?")[0].split("/"))
+
+
+def main(argv: t.Sequence[str] | None = None) -> int:
+    """Run the benchmark once and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--active-share", type=float, default=0.1, help="share of contacts with some activity (default 0.1)")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from connector.adapters.base import NoGate
+    from connector.sandbox.hubspot import HubSpotSandbox
+    from connector.scoring.loader import load_models
+    from connector.sync.adapters_factory import build_adapter
+    from connector.sync.config import load_config
+    from connector.sync.pipeline import run_sync
+
+    general_rate, search_rate = 190 / 10, 5.0
+    with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp, HubSpotSandbox(seed="empty", rate_limit="190/10s", search_rate="5/s") as sandbox:
+        started = time.perf_counter()
+        web, mail = fill_portal(sandbox, args.contacts, args.active_share, args.seed)
+        print(f"portal: {args.contacts:,} contacts, {web:,} web events, {mail:,} e-mail events generated in {time.perf_counter() - started:.1f} s")
+        config = load_config(write_config(pathlib.Path(tmp)))
+        crm = config.crms[0]
+        env = {"BENCH_HS_TOKEN": sandbox.token, "BENCH_HS_URL": sandbox.base_url}
+        adapter = t.cast(t.Any, build_adapter(crm, NoGate(), environ=env))
+        adapter.setup_models(load_models(crm.models))
+        adapter.close()
+        time.sleep(10.5)  # let the 10-second rolling window of the setup calls empty
+        sandbox.requests_clear()
+
+        stages = StageTimes()
+        print("full sync:")
+        t0 = time.perf_counter()
+        summary = run_sync(config, "bench", full=True, progress=stages, adapter_factory=lambda c, gate: build_adapter(c, gate, environ=env))
+        wall = time.perf_counter() - t0
+        log = sandbox.requests
+
+    searches = sum(1 for r in log if r.path.endswith("/search"))
+    general = len(log) - searches
+    limited = sum(1 for r in log if r.status == 429)
+    bound = searches / search_rate + general / general_rate
+    floor = max(searches / search_rate, general / general_rate)
+    waiting = sum(stages.seconds.get(s, 0.0) for s in ("pull contacts", "pull activities", "push", "actions"))
+    print()
+    print(f"run status         {summary.status}  (pulled {summary.pulled_contacts:,} contacts, {summary.pulled_activities:,} activities; scored {summary.scored:,}; written {summary.written:,}; actions {summary.actions:,})")
+    print(f"wall time          {wall:.1f} s")
+    print(f"API calls          {len(log):,}  ({searches:,} searches, {general:,} other; adapter counted {summary.api_calls:,}, retries {summary.retries})")
+    print(f"rate-limit bound   {bound:.1f} s  (= {searches:,} / {search_rate:g} per s + {general:,} / {general_rate:g} per s; both budgets used at once would need {floor:.1f} s)")
+    print(f"ratio              {wall / bound:.3f}  (target <= 1.1)")
+    print(f"429s received      {limited}  (target 0)")
+    print("stage times        " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.seconds.items()))
+    print(f"not network-bound  {wall - waiting:.1f} s (scoring and bookkeeping between the API stages)")
+    by_path: dict[str, int] = {}
+    for r in log:
+        key = f"{r.method} {_shape(r.path)}"
+        by_path[key] = by_path.get(key, 0) + 1
+    served: dict[str, float] = {}
+    for r in log:
+        key = f"{r.method} {_shape(r.path)}"
+        served[key] = served.get(key, 0.0) + r.duration_ms / 1000
+    print("sandbox time       " + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(served.items(), key=lambda kv: -kv[1])[:5]))
+    print("calls by endpoint  " + ", ".join(f"{k} {v:,}" for k, v in sorted(by_path.items(), key=lambda kv: -kv[1])))
+    return 0 if summary.status == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

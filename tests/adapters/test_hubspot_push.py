@@ -98,3 +98,12 @@ def test_an_unknown_property_fails_its_records_in_one_call_not_by_halving(sandbo
     assert set(result.failed) == set(ids[1::2])
     assert all(reason.startswith("PROPERTY_DOESNT_EXIST") and not retry for reason, retry in result.failed.values())
     assert len([r for r in sandbox.requests if r.path.endswith("/batch/update")]) == 2
+
+
+def test_two_updates_of_one_contact_are_merged(sandbox: HubSpotSandbox, adapter: HubSpotAdapter) -> None:
+    _setup(adapter)
+    (cid,) = sandbox.store.add_contacts([{"email": "a@x.io"}])
+    result = adapter.push([FieldUpdate(cid, {"b2b_saas_score": 1, "b2b_saas_grade": "C"}), FieldUpdate(cid, {"b2b_saas_score": 2})])
+    assert result.written == [cid]
+    stored = sandbox.store.get("contacts", cid).properties  # type: ignore[union-attr]
+    assert stored["b2b_saas_score"] == "2" and stored["b2b_saas_grade"] == "C"

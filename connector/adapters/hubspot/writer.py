@@ -90,7 +90,11 @@ def push_updates(
     failed: dict[str, tuple[str, bool]] = {}
     inputs: list[tuple[str, dict[str, str]]] = []
     props: dict[str, PortalProperty] | None = None
+    merged: dict[str, dict[str, t.Any]] = {}
     for update in updates:
+        # HubSpot refuses a batch naming one id twice; later values win, as they would in sequence.
+        merged.setdefault(update.contact_id, {}).update(update.values)
+    for update in (FieldUpdate(cid, values) for cid, values in merged.items()):
         if not update.values:
             written.append(update.contact_id)
             continue

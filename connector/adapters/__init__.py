@@ -8,7 +8,7 @@ import typing as t
 
 from connector.yamlfile import FileProblem, YamlFileError, line_of, load_yaml
 
-__all__ = ["MAPPING_LOADERS", "load_mapping"]
+__all__ = ["MAPPING_LOADERS", "describe_mapping", "load_mapping"]
 
 #: ``crm:`` value -> module with a ``load_mapping(path)`` function (imported only when needed).
 MAPPING_LOADERS: dict[str, str] = {
@@ -38,3 +38,15 @@ def load_mapping(path: str | pathlib.Path) -> t.Any:
     except ModuleNotFoundError:
         raise YamlFileError([FileProblem(name, line_of(node, ("crm",)), "crm", f"{crm} mappings are not supported by this version yet")]) from None
     return module.load_mapping(path)
+
+
+def describe_mapping(path: str | pathlib.Path) -> str:
+    """Validate a mapping file and summarise it in one line (for ``connector validate``'s dispatch table).
+
+    Raises:
+        YamlFileError: as :func:`load_mapping`.
+    """
+    mapping = load_mapping(path)
+    contacts = getattr(mapping, "contacts", None)
+    count = len(getattr(contacts, "properties", {}) or {})
+    return f"{getattr(mapping, 'crm', 'CRM')} mapping: {count} contact properties"

@@ -84,3 +84,9 @@ def test_untranslatable_contact_becomes_a_reject_with_reason_and_raw_record() ->
     assert isinstance(bad, Reject)
     assert bad.record_id == "18" and "annualrevenue" in bad.reason and "revenue" in bad.reason
     assert bad.raw["properties"]["annualrevenue"] == "a lot"
+
+
+def test_describe_mapping_for_validate() -> None:
+    from connector.adapters import describe_mapping
+
+    assert describe_mapping(EXAMPLE) == "hubspot mapping: 9 contact properties"

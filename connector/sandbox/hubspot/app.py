@@ -140,7 +140,10 @@ class HubSpotApp:
         if kind == "429":
             return HubSpotApp._rate_limited(1, False)
         status = int(kind)
-        messages = {500: "internal error", 502: "Bad Gateway", 503: "Service Unavailable"}
+        if status == 502:  # gateway errors come from the edge proxy as HTML, not as HubSpot JSON
+            page = b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>"
+            return Response(status=502, body=page, headers={"Content-Type": "text/html"})
+        messages = {500: "internal error", 503: "Service Unavailable"}
         return Response.json(error_body(messages[status], "INTERNAL_ERROR" if status == 500 else "SERVICE_UNAVAILABLE"), status)
 
     @property

@@ -194,7 +194,8 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
+        if response.status not in (204, 304):  # RFC 9110: no Content-Length on 204
+            self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
         if response.body and self.command != "HEAD":
             self.wfile.write(response.body)

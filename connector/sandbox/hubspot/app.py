@@ -103,7 +103,7 @@ class HubSpotApp:
                 return response, kind
             if kind is None:
                 return response, None
-        return self._fault(kind), kind
+        return self._fault(kind, search), kind
 
     def _run(self, handler: t.Callable[[Request], Response], request: Request) -> Response:
         """Call a handler atomically; its HubSpot errors become answers (so they get limit headers too)."""
@@ -134,11 +134,11 @@ class HubSpotApp:
         return Response.json(body, 429, {"Retry-After": str(retry_after)})
 
     @staticmethod
-    def _fault(kind: str) -> Response:
+    def _fault(kind: str, search: bool) -> Response:
         if kind == "drop":
             return Response(drop=True)
         if kind == "429":
-            return HubSpotApp._rate_limited(1, False)
+            return HubSpotApp._rate_limited(1, search)
         status = int(kind)
         if status == 502:  # gateway errors come from the edge proxy as HTML, not as HubSpot JSON
             page = b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>"

@@ -90,13 +90,12 @@ class HubSpotApp:
         search = is_search(request.path)
         verdict = (self.search_limiter if search else self.limiter).admit()
         if not verdict.allowed:
-            return self._rate_limited(verdict.retry_after_s, search), "ratelimit"
+            return self._rate_limited(verdict.retry_after_s, search), None
         headers = {} if search else self._limit_headers(verdict.remaining)
         kind = self.faults.draw()
         apply_first = kind in ("429", "500", "502", "503", "drop") and is_write(request.method, request.path) and self.faults.plan.writes == "apply"
         if kind is None or kind == "slow" or apply_first:
             response = self._run(match.handler, request)
-            self._served += 1
             response.headers.update(headers)
             if kind == "slow":
                 response.delay_seconds = self.faults.plan.slow_seconds
@@ -109,6 +108,7 @@ class HubSpotApp:
         """Call a handler atomically; its HubSpot errors become answers (so they get limit headers too)."""
         try:
             with self.portal.store.lock:
+                self._served += 1
                 return handler(request)
         except ApiError as exc:
             return Response.json(exc.body, exc.status)

@@ -83,9 +83,31 @@ def fill_portal(sandbox: t.Any, contacts: int, active_share: float, seed: int) -
     return len(web), len(mail)
 
 
-def write_config(folder: pathlib.Path) -> pathlib.Path:
+def model_files(folder: pathlib.Path, with_triggers: bool) -> list[pathlib.Path]:
+    """The shipped models; without triggers, copies with the ``triggers`` section removed.
+
+    Trigger actions (a task, a list membership, a webhook per firing) are single API calls whose
+    number depends on how many contacts reach a stage, not on the sync; excluding them measures
+    the sync's own pull -> score -> push path.
+    """
+    import yaml
+
+    shipped = sorted((REPO / "mappings" / "models").glob("*.yaml"))
+    if with_triggers:
+        return shipped
+    out = []
+    for path in shipped:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data.pop("triggers", None)
+        copy = folder / path.name
+        copy.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        out.append(copy)
+    return out
+
+
+def write_config(folder: pathlib.Path, with_triggers: bool) -> pathlib.Path:
     """connector.yaml for the bench: shipped mapping and models, HubSpot's default limits."""
-    models = "\n".join(f"      - {p}" for p in sorted((REPO / "mappings" / "models").glob("*.yaml")))
+    models = "\n".join(f"      - {p}" for p in model_files(folder, with_triggers))
     path = folder / "connector.yaml"
     path.write_text(
         f"""crms:
@@ -115,6 +137,7 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--active-share", type=float, default=0.1, help="share of contacts with some activity (default 0.1)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--with-triggers", action="store_true", help="keep the models' trigger actions (one or two API calls per firing)")
     args = parser.parse_args(argv)
 
     import logging
@@ -131,8 +154,9 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp, HubSpotSandbox(seed="empty", rate_limit="190/10s", search_rate="5/s") as sandbox:
         started = time.perf_counter()
         web, mail = fill_portal(sandbox, args.contacts, args.active_share, args.seed)
+        print(f"models: shipped, {'with' if args.with_triggers else 'without'} trigger actions")
         print(f"portal: {args.contacts:,} contacts, {web:,} web events, {mail:,} e-mail events generated in {time.perf_counter() - started:.1f} s")
-        config = load_config(write_config(pathlib.Path(tmp)))
+        config = load_config(write_config(pathlib.Path(tmp), args.with_triggers))
         crm = config.crms[0]
         env = {"BENCH_HS_TOKEN": sandbox.token, "BENCH_HS_URL": sandbox.base_url}
         adapter = t.cast(t.Any, build_adapter(crm, NoGate(), environ=env))

@@ -79,3 +79,9 @@ def test_create_contact_conflict_and_get_404(sandbox: HubSpotSandbox, http: requ
     bad_assoc = http.post(sandbox.base_url + "/crm/v3/objects/tasks", json={"properties": {"hs_task_subject": "x"}, "associations": [
         {"to": {"id": "1"}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 1}]}]})
     assert bad_assoc.status_code == 400 and "204" in bad_assoc.json()["message"]
+
+
+def test_non_scalar_values_are_rejected(sandbox: HubSpotSandbox, http: requests.Session) -> None:
+    ids = sandbox.store.add_contacts([{"email": "a@x.io"}])
+    answer = http.post(sandbox.base_url + UPDATE, json={"inputs": [{"id": ids[0], "properties": {"jobtitle": {"nested": 1}}}]})
+    assert answer.status_code == 400 and "INVALID_PROPERTY_VALUE" in answer.json()["message"]

@@ -303,6 +303,10 @@ class PropertyCatalog:
             if prop.read_only and not admin:
                 problems.append({"isValid": False, "message": f'"{name}" is a read only property; its value cannot be set.', "error": "READ_ONLY_VALUE", "name": name})
                 continue
+            if not isinstance(value, (str, int, float, bool)) and value is not None:
+                problems.append({"isValid": False, "message": f"{name} must be a string, number or boolean, not {type(value).__name__}",
+                                 "error": "INVALID_PROPERTY_VALUE", "name": name})
+                continue
             stored, problem = prop.normalise(value)
             if problem is not None:
                 problems.append(problem)

@@ -40,7 +40,12 @@ def register(router: Router, portal: Portal) -> None:
         query = str(body.get("query") or "").casefold()
         kinds = body.get("processingTypes") or []
         wanted_ids = {str(i) for i in body.get("listIds") or []}
-        offset, count = int(body.get("offset") or 0), int(body.get("count") or 20)
+        try:
+            offset, count = int(body.get("offset") or 0), int(body.get("count") or 20)
+        except (TypeError, ValueError) as exc:
+            raise validation_error(f"offset and count must be integers: {exc}") from exc
+        if not isinstance(kinds, list) or not isinstance(body.get("listIds") or [], list):
+            raise validation_error("processingTypes and listIds must be lists")
         if count < 1 or count > 500:
             raise validation_error(f"count must be between 1 and 500, got {count}")
         found = [lst for lst in lists.all()

@@ -74,6 +74,11 @@ def register(router: Router, portal: Portal) -> None:
         missing = [k for k in ("name", "label", "type", "fieldType", "groupName") if not body.get(k)]
         if missing:
             raise validation_error(f"Some required fields were not set: {missing}")
+        wrong = [k for k in ("name", "label", "type", "fieldType", "groupName", "description") if k in body and not isinstance(body[k], str)]
+        if wrong:
+            raise validation_error(f"These fields must be strings: {wrong}")
+        if not str(body["name"]).replace("_", "").isalnum() or str(body["name"]) != str(body["name"]).lower():
+            raise validation_error(f"Property name '{body['name']}' must be lower case letters, digits and underscores")
         now = portal.clock.now_ms()
         prop = PropertyDef(
             name=str(body["name"]), label=str(body["label"]), type=str(body["type"]), field_type=str(body["fieldType"]),
@@ -107,6 +112,9 @@ def register(router: Router, portal: Portal) -> None:
         changed = dataclasses.replace(prop)
         for key, attr in _UPDATABLE.items():
             if key in body:
+                wanted = int if key == "displayOrder" else str
+                if not isinstance(body[key], wanted) or isinstance(body[key], bool):
+                    raise validation_error(f"{key} must be a {'number' if wanted is int else 'string'}, got {body[key]!r}")
                 setattr(changed, attr, body[key])
         if "options" in body:
             changed.options = _options(body["options"], "options")

@@ -89,7 +89,7 @@ class _StageLines:
 
 def demo_command(
     database: pathlib.Path = typer.Option(pathlib.Path("demo.db"), "--database", help="SQLite file for the demo's state (replaced on each demo)."),
-    contacts: int = typer.Option(5000, "--contacts", min=10, max=200_000, help="Contacts in the generated sandbox portal."),
+    contacts: int = typer.Option(1000, "--contacts", min=10, max=200_000, help="Contacts in the generated sandbox portal."),
     seed: int = typer.Option(42, "--seed", help="Random seed of the generated portal (same seed, same data)."),
     no_rate_limit: bool = typer.Option(False, "--no-rate-limit", help="Serve the sandbox without HubSpot's rate limits (faster)."),
     keep: bool = typer.Option(False, "--keep", help="Keep the sandbox running after the sync, until Ctrl-C."),

@@ -75,12 +75,12 @@ def _plot(path: pathlib.Path, learned: Learned, prob_rows: t.Sequence[Row]) -> N
     left.set_title("Cumulative gain (cross-validated)")
     left.legend(loc="lower right")
     th = [r.threshold for r in prob_rows]
-    right.plot(th, [r.conversion for r in prob_rows], label="conversion rate above threshold")
-    right.plot(th, [r.captured for r in prob_rows], label="share of conversions above threshold")
-    right.plot(th, [r.conversion / max(y.mean(), 1e-9) / 10 for r in prob_rows], ":", label="lift / 10")
+    right.plot(th, [r.conversion if r.above else np.nan for r in prob_rows], label="conversion rate at or above threshold")
+    right.plot(th, [r.captured for r in prob_rows], label="share of all conversions at or above threshold")
+    right.plot(th, [r.share_above for r in prob_rows], ":", label="share of leads at or above threshold")
     right.axvline(ev.thresholds.hot, color="red", linestyle="--", label=f"hot {ev.thresholds.hot:g}")
     right.axvline(ev.thresholds.mql, color="orange", linestyle="--", label=f"MQL {ev.thresholds.mql:g}")
-    right.axhline(ev.thresholds.target, color="grey", linewidth=0.8)
+    right.axhline(ev.thresholds.target, color="grey", linewidth=0.8, label=f"target {ev.thresholds.target:.0%}")
     right.set_xlabel("probability score threshold")
     right.set_ylim(0, 1.02)
     right.set_title("Leads at or above each threshold")
@@ -90,11 +90,12 @@ def _plot(path: pathlib.Path, learned: Learned, prob_rows: t.Sequence[Row]) -> N
     plt.close(fig)
 
 
-def _md_table(rows: t.Sequence[Row], every: float) -> list[str]:
-    out = ["| threshold | leads above | share of leads | conversion rate | share of conversions |", "|---:|---:|---:|---:|---:|"]
+def _md_table(rows: t.Sequence[Row], every: float, base: float) -> list[str]:
+    out = ["| threshold | leads at or above | share of leads | conversion rate | lift | share of conversions |", "|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         if r.threshold % every == 0:
-            out.append(f"| {r.threshold:g} | {r.above} | {r.share_above:.1%} | {r.conversion:.1%} | {r.captured:.1%} |")
+            lift = f"{r.conversion / base:.2f}" if r.above and base else "-"
+            out.append(f"| {r.threshold:g} | {r.above} | {r.share_above:.1%} | {r.conversion:.1%} | {lift} | {r.captured:.1%} |")
     return out
 
 
@@ -122,7 +123,8 @@ def write_report(learned: Learned, directory: pathlib.Path, model_path: pathlib.
         "",
         *[f"- {line}" for line in summary_lines(learned)],
         "",
-        f"The hot (sql) threshold is the lowest probability score at and above which leads convert at {th_target(learned)} or better; "
+        f"The hot (sql) threshold is the lowest probability score at and above which leads convert at {th_target(learned)} or better "
+        "with 95% confidence (lower Wilson bound on the held-out leads above it); "
         "the MQL threshold is the highest score below it that still holds 90% of all conversions. "
         "Pick another cut from the table below (full table: `thresholds.csv`).",
         "",
@@ -130,11 +132,11 @@ def write_report(learned: Learned, directory: pathlib.Path, model_path: pathlib.
         "",
         "## Thresholds: probability score (every 5)",
         "",
-        *_md_table(prob_rows, 5),
+        *_md_table(prob_rows, 5, float(y.mean())),
         "",
         "## Thresholds: points model",
         "",
-        *_md_table(point_rows, 5 if hi - lo > 60 else 1),
+        *_md_table(point_rows, 5 if hi - lo > 60 else 1, float(y.mean())),
         "",
         "## Columns left out",
         "",

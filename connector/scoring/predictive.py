@@ -306,6 +306,10 @@ class TreePredictor:
         self._group_of = np.array([self._groups.index(f.group) for f in spec.features], dtype=np.int64)
         self._top = top_reasons
         self._min_points = min_points
+        # Plain lists for the one-contact path: walking 300 small trees in Python beats 300 rounds
+        # of numpy calls on a single row by two orders of magnitude.
+        self._py_trees = [(tr.feature, tr.threshold, tr.left, tr.right, tr.value, tr.mean) for tr in spec.ensemble.trees]
+        self._py_group_of = self._group_of.tolist()
 
     # -- numbers -------------------------------------------------------------------------
     def raw(self, x: np.ndarray) -> np.ndarray:
@@ -344,13 +348,27 @@ class TreePredictor:
                 node = child
         return out
 
+    def walk(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """Raw log-odds and per-group contributions of one encoded row (same numbers as :meth:`raw`)."""
+        x32 = np.asarray(x, dtype=np.float32).astype(np.float64).tolist()
+        group_of = self._py_group_of
+        contrib = [0.0] * len(self._groups)
+        raw = self._bias
+        for feature, threshold, left, right, value, mean in self._py_trees:
+            node = 0
+            while left[node] != -1:
+                f = feature[node]
+                child = left[node] if x32[f] <= threshold[node] else right[node]
+                contrib[group_of[f]] += mean[child] - mean[node]
+                node = child
+            raw += value[node]
+        return raw, np.asarray(contrib, dtype=np.float64)
+
     # -- the engine's contract -----------------------------------------------------------
     def predict(self, contact: Contact, activities: t.Sequence[Activity], as_of: dt.datetime) -> tuple[float, list[Reason]]:
         """Probability of conversion 0..1 and the features that pushed it up or down most."""
-        x = self.encoding.row(contact, activities, as_of)[None, :]
-        raw = float(self.raw(x)[0])
+        raw, contrib = self.walk(self.encoding.row(contact, activities, as_of))
         p = float(self.calibrate(np.array([raw]))[0])
-        contrib = self.contributions(x)[0]
         return p, self._reasons(contact, activities, as_of, raw, p, contrib)
 
     def predict_many(

@@ -122,3 +122,14 @@ def test_not_json_and_missing_file(tmp_path: pathlib.Path) -> None:
         load_predictor(path, "p")
     with pytest.raises(PredictiveModelError, match="not found"):
         load_predictor(tmp_path / "nope.json", "p")
+
+
+def test_single_row_walk_equals_vectorised_path() -> None:
+    spec, x, _ = _spec()
+    pred = TreePredictor(spec, "p")
+    contrib = pred.contributions(x)
+    raw = pred.raw(x)
+    for i in range(len(x)):
+        r, c = pred.walk(x[i])
+        assert r == raw[i]
+        assert np.allclose(c, contrib[i], atol=1e-12)

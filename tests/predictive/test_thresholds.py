@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from connector.learn.metrics import expected_calibration_error, fit_platt, platt, roc_auc
-from connector.learn.thresholds import pick_thresholds, threshold_table
+from connector.learn.thresholds import CONFIDENCE_Z, pick_thresholds, threshold_table, wilson_lower
 
 
 def test_threshold_table_counts() -> None:
@@ -22,10 +22,23 @@ def test_hot_is_lowest_cut_that_keeps_the_target_above_it() -> None:
     # At 55 the 45 leads above hold the 36 conversions: exactly 80%; at 54 it is 36/46 < 80%.
     score = np.arange(100, dtype=float)
     y = np.array([(1 if i % 10 else 0) if s >= 60 else 0 for i, s in enumerate(score)])
-    th = pick_thresholds(y, score, target=0.8)
+    th = pick_thresholds(y, score, target=0.8, z=0)
     assert th.reached and th.hot == 55
     assert th.hot_row.conversion >= 0.8
     assert th.mql < th.hot and th.mql_row.captured >= 0.9
+
+
+def test_hot_needs_confidence_not_just_the_observed_rate() -> None:
+    score = np.arange(100, dtype=float)
+    y = np.array([(1 if i % 10 else 0) if s >= 60 else 0 for i, s in enumerate(score)])
+    th = pick_thresholds(y, score, target=0.8)  # default: 95% one-sided confidence
+    assert th.reached and th.hot > 55
+    assert wilson_lower(th.hot_row.conversion, th.hot_row.above, CONFIDENCE_Z) >= 0.8
+
+
+def test_wilson_lower_bound_hand_value() -> None:
+    # 80 of 100 at z=1.96: the textbook Wilson interval starts at 0.7112.
+    assert wilson_lower(0.8, 100, 1.96) == pytest.approx(0.7112, abs=1e-4)
 
 
 def test_unreachable_target_is_flagged() -> None:

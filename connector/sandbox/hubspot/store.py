@@ -217,7 +217,8 @@ class Store:
             return record
 
     def add_contacts(self, rows: t.Iterable[t.Mapping[str, t.Any]], modified_at_ms: int | None = None) -> list[str]:
-        """Create contacts (admin write: any property); all share ``modified_at_ms`` when given."""
+        """Create contacts (admin write: read-only properties allowed, unknown ones still refused); all
+        share ``modified_at_ms`` when given, so thousands can carry the same millisecond."""
         with self.lock:
             return [self.create("contacts", row, admin=True, modified_at_ms=modified_at_ms).id for row in rows]
 

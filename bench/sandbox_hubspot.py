@@ -81,9 +81,9 @@ def main() -> None:
         sb.requests_clear()
         t0 = time.perf_counter()
         batch_calls = 0
-        for start in range(0, n, 100):
-            chunk = (
-                [{"id": str(i), "properties": {"jobtitle": "Scored"}} for i in range(start + 1, min(n, start + 100) + 1)])
+        pulled = sorted(set(ids), key=int)
+        for start in range(0, len(pulled), 100):
+            chunk = [{"id": i, "properties": {"jobtitle": "Scored"}} for i in pulled[start:start + 100]]
             answer = session.post(sb.base_url + "/crm/v3/objects/contacts/batch/update", json={"inputs": chunk})
             answer.raise_for_status()
             batch_calls += 1

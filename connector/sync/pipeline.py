@@ -190,7 +190,7 @@ def run_sync(
         crm_name: which CRM (``None``: the only one configured).
         full: rescore every contact (the daily decay safety net); the pull stays incremental.
         resync: pull everything again instead of what changed since the cursors.
-        clock: current UTC time; scoring uses the run's start as ``as_of``.
+        clock: current UTC time (the only source of "now"); scores are as of the run's start.
         adapter_factory: builds the adapter (default: :func:`connector.sync.adapters_factory.build_adapter`).
         progress: progress sink.
         stop: when set, the run ends after the page or batch in flight (progress kept).
@@ -300,7 +300,8 @@ class _Run:
         for stream in ("contacts", "activities"):
             if self.stopped() or not self.pull(stream, until, resync):
                 return
-        if not self.score(full):
+        # Scores are as of the run's start: the instant the pulled data is complete up to.
+        if not self.score(full, as_of=until):
             return
         self.push()
         if not self.stopped():
@@ -341,9 +342,8 @@ class _Run:
 
     # 2-3. score, diff, outbox ----------------------------------------------------------------------
 
-    def score(self, full: bool) -> bool:
+    def score(self, full: bool, *, as_of: dt.datetime) -> bool:
         """Score what needs it, chunk by chunk, each chunk one transaction with its outbox entries."""
-        as_of = utc(self.clock())
         names = [m.model for m in self.scorers.models]
         ids = self.store.ids_to_score(as_of, names, full=full)
         use_batch = len(ids) >= self.config.batch.batch_scorer_min

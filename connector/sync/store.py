@@ -56,20 +56,24 @@ def jsonable(value: t.Any) -> t.Any:
 
 
 def upsert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str, t.Any]], keys: t.Sequence[str], update: t.Sequence[str]) -> None:
-    """Insert ``rows``, or update the ``update`` columns where the primary key exists (both dialects)."""
+    """Insert ``rows``, or update the ``update`` columns where the primary key exists (both dialects).
+
+    One compiled statement run with many parameter sets (SQLAlchemy batches them into multi-row
+    inserts itself), so a page of 1,000 rows costs one round trip, not one compilation per row.
+    All rows must have the same keys.
+    """
     if not rows:
         return
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    for part in _chunks(rows):
-        stmt = insert(table).values(list(part))
-        if update:
-            stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-        conn.execute(stmt)
+    stmt = insert(table)
+    if update:
+        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    conn.execute(stmt, [dict(r) for r in rows])
 
 
 @dc.dataclass

@@ -70,7 +70,7 @@ class _Call:
     n: int
     tables: dict[tuple[int, int], np.ndarray] = dc.field(default_factory=dict)
     facts: dict[int, DistinctValues] = dc.field(default_factory=dict)
-    type_rows: dict[tuple[str, ...], np.ndarray] = dc.field(default_factory=dict)
+    typed: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = dc.field(default_factory=dict)
 
 
 @dc.dataclass(slots=True)
@@ -135,13 +135,18 @@ class BatchScorer:
 
     def _type_rows(self, call: _Call, types: t.Collection[str]) -> np.ndarray:
         """Rows of activities owned by a contact whose type is one of ``types``."""
+        return self._typed(call, types)[0]
+
+    def _typed(self, call: _Call, types: t.Collection[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows, instants and owners of the activities of ``types`` (computed once per type set)."""
         key = tuple(sorted(types))
-        rows = call.type_rows.get(key)
-        if rows is None:
+        found = call.typed.get(key)
+        if found is None:
             acts = call.activities
             lut = np.fromiter((v in types for v in [*acts.type.values, None]), dtype=bool, count=len(acts.type.values) + 1)
-            rows = call.type_rows[key] = np.flatnonzero(lut[acts.type.codes] & (acts.contact >= 0))
-        return rows
+            rows = np.flatnonzero(lut[acts.type.codes] & (acts.contact >= 0))
+            found = call.typed[key] = (rows, acts.occurred[rows], acts.contact[rows])
+        return found
 
     # ------------------------------------------------------------------ activity rules
 
@@ -154,13 +159,13 @@ class BatchScorer:
         spec = rule.activity
         assert spec is not None
         acts, n, as_of = call.activities, call.n, call.as_of
-        rows = self._type_rows(call, spec.types)
+        rows, occurred, owner = self._typed(call, spec.types)
         if only is not None:
-            rows = rows[only[acts.contact[rows]]]
+            keep = only[owner]
+            rows, occurred, owner = rows[keep], occurred[keep], owner[keep]
         for where in spec.where:
-            rows = rows[self._when(call, where, acts.attributes, rows, len(rows))]
-        occurred = acts.occurred[rows]
-        owner = acts.contact[rows]
+            keep = self._when(call, where, acts.attributes, rows, len(rows))
+            rows, occurred, owner = rows[keep], occurred[keep], owner[keep]
         next_change = np.full(n, _NEVER, dtype=np.int64)
         future = occurred > as_of
         if future.any():  # a matching activity after as_of counts once its time comes

@@ -9,6 +9,7 @@ import sys
 import textwrap
 import threading
 import time
+import typing as t
 
 from connector.sync.scheduler import JobSpec, daily_trigger, schedule_trigger
 from connector.sync.service import SyncService
@@ -156,3 +157,25 @@ def test_json_log_lines_parse() -> None:
     lines = [json.loads(line) for line in buf.getvalue().splitlines()]
     assert lines[0]["message"] == "hello world" and lines[0]["level"] == "INFO" and lines[0]["ts"].endswith("+00:00")
     assert lines[1]["level"] == "ERROR" and "ValueError: boom" in lines[1]["exc"]
+
+
+def test_run_command_refuses_to_start_without_config_or_credentials(tmp_path: pathlib.Path, monkeypatch: t.Any) -> None:
+    from typer.testing import CliRunner
+
+    from connector.cli import app
+
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CONNECTOR_CONFIG", raising=False)
+    monkeypatch.delenv("H7_MISSING_TOKEN", raising=False)
+    result = CliRunner().invoke(app, ["run"])
+    assert result.exit_code == 2 and "connector.yaml: configuration not found" in result.output
+
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"crms:\n  - name: x\n    adapter: hubspot\n    mapping: {repo / 'mappings' / 'hubspot.yaml'}\n"
+        f"    models: [{repo / 'mappings' / 'models' / 'b2b-saas.yaml'}]\n    credentials: {{access_token: H7_MISSING_TOKEN}}\n"
+        f"database_url: sqlite:///{tmp_path / 's.db'}\n"
+    )
+    result = CliRunner().invoke(app, ["run", "--config", str(config)])
+    assert result.exit_code == 2 and "H7_MISSING_TOKEN" in result.output

@@ -7,6 +7,9 @@ per distinct value (with the very same :func:`connector.scoring.conditions.test`
 engine uses) and broadcasts the answer through the codes, so both engines share the semantics of
 every operator for free.
 
+:class:`DistinctValues` holds those per-value answers, with exact shortcuts for columns that have
+about one distinct value per row (e-mail, phone, head count).
+
 Conventions:
 - code ``-1`` means *absent* (no such key); NumPy's negative indexing then reads the last entry
   of a per-value lookup table, which the scorer fills with the answer for ``None``;
@@ -279,6 +282,11 @@ class ResultColumns:
       many activities counted, in the model's rule order; ``clamp``: (contacts x dimensions)
       points removed or added by a dimension's floor/ceiling;
     - ``adjustment_counted``: per adjustment row, whether it counted.
+
+    The state for the next run is ``stage`` (as a name), ``stage_entered`` and ``armed`` -- except
+    for excluded contacts (``excluded >= 0``), whose state is their previous one unchanged:
+    ``stage_entered`` and ``armed`` then repeat the previous columns and ``stage`` is ``-1``
+    (store the previous stage name again).
     """
 
     contact_ids: t.Sequence[t.Any]

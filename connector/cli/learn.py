@@ -6,6 +6,7 @@ Thin: parses options, checks that the ``learn`` extra is installed, calls
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import pathlib
 import typing as t
@@ -39,6 +40,7 @@ def learn_command(
     trees: int = typer.Option(300, "--trees", min=1, help="Trees in the probability model (fewer = faster, a little less accurate)."),
     folds: int = typer.Option(5, "--folds", min=2, max=20, help="Cross-validation folds."),
     report: t.Optional[pathlib.Path] = typer.Option(None, "--report", help="Directory for report.md, thresholds.csv and lift_gain.png."),
+    as_of: t.Optional[str] = typer.Option(None, "--as-of", help="Count activities up to this ISO 8601 instant (default: the latest activity in --activities)."),
 ) -> None:
     """Learn a readable points model and a calibrated probability score from contacts with known outcomes."""
     missing = [m for m in ("sklearn", "matplotlib") if importlib.util.find_spec(m) is None]
@@ -51,6 +53,13 @@ def learn_command(
     from connector.learn.report import summary_lines, write_report
     from connector.learn.writer import write_model
 
+    when = None
+    if as_of is not None:
+        try:
+            when = dt.datetime.fromisoformat(as_of.strip().replace("Z", "+00:00"))
+        except ValueError:
+            typer.echo(f"error: --as-of {as_of!r} is not an ISO 8601 date-time (e.g. 2026-03-01T00:00:00Z)", err=True)
+            raise typer.Exit(2) from None
     options = LearnOptions(
         contacts=contacts,
         label=label,
@@ -63,6 +72,7 @@ def learn_command(
         seed=seed,
         folds=folds,
         boosting=BoostingParams(trees=trees),
+        as_of=when,
     )
     try:
         learned = learn(options)

@@ -15,7 +15,9 @@ import json
 import pathlib
 import typing as t
 
-from connector.scoring.records import Activity, Contact, utc
+from connector.scoring import readers as scoring_readers
+from connector.scoring.readers import RecordError
+from connector.scoring.records import Activity, Contact
 
 __all__ = [
     "LABEL_VALUES",
@@ -103,6 +105,10 @@ def read_rows(path: pathlib.Path) -> tuple[list[tuple[int, dict[str, t.Any]]], l
                     if not isinstance(obj, dict):
                         skipped.append(Skipped(number, "a JSONL line must be a JSON object"))
                         continue
+                    nested = obj.get("properties")
+                    if isinstance(nested, dict):
+                        # The contacts format of `connector score`: {"id", "email", "properties": {...}}.
+                        obj = {**{k: v for k, v in obj.items() if k != "properties"}, **nested}
                     rows.append((number, obj))
         else:
             raise DataError(f"{path}: unsupported file type '{suffix or '(none)'}'; use .csv or .jsonl")
@@ -117,7 +123,11 @@ def read_labelled_contacts(
     label: str,
     id_column: str | None = None,
 ) -> tuple[list[Contact], list[int], list[str], list[Skipped], int]:
-    """Contacts with a recognised label; returns (contacts, labels, columns, skipped, unlabelled)."""
+    """Contacts with a recognised label; returns (contacts, labels, columns, skipped, unlabelled).
+
+    The id comes from ``id_column``, else from an ``id`` column when there is one, else the row's
+    line number (``row-12``). JSONL lines may be flat objects or ``{"id", "properties": {...}}``.
+    """
     rows, skipped = read_rows(path)
     if not rows:
         raise DataError(f"{path}: no rows to learn from")
@@ -130,6 +140,8 @@ def read_labelled_contacts(
         raise DataError(f"{path}: no label column '{label}' (columns: {', '.join(columns[:30])})")
     if id_column is not None and id_column not in columns:
         raise DataError(f"{path}: no id column '{id_column}' (columns: {', '.join(columns[:30])})")
+    if id_column is None and "id" in columns:
+        id_column = "id"  # the default of connector score's readers
     contacts: list[Contact] = []
     labels: list[int] = []
     unlabelled = 0
@@ -163,38 +175,22 @@ def _email(props: t.Mapping[str, t.Any]) -> str | None:
     return str(value) if isinstance(value, str) and "@" in value else None
 
 
-def _parse_time(value: t.Any) -> dt.datetime | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        # Epoch milliseconds (HubSpot) when large, else seconds.
-        seconds = value / 1000.0 if value > 1e11 else float(value)
-        return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    try:
-        return utc(dt.datetime.fromisoformat(text))
-    except ValueError:
-        return None
+def read_activities(path: pathlib.Path, placeholders: t.Collection[str] = ("Select",)) -> tuple[dict[str, list[Activity]], list[Skipped]]:
+    """Activities by contact id, read by :func:`connector.scoring.readers.read_activities`.
 
-
-def read_activities(path: pathlib.Path) -> tuple[dict[str, list[Activity]], list[Skipped]]:
-    """Activities by contact id from a CSV/JSONL file with ``contact_id``, ``type``, ``occurred_at``.
-
-    ``id`` is optional (the line number is used); every other column becomes an attribute.
+    Same file format as ``connector score --activities``; unusable lines are set aside with their
+    line. Anonymous activities (no ``contact_id``) are not linked to anyone here and are ignored.
     """
-    rows, skipped = read_rows(path)
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    skipped: list[Skipped] = []
+
+    def keep(error: RecordError) -> None:
+        skipped.append(Skipped(error.line or 0, error.message))
+
     out: dict[str, list[Activity]] = {}
-    for line, row in rows:
-        cid = str(row.get("contact_id") or "").strip()
-        typ = str(row.get("type") or "").strip()
-        when = _parse_time(row.get("occurred_at"))
-        if not cid or not typ:
-            skipped.append(Skipped(line, "activity needs 'contact_id' and 'type'"))
-            continue
-        if when is None:
-            skipped.append(Skipped(line, f"activity 'occurred_at' {row.get('occurred_at')!r} is not an ISO 8601 date-time"))
-            continue
-        attrs = {k: v for k, v in row.items() if k not in ("id", "contact_id", "type", "occurred_at")}
-        aid = str(row.get("id") or f"line-{line}")
-        out.setdefault(cid, []).append(Activity(id=aid, type=typ, occurred_at=when, contact_id=cid, attributes=attrs))
+    for act in scoring_readers.read_activities(path, placeholders=placeholders, on_error=keep):
+        if act.contact_id is not None:
+            out.setdefault(act.contact_id, []).append(act)
     return out, skipped

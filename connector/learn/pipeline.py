@@ -100,7 +100,7 @@ def load_data(options: LearnOptions) -> LearningData:
     contacts, labels, columns, skipped, unlabelled = read_labelled_contacts(options.contacts, label=options.label, id_column=options.id_column)
     activities: dict[str, list] = {}
     if options.activities is not None:
-        activities, act_skipped = read_activities(options.activities)
+        activities, act_skipped = read_activities(options.activities, options.placeholders)
         skipped = skipped + [Skipped(s.line, f"{options.activities.name}: {s.reason}") for s in act_skipped]
         known = {c.id for c in contacts}
         activities = {k: v for k, v in activities.items() if k in known}

@@ -17,7 +17,7 @@ def test_learn_writes_model_json_and_report(synth_dir: pathlib.Path, tmp_path: p
     result = CliRunner().invoke(
         app,
         ["learn", "--contacts", str(synth_dir / "contacts.csv"), "--activities", str(synth_dir / "activities.jsonl"), "--label", "Converted",
-         "--id-column", "id", "--exclude", "Country", "--trees", "30", "--output", str(out), "--report", str(tmp_path / "rep")],
+         "--id-column", "id", "--exclude", "Country", "--trees", "30", "--as-of", "2026-03-01T00:00:00Z", "--output", str(out), "--report", str(tmp_path / "rep")],
     )
     assert result.exit_code == 0, result.output
     for text in ("ROC AUC: probability", "points model", "calibration error", "precision", "recall", "hot threshold"):
@@ -60,3 +60,8 @@ def test_without_scikit_learn_says_how_to_install(tmp_path: pathlib.Path, monkey
     result = CliRunner().invoke(app, ["learn", "--contacts", "x.csv", "--label", "y", "--output", str(tmp_path / "m.yaml")])
     assert result.exit_code == 2
     assert "pip install 'connector[learn]'" in result.output
+
+
+def test_bad_as_of_is_refused(tmp_path: pathlib.Path) -> None:
+    result = CliRunner().invoke(app, ["learn", "--contacts", "x.csv", "--label", "y", "--as-of", "last week", "--output", str(tmp_path / "m.yaml")])
+    assert result.exit_code == 2 and "not an ISO 8601" in result.output

@@ -52,8 +52,17 @@ def test_missing_label_or_id_column_and_file_type(tmp_path: pathlib.Path) -> Non
 
 def test_activities_need_contact_type_and_date(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "a.csv"
-    path.write_text("contact_id,type,occurred_at,url\na,page_view,2026-01-01T10:00:00Z,/p\n,page_view,2026-01-01\nb,email_open,yesterday\n")
+    path.write_text("id,contact_id,type,occurred_at,url\n1,a,page_view,2026-01-01T10:00:00Z,/p\n2,,page_view,2026-01-01\n3,b,email_open,yesterday\n")
     acts, skipped = read_activities(path)
     assert list(acts) == ["a"] and acts["a"][0].attributes == {"url": "/p"}
     assert acts["a"][0].occurred_at.tzinfo is not None
     assert [s.line for s in skipped] == [3, 4] and "ISO 8601" in skipped[1].reason
+
+
+def test_jsonl_in_connector_score_shape_and_default_id(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"id": "a", "email": "a@x.io", "properties": {"Source": "Ads", "won": "yes"}}\n{"id": "b", "properties": {"won": "no"}}\n')
+    contacts, labels, columns, _, _ = read_labelled_contacts(path, label="won")
+    assert [c.id for c in contacts] == ["a", "b"] and labels == [1, 0]
+    assert contacts[0].properties == {"email": "a@x.io", "Source": "Ads"} and contacts[0].email == "a@x.io"
+    assert "id" not in columns

@@ -41,7 +41,7 @@ from connector.scoring.columns import (
     to_micros,
 )
 from connector.scoring.explain import order_reasons
-from connector.scoring.model import TOTAL, AllOf, AnyOf, GradeSpec, Rule, ScoringModel, When
+from connector.scoring.model import TOTAL, AllOf, AnyOf, GradeSpec, HalfLifeDecay, Rule, ScoringModel, When
 from connector.scoring.records import utc
 from connector.scoring.result import Reason, ScoreResult, ScoringState, TriggerEvent, round2
 from connector.scoring.triggers import action_dict
@@ -232,7 +232,7 @@ class BatchScorer:
         assert spec is not None
         if spec.decay is not None:
             live = worth != 0
-            if isinstance(spec.decay, decay.HalfLifeDecay):
+            if isinstance(spec.decay, HalfLifeDecay):
                 days = age[live] + 1
             else:
                 every = spec.decay.every_days

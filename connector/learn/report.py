@@ -123,7 +123,7 @@ def write_report(learned: Learned, directory: pathlib.Path, model_path: pathlib.
         "",
         *[f"- {line}" for line in summary_lines(learned)],
         "",
-        f"The hot (sql) threshold is the lowest probability score at and above which leads convert at {th_target(learned)} or better "
+        f"The hot (sql) threshold is the lowest probability score at and above which leads convert at {_th_target(learned)} or better "
         "with 95% confidence (lower Wilson bound on the held-out leads above it); "
         "the MQL threshold is the highest score below it that still holds 90% of all conversions. "
         "Pick another cut from the table below (full table: `thresholds.csv`).",
@@ -160,6 +160,6 @@ def write_report(learned: Learned, directory: pathlib.Path, model_path: pathlib.
     return [md_path, csv_path, png_path]
 
 
-def th_target(learned: Learned) -> str:
+def _th_target(learned: Learned) -> str:
     """The target conversion rate as a percentage."""
     return f"{learned.options.target_conversion:.0%}"

@@ -11,27 +11,20 @@ from connector.learn.writer import Written
 from connector.scoring import readers
 from connector.scoring.engine import Scorer
 from connector.scoring.loader import load_model
+from connector.scoring.records import Activity
 from connector.scoring.result import round2
 from tests.predictive._synth import AS_OF
 
 
 def _score_all(written: Written, learned: Learned) -> dict[str, dict[str, float]]:
+    """Every synthetic contact scored by the engine from the written files, as `connector score` reads them."""
+    assert learned.options.activities is not None
     scorer = Scorer.from_file(written.yaml)
     contacts = list(readers.read_contacts(learned.options.contacts, id_column="id"))
-    acts: dict[str, list] = {}
-    for a in readers.read_activities(t_path(learned)):
-        acts.setdefault(t_str(a.contact_id), []).append(a)
+    acts: dict[str, list[Activity]] = {}
+    for a in readers.read_activities(learned.options.activities):
+        acts.setdefault(a.contact_id or "", []).append(a)
     return {c.id: dict(scorer.score(c, acts.get(c.id, []), [], AS_OF).dimensions) for c in contacts}
-
-
-def t_path(learned: Learned):  # noqa: ANN201 - tiny helper
-    assert learned.options.activities is not None
-    return learned.options.activities
-
-
-def t_str(value: str | None) -> str:
-    assert value is not None
-    return value
 
 
 def test_points_dimension_equals_learner_points(written: Written, learned: Learned) -> None:

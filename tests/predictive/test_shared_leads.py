@@ -9,6 +9,7 @@ from connector.learn.probability import BoostingParams
 from connector.learn.writer import write_model
 from connector.scoring.engine import Scorer
 from connector.scoring import readers
+from connector.scoring.result import round2
 
 LEAKY = (
     "Tags", "Lead Quality", "Lead Profile", "Last Notable Activity",
@@ -31,4 +32,4 @@ def test_learns_a_useful_model_and_screens_tags(shared_leads: pathlib.Path, tmp_
     contacts = list(readers.read_contacts(shared_leads, id_column="Prospect ID"))[:50]
     results = [scorer.score(c, [], [], learned.data.as_of) for c in contacts]
     expected = learned.predictor.predict_many(contacts, {}, learned.data.as_of)
-    assert [r.dimensions["probability"] for r in results] == [round(100 * p + 1e-12, 2) if False else __import__("math").floor(100 * p * 100 + 0.5) / 100 for p in expected]
+    assert [r.dimensions["probability"] for r in results] == [round2(100 * p) for p in expected]

@@ -143,6 +143,8 @@ def sync_command(
     for s in summaries:
         if s.error:
             console.print(f"[yellow]{s.crm}:[/yellow] {s.error}", highlight=False)
+        if s.quarantined or s.rejected:
+            console.print(f"[yellow]{s.crm}:[/yellow] {s.quarantined + s.rejected} record(s) quarantined; see `connector quarantine list --crm {s.crm}`", highlight=False)
     if any(s.status not in ("ok",) for s in summaries):
         raise typer.Exit(1)
 

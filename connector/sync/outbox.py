@@ -158,6 +158,17 @@ def push_pending(
             break
         counts.batches += 1
         now = clock()
+        systematic = _same_refusal_for_all(rows, result)
+        if systematic is not None and not _exhausted(rows, max_attempts):
+            # Every record refused for the same reason: a setup problem (a missing property, a
+            # wrong mapping), not bad records. Keep them pending instead of quarantining thousands.
+            _record_batch_failure(store, rows, systematic, counts=counts)
+            counts.error = (
+                f"the CRM refused every record of a batch for the same reason: {systematic} -- "
+                "check the mapping and run `connector setup`; the writes wait for the next run"
+            )
+            log.warning("crm %s: push stopped: %s", crm, counts.error)
+            break
         done_ids: list[int] = []
         written_rows: list[dict[str, t.Any]] = []
         landed = set(result.written)
@@ -205,6 +216,24 @@ def _fail_row(
     conn.execute(sa.update(outbox).where(outbox.c.id == oid).values(status="quarantined", attempts=attempts, last_error=why[:2000], done_at=now))
     store.add_quarantine("outbox", cid, why, {"outbox_id": oid, "values": values}, now, run_id, conn=conn)
     counts.quarantined += 1
+
+
+def _same_refusal_for_all(rows: t.Sequence[t.Any], result: PushResult) -> str | None:
+    """The one non-retryable reason the CRM gave for every record of a batch (of 2 or more)."""
+    if len(rows) < 2 or result.written:
+        return None
+    reasons = {result.failed.get(cid) for _, cid, _, _ in rows}
+    if len(reasons) != 1:
+        return None
+    (only,) = reasons
+    if only is None or only[1]:
+        return None
+    return only[0]
+
+
+def _exhausted(rows: t.Sequence[t.Any], max_attempts: int) -> bool:
+    """After ``max_attempts`` runs even a systematic refusal is quarantined, so nothing blocks forever."""
+    return any(attempts + 1 >= max_attempts for _, _, _, attempts in rows)
 
 
 def _is_record_problem(exc: CRMError) -> bool:

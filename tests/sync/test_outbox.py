@@ -153,3 +153,16 @@ def test_value_changed_back_before_push_is_not_written(sync_config, fake_crm, fa
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")).scalar_one() == 0
     engine.dispose()
+
+
+def test_batch_refused_whole_for_one_reason_is_a_setup_problem_not_bad_records(sync_config, fake_crm, factory, clock):
+    _seed(fake_crm, 4)
+    for i in range(4):
+        fake_crm.refuse[f"c{i}"] = ('PROPERTY_DOESNT_EXIST: Property "test_model_score" does not exist', False)
+    first = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert first.status == "partial" and "connector setup" in (first.error or "")
+    assert first.quarantined == 0
+    assert _rows(sync_config, "SELECT COUNT(*) FROM outbox WHERE status = 'pending'") == [(4,)]
+    fake_crm.refuse.clear()  # the admin ran `connector setup`
+    second = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert second.status == "ok" and second.written == 4

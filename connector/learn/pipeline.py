@@ -21,7 +21,7 @@ import numpy as np
 from connector.learn.columns import Column, profile_columns
 from connector.learn.dataset import DataError, LearningData, Skipped, read_activities, read_labelled_contacts
 from connector.learn.features import ActivityTable, activity_table, design_matrix, fit_features
-from connector.learn.guards import Leak, check_labels, find_leaks
+from connector.learn.guards import LEAKY_AUC, Leak, check_labels, find_leaks
 from connector.learn.metrics import expected_calibration_error, fit_platt, platt, roc_auc
 from connector.learn.points import PointsModel, fit_points
 from connector.learn.probability import BoostingParams, export_trees, fit_boosting
@@ -121,8 +121,9 @@ def _folds(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarra
 
 def _choose_columns(columns: list[Column], y: np.ndarray, options: LearnOptions, folds: list, min_size: int) -> tuple[list[Column], list[Excluded], list[Leak], list[str]]:
     names = {c.name for c in columns}
-    warnings = [f"--exclude {c}: no such column (ignored)" for c in options.exclude if c not in names]
-    warnings += [f"--allow-leaky {c}: no such column (ignored)" for c in options.allow_leaky if c not in names]
+    own = [c for c in (*options.exclude, *options.allow_leaky) if c.startswith(ACTIVITY_PREFIX)]  # checked with activities
+    warnings = [f"--exclude {c}: no such column (ignored)" for c in options.exclude if c not in names and c not in own]
+    warnings += [f"--allow-leaky {c}: no such column (ignored)" for c in options.allow_leaky if c not in names and c not in own]
     excluded: list[Excluded] = []
     candidates = []
     for col in columns:
@@ -149,6 +150,35 @@ def _choose_columns(columns: list[Column], y: np.ndarray, options: LearnOptions,
     return used, excluded, leaks, warnings
 
 
+#: How ``--exclude`` / ``--allow-leaky`` name an activity type.
+ACTIVITY_PREFIX = "activity:"
+
+
+def _choose_activities(table: ActivityTable, y: np.ndarray, options: LearnOptions) -> tuple[ActivityTable, list[Excluded], list[Leak], list[str]]:
+    """Drop activity types the user excluded (``activity:TYPE``) or whose count alone predicts the label.
+
+    A ``purchase`` or ``contract_signed`` activity logged after the outcome leaks it just like a column.
+    """
+    excluded: list[Excluded] = []
+    leaks: list[Leak] = []
+    warnings: list[str] = []
+    keep = {}
+    for typ, counts in table.counts.items():
+        name = f"{ACTIVITY_PREFIX}{typ}"
+        auc = roc_auc(y, counts.total)
+        auc = max(auc, 1.0 - auc)
+        if name in options.exclude and name not in options.allow_leaky:
+            excluded.append(Excluded(name, "excluded by --exclude"))
+        elif auc >= LEAKY_AUC and name not in options.allow_leaky:
+            leaks.append(Leak(name, auc))
+            excluded.append(Excluded(name, f"leaks the outcome: its count alone predicts the label with ROC AUC {auc:.3f} (keep it with --allow-leaky '{name}')"))
+        else:
+            if auc >= LEAKY_AUC:
+                warnings.append(f"'{name}' alone predicts the label (ROC AUC {auc:.3f}); kept because of --allow-leaky")
+            keep[typ] = counts
+    return ActivityTable(keep, {k: table.days_since[k] for k in keep}), excluded, leaks, warnings
+
+
 def _score100(p: np.ndarray) -> np.ndarray:
     """The dimension value the engine shows: round2(100 * p)."""
     return np.floor(100.0 * p * 100 + 0.5) / 100
@@ -171,7 +201,10 @@ def learn(options: LearnOptions, data: LearningData | None = None) -> Learned:
     used, excluded, leaks, more = _choose_columns(columns, y, options, folds, min_size)
     warnings += more
     by_name = {c.name: c for c in used}
-    table = activity_table(data.contacts, data.activities, data.as_of)
+    table, act_excluded, act_leaks, more = _choose_activities(activity_table(data.contacts, data.activities, data.as_of), y, options)
+    excluded += act_excluded
+    leaks += act_leaks
+    warnings += more
     if not used and not table.counts:
         raise DataError("no usable column left to learn from (all were excluded, constant or identifiers)")
 

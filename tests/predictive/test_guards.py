@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from connector.learn.dataset import DataError
 from connector.learn.guards import MIN_CONTACTS, MIN_PER_OUTCOME, check_labels
 from connector.learn.pipeline import learn
-from tests.predictive._synth import make_rows, write_csv
+from tests.predictive._synth import AS_OF, make_rows, write_activities, write_csv
 from tests.predictive.conftest import options
 
 
@@ -61,3 +62,20 @@ def test_placeholders_count_as_missing(tmp_path: pathlib.Path) -> None:
     source_levels = {f.value for f in learned.model_file.features if f.property == "Source" and f.kind == "level"}
     assert "Select" not in source_levels and "Google" in source_levels
     assert any(f.kind == "missing" and f.property == "Source" for f in learned.model_file.features)
+
+
+def test_activity_type_that_leaks_or_is_excluded_is_left_out(tmp_path: pathlib.Path) -> None:
+    rows = make_rows(300)
+    path = write_csv(tmp_path / "c.csv", rows)
+    acts = tmp_path / "a.jsonl"
+    write_activities(acts, rows)
+    with acts.open("a") as fh:
+        for row in rows:
+            if row["Converted"] == "1":  # logged when the deal closed: after the outcome
+                fh.write(json.dumps({"id": f"p-{row['id']}", "contact_id": row["id"], "type": "purchase", "occurred_at": "2026-02-27T00:00:00Z"}) + "\n")
+    learned = learn(options(path, folds=3, activities=acts, as_of=AS_OF, exclude=("activity:page_view",)))
+    reasons = {e.column: e.reason for e in learned.excluded}
+    assert "leaks the outcome" in reasons["activity:purchase"]
+    assert reasons["activity:page_view"] == "excluded by --exclude"
+    assert {f.types[0] for f in learned.model_file.features if f.types} == {"email_open"}
+    assert not any("no such column" in w for w in learned.warnings)

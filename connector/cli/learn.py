@@ -43,8 +43,8 @@ def learn_command(
     as_of: t.Optional[str] = typer.Option(None, "--as-of", help="Count activities up to this ISO 8601 instant (default: the latest activity in --activities)."),
 ) -> None:
     """Learn a readable points model and a calibrated probability score from contacts with known outcomes."""
-    missing = [m for m in ("sklearn", "matplotlib") if importlib.util.find_spec(m) is None]
-    if missing:
+    needed = ("sklearn", "matplotlib") if report is not None else ("sklearn",)
+    if any(importlib.util.find_spec(m) is None for m in needed):
         typer.echo(f"error: {INSTALL_HINT}", err=True)
         raise typer.Exit(2)
     from connector.learn.dataset import DataError
@@ -74,6 +74,7 @@ def learn_command(
         boosting=BoostingParams(trees=trees),
         as_of=when,
     )
+    typer.echo(f"learning from {contacts} ({folds}-fold cross-validation, {trees} trees, seed {seed}) ...", err=True)
     try:
         learned = learn(options)
     except DataError as exc:

@@ -369,9 +369,10 @@ class BatchScorer:
         seen: set[tuple[str, str]] = set()
         kept: list[Activity] = []
         for act in activities:
-            if act.contact_id is None or act.contact_id not in rows or (act.contact_id, act.id) in seen:
+            key = (act.contact_id, act.id)
+            if key in seen or act.contact_id not in rows:
                 continue
-            seen.add((act.contact_id, act.id))
+            seen.add(key)
             kept.append(act)
         adjs = list(adjustments)
         states = previous or {}

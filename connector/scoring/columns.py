@@ -43,7 +43,8 @@ __all__ = [
     "to_micros",
 ]
 
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_UTC = dt.timezone.utc
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
 _MICRO = dt.timedelta(microseconds=1)
 #: Sentinel for "no instant" (``None``) in an ``int64`` microsecond column.
 NO_TIME = np.iinfo(np.int64).min
@@ -188,9 +189,12 @@ class ActivityColumns:
         """
         types = CategoricalBuilder()
         n = len(activities)
-        contact = np.fromiter((contact_rows.get(a.contact_id, -1) if a.contact_id is not None else -1 for a in activities), dtype=np.int32, count=n)
-        type_codes = np.fromiter((types.code(a.type) for a in activities), dtype=np.int32, count=n)
-        occurred = np.fromiter((to_micros(a.occurred_at) for a in activities), dtype=np.int64, count=n)
+        row_of, code = contact_rows.get, types.code
+        contact = np.fromiter((row_of(a.contact_id, -1) if a.contact_id is not None else -1 for a in activities), dtype=np.int32, count=n)
+        type_codes = np.fromiter((code(a.type) for a in activities), dtype=np.int32, count=n)
+        occurred = np.fromiter(
+            ((a.occurred_at - EPOCH) // _MICRO if a.occurred_at.tzinfo is _UTC else to_micros(a.occurred_at) for a in activities), dtype=np.int64, count=n
+        )
         ids = [a.id for a in activities]
         ranked = sorted(range(n), key=ids.__getitem__)
         order = np.empty(n, dtype=np.int64)

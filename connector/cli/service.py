@@ -115,19 +115,18 @@ def demo_command(
         f"sync {s.status}: pulled {s.pulled_contacts:,} contacts and {s.pulled_activities:,} activities, "
         f"scored {s.scored:,}, wrote {s.written:,}, {s.actions} trigger actions, {s.quarantined} quarantined"
     )
-    first = report.models[0]
+    first, others = report.models[0], report.models[1:]
     table = Table(title=f"Top {len(report.top)} leads by {first}")
     table.add_column("contact")
-    table.add_column("job title")
-    for model in report.models:
-        table.add_column(f"{model} score", justify="right")
-        table.add_column("grade")
-        table.add_column("stage")
+    table.add_column("score", justify="right")
+    table.add_column("grade")
+    table.add_column("stage")
+    for model in others:
+        table.add_column(f"{model}: score grade stage")
     for lead in report.top:
-        cells = [f"{lead.name} ({lead.contact_id})", lead.job_title or ""]
-        for model in report.models:
-            score = lead.scores.get(model)
-            cells += [f"{score:g}" if score is not None else "", lead.grades.get(model) or "", lead.stages.get(model) or ""]
+        cells = [f"{lead.name} ({lead.contact_id})", _num(lead.scores.get(first)), lead.grades.get(first) or "", lead.stages.get(first) or ""]
+        for model in others:
+            cells.append(" ".join(x for x in (_num(lead.scores.get(model)), lead.grades.get(model) or "", lead.stages.get(model) or "") if x))
         table.add_row(*cells)
     console.print(table)
     stages = Table(title="Contacts per stage")
@@ -167,6 +166,10 @@ def demo_command(
             pass
         finally:
             sandbox.stop()
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
 
 
 def register(app: typer.Typer) -> None:

@@ -95,6 +95,8 @@ def fit_buckets(col: Column, rows: np.ndarray, *, min_size: int) -> list[Bucket]
     """The buckets of ``col`` fitted on training ``rows``; empty for unusable columns."""
     buckets: list[Bucket] = []
     name = col.name
+    if col.multi:
+        return []
     missing = col.missing[rows]
     if col.kind == "number":
         x = col.numbers[rows]

@@ -50,6 +50,9 @@ class Column:
     numbers: np.ndarray
     text: np.ndarray
     spelling: dict[str, str]
+    #: Some values are lists (multi-select): the probability model reads the joined items as one
+    #: value; the points model skips the column, since rule conditions match list items one by one.
+    multi: bool = False
 
     @property
     def present(self) -> int:
@@ -97,5 +100,6 @@ def profile_columns(contacts: t.Sequence[Contact], columns: t.Sequence[str], pla
             kind = "identifier"
         else:
             kind = "category"
-        out.append(Column(name, kind, missing, numbers, text, spelling))
+        multi = any(isinstance(v, (list, tuple)) for v in values)
+        out.append(Column(name, kind, missing, numbers, text, spelling, multi))
     return out

@@ -187,8 +187,9 @@ def _as_number(value: t.Any) -> float | None:
 
 
 def _equals(value: t.Any, level: str) -> bool:
+    """A multi-select value is one level: its items joined by ``;`` (as the learner saw it)."""
     if isinstance(value, (list, tuple)):
-        return any(_equals(v, level) for v in value)
+        return ";".join(str(v).strip() for v in value).casefold() == level
     return str(value).strip().casefold() == level
 
 

@@ -133,3 +133,11 @@ def test_single_row_walk_equals_vectorised_path() -> None:
         r, c = pred.walk(x[i])
         assert r == raw[i]
         assert np.allclose(c, contrib[i], atol=1e-12)
+
+
+def test_multi_select_value_is_one_level() -> None:
+    features = [FeatureSpec(kind="level", group="Topics", property="Topics", value="AI;Data")]
+    spec, _, _ = _spec(trees=2)
+    pred = TreePredictor(spec.model_copy(update={"features": features + list(spec.features[1:])}), "p")
+    assert pred.encoding.row(Contact("a", properties={"Topics": ["ai", " data"]}), [], AS_OF)[0] == 1.0
+    assert pred.encoding.row(Contact("b", properties={"Topics": ["ai"]}), [], AS_OF)[0] == 0.0

@@ -39,6 +39,7 @@ if t.TYPE_CHECKING:
 
 __all__ = [
     "JOB_TABLE",
+    "RESCORE_GRACE_SECONDS",
     "JobSpec",
     "Runner",
     "SyncExecutor",
@@ -55,6 +56,9 @@ log = logging.getLogger(__name__)
 
 #: The table apscheduler keeps its jobs in, inside the state database.
 JOB_TABLE = "scheduler_jobs"
+
+#: A daily full rescore missed while the service was down still runs at start within this time.
+RESCORE_GRACE_SECONDS = 23 * 3600
 
 #: What a job runs: ``runner(crm_name, full)``.
 Runner = t.Callable[[str, bool], object]
@@ -172,7 +176,8 @@ class SyncScheduler:
         database_url: the state database; jobs are kept in its ``scheduler_jobs`` table.
         specs: the jobs the configuration asks for.
         runner: called as ``runner(crm, full)`` on a worker thread for each due job.
-        misfire_grace_seconds: how late a run may still start (e.g. after a restart).
+        misfire_grace_seconds: how late an incremental run may still start (e.g. after a restart);
+            a missed daily rescore may be up to :data:`RESCORE_GRACE_SECONDS` late.
         config_path: stored with each job so :func:`scheduled_sync` could run it on its own.
         clock: the current time (UTC), injectable for tests.
     """
@@ -247,7 +252,7 @@ class SyncScheduler:
                 next_run_time=first,
                 coalesce=True,
                 max_instances=1,
-                misfire_grace_time=self._misfire,
+                misfire_grace_time=self._misfire if not spec.full else max(self._misfire, RESCORE_GRACE_SECONDS),
             )
             log.info("scheduled job %s (%s), next run %s", jid, spec.trigger, first)
 

@@ -174,3 +174,21 @@ def test_job_specs_follow_the_config() -> None:
     assert "0:30:00" in str(specs["sync:us"].trigger)
     assert "0:15:00" in str(specs["sync:de"].trigger), "no schedule given: every 15 minutes"
     assert "hour='2', minute='15'" in repr(specs["rescore:us"].trigger) and "Europe/Berlin" in repr(specs["rescore:us"].trigger)
+
+
+def test_a_daily_rescore_missed_hours_ago_runs_once_at_start(tmp_path: t.Any) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    past = dt.datetime.now(UTC) - dt.timedelta(hours=5)
+    due = (past + dt.timedelta(minutes=1)).time().replace(microsecond=0)
+    calls: list[tuple[str, bool]] = []
+    specs = [JobSpec("hubspot", True, daily_trigger(due))]
+    sched = SyncScheduler(url, specs, lambda crm, full: calls.append((crm, full)), misfire_grace_seconds=60, clock=lambda: past)
+    sched.start()
+    try:
+        assert _wait_for(lambda: calls == [("hubspot", True)])
+        time.sleep(0.3)
+        nxt = sched.next_runs()["rescore:hubspot"]
+    finally:
+        sched.shutdown()
+    assert calls == [("hubspot", True)]
+    assert nxt is not None and nxt > dt.datetime.now(UTC)

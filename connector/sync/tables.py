@@ -65,25 +65,27 @@ class ContactRow(SQLModel, table=True):
     """A contact as last pulled; ``needs_score`` is set by a pull and cleared by the scoring."""
 
     __tablename__ = "contacts"
+    __table_args__ = (sa.Index("ix_contacts_crm_email", "crm", "email"), sa.Index("ix_contacts_crm_needs_score", "crm", "needs_score"))
     crm: str = Field(primary_key=True, max_length=64)
     id: str = Field(primary_key=True, max_length=128)
-    email: str | None = Field(default=None, max_length=320, index=True)
+    email: str | None = Field(default=None, max_length=320)
     properties: dict[str, t.Any] | None = _json()
     updated_at: dt.datetime | None = _ts()
     pulled_at: dt.datetime | None = _ts()
-    needs_score: bool = Field(default=True, index=True)
+    needs_score: bool = Field(default=True)
 
 
 class ActivityRow(SQLModel, table=True):
     """One activity, unique per CRM and id: a page pulled twice never counts twice."""
 
     __tablename__ = "activities"
+    __table_args__ = (sa.Index("ix_activities_crm_contact", "crm", "contact_id"), sa.Index("ix_activities_crm_anonymous", "crm", "anonymous_id"))
     crm: str = Field(primary_key=True, max_length=64)
     id: str = Field(primary_key=True, max_length=255)
     type: str = Field(max_length=64)
     occurred_at: dt.datetime = _ts(nullable=False)
-    contact_id: str | None = Field(default=None, max_length=128, index=True)
-    anonymous_id: str | None = Field(default=None, max_length=400, index=True)
+    contact_id: str | None = Field(default=None, max_length=128)
+    anonymous_id: str | None = Field(default=None, max_length=400)
     attributes: dict[str, t.Any] | None = _json()
     pulled_at: dt.datetime | None = _ts()
 
@@ -92,9 +94,10 @@ class IdentityRow(SQLModel, table=True):
     """An anonymous visitor id known to be a contact."""
 
     __tablename__ = "identities"
+    __table_args__ = (sa.Index("ix_identities_crm_contact", "crm", "contact_id"),)
     crm: str = Field(primary_key=True, max_length=64)
     anonymous_id: str = Field(primary_key=True, max_length=400)
-    contact_id: str = Field(max_length=128, index=True)
+    contact_id: str = Field(max_length=128)
 
 
 class CursorRow(SQLModel, table=True):
@@ -111,6 +114,7 @@ class ScoreRow(SQLModel, table=True):
     """The latest score of a contact under a model, with its reasons and the state for next time."""
 
     __tablename__ = "scores"
+    __table_args__ = (sa.Index("ix_scores_crm_changes_at", "crm", "changes_at"),)
     crm: str = Field(primary_key=True, max_length=64)
     contact_id: str = Field(primary_key=True, max_length=128)
     model: str = Field(primary_key=True, max_length=128)
@@ -123,7 +127,7 @@ class ScoreRow(SQLModel, table=True):
     reasons: list[dict[str, t.Any]] | None = _json()
     state: dict[str, t.Any] | None = _json()
     as_of: dt.datetime = _ts(nullable=False)
-    changes_at: dt.datetime | None = _ts(index=True)
+    changes_at: dt.datetime | None = _ts()
 
 
 class WrittenRow(SQLModel, table=True):
@@ -141,10 +145,10 @@ class OutboxRow(SQLModel, table=True):
     """A pending write of one contact's changed fields; at most one ``pending`` row per contact."""
 
     __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_crm_status", "crm", "status", "id"),)
+    __table_args__ = (sa.Index("ix_outbox_crm_status", "crm", "status", "id"), sa.Index("ix_outbox_crm_contact", "crm", "contact_id", "status"))
     id: int | None = Field(default=None, primary_key=True)
     crm: str = Field(max_length=64)
-    contact_id: str = Field(max_length=128, index=True)
+    contact_id: str = Field(max_length=128)
     values: dict[str, t.Any] | None = _json()
     #: ``pending`` | ``done`` | ``quarantined``
     status: str = Field(default="pending", max_length=16)

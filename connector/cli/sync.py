@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import signal
+import threading
 import typing as t
 
 import typer
@@ -129,16 +131,24 @@ def sync_command(
         names = [cfg.crm(crm).name]
     engine = _engine(cfg)
     summaries = []
-    for name in names:
-        console.print(f"[bold]Syncing {name}[/bold]{' (full rescore)' if full else ''}")
-        try:
-            with RichProgress(console) as progress:
-                summaries.append(run_sync(cfg, name, full=full, resync=resync, progress=progress, engine=engine))
-        except LeaseBusy as exc:
-            _fail(str(exc))
-        except (CRMError, YamlFileError) as exc:
-            _fail(str(exc))
-    engine.dispose()
+    stop = threading.Event()
+    previous = _stop_on_signals(stop, console)
+    try:
+        for name in names:
+            if stop.is_set():
+                break
+            console.print(f"[bold]Syncing {name}[/bold]{' (full rescore)' if full else ''}")
+            try:
+                with RichProgress(console) as progress:
+                    summaries.append(run_sync(cfg, name, full=full, resync=resync, progress=progress, engine=engine, stop=stop))
+            except LeaseBusy as exc:
+                _fail(str(exc))
+            except (CRMError, YamlFileError) as exc:
+                _fail(str(exc))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        engine.dispose()
     console.print(_summary_table(summaries))
     for s in summaries:
         if s.error:
@@ -147,6 +157,27 @@ def sync_command(
             console.print(f"[yellow]{s.crm}:[/yellow] {s.quarantined + s.rejected} record(s) quarantined; see `connector quarantine list --crm {s.crm}`", highlight=False)
     if any(s.status not in ("ok",) for s in summaries):
         raise typer.Exit(1)
+
+
+def _stop_on_signals(stop: threading.Event, console: Console) -> dict[int, t.Any]:
+    """First Ctrl-C/SIGTERM: finish the batch in flight and stop; a second one: stop at once.
+
+    Stopping at once is safe too (the next run resumes from the outbox and the cursors).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def handler(signum: int, _frame: t.Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        console.print("[yellow]stopping after the batch in flight (press Ctrl-C again to stop at once)[/yellow]")
+
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.getsignal(sig)
+        signal.signal(sig, handler)
+    return previous
 
 
 def _known(cfg: t.Any, crm: str | None) -> bool:

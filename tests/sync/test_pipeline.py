@@ -89,3 +89,39 @@ def test_repulled_page_never_counts_twice(sync_config, fake_crm, factory, clock)
         assert conn.execute(sa.text("SELECT COUNT(*) FROM activities")).scalar_one() == 2  # ... stored once
     assert summary.scored == 0  # unchanged contacts and known activity: nothing to rescore
     engine.dispose()
+
+
+def test_stop_request_ends_the_run_after_the_batch_in_flight(sync_config, fake_crm, factory, clock, monkeypatch):
+    import threading
+
+    from tests.sync.fake_crm import FakeAdapter
+
+    _seed(fake_crm)
+    stop = threading.Event()
+    original = FakeAdapter.push
+
+    def push_then_signal(self, updates):
+        result = original(self, updates)
+        stop.set()  # SIGTERM arrives while the first batch is in flight
+        return result
+
+    monkeypatch.setattr(FakeAdapter, "push", push_then_signal)
+    summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory, stop=stop)
+    assert summary.status == "stopped" and summary.written == 2
+    monkeypatch.setattr(FakeAdapter, "push", original)
+    resumed = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert resumed.written == 1 and resumed.scored == 0
+    assert set(fake_crm.fields) == {"c1", "c2", "c3"}
+
+
+def test_busy_crm_is_refused_with_the_holder_named(sync_config, fake_crm, factory, clock):
+    import pytest
+
+    from connector.sync.db import open_database
+    from connector.sync.lease import Lease, LeaseBusy
+
+    engine = open_database(sync_config.effective_database_url())
+    Lease(engine, "main", "other-host:42:abc", clock=clock).acquire()
+    with pytest.raises(LeaseBusy, match="being synced by other-host:42:abc"):
+        run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    engine.dispose()

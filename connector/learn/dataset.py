@@ -61,7 +61,8 @@ class LearningData:
     as_of: dt.datetime
     skipped: list[Skipped] = dc.field(default_factory=list)
     unlabelled: int = 0
-    label_spelling: str = ""
+    #: Things the reader noticed that the user should hear about (become warnings).
+    notes: list[str] = dc.field(default_factory=list)
 
 
 def parse_label(value: t.Any) -> int | None:

@@ -99,17 +99,27 @@ def load_data(options: LearnOptions) -> LearningData:
     """Read contacts (and activities); ``as_of`` defaults to the latest activity (or now)."""
     contacts, labels, columns, skipped, unlabelled = read_labelled_contacts(options.contacts, label=options.label, id_column=options.id_column)
     activities: dict[str, list] = {}
+    notes: list[str] = []
     if options.activities is not None:
         activities, act_skipped = read_activities(options.activities, options.placeholders)
         skipped = skipped + [Skipped(s.line, f"{options.activities.name}: {s.reason}") for s in act_skipped]
         known = {c.id for c in contacts}
+        total = sum(len(v) for v in activities.values())
+        stray = sum(len(v) for k, v in activities.items() if k not in known)
+        if total and stray == total:
+            raise DataError(
+                f"{options.activities}: none of its {total} activities belongs to a labelled contact; "
+                f"their contact_id must match the contacts' ids (--id-column{' ' + options.id_column if options.id_column else ''})"
+            )
+        if stray:
+            notes.append(f"{stray} of {total} activities belong to no labelled contact and were not used")
         activities = {k: v for k, v in activities.items() if k in known}
     if options.as_of is not None:
         as_of = utc(options.as_of)
     else:
         latest = [a.occurred_at for acts in activities.values() for a in acts]
         as_of = max(latest) if latest else dt.datetime.now(dt.timezone.utc)
-    return LearningData(contacts, labels, columns, activities, as_of, skipped, unlabelled)
+    return LearningData(contacts, labels, columns, activities, as_of, skipped, unlabelled, notes)
 
 
 def _folds(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -191,7 +201,9 @@ def learn(options: LearnOptions, data: LearningData | None = None) -> Learned:
         raise DataError(f"--target-conversion must be between 0 and 1 (exclusive), got {options.target_conversion}")
     data = data or load_data(options)
     y = np.asarray(data.labels, dtype=np.int64)
-    warnings = check_labels(y, options.label)
+    warnings = check_labels(y, options.label) + list(data.notes)
+    if data.unlabelled:
+        warnings.append(f"{data.unlabelled} contacts have no outcome in '{options.label}' yet and were not used")
     if data.skipped:
         warnings.append(f"{len(data.skipped)} rows set aside (see the report); first: line {data.skipped[0].line}: {data.skipped[0].reason}")
     n = len(y)

@@ -79,3 +79,17 @@ def test_activity_type_that_leaks_or_is_excluded_is_left_out(tmp_path: pathlib.P
     assert reasons["activity:page_view"] == "excluded by --exclude"
     assert {f.types[0] for f in learned.model_file.features if f.types} == {"email_open"}
     assert not any("no such column" in w for w in learned.warnings)
+
+
+def test_activities_that_match_no_contact_are_refused_or_reported(tmp_path: pathlib.Path) -> None:
+    rows = make_rows(200)
+    path = write_csv(tmp_path / "c.csv", rows)
+    acts = tmp_path / "a.jsonl"
+    acts.write_text(json.dumps({"id": "x1", "contact_id": "someone-else", "type": "email_open", "occurred_at": "2026-01-01T00:00:00Z"}) + "\n")
+    with pytest.raises(DataError, match="none of its 1 activities belongs to a labelled contact"):
+        learn(options(path, folds=3, activities=acts))
+    write_activities(acts, rows)
+    with acts.open("a") as fh:
+        fh.write(json.dumps({"id": "x1", "contact_id": "someone-else", "type": "email_open", "occurred_at": "2026-01-01T00:00:00Z"}) + "\n")
+    learned = learn(options(path, folds=3, activities=acts))
+    assert any("1 of" in w and "belong to no labelled contact" in w for w in learned.warnings)

@@ -15,6 +15,7 @@ from connector.scoring.predictive import (
     Calibration,
     FeatureSpec,
     ModelFile,
+    Predictor,
     PredictiveModelError,
     TreePredictor,
     load_predictor,
@@ -93,6 +94,7 @@ def _write(tmp_path: pathlib.Path, data: object) -> pathlib.Path:
 def test_load_round_trip(tmp_path: pathlib.Path) -> None:
     spec, x, gb = _spec()
     pred = load_predictor(_write(tmp_path, spec.model_dump(mode="json")), "probability")
+    assert isinstance(pred, Predictor)
     assert np.allclose(pred.raw(x), gb.decision_function(x), atol=1e-12)  # type: ignore[attr-defined]
 
 

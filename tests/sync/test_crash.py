@@ -2,8 +2,9 @@
 
 Two identical sandboxes (same seed, same frozen clock). On the first, one undisturbed sync gives the
 reference. On the second, the sync runs as a subprocess and is killed with SIGKILL at seeded random
-points -- after a random number of API requests (anywhere in pull, push or actions) or after a random
-delay (also start-up, database and scoring work) -- several times in a row, then runs once cleanly.
+points -- at a random request of the pull, of the push (batches of 10) or of the trigger actions, or
+after a random delay (start-up, migrations, scoring chunks of 25) -- ten times in a row, then runs once
+cleanly; the test insists that kills landed in every phase.
 The CRM state (every property of every contact, every list's members, every task) must equal the
 reference, and the state database must hold the same activities (none twice), scores and firings.
 
@@ -54,6 +55,7 @@ def make_sandbox(contacts: int, **options: t.Any) -> HubSpotSandbox:
 
 def write_config(folder: pathlib.Path, crm: str = CRM) -> pathlib.Path:
     """A connector.yaml for one HubSpot CRM with the shipped mapping and models, limits lifted for speed."""
+    # The lease never expires on a frozen clock; the stable owner name (OWNER) takes it back instead.
     models = "\n".join(f"      - {p}" for p in sorted((REPO / "mappings" / "models").glob("*.yaml")))
     path = folder / "connector.yaml"
     path.write_text(
@@ -66,6 +68,8 @@ def write_config(folder: pathlib.Path, crm: str = CRM) -> pathlib.Path:
     credentials: {{access_token: TEST_HS_TOKEN}}
     base_url_env: TEST_HS_URL
     rate_limit: {{requests: 100000, per_seconds: 1, searches_per_second: 100000}}
+# small batches and chunks: more places for a kill or a fault to land between two commits
+batch: {{push_size: 10, score_chunk: 25}}
 database_url: sqlite:///{folder / "state.db"}
 lease: {{ttl_seconds: 600, wait_seconds: 0}}
 """
@@ -155,6 +159,18 @@ def diff_summary(expected: dict[str, t.Any], actual: dict[str, t.Any]) -> str:
     return "\n".join(out[:20])
 
 
+PHASES = ("pull", "push", "actions")
+
+
+def phase_of(path: str) -> str:
+    """Which part of a run a request belongs to: ``pull``, ``push`` or ``actions`` (tasks, lists, owners)."""
+    if path.endswith("/batch/update"):
+        return "push"
+    if "/objects/tasks" in path or "/lists/" in path or path.rstrip("/").endswith("/crm/v3/lists") or "/objects/contacts/" in path and path.rsplit("/", 1)[-1].isdigit():
+        return "actions"
+    return "pull"
+
+
 def sync_process_main(config_path: str, env: dict[str, str], result_path: str) -> None:
     """Body of a sync subprocess: one run on the frozen clock, its outcome written as JSON."""
     os.environ.update(env)
@@ -197,34 +213,47 @@ def test_sigkill_at_random_points_then_one_clean_run_equals_an_undisturbed_run(t
         summary = sync_in_process(ref_config, reference)
         reference_seconds = time.monotonic() - started
         assert summary.status == "ok", summary.error
-        requests_per_run = len(reference.requests)
+        reference_log = reference.requests
+        requests_per_run = len(reference_log)
         expected = crm_state(reference)
         expected_db = db_state(load_config(ref_config).effective_database_url())
     assert requests_per_run > 20 and summary.written > 0 and summary.actions > 0, "the reference run did too little to test"
 
     rng = random.Random(20261123)
-    kills = 0
+    per_phase = collections.Counter(phase_of(r.path) for r in reference_log)
+    assert all(per_phase[p] > 0 for p in ("pull", "push", "actions")), per_phase
+    kills: collections.Counter[str] = collections.Counter()
     with make_sandbox(contacts) as crm:
         config = write_config(crash_dir)
         setup_crm(config, crm)
         ctx = process_factory()
         outcome = crash_dir / "outcome.json"
-        for _attempt in range(10):
-            by_requests = rng.random() < 0.75
-            at_request = rng.randint(1, requests_per_run)
+        # Each attempt aims at one phase: the k-th request of the pull, the push or the trigger
+        # actions, or a moment in time (start-up, database and scoring work between requests).
+        for phase in ("pull", "push", "time", "actions", "pull", "push", "actions", "time", "push", "actions"):
+            # early in the actions, so that some are left for the next attempts to be killed in
+            span = per_phase[phase] // 4 if phase == "actions" else per_phase[phase]
+            at_request = rng.randint(1, max(1, span)) if phase != "time" else 0
             at_seconds = rng.uniform(0.05, reference_seconds)
             base = len(crm.requests)
             started = time.monotonic()
             proc = spawn_sync(ctx, config, crm, outcome)
             while proc.is_alive():
-                if (by_requests and len(crm.requests) - base >= at_request) or (not by_requests and time.monotonic() - started >= at_seconds):
+                if phase == "time":
+                    # at a moment in time, at the latest when the actions begin
+                    due = time.monotonic() - started >= at_seconds or any(phase_of(r.path) == "actions" for r in crm.requests[base:])
+                else:
+                    # the k-th request of the phase, or the phase is over (a resumed run has less to do)
+                    seen = [phase_of(r.path) for r in crm.requests[base:]]
+                    due = seen.count(phase) >= at_request or any(PHASES.index(p) > PHASES.index(phase) for p in seen)
+                if due:
                     os.kill(proc.pid, signal.SIGKILL)
-                    kills += 1
+                    kills[phase] += 1
                     break
                 time.sleep(0.001)
             proc.join(60)
             assert proc.exitcode in (0, -signal.SIGKILL), f"sync process ended with {proc.exitcode}"
-        assert kills >= 6, f"only {kills} of 10 runs were killed mid-way; the test proves too little"
+        assert sum(kills.values()) >= 6 and all(kills[p] for p in ("pull", "push", "actions")), f"kills per phase: {dict(kills)}; the test proves too little"
 
         final = spawn_sync(ctx, config, crm, outcome)
         final.join(120)

@@ -192,3 +192,40 @@ def test_a_daily_rescore_missed_hours_ago_runs_once_at_start(tmp_path: t.Any) ->
         sched.shutdown()
     assert calls == [("hubspot", True)]
     assert nxt is not None and nxt > dt.datetime.now(UTC)
+
+
+def test_connector_status_shows_the_next_run_stored_by_the_scheduler(tmp_path: t.Any, monkeypatch: t.Any) -> None:
+    from typer.testing import CliRunner
+
+    from connector.cli import app
+    from connector.sync.config import load_config
+    from connector.sync.scheduler import job_specs
+
+    repo = __import__("pathlib").Path(__file__).resolve().parents[2]
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"crms:\n  - name: eu\n    adapter: hubspot\n    mapping: {repo / 'mappings' / 'hubspot.yaml'}\n"
+        f"    models: [{repo / 'mappings' / 'models' / 'b2b-saas.yaml'}]\n    credentials: {{access_token: H7_TOKEN}}\n"
+        f"    schedule: {{cron: '0 4 * * *', full_rescore_at: null}}\n"
+        f"database_url: sqlite:///{tmp_path / 's.db'}\n"
+    )
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "250")
+    before = CliRunner().invoke(app, ["status", "--config", str(config)])
+    assert before.exit_code == 0, before.output
+    assert "not scheduled" in before.output
+
+    cfg = load_config(config)
+    ran: list[str] = []
+    sched = SyncScheduler(cfg.effective_database_url(), job_specs(cfg), lambda crm, full: ran.append(crm))
+    sched.start()
+    try:
+        assert _wait_for(lambda: ran == ["eu"]), "a new CRM's first sync runs at once"
+        time.sleep(0.2)
+    finally:
+        sched.shutdown()
+    nxt = next_run_times(cfg)["eu"]
+    assert nxt is not None and (nxt.hour, nxt.minute) == (4, 0)
+    after = CliRunner().invoke(app, ["status", "--config", str(config)])
+    assert after.exit_code == 0, after.output
+    assert "not scheduled" not in after.output and "04:00" in after.output

@@ -25,7 +25,7 @@ from connector.adapters.base import CRMAdapter, CRMError, FieldUpdate, PushResul
 from connector.sync import tables as T
 from connector.sync.store import Store, dumps, jsonable, upsert
 
-__all__ = ["PushCounts", "pending_count", "push_pending", "stage_changes"]
+__all__ = ["BackgroundPusher", "OutboxPusher", "PushCounts", "pending_count", "push_pending", "stage_changes"]
 
 log = logging.getLogger(__name__)
 
@@ -106,60 +106,95 @@ class PushCounts:
     error: str | None = None
 
 
-def push_pending(
-    store: Store,
-    adapter: CRMAdapter,
-    *,
-    batch_size: int,
-    max_attempts: int,
-    clock: t.Callable[[], dt.datetime],
-    run_id: int | None,
-    before_batch: t.Callable[[], None] = lambda: None,
-    on_batch: t.Callable[[int], None] = lambda n: None,
-    stop: threading.Event | None = None,
-) -> PushCounts:
-    """Write every pending outbox row once, in batches of ``min(batch_size, adapter.max_batch_size)``.
+class OutboxPusher:
+    """Writes pending outbox rows in batches of ``min(batch_size, adapter.max_batch_size)``.
 
     Rows that fail retryably stay pending for the next run (after ``max_attempts`` they are
     quarantined); rows the CRM refuses for good are quarantined with its reason. A CRM that fails a
-    whole batch retryably (after the adapter's own retries) ends the stage: the rest waits for the
-    next run. ``before_batch`` renews the lease (and raises when it was lost); ``stop`` ends the
-    stage after the batch in flight.
+    whole batch (after the adapter's own retries), or refuses every record of a batch for one
+    reason (a setup problem), halts the pusher for this run: the rest waits for the next run.
+    Within a run each row is tried at most once (the pusher only moves forward through the ids).
+
+    Args:
+        store: the CRM's state.
+        adapter: the CRM.
+        batch_size: largest batch wanted (capped by the adapter's).
+        max_attempts: runs a retryable failure is retried before it is quarantined.
+        clock: current UTC time.
+        run_id: the run, for quarantine entries.
+        before_batch: called before each batch (renews the lease; raises when it was lost).
+        on_batch: told how many rows each batch carried.
+        stop: when set, no new batch starts.
     """
-    size = max(1, min(batch_size, int(getattr(adapter, "max_batch_size", batch_size) or batch_size)))
-    counts = PushCounts()
-    crm = store.crm
-    last_id = 0
-    while stop is None or not stop.is_set():
-        with store.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(outbox.c.id, outbox.c.contact_id, outbox.c["values"], outbox.c.attempts)
-                .where(outbox.c.crm == crm, outbox.c.status == "pending", outbox.c.id > last_id)
-                .order_by(outbox.c.id)
-                .limit(size)
-            ).all()
-        if not rows:
-            break
-        last_id = rows[-1][0]
-        before_batch()
+
+    def __init__(
+        self,
+        store: Store,
+        adapter: CRMAdapter,
+        *,
+        batch_size: int,
+        max_attempts: int,
+        clock: t.Callable[[], dt.datetime],
+        run_id: int | None,
+        before_batch: t.Callable[[], None] = lambda: None,
+        on_batch: t.Callable[[int], None] = lambda n: None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.store = store
+        self.adapter = adapter
+        self.size = max(1, min(batch_size, int(getattr(adapter, "max_batch_size", batch_size) or batch_size)))
+        self.max_attempts = max_attempts
+        self.clock = clock
+        self.run_id = run_id
+        self.before_batch = before_batch
+        self.on_batch = on_batch
+        self.stop = stop
+        self.counts = PushCounts()
+        self.last_id = 0
+
+    @property
+    def halted(self) -> bool:
+        """True once the CRM failed in a way that ends pushing for this run."""
+        return self.counts.error is not None
+
+    def push(self, *, only_full: bool = False) -> None:
+        """Push pending rows not yet tried in this run; with ``only_full``, only complete batches."""
+        crm = self.store.crm
+        while not self.halted and (self.stop is None or not self.stop.is_set()):
+            with self.store.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.select(outbox.c.id, outbox.c.contact_id, outbox.c["values"], outbox.c.attempts)
+                    .where(outbox.c.crm == crm, outbox.c.status == "pending", outbox.c.id > self.last_id)
+                    .order_by(outbox.c.id)
+                    .limit(self.size)
+                ).all()
+            if not rows or (only_full and len(rows) < self.size):
+                return
+            self.last_id = rows[-1][0]
+            self.before_batch()
+            self._push_batch(rows)
+            self.on_batch(len(rows))
+
+    def _push_batch(self, rows: t.Sequence[t.Any]) -> None:
+        store, counts, crm = self.store, self.counts, self.store.crm
         updates = [FieldUpdate(contact_id=cid, values=dict(values or {})) for _, cid, values, _ in rows]
         try:
             try:
-                result = adapter.push(updates)
+                result = self.adapter.push(updates)
             except CRMError as exc:
                 if not (_is_record_problem(exc) and len(updates) > 1):
                     raise
                 # The CRM refused the whole batch over its content: push one by one to find the culprit.
-                result = _push_one_by_one(adapter, updates)
+                result = _push_one_by_one(self.adapter, updates)
         except CRMError as exc:
             _record_batch_failure(store, rows, str(exc), counts=counts)
             counts.error = f"writing to the CRM failed: {exc}"
             log.warning("crm %s: push stopped, %s; the pending writes wait for the next run", crm, exc)
-            break
+            return
         counts.batches += 1
-        now = clock()
+        now = self.clock()
         systematic = _same_refusal_for_all(rows, result)
-        if systematic is not None and not _exhausted(rows, max_attempts):
+        if systematic is not None and not _exhausted(rows, self.max_attempts):
             # Every record refused for the same reason: a setup problem (a missing property, a
             # wrong mapping), not bad records. Keep them pending instead of quarantining thousands.
             _record_batch_failure(store, rows, systematic, counts=counts)
@@ -168,7 +203,7 @@ def push_pending(
                 "check the mapping and run `connector setup`; the writes wait for the next run"
             )
             log.warning("crm %s: push stopped: %s", crm, counts.error)
-            break
+            return
         done_ids: list[int] = []
         written_rows: list[dict[str, t.Any]] = []
         landed = set(result.written)
@@ -187,10 +222,56 @@ def push_pending(
                 if cid in landed:
                     continue
                 reason, retryable = result.failed.get(cid, ("the CRM did not confirm this write", True))
-                _fail_row(conn, store, oid, cid, values, attempts, reason, retryable, now, run_id, max_attempts, counts)
+                _fail_row(conn, store, oid, cid, values, attempts, reason, retryable, now, self.run_id, self.max_attempts, counts)
         counts.written += len(done_ids)
-        on_batch(len(rows))
-    return counts
+
+
+class BackgroundPusher:
+    """Pushes complete batches on a worker thread while the main thread goes on scoring.
+
+    Scoring is CPU work and pushing mostly waits for the rate limiter and the CRM, so doing both at
+    once makes a large run take about the longer of the two instead of their sum. The worker only
+    reads rows created after it started (the pusher moves forward through the ids), and each contact
+    is scored once per run, so the scorer never changes a row the worker is writing.
+    """
+
+    def __init__(self, pusher: OutboxPusher) -> None:
+        self.pusher = pusher
+        self._wake = threading.Event()
+        self._done = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name=f"push-{pusher.store.crm}", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        """New outbox rows were committed."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._done.is_set():
+                    return
+                self.pusher.push(only_full=True)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread in finish()
+            self._error = exc
+
+    def finish(self) -> None:
+        """Stop the worker after its batch in flight; re-raise what it failed with (e.g. a lost lease)."""
+        self._done.set()
+        self._wake.set()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+def push_pending(store: Store, adapter: CRMAdapter, **options: t.Any) -> PushCounts:
+    """Push every pending row once (see :class:`OutboxPusher` for the options)."""
+    pusher = OutboxPusher(store, adapter, **options)
+    pusher.push()
+    return pusher.counts
 
 
 def _fail_row(

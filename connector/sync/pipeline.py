@@ -15,7 +15,10 @@ Follow a contact through :func:`run_sync`:
    summary, scored-at) are compared with what was last written to the CRM; only real changes go
    to the outbox, in the same transaction as the scores, stage history and trigger firings.
 4. **Push** the outbox in the largest batches the adapter takes, each batch marked done as it
-   lands; then execute pending trigger actions once.
+   lands: first what an earlier run left, then, on a worker thread while scoring goes on, every
+   complete batch the scoring produces (scoring is CPU, pushing waits on the rate limit: together
+   they take about the longer of the two), then the last batch. Then execute pending trigger
+   actions once.
 
 A crash at any point loses nothing (uncommitted work is redone: cursors did not move, scores and
 outbox rows were not committed) and doubles nothing (activities are unique, the outbox holds one
@@ -42,7 +45,7 @@ from connector.sync.actions import execute_pending, record_firings
 from connector.sync.config import ConnectorConfig, CRMConfig
 from connector.sync.db import open_database
 from connector.sync.lease import Lease, LeaseLost, default_owner
-from connector.sync.outbox import push_pending, stage_changes
+from connector.sync.outbox import BackgroundPusher, OutboxPusher, stage_changes
 from connector.sync.ratelimit import RateLimiter
 from connector.sync.store import Store
 
@@ -300,11 +303,25 @@ class _Run:
         for stream in ("contacts", "activities"):
             if self.stopped() or not self.pull(stream, until, resync):
                 return
-        # Scores are as of the run's start: the instant the pulled data is complete up to.
-        if not self.score(full, as_of=until):
-            return
-        self.push()
-        if not self.stopped():
+        # Writes left over by an earlier run go first, so scoring never changes a row in flight.
+        pusher = self.pusher()
+        pusher.push()
+        background = BackgroundPusher(pusher) if not pusher.halted else None
+        try:
+            # Scores are as of the run's start: the instant the pulled data is complete up to.
+            scored = self.score(full, as_of=until, on_chunk=background.poke if background else None)
+        finally:
+            if background is not None:
+                background.finish()
+        if scored:
+            pusher.push()  # the last, incomplete batch
+        self.progress.finish("push")
+        self.summary.written += pusher.counts.written
+        self.summary.failed += pusher.counts.failed
+        self.summary.quarantined += pusher.counts.quarantined
+        if pusher.counts.error:
+            self.summary.error = pusher.counts.error
+        if scored and not self.stopped():
             self.run_actions()
 
     # 1. pull --------------------------------------------------------------------------------------
@@ -342,8 +359,11 @@ class _Run:
 
     # 2-3. score, diff, outbox ----------------------------------------------------------------------
 
-    def score(self, full: bool, *, as_of: dt.datetime) -> bool:
-        """Score what needs it, chunk by chunk, each chunk one transaction with its outbox entries."""
+    def score(self, full: bool, *, as_of: dt.datetime, on_chunk: t.Callable[[], None] | None = None) -> bool:
+        """Score what needs it, chunk by chunk, each chunk one transaction with its outbox entries.
+
+        ``on_chunk`` is told after each commit (it wakes the background pusher).
+        """
         names = [m.model for m in self.scorers.models]
         ids = self.store.ids_to_score(as_of, names, full=full)
         use_batch = len(ids) >= self.config.batch.batch_scorer_min
@@ -374,6 +394,8 @@ class _Run:
                 self.store.clear_needs_score(conn, chunk)
             self.summary.scored += len(chunk) - len(failed)
             self.progress.advance("score", len(chunk))
+            if on_chunk is not None:
+                on_chunk()
             self.lease.renew()
             if self.stopped():
                 self.progress.finish("score")
@@ -404,11 +426,10 @@ class _Run:
 
     # 4. push and actions ---------------------------------------------------------------------------
 
-    def push(self) -> None:
-        from connector.sync.outbox import pending_count
-
-        self.progress.start("push", pending_count(self.store.engine, self.crm.name))
-        counts = push_pending(
+    def pusher(self) -> OutboxPusher:
+        """The run's outbox pusher; its progress bar counts rows written while scoring goes on."""
+        self.progress.start("push")
+        return OutboxPusher(
             self.store,
             self.adapter,
             batch_size=self.config.batch.push_size,
@@ -419,12 +440,6 @@ class _Run:
             on_batch=lambda n: self.progress.advance("push", n),
             stop=self.stop,
         )
-        self.progress.finish("push")
-        self.summary.written += counts.written
-        self.summary.failed += counts.failed
-        self.summary.quarantined += counts.quarantined
-        if counts.error:
-            self.summary.error = counts.error
 
     def run_actions(self) -> None:
         self.progress.start("actions")

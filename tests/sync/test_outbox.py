@@ -166,3 +166,25 @@ def test_batch_refused_whole_for_one_reason_is_a_setup_problem_not_bad_records(s
     fake_crm.refuse.clear()  # the admin ran `connector setup`
     second = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
     assert second.status == "ok" and second.written == 4
+
+
+def test_push_runs_while_scoring_and_its_failures_reach_the_run(sync_config, fake_crm, factory, clock, monkeypatch):
+    from tests.sync.fake_crm import FakeAdapter
+
+    _seed(fake_crm, 8)  # score_chunk 2, batch 2: batches become complete while scoring goes on
+
+    def broken(self, updates):
+        raise RuntimeError("adapter bug")
+
+    monkeypatch.setattr(FakeAdapter, "push", broken)
+    with pytest.raises(RuntimeError, match="adapter bug"):
+        run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert _rows(sync_config, "SELECT status, error FROM runs") == [("failed", "RuntimeError: adapter bug")]
+
+
+def test_each_row_is_tried_once_per_run(sync_config, fake_crm, factory, clock):
+    _seed(fake_crm, 6)
+    fake_crm.refuse["c1"] = ("busy", True)
+    summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert (summary.written, summary.failed) == (5, 1)
+    assert _rows(sync_config, "SELECT attempts FROM outbox WHERE contact_id = 'c1'") == [(1,)]

@@ -125,3 +125,28 @@ def test_busy_crm_is_refused_with_the_holder_named(sync_config, fake_crm, factor
     with pytest.raises(LeaseBusy, match="being synced by other-host:42:abc"):
         run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
     engine.dispose()
+
+
+def test_contact_the_engine_cannot_score_is_quarantined_and_retried(sync_config, fake_crm, factory, clock, monkeypatch):
+    from connector.scoring.engine import Scorer
+    from connector.sync.admin import quarantine_retry
+    from connector.sync.db import open_database
+
+    _seed(fake_crm)
+    original = Scorer.score
+
+    def fragile(self, contact, *args, **kwargs):
+        if contact.id == "c2":
+            raise ValueError("unexpected property shape")
+        return original(self, contact, *args, **kwargs)
+
+    monkeypatch.setattr(Scorer, "score", fragile)
+    summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert (summary.status, summary.scored, summary.quarantined) == ("ok", 2, 1)
+    assert set(fake_crm.fields) == {"c1", "c3"}
+    monkeypatch.setattr(Scorer, "score", original)
+    engine = open_database(sync_config.effective_database_url())
+    assert quarantine_retry(engine, "main") == {"scoring": 1}
+    engine.dispose()
+    again = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert again.scored == 1 and "c2" in fake_crm.fields

@@ -232,7 +232,7 @@ class RunRow(SQLModel, table=True):
     crm: str = Field(max_length=64, index=True)
     started_at: dt.datetime = _ts(nullable=False)
     ended_at: dt.datetime | None = _ts()
-    #: ``running`` | ``ok`` | ``partial`` | ``failed``
+    #: ``running`` | ``ok`` | ``partial`` (some writes wait for the next run) | ``stopped`` | ``failed``
     status: str = Field(default="running", max_length=16)
     full: bool = False
     pulled_contacts: int = 0

@@ -158,14 +158,27 @@ def demo_command(
         for name, value in report.env.items():
             console.print(f"  export {name}={value}")
         console.print(f"  connector sync --config {cfg}")
-        console.print("Ctrl-C to stop.")
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
+        _serve_until_signal(sandbox, lambda: console.print("Ctrl-C (or SIGTERM) to stop."))
+
+
+def _serve_until_signal(sandbox: t.Any, ready: t.Callable[[], None]) -> None:
+    """Keep the sandbox up until SIGINT or SIGTERM (explicit handlers: a backgrounded process ignores SIGINT).
+
+    ``ready`` is called once the handlers are in place, so a signal sent after it is never lost.
+    """
+    import signal
+
+    done = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    ready()
+    try:
+        while not done.wait(0.5):
             pass
-        finally:
-            sandbox.stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sandbox.stop()
+        typer.echo("sandbox stopped")
 
 
 def _num(value: float | None) -> str:

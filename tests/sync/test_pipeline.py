@@ -151,3 +151,28 @@ def test_contact_the_engine_cannot_score_is_quarantined_and_retried(sync_config,
     engine.dispose()
     again = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
     assert again.scored == 1 and "c2" in fake_crm.fields
+
+
+def test_batch_scorer_path_writes_what_the_per_contact_path_writes(tmp_path, fake_crm, factory, clock, monkeypatch):
+    from connector.scoring.batch import BatchScorer
+    from connector.sync.config import load_config
+    from tests.sync.conftest import write_config
+    from tests.sync.fake_crm import FakeAdapter, FakeCRM
+
+    _seed(fake_crm)
+    fake_crm.add_activity("a9", "demo_request", T0, contact_id="c3")
+    twin = FakeCRM(contacts=dict(fake_crm.contacts), activities=list(fake_crm.activities))
+    (tmp_path / "one").mkdir()
+    (tmp_path / "batch").mkdir()
+    per_contact = load_config(write_config(tmp_path / "one", f"sqlite:///{tmp_path / 'one' / 's.db'}"))
+    batch_cfg = write_config(tmp_path / "batch", f"sqlite:///{tmp_path / 'batch' / 's.db'}")
+    batch_cfg.write_text(batch_cfg.read_text().replace("batch: {push_size: 100, score_chunk: 2}", "batch: {push_size: 100, score_chunk: 2, batch_scorer_min: 1}"))
+    batched = load_config(batch_cfg)
+    run_sync(per_contact, "main", clock=clock, adapter_factory=factory)
+    calls = []
+    original = BatchScorer.score
+    monkeypatch.setattr(BatchScorer, "score", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    run_sync(batched, "main", clock=clock, adapter_factory=lambda c, g: FakeAdapter(twin, g))
+    assert len(calls) == 2  # two chunks went through the batch scorer
+    assert twin.fields == fake_crm.fields
+    assert len(twin.tasks) == len(fake_crm.tasks) == 1

@@ -76,3 +76,17 @@ def test_bad_config_is_reported_with_file_line_and_key(cli_env) -> None:
 def test_unknown_crm(cli_env) -> None:
     result = CliRunner().invoke(app, ["sync", "--crm", "nope"])
     assert result.exit_code == 1 and "no CRM named 'nope'" in result.output
+
+
+def test_json_log_lines_and_no_secret_in_them(cli_env, monkeypatch) -> None:
+    import json
+
+    path, _ = cli_env
+    path.write_text("log_format: json\n" + path.read_text())
+    monkeypatch.setenv("TEST_TOKEN_VAR", "pat-secret-should-never-show")
+    result = CliRunner().invoke(app, ["sync"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert any("run 1 started" in entry["message"] for entry in lines)
+    assert all({"ts", "level", "logger", "message"} <= entry.keys() for entry in lines)
+    assert "pat-secret-should-never-show" not in result.output + result.stderr

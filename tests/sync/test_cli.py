@@ -48,6 +48,11 @@ def test_explain_shows_reasons_stage_history_and_triggers(cli_env) -> None:
     assert result.exit_code == 0, result.output
     for text in ("score 65", "job title Marketing", "demo request", "Stage history", "-> mql", "Triggers fired", "hot", "add_to_list done"):
         assert text in result.output, text
+    as_json = CliRunner().invoke(app, ["explain", "c1", "--json"])
+    import json
+
+    data = json.loads(as_json.output)
+    assert data["scores"][0]["score"] == 65 and data["stage_history"][0]["to_stage"] == "mql"
     missing = CliRunner().invoke(app, ["explain", "nobody"])
     assert missing.exit_code == 1 and "not in the state store" in missing.output
 

@@ -78,7 +78,7 @@ class SyncService:
             # Short waits keep the main thread responsive to signals on every platform.
             while not self.stop.wait(0.5):
                 pass
-            log.info("stopping: finishing the batch in flight")
+            log.info("stopping: a run in flight finishes its batch first")
         finally:
             scheduler.shutdown(wait=True)
             for sig, handler in previous.items():
@@ -131,7 +131,7 @@ def setup_logging(fmt: t.Literal["text", "json"] = "text", level: str = "INFO", 
     """Send the connector's logs to stderr as text lines or JSON lines (``log_format`` in connector.yaml).
 
     Replaces the root handlers so running the service twice in one process does not double lines.
-    apscheduler's own chatter is kept at WARNING unless DEBUG is asked for.
+    apscheduler's and alembic's own chatter is kept at WARNING unless DEBUG is asked for.
     """
     handler = logging.StreamHandler(stream)
     if fmt == "json":
@@ -141,4 +141,5 @@ def setup_logging(fmt: t.Literal["text", "json"] = "text", level: str = "INFO", 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    logging.getLogger("apscheduler").setLevel(level if level == "DEBUG" else "WARNING")
+    for chatty in ("apscheduler", "alembic"):
+        logging.getLogger(chatty).setLevel(level if level == "DEBUG" else "WARNING")

@@ -58,11 +58,15 @@ def test_new_sync_job_runs_at_once_and_rescore_waits_for_its_time(database_url: 
 
 
 def test_restart_keeps_the_stored_schedule(database_url: str) -> None:
-    first = SyncScheduler(database_url, _specs(), lambda crm, full: None)
+    ran: list[str] = []
+    first = SyncScheduler(database_url, _specs(), lambda crm, full: ran.append(crm))
     first.start()
-    time.sleep(0.3)
-    stored = first.next_runs()
-    first.shutdown()
+    try:
+        assert _wait_for(lambda: ran == ["hubspot"])
+        time.sleep(0.2)
+        stored = first.next_runs()
+    finally:
+        first.shutdown()
 
     calls: list[tuple[str, bool]] = []
     second = SyncScheduler(database_url, _specs(), lambda crm, full: calls.append((crm, full)))

@@ -78,6 +78,7 @@ def test_sigterm_mid_sync_exits_zero_after_the_batch_and_the_next_run_resumes(tm
                 proc.kill()
         assert proc.returncode == 0, err[-3000:]
         assert '"SIGTERM received' in err and "stopped cleanly" in err, err[-2000:]
+        assert crm.token not in err, "the access token reached the logs"
 
         config = load_config(config_path)
         engine = sa.create_engine(config.effective_database_url())

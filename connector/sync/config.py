@@ -115,13 +115,14 @@ class BatchConfig(_Strict):
     """Sizes of the pipeline's steps.
 
     ``push_size`` is capped by what the adapter allows (HubSpot 100, Salesforce 200).
-    ``score_chunk`` contacts are scored and committed per transaction. ``batch_scorer_min``: from
-    this many contacts to score, the vectorised batch scorer is used when it is installed.
+    ``score_chunk`` contacts are scored and committed per transaction (contacts pulled new or
+    changed are scored page by page as they arrive). A chunk or page of at least
+    ``batch_scorer_min`` contacts is scored by the vectorised batch scorer (same results, faster).
     """
 
     push_size: int = Field(default=100, gt=0)
     score_chunk: int = Field(default=1000, gt=0)
-    batch_scorer_min: int = Field(default=2000, gt=0)
+    batch_scorer_min: int = Field(default=50, gt=0)
     max_push_attempts: int = Field(default=5, gt=0)
 
 

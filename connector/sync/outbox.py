@@ -25,7 +25,7 @@ from connector.adapters.base import CRMAdapter, CRMError, FieldUpdate, PushResul
 from connector.sync import tables as T
 from connector.sync.store import Store, dumps, jsonable, upsert
 
-__all__ = ["BackgroundPusher", "OutboxPusher", "PushCounts", "pending_count", "push_pending", "stage_changes"]
+__all__ = ["SENDING", "BackgroundPusher", "OutboxPusher", "PushCounts", "pending_count", "push_pending", "release_unsent", "stage_changes"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,9 @@ outbox = T.OutboxRow.__table__  # type: ignore[attr-defined]
 written = T.WrittenRow.__table__  # type: ignore[attr-defined]
 
 _MISSING = object()
+
+#: Status of rows claimed by a pusher and on their way to the CRM.
+SENDING = "sending"
 
 
 def stage_changes(
@@ -66,10 +69,17 @@ def stage_changes(
             sa.select(written.c.contact_id, written.c.field, written.c.value).where(written.c.crm == crm, written.c.contact_id.in_(part))
         ):
             held[cid][field] = dumps(value)
-        for oid, cid in conn.execute(
-            sa.select(outbox.c.id, outbox.c.contact_id).where(outbox.c.crm == crm, outbox.c.status == "pending", outbox.c.contact_id.in_(part))
+        # A row being sent right now (the background pusher) will most likely land: diff against
+        # what the CRM holds after it. If it fails, its values are merged into the newer row.
+        for oid, cid, status, values in conn.execute(
+            sa.select(outbox.c.id, outbox.c.contact_id, outbox.c.status, outbox.c["values"])
+            .where(outbox.c.crm == crm, outbox.c.status.in_(("pending", SENDING)), outbox.c.contact_id.in_(part))
+            .order_by(outbox.c.id)
         ):
-            pending[cid] = oid
+            if status == SENDING:
+                held[cid].update({f: dumps(v) for f, v in (values or {}).items()})
+            else:
+                pending[cid] = oid
     inserts: list[dict[str, t.Any]] = []
     changed = 0
     for cid, values in desired.items():
@@ -172,8 +182,23 @@ class OutboxPusher:
                 return
             self.last_id = rows[-1][0]
             self.before_batch()
-            self._push_batch(rows)
-            self.on_batch(len(rows))
+            rows = self._claim(rows)
+            if rows:
+                self._push_batch(rows)
+                self.on_batch(len(rows))
+
+    def _claim(self, rows: t.Sequence[t.Any]) -> list[t.Any]:
+        """Mark rows ``sending`` (so scoring no longer edits them in place) and re-read their values."""
+        ids = [r[0] for r in rows]
+        with self.store.transaction() as conn:
+            conn.execute(sa.update(outbox).where(outbox.c.id.in_(ids), outbox.c.status == "pending").values(status=SENDING))
+            return list(
+                conn.execute(
+                    sa.select(outbox.c.id, outbox.c.contact_id, outbox.c["values"], outbox.c.attempts)
+                    .where(outbox.c.id.in_(ids), outbox.c.status == SENDING)
+                    .order_by(outbox.c.id)
+                ).all()
+            )
 
     def _push_batch(self, rows: t.Sequence[t.Any]) -> None:
         store, counts, crm = self.store, self.counts, self.store.crm
@@ -274,6 +299,39 @@ def push_pending(store: Store, adapter: CRMAdapter, **options: t.Any) -> PushCou
     return pusher.counts
 
 
+def release_unsent(conn: sa.Connection, crm: str) -> int:
+    """Rows a dead run left ``sending`` go back to ``pending`` (called at the start of a run).
+
+    Whether they landed is unknown; sending them again is harmless. A newer pending row of the same
+    contact absorbs them, so a contact never has two pending rows.
+    """
+    rows = conn.execute(
+        sa.select(outbox.c.id, outbox.c.contact_id, outbox.c["values"]).where(outbox.c.crm == crm, outbox.c.status == SENDING).order_by(outbox.c.id)
+    ).all()
+    for oid, cid, values in rows:
+        _back_to_pending(conn, crm, oid, cid, values)
+    return len(rows)
+
+
+def _back_to_pending(conn: sa.Connection, crm: str, oid: int, cid: str, values: t.Any, **changes: t.Any) -> None:
+    """A sent row did not land: pending again, or folded into the newer pending row of its contact.
+
+    The newer row was staged assuming this one would land, so it lacks the fields whose new value
+    equals this row's; those are added to it (its own values win).
+    """
+    newer = conn.execute(
+        sa.select(outbox.c.id, outbox.c["values"])
+        .where(outbox.c.crm == crm, outbox.c.contact_id == cid, outbox.c.status == "pending", outbox.c.id > oid)
+        .order_by(outbox.c.id)
+    ).first()
+    if newer is None:
+        conn.execute(sa.update(outbox).where(outbox.c.id == oid).values(status="pending", **changes))
+        return
+    merged = {**dict(values or {}), **dict(newer[1] or {})}
+    conn.execute(sa.update(outbox).where(outbox.c.id == newer[0]).values(values=merged))
+    conn.execute(sa.update(outbox).where(outbox.c.id == oid).values(status="superseded", **changes))
+
+
 def _fail_row(
     conn: sa.Connection,
     store: Store,
@@ -290,7 +348,7 @@ def _fail_row(
 ) -> None:
     attempts += 1
     if retryable and attempts < max_attempts:
-        conn.execute(sa.update(outbox).where(outbox.c.id == oid).values(attempts=attempts, last_error=reason[:2000]))
+        _back_to_pending(conn, store.crm, oid, cid, values, attempts=attempts, last_error=reason[:2000])
         counts.failed += 1
         return
     why = reason if not retryable else f"{reason} (gave up after {attempts} attempts)"
@@ -345,6 +403,6 @@ def _record_batch_failure(store: Store, rows: t.Sequence[t.Any], reason: str, *,
     Not the records' fault, so nothing is quarantined; the run reports the error.
     """
     with store.transaction() as conn:
-        for oid, _cid, _values, attempts in rows:
-            conn.execute(sa.update(outbox).where(outbox.c.id == oid).values(attempts=attempts + 1, last_error=reason[:2000]))
+        for oid, cid, values, attempts in rows:
+            _back_to_pending(conn, store.crm, oid, cid, values, attempts=attempts + 1, last_error=reason[:2000])
             counts.failed += 1

@@ -45,7 +45,7 @@ from connector.sync.actions import execute_pending, record_firings
 from connector.sync.config import ConnectorConfig, CRMConfig
 from connector.sync.db import open_database
 from connector.sync.lease import Lease, LeaseLost, default_owner
-from connector.sync.outbox import BackgroundPusher, OutboxPusher, stage_changes
+from connector.sync.outbox import BackgroundPusher, OutboxPusher, release_unsent, stage_changes
 from connector.sync.ratelimit import RateLimiter
 from connector.sync.store import Store
 
@@ -247,22 +247,27 @@ def _run_leased(
         summary.run_id = store.start_run(summary.started_at, full=full, owner=lease.owner)
         log.info("crm %s: run %s started (full=%s, resync=%s)", crm.name, summary.run_id, full, resync)
         limiter = RateLimiter.from_config(crm.rate_limit)
+        # Two adapters sharing one rate limiter: the writer works on its own thread while the
+        # main thread pulls and scores, and no adapter is ever used by two threads at once.
         adapter = adapter_factory(crm, limiter)
-        stats_before = dc.replace(getattr(adapter, "stats", None) or ApiStats())
+        writer = adapter_factory(crm, limiter)
+        before = [dc.replace(getattr(a, "stats", None) or ApiStats()) for a in (adapter, writer)]
         try:
-            _Run(config, crm, store, lease, adapter, scorers, clock, progress, stop, summary).go(full=full, resync=resync)
+            _Run(config, crm, store, lease, adapter, writer, scorers, clock, progress, stop, summary).go(full=full, resync=resync)
             summary.status = "stopped" if stop is not None and stop.is_set() else ("partial" if summary.error else "ok")
         except (CRMError, LeaseLost) as exc:
             summary.status, summary.error = "failed", str(exc)
             log.error("crm %s: run %s failed: %s", crm.name, summary.run_id, exc)
         finally:
-            stats = getattr(adapter, "stats", None) or ApiStats()
-            summary.api_calls = stats.calls - stats_before.calls
-            summary.retries = stats.retries - stats_before.retries
-            summary.rate_limited = max(stats.rate_limited - stats_before.rate_limited, limiter.stats.rate_limited)
-            close = getattr(adapter, "close", None)
-            if callable(close):
-                close()
+            for a, b in zip((adapter, writer), before, strict=True):
+                stats = getattr(a, "stats", None) or ApiStats()
+                summary.api_calls += stats.calls - b.calls
+                summary.retries += stats.retries - b.retries
+                summary.rate_limited += stats.rate_limited - b.rate_limited
+                close = getattr(a, "close", None)
+                if callable(close):
+                    close()
+            summary.rate_limited = max(summary.rate_limited, limiter.stats.rate_limited)
     except BaseException as exc:
         summary.status = "failed"
         summary.error = summary.error or f"{type(exc).__name__}: {exc}"
@@ -289,27 +294,33 @@ class _Run:
     store: Store
     lease: Lease
     adapter: CRMAdapter
+    writer: CRMAdapter
     scorers: ScorerSet
     clock: Clock
     progress: Progress
     stop: threading.Event | None
     summary: RunSummary
+    scored_ids: set[str] = dc.field(default_factory=set)
 
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
 
     def go(self, *, full: bool, resync: bool) -> None:
         until = utc(self.clock())
-        for stream in ("contacts", "activities"):
-            if self.stopped() or not self.pull(stream, until, resync):
-                return
-        # Writes left over by an earlier run go first, so scoring never changes a row in flight.
+        with self.store.transaction() as conn:
+            release_unsent(conn, self.crm.name)  # rows a killed run was sending
+        # Writes left over by an earlier run go first.
         pusher = self.pusher()
         pusher.push()
         background = BackgroundPusher(pusher) if not pusher.halted else None
+        poke = background.poke if background is not None else None
+        scored = False
         try:
+            # Activity first, so each page of contacts can be scored as soon as it is stored, while
+            # the next page is fetched (the contact pull is bound by the search limit, not by us).
             # Scores are as of the run's start: the instant the pulled data is complete up to.
-            scored = self.score(full, as_of=until, on_chunk=background.poke if background else None)
+            if self.pull("activities", until, resync) and self.pull("contacts", until, resync, on_chunk=poke):
+                scored = self.score(full, as_of=until, on_chunk=poke)
         finally:
             if background is not None:
                 background.finish()
@@ -326,19 +337,29 @@ class _Run:
 
     # 1. pull --------------------------------------------------------------------------------------
 
-    def pull(self, stream: str, until: dt.datetime, resync: bool) -> bool:
-        """Pull and store one stream; check its cursor in when every page is stored."""
+    def pull(self, stream: str, until: dt.datetime, resync: bool, on_chunk: t.Callable[[], None] | None = None) -> bool:
+        """Pull and store one stream; check its cursor in when every page is stored.
+
+        Contacts that are new or changed are scored page by page (as of ``until``), so scoring
+        overlaps the wait for the next page.
+        """
+        if self.stopped():
+            return False
         state = self.store.cursor_state()
         overlap = dt.timedelta(minutes=self.config.overlap_for(self.crm))
         since = cursor.since(state, stream, overlap, full=resync)
         stage = f"pull {stream}"
         self.progress.start(stage)
+        if stream == "contacts":
+            self.progress.start("score")  # contacts are scored page by page from here on
         pages = self.adapter.pull_contacts(since, until) if stream == "contacts" else self.adapter.pull_activities(since, until)
         for page in pages:
             now = utc(self.clock())
             if stream == "contacts":
-                self.store.save_contacts(page.records, now)
+                changed = self.store.save_contacts(page.records, now)
                 self.summary.pulled_contacts += len(page.records)
+                if changed:
+                    self.score_chunk(changed, as_of=until, on_chunk=on_chunk)
             else:
                 self.store.save_activities(page.records, now)
                 self.summary.pulled_activities += len(page.records)
@@ -360,48 +381,52 @@ class _Run:
     # 2-3. score, diff, outbox ----------------------------------------------------------------------
 
     def score(self, full: bool, *, as_of: dt.datetime, on_chunk: t.Callable[[], None] | None = None) -> bool:
-        """Score what needs it, chunk by chunk, each chunk one transaction with its outbox entries.
+        """Score what still needs it, chunk by chunk, each chunk one transaction with its outbox entries.
 
-        ``on_chunk`` is told after each commit (it wakes the background pusher).
+        Contacts already scored from their pulled page in this run are skipped. ``on_chunk`` is
+        told after each commit (it wakes the background pusher).
         """
         names = [m.model for m in self.scorers.models]
-        ids = self.store.ids_to_score(as_of, names, full=full)
-        use_batch = len(ids) >= self.config.batch.batch_scorer_min
-        self.progress.start("score", len(ids))
-        companions = {m.output_names()["scored_at"] for m in self.scorers.models}
+        ids = [i for i in self.store.ids_to_score(as_of, names, full=full) if i not in self.scored_ids]
         size = self.config.batch.score_chunk
         for i in range(0, len(ids), size):
-            chunk = ids[i : i + size]
-            data = self.store.load_for_scoring(chunk)
-            results: list[ScoreResult] = []
-            failed: set[str] = set()
-            for model, scorer, batch in zip(self.scorers.models, self.scorers.scorers, self.scorers.batch, strict=True):
-                results += self._score_model(model, scorer, batch if use_batch else None, data, as_of, failed)
-            results = [r for r in results if r.contact_id not in failed]
-            desired: dict[str, dict[str, t.Any]] = {}
-            stage_changes_rows = []
-            by_name = {m.model: m for m in self.scorers.models}
-            for r in results:
-                desired.setdefault(r.contact_id, {}).update(outputs_of(r, by_name[r.model], self.crm.reasons_limit))
-                before = data.previous_stage.get((r.contact_id, r.model))
-                if r.stage != before and ((r.contact_id, r.model) in data.previous_stage or r.stage is not None):
-                    stage_changes_rows.append((r.contact_id, r.model, before, r.stage, as_of))
-            with self.store.transaction() as conn:
-                self.store.save_scores(conn, results)
-                self.store.add_stage_changes(conn, stage_changes_rows)
-                record_firings(conn, self.crm.name, results)
-                self.summary.changed += stage_changes(conn, self.crm.name, desired, as_of, self.summary.run_id, companions=companions)
-                self.store.clear_needs_score(conn, chunk)
-            self.summary.scored += len(chunk) - len(failed)
-            self.progress.advance("score", len(chunk))
-            if on_chunk is not None:
-                on_chunk()
-            self.lease.renew()
+            self.score_chunk(ids[i : i + size], as_of=as_of, on_chunk=on_chunk)
             if self.stopped():
                 self.progress.finish("score")
                 return False
         self.progress.finish("score")
         return True
+
+    def score_chunk(self, chunk: t.Sequence[str], *, as_of: dt.datetime, on_chunk: t.Callable[[], None] | None = None) -> None:
+        """Score ``chunk`` under every model; scores, stage changes, firings and outbox in one commit."""
+        data = self.store.load_for_scoring(chunk)
+        use_batch = len(chunk) >= self.config.batch.batch_scorer_min
+        results: list[ScoreResult] = []
+        failed: set[str] = set()
+        for model, scorer, batch in zip(self.scorers.models, self.scorers.scorers, self.scorers.batch, strict=True):
+            results += self._score_model(model, scorer, batch if use_batch else None, data, as_of, failed)
+        results = [r for r in results if r.contact_id not in failed]
+        desired: dict[str, dict[str, t.Any]] = {}
+        stage_changes_rows = []
+        by_name = {m.model: m for m in self.scorers.models}
+        for r in results:
+            desired.setdefault(r.contact_id, {}).update(outputs_of(r, by_name[r.model], self.crm.reasons_limit))
+            before = data.previous_stage.get((r.contact_id, r.model))
+            if r.stage != before and ((r.contact_id, r.model) in data.previous_stage or r.stage is not None):
+                stage_changes_rows.append((r.contact_id, r.model, before, r.stage, as_of))
+        companions = {m.output_names()["scored_at"] for m in self.scorers.models}
+        with self.store.transaction() as conn:
+            self.store.save_scores(conn, results)
+            self.store.add_stage_changes(conn, stage_changes_rows)
+            record_firings(conn, self.crm.name, results)
+            self.summary.changed += stage_changes(conn, self.crm.name, desired, as_of, self.summary.run_id, companions=companions)
+            self.store.clear_needs_score(conn, chunk)
+        self.scored_ids.update(chunk)
+        self.summary.scored += len(chunk) - len(failed)
+        self.progress.advance("score", len(chunk))
+        if on_chunk is not None:
+            on_chunk()
+        self.lease.renew()
 
     def _score_model(self, model: ScoringModel, scorer: t.Any, batch: t.Any | None, data: t.Any, as_of: dt.datetime, failed: set[str]) -> list[ScoreResult]:
         """Score a chunk under one model; a contact the engine cannot score is quarantined, not fatal."""
@@ -431,7 +456,7 @@ class _Run:
         self.progress.start("push")
         return OutboxPusher(
             self.store,
-            self.adapter,
+            self.writer,
             batch_size=self.config.batch.push_size,
             max_attempts=self.config.batch.max_push_attempts,
             clock=self.clock,

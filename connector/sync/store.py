@@ -120,14 +120,14 @@ class Store:
 
     # -- pulled records --------------------------------------------------------------------------
 
-    def save_contacts(self, records: t.Sequence[Contact], now: dt.datetime) -> int:
+    def save_contacts(self, records: t.Sequence[Contact], now: dt.datetime) -> list[str]:
         """Store a page of contacts; those that are new or changed are marked for scoring.
 
-        A contact pulled again unchanged (the overlap window) is not rescored. Returns how many
-        were new or changed.
+        A contact pulled again unchanged (the overlap window) is not rescored. Returns the ids of
+        the new or changed ones.
         """
         if not records:
-            return 0
+            return []
         latest: dict[str, Contact] = {}
         for c in records:
             latest[c.id] = c
@@ -146,7 +146,7 @@ class Store:
                     continue
                 rows.append({"crm": self.crm, "id": c.id, "email": email, "properties": props, "updated_at": c.updated_at, "pulled_at": now, "needs_score": True})
             upsert(conn, contacts, rows, ["crm", "id"], ["email", "properties", "updated_at", "pulled_at", "needs_score"])
-        return len(rows)
+        return [r["id"] for r in rows]
 
     def save_activities(self, records: t.Sequence[Activity], now: dt.datetime) -> int:
         """Store a page of activity; only activities never seen before count, and mark their contacts.

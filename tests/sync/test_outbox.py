@@ -121,7 +121,7 @@ def test_crash_mid_pull_repulls_without_counting_twice(sync_config, fake_crm, fa
     monkeypatch.setattr(FakeAdapter, "pull_activities", crashing_pull)
     with pytest.raises(Crash):
         run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
-    assert _rows(sync_config, "SELECT stream FROM cursors") == [("contacts",)]  # activities not checked in
+    assert _rows(sync_config, "SELECT stream FROM cursors") == []  # activities (pulled first) not checked in
     monkeypatch.setattr(FakeAdapter, "pull_activities", original)
     resumed = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
     assert resumed.pulled_activities == 7
@@ -188,3 +188,54 @@ def test_each_row_is_tried_once_per_run(sync_config, fake_crm, factory, clock):
     summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
     assert (summary.written, summary.failed) == (5, 1)
     assert _rows(sync_config, "SELECT attempts FROM outbox WHERE contact_id = 'c1'") == [(1,)]
+
+
+def test_rescoring_while_a_row_is_being_sent_never_leaves_a_stale_value(sync_config, fake_crm, factory, clock):
+    """A row claimed by the pusher is not edited in place; the new row is diffed against it."""
+    from connector.sync.outbox import SENDING, push_pending, release_unsent, stage_changes
+    from connector.sync.ratelimit import RateLimiter
+    from connector.sync.store import Store
+
+    _seed(fake_crm, 1)
+    run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    current = fake_crm.fields["c0"]["test_model_score"]
+    engine = make_engine(sync_config.effective_database_url())
+    with engine.begin() as conn:
+        stage_changes(conn, "main", {"c0": {"test_model_score": 99.0}}, clock.now, None)
+        conn.execute(sa.text(f"UPDATE outbox SET status = '{SENDING}' WHERE status = 'pending'"))  # in flight
+        # Rescored back to the written value while 99 is on its way: a new row must undo it.
+        assert stage_changes(conn, "main", {"c0": {"test_model_score": current}}, clock.now, None) == 1
+    with engine.begin() as conn:
+        assert release_unsent(conn, "main") == 1  # the sender died: its row is pending again
+    counts = push_pending(Store(engine, "main"), factory(None, RateLimiter()), batch_size=100, max_attempts=5, clock=clock, run_id=None)
+    assert counts.written == 1  # the revived row was folded into the newer one
+    assert fake_crm.fields["c0"]["test_model_score"] == current
+    engine.dispose()
+
+
+def test_failed_in_flight_row_is_folded_into_the_newer_one(sync_config, fake_crm, factory, clock):
+    from connector.sync.outbox import SENDING, push_pending, stage_changes
+    from connector.sync.ratelimit import RateLimiter
+    from connector.sync.store import Store
+
+    _seed(fake_crm, 1)
+    run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    engine = make_engine(sync_config.effective_database_url())
+    with engine.begin() as conn:
+        stage_changes(conn, "main", {"c0": {"test_model_score": 99.0, "test_model_grade": "Z"}}, clock.now, None)
+        conn.execute(sa.text(f"UPDATE outbox SET status = '{SENDING}' WHERE status = 'pending'"))
+        stage_changes(conn, "main", {"c0": {"test_model_score": 98.0, "test_model_grade": "Z"}}, clock.now, None)
+    # The in-flight row fails retryably: the newer row (which assumed grade Z would land) gets it.
+    fake_crm.refuse["c0"] = ("busy", True)
+    store = Store(engine, "main")
+    from connector.sync.outbox import PushCounts, _record_batch_failure, outbox
+
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(outbox.c.id, outbox.c.contact_id, outbox.c["values"], outbox.c.attempts).where(outbox.c.status == SENDING)).all()
+
+    _record_batch_failure(store, rows, "busy", counts=PushCounts())
+    fake_crm.refuse.clear()
+    counts = push_pending(store, factory(None, RateLimiter()), batch_size=100, max_attempts=5, clock=clock, run_id=None)
+    assert counts.written == 1
+    assert fake_crm.fields["c0"]["test_model_score"] == 98.0 and fake_crm.fields["c0"]["test_model_grade"] == "Z"
+    engine.dispose()

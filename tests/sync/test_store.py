@@ -32,12 +32,12 @@ def _scored(store: Store, *results: ScoreResult) -> None:
 
 
 def test_new_and_changed_contacts_need_scoring_unchanged_do_not(store: Store) -> None:
-    assert store.save_contacts([Contact("c1", "A@X.com", {"t": 1}, T), Contact("c2", None, {}, T)], T) == 2
+    assert store.save_contacts([Contact("c1", "A@X.com", {"t": 1}, T), Contact("c2", None, {}, T)], T) == ["c1", "c2"]
     assert store.ids_to_score(T, ["m"]) == ["c1", "c2"]
     _scored(store, _result("c1"), _result("c2"))
     assert store.ids_to_score(T, ["m"]) == []
-    assert store.save_contacts([Contact("c1", "a@x.com", {"t": 1}, T)], T) == 0  # same data (email case aside)
-    assert store.save_contacts([Contact("c2", None, {"t": 2}, T)], T) == 1
+    assert store.save_contacts([Contact("c1", "a@x.com", {"t": 1}, T)], T) == []  # same data (email case aside)
+    assert store.save_contacts([Contact("c2", None, {"t": 2}, T)], T) == ["c2"]
     assert store.ids_to_score(T, ["m"]) == ["c2"]
 
 

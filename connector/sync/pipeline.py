@@ -2,23 +2,25 @@
 
 Follow a contact through :func:`run_sync`:
 
-1. **Pull.** The adapter yields pages of contacts changed since the checked-in cursor (minus the
-   overlap window), then pages of activity. Each page is committed as it comes (new or changed
-   contacts, and contacts with new activity, are marked ``needs_score``); a stream's cursor is
-   checked in only once every page of it is stored. Records the adapter could not translate are
-   quarantined with the reason.
-2. **Score** only what needs it: contacts marked by the pull, contacts whose stored ``changes_at``
-   (a decay step, an activity leaving a window) has passed, contacts a model has never scored,
-   and everyone on ``full``. Anonymous ``email:<address>`` activity and known identities are
-   resolved to contacts by the store.
+1. **Pull.** The adapter yields pages of activity that occurred since the checked-in cursor (minus
+   the overlap window), then pages of contacts changed since theirs. Each page is committed as it
+   comes (new or changed contacts, and contacts with new activity, are marked ``needs_score``); a
+   stream's cursor is checked in only once every page of it is stored. Records the adapter could
+   not translate are quarantined with the reason.
+2. **Score** only what needs it. New or changed contacts are scored page by page as they are
+   pulled (their activity is already stored), while the adapter waits for the next page; then
+   the rest: contacts with new activity, contacts whose stored ``changes_at`` (a decay step, an
+   activity leaving a window) has passed, contacts a model has never scored, everyone on
+   ``full``. Anonymous ``email:<address>`` activity and known identities are resolved by the store.
 3. **Diff.** Each scored contact's outputs (score, dimensions, grade, matrix, stage, reasons
-   summary, scored-at) are compared with what was last written to the CRM; only real changes go
-   to the outbox, in the same transaction as the scores, stage history and trigger firings.
+   summary, scored-at) are compared with what the CRM holds after the writes already made or in
+   flight; only real changes go to the outbox, in the same transaction as the scores, stage
+   history and trigger firings.
 4. **Push** the outbox in the largest batches the adapter takes, each batch marked done as it
-   lands: first what an earlier run left, then, on a worker thread while scoring goes on, every
-   complete batch the scoring produces (scoring is CPU, pushing waits on the rate limit: together
-   they take about the longer of the two), then the last batch. Then execute pending trigger
-   actions once.
+   lands: first what an earlier run left, then, on a worker thread with its own adapter (same
+   rate limiter) while pulling and scoring go on, every complete batch, then the last one.
+   Scoring is CPU work and pulling and pushing wait on separate rate limits, so a large run takes
+   about as long as its slowest part rather than the sum. Then pending trigger actions run once.
 
 A crash at any point loses nothing (uncommitted work is redone: cursors did not move, scores and
 outbox rows were not committed) and doubles nothing (activities are unique, the outbox holds one

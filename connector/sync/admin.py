@@ -49,7 +49,7 @@ def crm_status(engine: sa.Engine, crm: str, *, last_runs: int = 5) -> CRMStatus:
     with engine.connect() as conn:
         run_rows = [dict(r._mapping) for r in conn.execute(sa.select(runs).where(runs.c.crm == crm).order_by(runs.c.id.desc()).limit(last_runs))]
         cur = {s: v for s, v in conn.execute(sa.select(cursors.c.stream, cursors.c.value).where(cursors.c.crm == crm))}
-        pending = conn.execute(sa.select(sa.func.count()).select_from(outbox).where(outbox.c.crm == crm, outbox.c.status == "pending")).scalar_one()
+        pending = conn.execute(sa.select(sa.func.count()).select_from(outbox).where(outbox.c.crm == crm, outbox.c.status.in_(("pending", "sending")))).scalar_one()
         pending_actions = conn.execute(sa.select(sa.func.count()).select_from(actions).where(actions.c.crm == crm, actions.c.status == "pending")).scalar_one()
         quar = {s: n for s, n in conn.execute(sa.select(quarantine.c.stream, sa.func.count()).where(quarantine.c.crm == crm, quarantine.c.status == "open").group_by(quarantine.c.stream))}
         lease = conn.execute(sa.select(leases.c.owner, leases.c.expires_at).where(leases.c.crm == crm)).first()
@@ -131,7 +131,7 @@ def quarantine_retry(engine: sa.Engine, crm: str | None = None, *, ids: t.Sequen
         for row in conn.execute(q).all():
             raw = row.raw if isinstance(row.raw, dict) else {}
             if row.stream == "outbox" and raw.get("outbox_id") is not None:
-                busy = conn.execute(sa.select(outbox.c.id).where(outbox.c.crm == row.crm, outbox.c.contact_id == row.record_id, outbox.c.status == "pending")).first()
+                busy = conn.execute(sa.select(outbox.c.id).where(outbox.c.crm == row.crm, outbox.c.contact_id == row.record_id, outbox.c.status.in_(("pending", "sending")))).first()
                 if busy is None:
                     conn.execute(sa.update(outbox).where(outbox.c.id == raw["outbox_id"]).values(status="pending", attempts=0, last_error=None, done_at=None))
             elif row.stream == "actions" and raw.get("action_key"):

@@ -102,7 +102,7 @@ def stage_changes(
 def pending_count(engine: sa.Engine, crm: str) -> int:
     """How many contacts wait to be written to ``crm``."""
     with engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(outbox).where(outbox.c.crm == crm, outbox.c.status == "pending")).scalar_one())
+        return int(conn.execute(sa.select(sa.func.count()).select_from(outbox).where(outbox.c.crm == crm, outbox.c.status.in_(("pending", SENDING)))).scalar_one())
 
 
 @dc.dataclass

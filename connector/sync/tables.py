@@ -150,7 +150,7 @@ class OutboxRow(SQLModel, table=True):
     crm: str = Field(max_length=64)
     contact_id: str = Field(max_length=128)
     values: dict[str, t.Any] | None = _json()
-    #: ``pending`` | ``done`` | ``quarantined``
+    #: ``pending`` | ``sending`` (claimed by a pusher) | ``done`` | ``superseded`` | ``quarantined``
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=2000)

@@ -18,7 +18,6 @@ Time comes from an injected clock and sleep, so tests run on a fake clock withou
 
 from __future__ import annotations
 
-import collections
 import dataclasses as dc
 import threading
 import time
@@ -51,13 +50,13 @@ class TokenBucket:
         self.limit = limit
         self.interval = interval
         self._clock = clock
-        #: Times at which spent tokens return, oldest first.
-        self._returns: collections.deque[float] = collections.deque()
+        #: Spent tokens, each a one-element list holding the time it returns (mutable, so the
+        #: request's answer can push it later).
+        self._spent: list[list[float]] = []
         self._blocked_until = 0.0
 
     def _expire(self, now: float) -> None:
-        while self._returns and self._returns[0] <= now:
-            self._returns.popleft()
+        self._spent = [tok for tok in self._spent if tok[0] > now]
 
     def available(self) -> int:
         """Tokens that may be spent right now."""
@@ -65,33 +64,32 @@ class TokenBucket:
         if now < self._blocked_until:
             return 0
         self._expire(now)
-        return max(0, self.limit - len(self._returns))
+        return max(0, self.limit - len(self._spent))
 
     def wait_time(self) -> float:
         """Seconds until one token is available (0 when one is available now)."""
         now = self._clock()
         self._expire(now)
         wait = max(0.0, self._blocked_until - now)
-        over = len(self._returns) - self.limit + 1
+        over = len(self._spent) - self.limit + 1
         if over > 0:
-            wait = max(wait, self._returns[over - 1] - now)
+            wait = max(wait, sorted(tok[0] for tok in self._spent)[over - 1] - now)
         return wait
 
-    def spend(self) -> None:
-        """Spend one token (the caller waited :meth:`wait_time` first). It returns one interval later."""
-        self._returns.append(self._clock() + self.interval)
+    def spend(self) -> list[float]:
+        """Spend one token (the caller waited :meth:`wait_time` first); returns it, for :meth:`settle`."""
+        token = [self._clock() + self.interval]
+        self._spent.append(token)
+        return token
 
-    def settle_last(self) -> None:
-        """The request paid by the newest token got its answer now: restart that token's interval."""
-        if self._returns:
-            self._returns[-1] = max(self._returns[-1], self._clock() + self.interval)
+    def settle(self, token: list[float]) -> None:
+        """The request paid by ``token`` got its answer now: the token returns one interval from now."""
+        token[0] = max(token[0], self._clock() + self.interval)
 
     def hold(self, tokens: int) -> None:
         """Take ``tokens`` away for one interval (the CRM says others used them)."""
         back = self._clock() + self.interval
-        for _ in range(max(0, tokens)):
-            self._returns.append(back)
-        self._returns = collections.deque(sorted(self._returns))
+        self._spent += [[back] for _ in range(max(0, tokens))]
 
     def block(self, seconds: float) -> None:
         """Give out no token for ``seconds`` (after a 429)."""
@@ -145,7 +143,7 @@ class RateLimiter:
         self.search = TokenBucket(search_limit, search_interval, clock)
         self.daily = TokenBucket(daily, 86400.0, clock) if daily else None
         self.stats = LimiterStats()
-        self._last: TokenBucket | None = None
+        self._local = threading.local()
         self._lock = threading.Lock()
 
     @classmethod
@@ -159,25 +157,29 @@ class RateLimiter:
 
     def before_request(self, kind: RequestKind) -> None:
         """Block until a request of ``kind`` may go out, then spend its token(s)."""
-        with self._lock:
-            if self.daily is not None and self.daily.limit <= 0:
-                raise DailyLimitReached("the CRM's daily API allowance is used up; the next run continues", retryable=False)
-            while True:
+        while True:
+            with self._lock:
+                if self.daily is not None and self.daily.limit <= 0:
+                    raise DailyLimitReached("the CRM's daily API allowance is used up; the next run continues", retryable=False)
                 wait = max(b.wait_time() for b in self._buckets(kind))
                 if wait <= 0:
-                    break
+                    # Remember, per thread, which token paid for this request: several threads (the
+                    # puller and the writer) share the limiter, and each answer settles its own token.
+                    self._local.last = [(bucket, bucket.spend()) for bucket in self._buckets(kind)]
+                    self.stats.requests += 1
+                    return
                 self.stats.waited_seconds += wait
-                self._sleep(wait)
-            for bucket in self._buckets(kind):
-                bucket.spend()
-            self._last = self._buckets(kind)[0]
-            self.stats.requests += 1
+            # Sleep outside the lock: a search waiting for its budget must not hold up a write.
+            self._sleep(wait)
 
     def after_response(self, status: int, headers: t.Mapping[str, str]) -> None:
         """Learn from an answer: settle the token, adapt to rate-limit headers, back off on 429."""
         with self._lock:
-            bucket = self._last or self.default
-            bucket.settle_last()
+            spent = getattr(self._local, "last", None) or []
+            self._local.last = None
+            for b, token in spent:
+                b.settle(token)
+            bucket = spent[0][0] if spent else self.default
             h = {k.lower(): v for k, v in headers.items()}
             if status == 429:
                 self.stats.rate_limited += 1

@@ -116,3 +116,30 @@ def test_configured_daily_cap() -> None:
     limiter_wait_before = ft.now
     limiter.before_request("default")  # the 4th waits a day for the first token to come back
     assert ft.now - limiter_wait_before == pytest.approx(86400.0)
+
+
+def test_threads_settle_their_own_tokens_and_do_not_block_each_other() -> None:
+    import threading
+    import time
+
+    limiter = RateLimiter(requests=1000, per_seconds=10, searches_per_second=1)
+    limiter.before_request("search")  # the search budget (1/s) is now used up
+    started = time.monotonic()
+    done: list[float] = []
+
+    def write() -> None:
+        limiter.before_request("default")  # must not wait for the search budget
+        limiter.after_response(200, {})
+        done.append(time.monotonic() - started)
+
+    searcher = threading.Thread(target=lambda: limiter.before_request("search"))
+    searcher.start()
+    time.sleep(0.05)
+    writer = threading.Thread(target=write)
+    writer.start()
+    writer.join(timeout=5)
+    searcher.join(timeout=5)
+    assert done and done[0] < 0.5
+    # The main thread's search token is settled by its own answer, not by the writer's.
+    limiter.after_response(200, {})
+    assert limiter.default.available() == 999

@@ -321,12 +321,22 @@ class Store:
             conn.execute(sa.update(runs).where(runs.c.id == run_id).values(ended_at=now, status=status, error=(error or None) and error[:2000], **values))
 
 
-def dumps(value: t.Any) -> str:
-    """Canonical JSON text of a value, for comparing what we would write with what was written.
+def dumps(value: t.Any) -> t.Hashable:
+    """A comparable key of a value, for comparing what we would write with what was written.
 
     Numbers compare by value (``25`` and ``25.0`` are the same score), whatever type the engine
-    or the database handed back.
+    or the database handed back; datetimes compare as their ISO text (how they are stored). Plain
+    scalars (almost every output) skip JSON entirely: this runs for every field of every contact.
     """
+    kind = type(value)
+    if value is None or kind is str:
+        return value
+    if kind is float or kind is int:
+        return float(value)
+    if kind is bool:
+        return ("bool", value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return jsonable(value)  # the ISO text it is stored as
     return json.dumps(_canon(jsonable(value)), sort_keys=True, separators=(",", ":"))
 
 

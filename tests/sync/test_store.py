@@ -107,3 +107,13 @@ def test_crms_do_not_see_each_other(store: Store) -> None:
     other = Store(store.engine, "sf")
     store.save_contacts([Contact("c1", None, {}, T)], T)
     assert other.ids_to_score(T, ["m"]) == []
+
+
+def test_value_keys_compare_what_is_written_with_what_comes_back() -> None:
+    from connector.sync.store import dumps, jsonable
+
+    assert dumps(25) == dumps(25.0) != dumps("25.0")
+    assert dumps(True) != dumps(1.0)
+    assert dumps(T) == dumps(jsonable(T))  # a datetime equals the ISO text stored for it
+    assert dumps(["a", 1]) == dumps(["a", 1.0])
+    assert dumps(None) != dumps("")

@@ -8,7 +8,8 @@ Follow a contact through :func:`run_sync`:
    stream's cursor is checked in only once every page of it is stored. Records the adapter could
    not translate are quarantined with the reason.
 2. **Score** only what needs it. New or changed contacts are scored page by page as they are
-   pulled (their activity is already stored), while the adapter waits for the next page; then
+   pulled (their activity is already stored), in the time the pull would wait for its search
+   budget; then
    the rest: contacts with new activity, contacts whose stored ``changes_at`` (a decay step, an
    activity leaving a window) has passed, contacts a model has never scored, everyone on
    ``full``. Anonymous ``email:<address>`` activity and known identities are resolved by the store.

@@ -14,6 +14,7 @@ import datetime as dt
 import typing as t
 
 from connector.scoring.records import Activity, Contact
+from connector.yamlfile import FileProblem
 
 __all__ = [
     "ApiStats",
@@ -137,18 +138,9 @@ class TaskRequest:
     key: str | None = None
 
 
-@dc.dataclass(frozen=True, slots=True)
-class MappingProblem:
-    """Something in a mapping file that does not fit the CRM, with where it is written."""
-
-    file: str
-    line: int | None
-    key: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.key}: {self.message}"
+#: Something in a mapping file that does not fit the CRM, with where it is written: the same
+#: file/line/key problem every admin-written YAML file reports.
+MappingProblem = FileProblem
 
 
 class CRMAdapter(t.Protocol):

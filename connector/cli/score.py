@@ -10,7 +10,6 @@ from __future__ import annotations
 import collections
 import dataclasses as dc
 import datetime as dt
-import importlib
 import json
 import pathlib
 import sys
@@ -39,22 +38,19 @@ MAX_LISTED = 50
 R = t.TypeVar("R")
 
 
-def _delegate(module: str, function: str, kind: str) -> t.Callable[[pathlib.Path], str]:
-    """A validator that calls another room's loader, imported only when such a file shows up.
+def _validate_mapping(path: pathlib.Path) -> str:
+    """A CRM mapping (top-level ``crm:``), checked by its adapter's loader."""
+    from connector.adapters import load_mapping
 
-    Where that loader is not part of this installation the file is recognised but reported as
-    not yet supported, instead of crashing.
-    """
+    load_mapping(path)
+    return "CRM mapping"
 
-    def check(path: pathlib.Path) -> str:
-        try:
-            loader = getattr(importlib.import_module(module), function)
-        except (ImportError, AttributeError):
-            raise YamlFileError([FileProblem(str(path), None, "", f"{kind} files are recognised but their validation is not yet supported by this version")]) from None
-        loader(path)
-        return kind
 
-    return check
+def _validate_config(path: pathlib.Path) -> str:
+    """A ``connector.yaml`` (top-level ``crms:``), with every model and mapping it names."""
+    from connector.sync.config import validate_config
+
+    return validate_config(path)
 
 
 def _validate_model(path: pathlib.Path) -> str:
@@ -68,8 +64,8 @@ def _validate_model(path: pathlib.Path) -> str:
 #: Each loader raises :class:`YamlFileError` listing every problem with file, line and key.
 VALIDATORS: dict[str, t.Callable[[pathlib.Path], str]] = {
     "model": _validate_model,
-    "crm": _delegate("connector.adapters", "load_mapping", "CRM mapping"),
-    "crms": _delegate("connector.sync.config", "load_config", "connector config"),
+    "crm": _validate_mapping,
+    "crms": _validate_config,
 }
 
 

@@ -73,5 +73,5 @@ def test_contract_form_with_names_and_enumerations(sandbox: HubSpotSandbox, adap
 def test_band_lists_of_other_models_wait_for_their_outputs(sandbox: HubSpotSandbox, adapter: HubSpotAdapter) -> None:
     """The example mapping's score bands filter on b2b_saas_score: setting up another model makes no such list."""
     changed = adapter.setup(["acme_score"], {})
-    assert changed == ["group lead_scoring", "property acme_score"]
+    assert changed == ["group lead_scoring", "property acme_score", "task group lead_scoring", "task property connector_action_key"]
     assert adapter.lists.find("b2b-saas: hot (score 120+)") is None

@@ -30,7 +30,7 @@ from connector.adapters.hubspot.mapping import HubSpotMapping, load_mapping
 from connector.adapters.hubspot.properties import PortalProperty, fetch_properties
 from connector.adapters.hubspot.retry import RetryPolicy
 from connector.adapters.hubspot.setup import OutputSpec, run_setup, specs_from_models, specs_from_names
-from connector.adapters.hubspot.tasks import create_task
+from connector.adapters.hubspot.tasks import TaskWriter
 from connector.adapters.hubspot.writer import BATCH_SIZE, push_updates
 from connector.scoring.records import Activity, Contact
 
@@ -76,6 +76,7 @@ class HubSpotAdapter:
         self.stats = self.client.stats
         self.lists = ListManager(self.client)
         self._portal: dict[str, PortalProperty] | None = None
+        self._tasks: TaskWriter | None = None
 
     @classmethod
     def from_env(cls, mapping_path: str, *, names: EnvNames | None = None, env_file: str | None = ".env", **kwargs: t.Any) -> HubSpotAdapter:
@@ -129,12 +130,25 @@ class HubSpotAdapter:
         """Remove contacts from a MANUAL list (idempotent; a missing list is left alone)."""
         self.lists.change(list_name, contact_ids, add=False)
 
+    @property
+    def tasks(self) -> TaskWriter:
+        """The task writer, built on first use (most runs create no task)."""
+        if self._tasks is None:
+            self._tasks = TaskWriter(self.client, self.mapping)
+        return self._tasks
+
     def create_task(self, task: TaskRequest) -> str:
-        """Create a task for the contact's owner (or the mapping's default owner)."""
-        return create_task(self.client, self.mapping, task)
+        """Create a task for the contact's owner (or the mapping's default owner), at most once per ``task.key``."""
+        return self.tasks.create(task)
+
+    def find_task(self, task: TaskRequest) -> str | None:
+        """The id of the task already created for ``task.key`` (see :mod:`.tasks`), or None."""
+        return self.tasks.find(task.key) if task.key else None
 
     def close(self) -> None:
         """Release connections."""
+        if self._tasks is not None:
+            self._tasks.close()
         self.client.close()
 
     def __repr__(self) -> str:

@@ -7,6 +7,10 @@ is never changed: that is reported as an error for an admin to resolve.
 
 Properties API: https://developers.hubspot.com/docs/api/crm/properties (create needs ``name,
 label, type, fieldType, groupName`` and ``options`` for enumerations).
+
+Setup also gives the *tasks* object the same property group and a text property
+``connector_action_key``: each trigger-action task carries its action's key there, so that a task
+is never created twice (see :mod:`.tasks`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from connector.adapters.base import CRMError
 from connector.adapters.hubspot.lists import ListManager, band_filter, enumeration_filter
 from connector.adapters.hubspot.mapping import HubSpotMapping
 from connector.adapters.hubspot.properties import fetch_properties
+from connector.adapters.hubspot.tasks import ACTION_KEY_PROPERTY
 
 if t.TYPE_CHECKING:
     from connector.adapters.hubspot.client import HubSpotClient
@@ -94,23 +99,65 @@ def specs_from_names(output_names: t.Sequence[str], enumerations: t.Mapping[str,
     return specs
 
 
-def _ensure_group(client: HubSpotClient, mapping: HubSpotMapping) -> bool:
+def _ensure_group(client: HubSpotClient, mapping: HubSpotMapping, object_type: str = "contacts") -> bool:
     group = mapping.outputs.group
     try:
-        client.call("GET", f"/crm/v3/properties/contacts/groups/{group}", client.groups.get_by_name, object_type="contacts", group_name=group)
+        client.call("GET", f"/crm/v3/properties/{object_type}/groups/{group}", client.groups.get_by_name, object_type=object_type, group_name=group)
         return False
     except CRMError as exc:
         if exc.status != 404:
             raise
     try:
         client.call(
-            "POST", "/crm/v3/properties/contacts/groups", client.groups.create,
-            object_type="contacts", property_group_create=PropertyGroupCreate(name=group, label=mapping.outputs.group_label),
+            "POST", f"/crm/v3/properties/{object_type}/groups", client.groups.create,
+            object_type=object_type, property_group_create=PropertyGroupCreate(name=group, label=mapping.outputs.group_label),
         )
     except CRMError as exc:
         if exc.status != 409:
             raise
     return True
+
+
+def _ensure_task_key(client: HubSpotClient, mapping: HubSpotMapping) -> list[str]:
+    """The task property holding a trigger action's key (and its group on tasks), if missing.
+
+    Raises:
+        CRMError: a task property of that name exists with another type.
+    """
+    changed = []
+    try:
+        existing = client.call(
+            "GET", f"/crm/v3/properties/tasks/{ACTION_KEY_PROPERTY}", client.properties.get_by_name,
+            object_type="tasks", property_name=ACTION_KEY_PROPERTY,
+        )
+    except CRMError as exc:
+        if exc.status != 404:
+            raise
+        existing = None
+    if existing is not None:
+        if existing.type != "string":
+            raise CRMError(
+                f"HubSpot setup cannot continue: task property '{ACTION_KEY_PROPERTY}' exists with type {existing.type}, "
+                "the connector stores its action keys there as a string"
+            )
+        return changed
+    if _ensure_group(client, mapping, "tasks"):
+        changed.append(f"task group {mapping.outputs.group}")
+    create = PropertyCreate(
+        name=ACTION_KEY_PROPERTY,
+        label="Connector action key",
+        type="string",
+        field_type="text",
+        group_name=mapping.outputs.group,
+        description="Written by the lead-scoring connector: the trigger action that created this task (never create it twice).",
+    )
+    try:
+        client.call("POST", "/crm/v3/properties/tasks", client.properties.create, object_type="tasks", property_create=create)
+    except CRMError as exc:
+        if exc.status != 409:
+            raise
+    changed.append(f"task property {ACTION_KEY_PROPERTY}")
+    return changed
 
 
 def _options(values: t.Sequence[str]) -> list[OptionInput]:
@@ -165,6 +212,7 @@ def run_setup(client: HubSpotClient, mapping: HubSpotMapping, specs: t.Sequence[
             changed.append(f"options of {hs_name} (+{', '.join(missing)})")
     if conflicts:
         raise CRMError("HubSpot setup cannot continue: " + "; ".join(conflicts))
+    changed += _ensure_task_key(client, mapping)
     if mapping.lists.stage_lists:
         for spec in specs:
             if spec.role != "stage":

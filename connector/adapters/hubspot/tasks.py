@@ -1,26 +1,61 @@
-"""``create_task`` trigger actions: a HubSpot task for the contact's owner, associated with the contact.
+"""``create_task`` trigger actions: a HubSpot task for the contact's owner, created at most once.
 
 The owner is the contact's ``hubspot_owner_id`` (read when the task is created, so a reassignment
 since the last pull is honoured), else the mapping's ``tasks.default_owner_id``. Tasks API:
 https://developers.hubspot.com/docs/api/crm/tasks (association type 204 = task -> contact).
+
+Why the extra machinery: HubSpot's task API has no idempotency key, and a POST whose answer is lost
+(a 5xx, a dropped connection, a timeout -- or a 429 that a proxy answered after the write) may or
+may not have created the task. So every task carries the trigger action's key in a custom task
+property, :data:`ACTION_KEY_PROPERTY` (``connector setup`` creates it; tasks support custom
+properties: https://developers.hubspot.com/docs/api/crm/properties), and :class:`TaskWriter`
+
+* looks the key up with CRM search on the tasks object (``EQ`` filter,
+  https://developers.hubspot.com/docs/api/crm/search) before *every* POST -- the first one too,
+  because an earlier run may have sent it and failed to hear the answer;
+* sends each POST exactly once through a single-attempt copy of the transport (the shared pool
+  would re-send a 429 blindly), and after an ambiguous failure backs off, looks again, and only
+  then re-sends.
+
+:meth:`TaskWriter.find` is also what the sync engine calls (``find_task``) for an action a crash
+left ``running``. Without the property in the portal (setup not re-run after an upgrade), tasks
+are still created, as before, with a warning that they are not protected against duplicates.
 """
 
 from __future__ import annotations
 
+import dataclasses as dc
+import logging
+import random
 import typing as t
 
-from hubspot.crm.objects.tasks import AssociationSpec, PublicAssociationsForObject, PublicObjectId, SimplePublicObjectInputForCreate
+import hubspot.crm.objects.tasks as tasks_sdk
+from hubspot.crm.objects.tasks import (
+    AssociationSpec,
+    Filter,
+    FilterGroup,
+    PublicAssociationsForObject,
+    PublicObjectId,
+    PublicObjectSearchRequest,
+    SimplePublicObjectInputForCreate,
+)
 
 from connector.adapters.base import CRMError, TaskRequest
 from connector.adapters.hubspot.mapping import HubSpotMapping
+from connector.adapters.hubspot.retry import RetryingPool
 from connector.scoring.records import utc
 
 if t.TYPE_CHECKING:
     from connector.adapters.hubspot.client import HubSpotClient
 
-__all__ = ["TASK_TO_CONTACT", "create_task"]
+__all__ = ["ACTION_KEY_PROPERTY", "TASK_TO_CONTACT", "TaskWriter", "create_task"]
+
+log = logging.getLogger(__name__)
 
 TASK_TO_CONTACT = 204
+#: The custom task property holding the trigger action's idempotency key.
+ACTION_KEY_PROPERTY = "connector_action_key"
+_TASKS = "/crm/v3/objects/tasks"
 
 
 def _owner_of(client: HubSpotClient, mapping: HubSpotMapping, contact_id: str) -> str | None:
@@ -32,17 +67,14 @@ def _owner_of(client: HubSpotClient, mapping: HubSpotMapping, contact_id: str) -
     return str(owner) if owner else None
 
 
-def create_task(client: HubSpotClient, mapping: HubSpotMapping, task: TaskRequest) -> str:
-    """Create the task; return its HubSpot id.
-
-    Raises:
-        CRMError: the contact has no owner and the mapping names no default owner, or HubSpot refused.
-    """
+def _task_input(client: HubSpotClient, mapping: HubSpotMapping, task: TaskRequest, *, keyed: bool) -> SimplePublicObjectInputForCreate:
+    """The create request: owner, subject, due time, the action key, the association to the contact."""
     owner = _owner_of(client, mapping, task.contact_id) or mapping.tasks.default_owner_id
     if owner is None:
         raise CRMError(
             f"cannot create task '{task.subject}' for contact {task.contact_id}: it has no {mapping.contacts.owner_property} "
-            "and the mapping sets no tasks.default_owner_id"
+            "and the mapping sets no tasks.default_owner_id",
+            retryable=False,
         )
     properties = {
         "hs_task_subject": task.subject,
@@ -55,7 +87,9 @@ def create_task(client: HubSpotClient, mapping: HubSpotMapping, task: TaskReques
         properties["hs_task_body"] = task.body
     if mapping.tasks.priority:
         properties["hs_task_priority"] = mapping.tasks.priority
-    request = SimplePublicObjectInputForCreate(
+    if keyed and task.key:
+        properties[ACTION_KEY_PROPERTY] = task.key
+    return SimplePublicObjectInputForCreate(
         properties=properties,
         associations=[
             PublicAssociationsForObject(
@@ -64,5 +98,130 @@ def create_task(client: HubSpotClient, mapping: HubSpotMapping, task: TaskReques
             )
         ],
     )
-    answer = client.call("POST", "/crm/v3/objects/tasks", client.tasks.create, simple_public_object_input_for_create=request)
-    return str(answer.id)
+
+
+def _tasks_api(client: HubSpotClient, name: str, *, attempts: int | None = None) -> t.Any:
+    """An SDK tasks API on a transport like the client's (gated, counted, authenticated).
+
+    Built as :class:`HubSpotClient` builds its APIs; ``attempts=1`` gives a transport that sends
+    each request once: re-sending a create is :class:`TaskWriter`'s decision, taken only after
+    looking the key up. Searches keep the client's retries (they are safe to repeat).
+    """
+    configuration = tasks_sdk.Configuration(host=client.base_url)
+    configuration.client_side_validation = True
+    api_client = tasks_sdk.ApiClient(configuration=configuration)
+    api_client.user_agent = "lead-scoring-connector (hubspot-api-client)"
+    policy = client.policy if attempts is None else dc.replace(client.policy, attempts=attempts)
+    api_client.rest_client.pool_manager = RetryingPool(
+        api_client.rest_client.pool_manager, auth=client.auth, gate=client.gate, stats=client.stats, policy=policy
+    )
+    return getattr(tasks_sdk, name)(api_client=api_client)
+
+
+class TaskWriter:
+    """Creates trigger-action tasks so that none is created twice; finds one by its action key.
+
+    Args:
+        client: the adapter's client (gate, counters, token, retry policy are shared).
+        mapping: the loaded mapping (owner property, default owner, priority).
+    """
+
+    def __init__(self, client: HubSpotClient, mapping: HubSpotMapping) -> None:
+        self.client = client
+        self.mapping = mapping
+        self._create_once = _tasks_api(client, "BasicApi", attempts=1)
+        self._search = _tasks_api(client, "SearchApi")
+        self._keyed: bool | None = None
+
+    def keyed(self) -> bool:
+        """Whether the portal has the key property (read once per writer, i.e. once per adapter)."""
+        if self._keyed is not None:
+            return self._keyed
+        try:
+            self.client.call(
+                "GET", f"/crm/v3/properties/tasks/{ACTION_KEY_PROPERTY}", self.client.properties.get_by_name,
+                object_type="tasks", property_name=ACTION_KEY_PROPERTY,
+            )
+        except CRMError as exc:
+            if exc.status != 404:
+                raise
+            log.warning(
+                "HubSpot has no task property %r: tasks are created without their action key and a crash or a lost "
+                "answer can create one twice. Run `connector setup --crm hubspot` once to create it.",
+                ACTION_KEY_PROPERTY,
+            )
+            self._keyed = False
+            return False
+        self._keyed = True
+        return True
+
+    def find(self, key: str) -> str | None:
+        """The id of the task carrying action key ``key`` (the oldest, should there be several), or None."""
+        if not key or not self.keyed():
+            return None
+        request = PublicObjectSearchRequest(
+            filter_groups=[FilterGroup(filters=[Filter(property_name=ACTION_KEY_PROPERTY, operator="EQ", value=key)])],
+            properties=[ACTION_KEY_PROPERTY],
+            sorts=["hs_object_id"],
+            limit=10,
+        )
+        answer = self.client.call("POST", f"{_TASKS}/search", self._search.do_search, public_object_search_request=request)
+        # EQ on a string property ignores case in HubSpot; the key itself must match exactly.
+        ids = [str(r.id) for r in answer.results or [] if (r.properties or {}).get(ACTION_KEY_PROPERTY) == key]
+        return min(ids, key=_numeric) if ids else None
+
+    def create(self, task: TaskRequest) -> str:
+        """Create the task unless it exists; return its HubSpot id.
+
+        Raises:
+            CRMError: no owner and no default owner, HubSpot refused, or every attempt failed
+                (retryable then: the next run looks the key up before trying again).
+        """
+        keyed = bool(task.key) and self.keyed()
+        request = _task_input(self.client, self.mapping, task, keyed=keyed)
+        if not keyed:
+            if task.key:
+                log.warning("task for action %s is created without its key (no %s property)", task.key, ACTION_KEY_PROPERTY)
+            answer = self.client.call("POST", _TASKS, self.client.tasks.create, simple_public_object_input_for_create=request)
+            return str(answer.id)
+        key = t.cast(str, task.key)
+        policy = self.client.policy
+        last: CRMError | None = None
+        for attempt in range(max(1, policy.attempts)):
+            if attempt:
+                base = min(policy.initial * (2 ** (attempt - 1)), policy.maximum)
+                policy.sleep(base + random.uniform(0, policy.jitter * base))
+            found = self.find(key)
+            if found is not None:
+                if attempt:
+                    log.info("action %s: the task was created by an attempt whose answer was lost (task %s)", key, found)
+                return found
+            try:
+                answer = self.client.call("POST", _TASKS, self._create_once.create, simple_public_object_input_for_create=request)
+            except CRMError as exc:
+                if not exc.retryable:
+                    raise
+                last = exc
+                self.client.stats.retries += 1
+                continue
+            return str(answer.id)
+        assert last is not None
+        raise last
+
+    def close(self) -> None:
+        """Release this writer's connections."""
+        for api in (self._create_once, self._search):
+            api.api_client.rest_client.pool_manager.clear()
+
+
+def _numeric(task_id: str) -> tuple[int, str]:
+    return (int(task_id), task_id) if task_id.isdigit() else (0, task_id)
+
+
+def create_task(client: HubSpotClient, mapping: HubSpotMapping, task: TaskRequest) -> str:
+    """Create one task (a fresh :class:`TaskWriter`; the adapter keeps one instead)."""
+    writer = TaskWriter(client, mapping)
+    try:
+        return writer.create(task)
+    finally:
+        writer.close()

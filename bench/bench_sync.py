@@ -2,23 +2,29 @@
 
     .venv/bin/python bench/bench_sync.py --contacts 100000
 
-A sandbox portal (in this process, on a free loopback port, HubSpot's default limits: 190 requests per
-10 s rolling, 5 searches per second) is filled with generated contacts (titles, industries, sizes,
+A sandbox portal (in a separate process -- the real HubSpot does not share our interpreter -- on a
+free loopback port, HubSpot's default limits: 190 requests per 10 s rolling, 5 searches per second)
+is filled with generated contacts (titles, industries, sizes,
 countries, lifecycle stages, owners) and light activity for a share of them (page views, form
 submissions, marketing e-mail events). The output properties and lists are created first (not timed),
 then the rate window is let empty and ONE full sync runs through the real adapter, rate limiter,
 scorers and state store (SQLite in a temporary folder), with the shipped mapping and models.
 
 Printed: wall time of the sync, API calls (search and other, counted by the sandbox), the rate-limit
-bound = searches / 5 per s + other calls / 19 per s (the two limits are separate budgets; the pipeline
-runs its stages one after the other), the ratio wall / bound (target <= 1.1), the 429s received
-(target 0), and the time of each stage so the part not spent waiting for HubSpot is visible.
+bound = searches / 5 per s + other calls / 19 per s (each call divided by the rate allowed for its
+kind; the figure the issue names), the ratio wall / bound (target <= 1.1), the 429s received
+(target 0), and the time of each stage so the part not spent waiting for HubSpot is visible. The
+two limits are separate budgets, so a sync that uses both at once could in principle finish in
+max(searches / 5, other / 19): that floor, and the ratio against it, are printed too (a stricter
+figure than the issue's target; writes can only start once their contacts are pulled, so it is not
+fully reachable).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses as dc
+import multiprocessing as mp
 import pathlib
 import random
 import sys
@@ -88,6 +94,74 @@ def fill_portal(sandbox: t.Any, contacts: int, active_share: float, seed: int) -
     return len(web), len(mail)
 
 
+def _serve_portal(conn: t.Any, contacts: int, active_share: float, seed: int) -> None:
+    """Child process: a filled sandbox portal, answering ``clear``/``log``/``stop`` on ``conn``.
+
+    Runs the sandbox outside the connector's interpreter, as HubSpot is: its CPU (JSON, search,
+    rate limiting) is not charged to the sync being measured.
+    """
+    from connector.sandbox.hubspot import HubSpotSandbox
+
+    with HubSpotSandbox(seed="empty", rate_limit="190/10s", search_rate="5/s") as sandbox:
+        started = time.perf_counter()
+        web, mail = fill_portal(sandbox, contacts, active_share, seed)
+        conn.send({"base_url": sandbox.base_url, "token": sandbox.token, "web": web, "mail": mail, "seconds": time.perf_counter() - started})
+        while True:
+            command = conn.recv()
+            if command == "clear":
+                sandbox.requests_clear()
+                conn.send(True)
+            elif command == "log":
+                conn.send(sandbox.requests)
+            else:
+                conn.send(True)
+                return
+
+
+class PortalProcess:
+    """The sandbox portal in a child process (spawned: a clean interpreter of its own)."""
+
+    def __init__(self, contacts: int, active_share: float, seed: int) -> None:
+        ctx = mp.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(target=_serve_portal, args=(child, contacts, active_share, seed), name="hubspot-sandbox", daemon=True)
+        self._process.start()
+        child.close()
+        self.info: dict[str, t.Any] = self._conn.recv()
+        self.base_url: str = self.info["base_url"]
+        self.token: str = self.info["token"]
+
+    def _ask(self, command: str) -> t.Any:
+        self._conn.send(command)
+        return self._conn.recv()
+
+    def requests_clear(self) -> None:
+        """Forget the requests served so far (the untimed setup)."""
+        self._ask("clear")
+
+    @property
+    def requests(self) -> list[t.Any]:
+        """Every request served since the last clear (``RequestRecord`` objects)."""
+        return t.cast(list[t.Any], self._ask("log"))
+
+    def close(self) -> None:
+        """Stop the sandbox and wait for its process."""
+        try:
+            self._ask("stop")
+        except (EOFError, OSError):
+            pass
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join()
+
+    def __enter__(self) -> PortalProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def model_files(folder: pathlib.Path, with_triggers: bool) -> list[pathlib.Path]:
     """The shipped models; without triggers, copies with the ``triggers`` section removed.
 
@@ -148,24 +222,23 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     parser.add_argument("--active-share", type=float, default=0.1, help="share of contacts with some activity (default 0.1)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--with-triggers", action="store_true", help="keep the models' trigger actions (one or two API calls per firing)")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the sync (connector side only) into FILE (pstats format)")
     args = parser.parse_args(argv)
 
     import logging
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from connector.adapters.base import NoGate
-    from connector.sandbox.hubspot import HubSpotSandbox
     from connector.scoring.loader import load_models
     from connector.sync.adapters_factory import build_adapter
     from connector.sync.config import load_config
     from connector.sync.pipeline import run_sync
 
     general_rate, search_rate = 190 / 10, 5.0
-    with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp, HubSpotSandbox(seed="empty", rate_limit="190/10s", search_rate="5/s") as sandbox:
-        started = time.perf_counter()
-        web, mail = fill_portal(sandbox, args.contacts, args.active_share, args.seed)
+    with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp, PortalProcess(args.contacts, args.active_share, args.seed) as sandbox:
+        info = sandbox.info
         print(f"models: shipped, {'with' if args.with_triggers else 'without'} trigger actions")
-        print(f"portal: {args.contacts:,} contacts, {web:,} web events, {mail:,} e-mail events generated in {time.perf_counter() - started:.1f} s")
+        print(f"portal: {args.contacts:,} contacts, {info['web']:,} web events, {info['mail']:,} e-mail events generated in {info['seconds']:.1f} s (sandbox in its own process)")
         config = load_config(write_config(pathlib.Path(tmp), args.with_triggers))
         crm = config.crms[0]
         env = {"BENCH_HS_TOKEN": sandbox.token, "BENCH_HS_URL": sandbox.base_url}
@@ -177,9 +250,18 @@ def main(argv: t.Sequence[str] | None = None) -> int:
 
         stages = StageTimes()
         print("full sync:")
-        t0 = time.perf_counter()
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         summary = run_sync(config, "bench", full=True, progress=stages, adapter_factory=lambda c, gate: build_adapter(c, gate, environ=env))
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         log = sandbox.requests
 
     searches = sum(1 for r in log if r.path.endswith("/search"))
@@ -189,10 +271,11 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     floor = max(searches / search_rate, general / general_rate)
     print()
     print(f"run status         {summary.status}  (pulled {summary.pulled_contacts:,} contacts, {summary.pulled_activities:,} activities; scored {summary.scored:,}; written {summary.written:,}; actions {summary.actions:,})")
-    print(f"wall time          {wall:.1f} s")
+    print(f"wall time          {wall:.1f} s  (connector CPU {cpu:.1f} s, all its threads; the sandbox runs in its own process)")
     print(f"API calls          {len(log):,}  ({searches:,} searches, {general:,} other; adapter counted {summary.api_calls:,}, retries {summary.retries})")
-    print(f"rate-limit bound   {bound:.1f} s  (= {searches:,} / {search_rate:g} per s + {general:,} / {general_rate:g} per s; both budgets used at once would need {floor:.1f} s)")
+    print(f"rate-limit bound   {bound:.1f} s  (= {searches:,} / {search_rate:g} per s + {general:,} / {general_rate:g} per s)")
     print(f"ratio              {wall / bound:.3f}  (target <= 1.1)")
+    print(f"two-budget floor   {floor:.1f} s  (= max of the two terms: both budgets used at once); wall / floor {wall / floor:.3f}")
     print(f"429s received      {limited}  (target 0)")
     print("stage windows      " + ", ".join(f"{k} {a:.1f}-{b:.1f} s" for k, (a, b) in stages.windows.items()) + "  (from the start of the run; stages may overlap)")
     bounds = {"pull contacts": searches_of(log, "contacts") / search_rate, "push": sum(1 for r in log if r.path.endswith("/batch/update")) / general_rate}

@@ -36,6 +36,7 @@ from __future__ import annotations
 import dataclasses as dc
 import datetime as dt
 import logging
+import queue
 import threading
 import typing as t
 
@@ -55,7 +56,7 @@ from connector.sync.store import Store
 if t.TYPE_CHECKING:
     import sqlalchemy as sa
 
-__all__ = ["AdapterFactory", "NullProgress", "Progress", "RunSummary", "ScorerSet", "outputs_of", "run_sync"]
+__all__ = ["AdapterFactory", "NullProgress", "Prefetch", "Progress", "RunSummary", "ScorerSet", "outputs_of", "run_sync"]
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,73 @@ def outputs_of(result: ScoreResult, model: ScoringModel, reasons_max_chars: int)
     out[names["reasons"]] = summary(result, reasons_max_chars)
     out[names["scored_at"]] = result.as_of
     return out
+
+
+class Prefetch:
+    """Runs a page iterator (an adapter's pull) on its own thread, ``depth`` pages ahead of the consumer.
+
+    Why: the pull waits for its search budget and the network, storing and scoring a page is CPU.
+    Fetched one after the other, every page pays both; with the next page requested while the
+    current one is scored, the pull runs at the rate limit whenever the CPU keeps up. Pages still
+    arrive in order, and only the consumer stores them and moves the cursor, so crash safety is
+    untouched. The adapter doing the pull is used by this thread alone until the pull ends (the
+    writer has its own adapter). An error of the iterator is raised in the consumer, at the page
+    where it happened. Leaving the ``with`` block early (stop, error) ends the thread after the
+    request in flight and closes the iterator.
+    """
+
+    _END = object()
+
+    def __init__(self, pages: t.Iterable[t.Any], *, depth: int = 2, name: str = "prefetch") -> None:
+        self._pages = pages
+        self._queue: queue.Queue[tuple[t.Any, BaseException | None]] = queue.Queue(maxsize=max(1, depth))
+        self._quit = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def __enter__(self) -> t.Iterator[t.Any]:
+        self._thread.start()
+        return self._iterate()
+
+    def __exit__(self, *exc: object) -> None:
+        self._quit.set()
+        while self._thread.is_alive():
+            try:  # make room so a blocked producer sees the quit flag
+                self._queue.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self._thread.join()
+
+    def _iterate(self) -> t.Iterator[t.Any]:
+        while True:
+            item, error = self._queue.get()
+            if error is not None:
+                raise error
+            if item is self._END:
+                return
+            yield item
+
+    def _put(self, item: t.Any, error: BaseException | None = None) -> bool:
+        while not self._quit.is_set():
+            try:
+                self._queue.put((item, error), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        iterator = iter(self._pages)
+        try:
+            for page in iterator:
+                if not self._put(page):
+                    return
+            self._put(self._END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, in order
+            self._put(None, exc)
+        finally:
+            close = getattr(iterator, "close", None)
+            if callable(close):
+                close()
 
 
 def _real_clock() -> dt.datetime:
@@ -360,6 +428,19 @@ class _Run:
         if stream == "contacts":
             self.progress.start("score")  # contacts are scored page by page from here on
         pages = self.adapter.pull_contacts(since, until) if stream == "contacts" else self.adapter.pull_activities(since, until)
+        with Prefetch(pages, name=f"pull-{self.crm.name}-{stream}") as prefetched:
+            return self._store_pages(stream, stage, state, prefetched, until, on_page)
+
+    def _store_pages(
+        self,
+        stream: str,
+        stage: str,
+        state: cursor.State,
+        pages: t.Iterable[t.Any],
+        until: dt.datetime,
+        on_page: t.Callable[[list[str]], None] | None,
+    ) -> bool:
+        """Store each pulled page (and hand new or changed contacts to ``on_page``); check the cursor in at the end."""
         for page in pages:
             now = utc(self.clock())
             if stream == "contacts":

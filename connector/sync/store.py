@@ -41,7 +41,18 @@ def _chunks(items: t.Sequence[t.Any], size: int = _CHUNK) -> t.Iterator[t.Sequen
 
 
 def jsonable(value: t.Any) -> t.Any:
-    """A JSON-ready copy of a CRM value (datetimes as ISO 8601, sets/tuples as lists)."""
+    """A JSON-ready copy of a CRM value (datetimes as ISO 8601, sets/tuples as lists).
+
+    Exact types are tested first: this runs for every property of every contact pulled, and
+    ``isinstance(value, typing.Mapping)`` (an ABC check) was most of its cost.
+    """
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is float or kind is bool:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): jsonable(v) for k, v in value.items()}
+    if kind is list:
+        return [jsonable(v) for v in value]
     if isinstance(value, dt.datetime):
         return utc(value).isoformat()
     if isinstance(value, dt.date):

@@ -36,8 +36,15 @@ def _raw(record: t.Any) -> dict[str, t.Any]:
     return {
         "id": str(record.id),
         "properties": dict(record.properties or {}),
-        "updatedAt": record.updated_at.isoformat() if isinstance(getattr(record, "updated_at", None), dt.datetime) else None,
+        "updatedAt": _text_time(getattr(record, "updated_at", None)),
     }
+
+
+def _text_time(value: t.Any) -> str | None:
+    """``updatedAt`` as text for the quarantine (search records keep HubSpot's text; SDK models a datetime)."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value if isinstance(value, str) else None
 
 
 def translate_contact(record: t.Any, mapping: HubSpotMapping) -> Contact | Reject:

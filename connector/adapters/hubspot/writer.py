@@ -9,10 +9,15 @@ the batch is then halved until the bad records are isolated, so the good ones st
 Values are formatted per the target property's type: numbers as plain decimals, datetimes as
 epoch milliseconds, dates as ``YYYY-MM-DD``, enumerations as the option value, booleans as
 ``true``/``false``, ``None`` as an empty string (clears the value).
+
+The answer is read as plain JSON (``_preload_content=False``): the SDK would build a model per
+written record and parse its ``createdAt``/``updatedAt`` with dateutil, CPU we do not need for the
+ids and errors we read. :func:`read_batch_answer` checks that shape instead.
 """
 
 from __future__ import annotations
 
+import dataclasses as dc
 import datetime as dt
 import json
 import math
@@ -28,12 +33,62 @@ from connector.scoring.records import utc
 if t.TYPE_CHECKING:
     from connector.adapters.hubspot.client import HubSpotClient
 
-__all__ = ["BATCH_SIZE", "format_value", "push_updates"]
+__all__ = ["BATCH_SIZE", "BatchAnswer", "BatchError", "format_value", "push_updates", "read_batch_answer"]
 
 BATCH_SIZE = 100
 PATH = "/crm/v3/objects/contacts/batch/update"
 #: 207 error categories worth another try later.
 _RETRYABLE_CATEGORIES = {"RATE_LIMITS", "RATE_LIMIT", "INTERNAL_ERROR", "TIMEOUT", "SERVICE_UNAVAILABLE"}
+
+
+@dc.dataclass(frozen=True, slots=True)
+class BatchError:
+    """One entry of a 207 answer's ``errors``."""
+
+    status: str | None
+    category: str | None
+    message: str | None
+    context: dict[str, t.Any]
+
+
+@dc.dataclass(frozen=True, slots=True)
+class BatchAnswer:
+    """A batch update's answer: the ids that landed and the errors (207)."""
+
+    landed: set[str]
+    errors: list[BatchError]
+
+
+def read_batch_answer(data: bytes | str) -> BatchAnswer:
+    """Read ``{"status", "results": [{"id", ...}], "errors": [{"status", "category", "message", "context"}]}``.
+
+    Raises:
+        CRMError: not that shape (retryable: the writes may or may not have landed; writing the same
+            values again is harmless).
+    """
+
+    def bad(why: str) -> CRMError:
+        return CRMError(f"HubSpot answered POST {PATH} with something unreadable: {why}", retryable=True)
+
+    try:
+        body = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad(f"not JSON ({exc}): {str(data[:200])!r}") from None
+    results, errors = (body.get("results"), body.get("errors") or []) if isinstance(body, dict) else (None, None)
+    if not isinstance(results, list) or not isinstance(errors, list):
+        raise bad(f"no 'results' list: {str(body)[:200]}")
+    landed = {str(r["id"]) for r in results if isinstance(r, dict) and r.get("id") is not None}
+    out = []
+    for e in errors:
+        if not isinstance(e, dict):
+            raise bad(f"an error entry is not an object: {str(e)[:200]}")
+        context = e.get("context") if isinstance(e.get("context"), dict) else {}
+        out.append(BatchError(_opt_str(e.get("status")), _opt_str(e.get("category")), _opt_str(e.get("message")), context))
+    return BatchAnswer(landed, out)
+
+
+def _opt_str(value: t.Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _number(value: t.Any) -> str:
@@ -140,7 +195,12 @@ def _send(client: HubSpotClient, batch: list[tuple[str, dict[str, str]]], writte
         inputs=[SimplePublicObjectBatchInput(id=cid, properties=values) for cid, values in batch]
     )
     try:
-        answer = client.call("POST", PATH, client.contacts_batch.update, batch_input_simple_public_object_batch_input=request)
+        raw = client.call("POST", PATH, client.contacts_batch.update, batch_input_simple_public_object_batch_input=request, _preload_content=False)
+        try:
+            data = raw.data
+        finally:
+            raw.release_conn()
+        answer = read_batch_answer(data)
     except CRMError as exc:
         if exc.status in (401, 403):
             raise
@@ -168,8 +228,8 @@ def _send(client: HubSpotClient, batch: list[tuple[str, dict[str, str]]], writte
             failed[cid] = (str(exc), exc.retryable)
         return
     ids = {cid for cid, _ in batch}
-    landed = {str(r.id) for r in (answer.results or [])} & ids
-    for error in getattr(answer, "errors", None) or []:
+    landed = answer.landed & ids
+    for error in answer.errors:
         context = error.context or {}
         named = [str(i) for i in context.get("ids", []) if str(i) in ids] or [i for i in ids if i not in landed]
         reason = f"{error.category or 'error'}: {error.message or 'no message'}"

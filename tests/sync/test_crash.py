@@ -26,7 +26,6 @@ import signal
 import time
 import typing as t
 
-import pytest
 import sqlalchemy as sa
 
 from connector.sandbox.hubspot import HubSpotSandbox
@@ -275,21 +274,17 @@ def test_sigkill_at_random_points_then_one_clean_run_equals_an_undisturbed_run(t
 
 
 def check_tasks(expected: list[str], actual: list[str]) -> None:
-    """Tasks must match exactly; a task created twice is a known gap, reported as an expected failure.
+    """Tasks must match exactly: none missing, none wrong, and none created twice.
 
-    A ``create_task`` action whose task HubSpot created, but whose success never reached the
-    database (the process was killed in between, or the answer was lost to a fault after the write),
-    is carried out again: the adapter contract has no idempotency key for tasks and HubSpot's task
-    API has none either (the adapter would have to search for a marker before creating). Anything else (a missing task, a wrong
-    one) fails the test outright.
+    A ``create_task`` action whose task HubSpot created but whose success never reached the
+    database (killed in between, or the answer lost to a fault after the write) must not create a
+    second task: the task carries the action's key (``connector_action_key``) and the adapter looks
+    it up before every POST, and the sync engine asks ``find_task`` for an action left ``running``.
     """
-    if actual == expected:
-        return
     missing = collections.Counter(expected) - collections.Counter(actual)
     extra = collections.Counter(actual) - collections.Counter(expected)
     assert not missing, f"tasks missing after the crashes: {list(missing)[:3]}"
-    assert all(task in expected for task in extra), f"unexpected tasks: {list(extra)[:3]}"
-    pytest.xfail(
-        f"KNOWN GAP: {sum(extra.values())} task(s) created twice -- create_task has no idempotency key, so a task "
-        "the CRM created before a kill or a faulted answer is created again (contacts, lists, scores, activities all equal)"
-    )
+    duplicates = [task for task in extra if task in expected]
+    assert not duplicates, f"{sum(extra[task] for task in duplicates)} task(s) created twice, e.g. {duplicates[0]}"
+    assert not extra, f"unexpected tasks: {list(extra)[:3]}"
+    assert actual == expected

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import logging
+import typing as t
 
 import pytest
 
@@ -134,3 +135,30 @@ def test_without_the_property_tasks_are_still_created_with_a_warning(sandbox: Hu
     assert sandbox.store.get("tasks", task_id) is not None
     assert "connector setup --crm hubspot" in caplog.text
     assert adapter.find_task(task) is None
+
+
+def test_a_token_that_cannot_read_task_properties_still_creates_tasks(sandbox: HubSpotSandbox, adapter: HubSpotAdapter, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def forbidden(**_: object) -> object:
+        raise CRMError("HubSpot token is missing scope crm.schemas.tasks.read (403 on GET /crm/v3/properties/tasks/connector_action_key)", status=403)
+
+    monkeypatch.setattr(adapter.client.properties, "get_by_name", forbidden)
+    cid = _contact(sandbox)
+    with caplog.at_level(logging.WARNING, logger="connector.adapters.hubspot.tasks"):
+        task_id = adapter.create_task(TaskRequest(cid, "Call", None, DUE, key="scope#0"))
+    assert sandbox.store.get("tasks", task_id) is not None
+    assert "does not let this token read" in caplog.text and "403" in caplog.text
+
+
+def test_setup_without_the_tasks_scope_still_sets_up_contacts(sandbox: HubSpotSandbox, adapter: HubSpotAdapter, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    real = adapter.client.properties.get_by_name
+
+    def no_tasks_scope(**kwargs: t.Any) -> t.Any:
+        if kwargs.get("object_type") == "tasks":
+            raise CRMError("HubSpot token is missing scope crm.schemas.tasks.read (403)", status=403)
+        return real(**kwargs)
+
+    monkeypatch.setattr(adapter.client.properties, "get_by_name", no_tasks_scope)
+    with caplog.at_level(logging.WARNING, logger="connector.adapters.hubspot.setup"):
+        changed = adapter.setup(["acme_score"], {})
+    assert changed == ["group lead_scoring", "property acme_score"]
+    assert "not created" in caplog.text and "403" in caplog.text

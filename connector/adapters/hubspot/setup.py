@@ -212,7 +212,13 @@ def run_setup(client: HubSpotClient, mapping: HubSpotMapping, specs: t.Sequence[
             changed.append(f"options of {hs_name} (+{', '.join(missing)})")
     if conflicts:
         raise CRMError("HubSpot setup cannot continue: " + "; ".join(conflicts))
-    changed += _ensure_task_key(client, mapping)
+    try:
+        changed += _ensure_task_key(client, mapping)
+    except CRMError as exc:
+        if exc.status != 403:
+            raise
+        # Contacts and lists matter more than the key: set them up, say what is missing.
+        log.warning("task property %s not created (%s): tasks will be created without their action key", ACTION_KEY_PROPERTY, exc)
     if mapping.lists.stage_lists:
         for spec in specs:
             if spec.role != "stage":

@@ -143,12 +143,15 @@ class TaskWriter:
                 object_type="tasks", property_name=ACTION_KEY_PROPERTY,
             )
         except CRMError as exc:
-            if exc.status != 404:
+            if exc.status not in (403, 404):
                 raise
+            # Missing (setup not re-run since upgrading) or unreadable with this token's scopes:
+            # tasks still get created, as before the key existed, but the admin is told the risk.
+            why = "has no task property" if exc.status == 404 else "does not let this token read the task property"
             log.warning(
-                "HubSpot has no task property %r: tasks are created without their action key and a crash or a lost "
-                "answer can create one twice. Run `connector setup --crm hubspot` once to create it.",
-                ACTION_KEY_PROPERTY,
+                "HubSpot %s %r: tasks are created without their action key and a crash or a lost answer can create "
+                "one twice. Run `connector setup --crm hubspot` once to create it (and grant the token the scope it names: %s).",
+                why, ACTION_KEY_PROPERTY, exc,
             )
             self._keyed = False
             return False

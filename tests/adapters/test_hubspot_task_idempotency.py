@@ -162,3 +162,25 @@ def test_setup_without_the_tasks_scope_still_sets_up_contacts(sandbox: HubSpotSa
         changed = adapter.setup(["acme_score"], {})
     assert changed == ["group lead_scoring", "property acme_score"]
     assert "not created" in caplog.text and "403" in caplog.text
+
+
+def test_a_task_not_yet_searchable_is_found_through_the_contacts_associations(sandbox: HubSpotSandbox, ready: HubSpotAdapter, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HubSpot's search index lags a few seconds behind writes; right after a lost answer (and for a
+    crash-cut ``running`` action) the adapter confirms a miss with a consistent association read."""
+    cid = _contact(sandbox)
+    for i in range(3):  # other tasks of the same contact, with other keys
+        ready.create_task(TaskRequest(cid, f"Earlier {i}", None, DUE, key=f"earlier:{i}#0"))
+    monkeypatch.setattr(ready.tasks, "_search_key", lambda key: None)  # the index has not caught up
+    api = ready.tasks._create_once
+    real_create = api.create
+
+    def applied_then_lost(**kwargs: object) -> object:
+        real_create(**kwargs)
+        raise CRMError("HubSpot answered 502 on POST /crm/v3/objects/tasks: Bad Gateway", status=502, retryable=True)
+
+    monkeypatch.setattr(api, "create", applied_then_lost)
+    task = TaskRequest(cid, "Call", None, DUE, key="lagging#0")
+    task_id = ready.create_task(task)
+    assert _keys(sandbox)["lagging#0"] == 1
+    assert ready.find_task(task) == task_id
+    assert ready.find_task(TaskRequest(cid, "Call", None, DUE, key="never#0")) is None

@@ -143,7 +143,7 @@ class HubSpotAdapter:
 
     def find_task(self, task: TaskRequest) -> str | None:
         """The id of the task already created for ``task.key`` (see :mod:`.tasks`), or None."""
-        return self.tasks.find(task.key) if task.key else None
+        return self.tasks.find(task, recent=True) if task.key else None
 
     def close(self) -> None:
         """Release connections."""

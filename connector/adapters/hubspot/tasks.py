@@ -17,8 +17,13 @@ properties: https://developers.hubspot.com/docs/api/crm/properties), and :class:
   would re-send a 429 blindly), and after an ambiguous failure backs off, looks again, and only
   then re-sends.
 
-:meth:`TaskWriter.find` is also what the sync engine calls (``find_task``) for an action a crash
-left ``running``. Without the property in the portal (setup not re-run after an upgrade), tasks
+CRM search is eventually consistent: a task takes a few seconds to become searchable. Where a task
+may have been created only moments ago -- the look-up after an ambiguous failure, and ``find_task``,
+which the sync engine calls for an action a crash left ``running`` (a restarted service may be back
+within seconds) -- a search that finds nothing is confirmed by a consistent read: the contact's
+task associations (``POST /crm/v4/associations/contacts/tasks/batch/read``,
+https://developers.hubspot.com/docs/api/crm/associations/v4) and those tasks' keys
+(``POST /crm/v3/objects/tasks/batch/read``). Without the property in the portal (setup not re-run after an upgrade), tasks
 are still created, as before, with a warning that they are not protected against duplicates.
 """
 
@@ -30,13 +35,16 @@ import random
 import typing as t
 
 import hubspot.crm.objects.tasks as tasks_sdk
+from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest, PublicFetchAssociationsBatchRequest
 from hubspot.crm.objects.tasks import (
     AssociationSpec,
+    BatchReadInputSimplePublicObjectId,
     Filter,
     FilterGroup,
     PublicAssociationsForObject,
     PublicObjectId,
     PublicObjectSearchRequest,
+    SimplePublicObjectId,
     SimplePublicObjectInputForCreate,
 )
 
@@ -56,6 +64,7 @@ TASK_TO_CONTACT = 204
 #: The custom task property holding the trigger action's idempotency key.
 ACTION_KEY_PROPERTY = "connector_action_key"
 _TASKS = "/crm/v3/objects/tasks"
+_READ_BATCH = 100
 
 
 def _owner_of(client: HubSpotClient, mapping: HubSpotMapping, contact_id: str) -> str | None:
@@ -131,6 +140,7 @@ class TaskWriter:
         self.mapping = mapping
         self._create_once = _tasks_api(client, "BasicApi", attempts=1)
         self._search = _tasks_api(client, "SearchApi")
+        self._batch = _tasks_api(client, "BatchApi")
         self._keyed: bool | None = None
 
     def keyed(self) -> bool:
@@ -158,10 +168,24 @@ class TaskWriter:
         self._keyed = True
         return True
 
-    def find(self, key: str) -> str | None:
-        """The id of the task carrying action key ``key`` (the oldest, should there be several), or None."""
+    def find(self, task: TaskRequest, *, recent: bool = True) -> str | None:
+        """The id of the task carrying ``task.key`` (the oldest, should there be several), or None.
+
+        Args:
+            task: the request; its ``key`` is looked for, among its contact's tasks if need be.
+            recent: the task may have been created seconds ago, so a search that finds nothing
+                is confirmed with the contact's task associations (see the module docstring).
+        """
+        key = task.key
         if not key or not self.keyed():
             return None
+        found = self._search_key(key)
+        if found is None and recent:
+            found = self._contact_task_with_key(task.contact_id, key)
+        return found
+
+    def _search_key(self, key: str) -> str | None:
+        """CRM search on tasks: ``connector_action_key EQ key``."""
         request = PublicObjectSearchRequest(
             filter_groups=[FilterGroup(filters=[Filter(property_name=ACTION_KEY_PROPERTY, operator="EQ", value=key)])],
             properties=[ACTION_KEY_PROPERTY],
@@ -172,6 +196,35 @@ class TaskWriter:
         # EQ on a string property ignores case in HubSpot; the key itself must match exactly.
         ids = [str(r.id) for r in answer.results or [] if (r.properties or {}).get(ACTION_KEY_PROPERTY) == key]
         return min(ids, key=_numeric) if ids else None
+
+    def _contact_task_with_key(self, contact_id: str, key: str) -> str | None:
+        """Consistent read: the contact's tasks (all association pages), then their keys, 100 per call."""
+        task_ids: list[str] = []
+        after: str | None = None
+        while True:
+            item = PublicFetchAssociationsBatchRequest(id=contact_id, after=after) if after else PublicFetchAssociationsBatchRequest(id=contact_id)
+            answer = self.client.call(
+                "POST", "/crm/v4/associations/contacts/tasks/batch/read", self.client.associations.get_page,
+                from_object_type="contacts", to_object_type="tasks",
+                batch_input_public_fetch_associations_batch_request=BatchInputPublicFetchAssociationsBatchRequest(inputs=[item]),
+            )
+            after = None
+            for result in answer.results or []:
+                task_ids.extend(str(to.to_object_id) for to in result.to or [])
+                nxt = result.paging.next if getattr(result, "paging", None) is not None else None
+                if nxt is not None and nxt.after:
+                    after = str(nxt.after)
+            if after is None:
+                break
+        matches = []
+        unique = list(dict.fromkeys(task_ids))
+        for i in range(0, len(unique), _READ_BATCH):
+            request = BatchReadInputSimplePublicObjectId(
+                inputs=[SimplePublicObjectId(id=tid) for tid in unique[i : i + _READ_BATCH]], properties=[ACTION_KEY_PROPERTY], properties_with_history=[]
+            )
+            answer = self.client.call("POST", f"{_TASKS}/batch/read", self._batch.read, batch_read_input_simple_public_object_id=request)
+            matches += [str(r.id) for r in answer.results or [] if (r.properties or {}).get(ACTION_KEY_PROPERTY) == key]
+        return min(matches, key=_numeric) if matches else None
 
     def create(self, task: TaskRequest) -> str:
         """Create the task unless it exists; return its HubSpot id.
@@ -187,14 +240,16 @@ class TaskWriter:
                 log.warning("task for action %s is created without its key (no %s property)", task.key, ACTION_KEY_PROPERTY)
             answer = self.client.call("POST", _TASKS, self.client.tasks.create, simple_public_object_input_for_create=request)
             return str(answer.id)
-        key = t.cast(str, task.key)
+        key = task.key
         policy = self.client.policy
         last: CRMError | None = None
         for attempt in range(max(1, policy.attempts)):
             if attempt:
                 base = min(policy.initial * (2 ** (attempt - 1)), policy.maximum)
                 policy.sleep(base + random.uniform(0, policy.jitter * base))
-            found = self.find(key)
+            # Before the first POST only an earlier run can have sent it (long enough ago to be
+            # searchable); after a lost answer the task may be seconds old.
+            found = self.find(task, recent=attempt > 0)
             if found is not None:
                 if attempt:
                     log.info("action %s: the task was created by an attempt whose answer was lost (task %s)", key, found)
@@ -213,7 +268,7 @@ class TaskWriter:
 
     def close(self) -> None:
         """Release this writer's connections."""
-        for api in (self._create_once, self._search):
+        for api in (self._create_once, self._search, self._batch):
             api.api_client.rest_client.pool_manager.clear()
 
 

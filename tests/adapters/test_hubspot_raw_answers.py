@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import typing as t
 
 import pytest
 
@@ -56,3 +57,57 @@ def test_an_unreadable_batch_answer_is_retryable(data: bytes) -> None:
     with pytest.raises(CRMError) as info:
         read_batch_answer(data)
     assert info.value.retryable and "unreadable" in str(info.value)
+
+
+class _Raw:
+    """A not-preloaded urllib3 answer: ``data`` and ``release_conn``."""
+
+    def __init__(self, body: object) -> None:
+        self.data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.released = False
+
+    def release_conn(self) -> None:
+        self.released = True
+
+
+class _EventsClient:
+    """Hands out canned pages of ``GET /events/v3/events``."""
+
+    def __init__(self, *pages: object) -> None:
+        self.pages = [_Raw(p) for p in pages]
+        self.calls: list[dict[str, object]] = []
+        self.events = type("Events", (), {"get_page": staticmethod(lambda **kw: None)})()
+
+    def call(self, method: str, path: str, fn: object, **kwargs: object) -> _Raw:
+        assert kwargs.pop("_preload_content") is False
+        self.calls.append(kwargs)
+        return self.pages[len(self.calls) - 1]
+
+
+def test_web_events_from_raw_json_bad_events_are_rejects_and_paging_is_followed(mapping) -> None:  # type: ignore[no-untyped-def]
+    from connector.adapters.hubspot.activity import _web_events
+
+    until = 1_800_000_000_000
+    client = _EventsClient(
+        {"results": [
+            {"id": "e1", "objectId": 7, "eventType": "e_visited_page", "occurredAt": "2026-01-01T10:00:00.000Z", "properties": {"hs_url": "https://x.io/pricing"}},
+            {"id": "e2", "objectId": 7, "occurredAt": "yesterday"},
+            {"objectId": 7, "occurredAt": "2026-01-01T10:00:00Z"},
+            "garbage",
+        ], "paging": {"next": {"after": "abc"}}},
+        {"results": [{"id": "e3", "objectId": None, "occurredAt": "2026-01-02T10:00:00Z", "properties": {}}]},
+    )
+    pages = list(_web_events(t.cast(t.Any, client), mapping, "e_visited_page", None, until))
+    (first, bad), (second, none) = pages
+    assert [(a.id, a.contact_id, a.attributes["url"]) for a in first] == [("hs-event:e1", "7", "https://x.io/pricing")]
+    assert sorted(r.reason.split(":")[0] for r in bad) == ["web event 'occurredAt'", "web event that is not a JSON object", "web event without id or occurredAt"]
+    assert second[0].anonymous_id == "hs-event-visitor:e3" and none == []
+    assert client.calls[1]["after"] == "abc"
+    assert all(p.released for p in client.pages)
+
+
+def test_an_events_answer_without_results_fails_the_pull(mapping) -> None:  # type: ignore[no-untyped-def]
+    from connector.adapters.hubspot.activity import _web_events
+
+    with pytest.raises(CRMError, match="without a 'results' list"):
+        list(_web_events(t.cast(t.Any, _EventsClient({"status": "error"})), mapping, "e_visited_page", None, 1))

@@ -92,34 +92,72 @@ def _web_events(
             kwargs["occurred_after"] = dt.datetime.fromtimestamp(since_ms / 1000, tz=dt.timezone.utc)
         if after:
             kwargs["after"] = after
-        answer = client.call("GET", "/events/v3/events", client.events.get_page, **kwargs)
+        # Read as plain JSON: the SDK's models would parse every occurredAt with dateutil (most of
+        # the CPU of a large activity pull); the fields used are checked below, per event.
+        answer = client.call("GET", "/events/v3/events", client.events.get_page, _preload_content=False, **kwargs)
+        body = _json_body(answer, "/events/v3/events")
         records: list[Activity] = []
         rejects: list[Reject] = []
-        for event in answer.results or []:
-            raw = event.to_dict()
-            if event.occurred_at is None or not event.id:
-                rejects.append(Reject("activities", f"hs-event:{event.id}", "web event without id or occurredAt", _jsonable(raw)))
+        for event in body["results"]:
+            if not isinstance(event, dict):
+                rejects.append(Reject("activities", None, "web event that is not a JSON object", {"event": _jsonable(event)}))
                 continue
-            occurred = utc(event.occurred_at)
+            event_id, props = event.get("id"), event.get("properties")
+            if event.get("occurredAt") in (None, "") or event_id in (None, ""):
+                rejects.append(Reject("activities", f"hs-event:{event_id}", "web event without id or occurredAt", _jsonable(event)))
+                continue
+            try:
+                occurred = parse_hubspot_time(event["occurredAt"])
+            except ConversionError as exc:
+                rejects.append(Reject("activities", f"hs-event:{event_id}", f"web event 'occurredAt': {exc}", _jsonable(event)))
+                continue
+            if props is not None and not isinstance(props, dict):
+                rejects.append(Reject("activities", f"hs-event:{event_id}", "web event 'properties' is not an object", _jsonable(event)))
+                continue
             if not _in_window(to_millis(occurred), since_ms, until_ms):
                 continue
-            attributes = {spec.attributes.get(k, k): v for k, v in (event.properties or {}).items()}
-            attributes["hubspot_event_type"] = event.event_type or event_type
+            attributes = {spec.attributes.get(k, k): v for k, v in (props or {}).items()}
+            attributes["hubspot_event_type"] = event.get("eventType") or event_type
+            object_id = event.get("objectId")
             records.append(
                 Activity(
-                    id=f"hs-event:{event.id}",
+                    id=f"hs-event:{event_id}",
                     type=canonical,
                     occurred_at=occurred,
-                    contact_id=str(event.object_id) if event.object_id else None,
-                    anonymous_id=None if event.object_id else f"hs-event-visitor:{event.id}",
+                    contact_id=str(object_id) if object_id else None,
+                    anonymous_id=None if object_id else f"hs-event-visitor:{event_id}",
                     attributes=attributes,
                 )
             )
         yield records, rejects
-        nxt = answer.paging.next if answer.paging is not None else None
-        after = nxt.after if nxt is not None else None
+        paging = body.get("paging")
+        nxt = paging.get("next") if isinstance(paging, dict) else None
+        after = str(nxt["after"]) if isinstance(nxt, dict) and nxt.get("after") not in (None, "") else None
         if not after:
             return
+
+
+def _json_body(answer: t.Any, path: str) -> dict[str, t.Any]:
+    """A raw (``_preload_content=False``) answer as a JSON object with a ``results`` list.
+
+    Raises:
+        CRMError: anything else (the page cannot be read; the run fails with this message).
+    """
+    import json
+
+    from connector.adapters.base import CRMError
+
+    try:
+        data = answer.data
+    finally:
+        answer.release_conn()
+    try:
+        body = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CRMError(f"HubSpot answered GET {path} with something that is not JSON ({exc}): {str(data[:200])!r}") from None
+    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+        raise CRMError(f"HubSpot answered GET {path} without a 'results' list: {str(body)[:200]}")
+    return body
 
 
 def _unsubscribed(event: t.Mapping[str, t.Any]) -> bool:

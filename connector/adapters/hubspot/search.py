@@ -128,17 +128,23 @@ def keyset_search(
     yielded (a translator turns them into rejects) and the walk goes on.
     """
     models = _models(search_api)
+    config = search_api.api_client.configuration
     path = f"/crm/v3/objects/{object_type}/search"
     props = list(dict.fromkeys([*properties, time_property, "hs_object_id"]))
 
     def search(filters: list[tuple[str, str, str]], sort_by: str) -> list[t.Any]:
+        cfg = config  # the API's Configuration: no default copy per model instance
         request = models.PublicObjectSearchRequest(
             filter_groups=[
-                models.FilterGroup(filters=[models.Filter(property_name=p, operator=op, value=v) for p, op, v in filters])
+                models.FilterGroup(
+                    filters=[models.Filter(property_name=p, operator=op, value=v, local_vars_configuration=cfg) for p, op, v in filters],
+                    local_vars_configuration=cfg,
+                )
             ],
             sorts=[{"propertyName": sort_by, "direction": "ASCENDING"}],
             properties=props,
             limit=page_size,
+            local_vars_configuration=cfg,
         )
         answer = client.call("POST", path, search_api.do_search, public_object_search_request=request, _preload_content=False)
         try:

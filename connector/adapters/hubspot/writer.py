@@ -191,8 +191,12 @@ def _property_problems(exc: CRMError) -> dict[str, str]:
 
 
 def _send(client: HubSpotClient, batch: list[tuple[str, dict[str, str]]], written: list[str], failed: dict[str, tuple[str, bool]]) -> None:
+    # The API's own Configuration (client-side validation on): without it every model instance
+    # deep-copies a default Configuration, which cost more CPU than the rest of a batch.
+    config = client.contacts_batch.api_client.configuration
     request = BatchInputSimplePublicObjectBatchInput(
-        inputs=[SimplePublicObjectBatchInput(id=cid, properties=values) for cid, values in batch]
+        inputs=[SimplePublicObjectBatchInput(id=cid, properties=values, local_vars_configuration=config) for cid, values in batch],
+        local_vars_configuration=config,
     )
     try:
         raw = client.call("POST", PATH, client.contacts_batch.update, batch_input_simple_public_object_batch_input=request, _preload_content=False)

@@ -56,7 +56,7 @@ from connector.scoring.records import utc
 if t.TYPE_CHECKING:
     from connector.adapters.hubspot.client import HubSpotClient
 
-__all__ = ["ACTION_KEY_PROPERTY", "TASK_TO_CONTACT", "TaskWriter", "create_task"]
+__all__ = ["ACTION_KEY_PROPERTY", "TASK_TO_CONTACT", "TaskWriter"]
 
 log = logging.getLogger(__name__)
 
@@ -274,12 +274,3 @@ class TaskWriter:
 
 def _numeric(task_id: str) -> tuple[int, str]:
     return (int(task_id), task_id) if task_id.isdigit() else (0, task_id)
-
-
-def create_task(client: HubSpotClient, mapping: HubSpotMapping, task: TaskRequest) -> str:
-    """Create one task (a fresh :class:`TaskWriter`; the adapter keeps one instead)."""
-    writer = TaskWriter(client, mapping)
-    try:
-        return writer.create(task)
-    finally:
-        writer.close()

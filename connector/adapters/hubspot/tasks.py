@@ -23,8 +23,10 @@ which the sync engine calls for an action a crash left ``running`` (a restarted 
 within seconds) -- a search that finds nothing is confirmed by a consistent read: the contact's
 task associations (``POST /crm/v4/associations/contacts/tasks/batch/read``,
 https://developers.hubspot.com/docs/api/crm/associations/v4) and those tasks' keys
-(``POST /crm/v3/objects/tasks/batch/read``). Without the property in the portal (setup not re-run after an upgrade), tasks
-are still created, as before, with a warning that they are not protected against duplicates.
+(``POST /crm/v3/objects/tasks/batch/read``).
+
+Without the property in the portal (setup not re-run after an upgrade), tasks are still created,
+as before, with a warning that they are not protected against duplicates.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from connector.adapters.base import CRMAdapter, CRMError, FieldUpdate, PushResult
 from connector.sync import tables as T
-from connector.sync.store import Store, dumps, jsonable, upsert
+from connector.sync.store import Store, bulk_upsert, dumps, jsonable
 
 __all__ = ["SENDING", "BackgroundPusher", "OutboxPusher", "PushCounts", "pending_count", "push_pending", "release_unsent", "stage_changes"]
 
@@ -242,7 +242,7 @@ class OutboxPusher:
         with store.transaction() as conn:
             if done_ids:
                 conn.execute(sa.update(outbox).where(outbox.c.id.in_(done_ids)).values(status="done", done_at=now))
-            upsert(conn, written, written_rows, ["crm", "contact_id", "field"], ["value", "written_at"])
+            bulk_upsert(conn, written, written_rows, ["crm", "contact_id", "field"], ["value", "written_at"])
             for cid, (oid, values, attempts) in by_contact.items():
                 if cid in landed:
                     continue

@@ -21,7 +21,7 @@ from connector.scoring.result import ScoreResult, ScoringState
 from connector.sync import tables as T
 from connector.sync.cursor import State
 
-__all__ = ["Store", "ToScore", "dumps", "jsonable", "upsert"]
+__all__ = ["Store", "ToScore", "bulk_upsert", "dumps", "jsonable", "upsert"]
 
 _CHUNK = 500
 
@@ -85,6 +85,41 @@ def upsert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str,
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
     conn.execute(stmt, [dict(r) for r in rows])
+
+
+def bulk_upsert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str, t.Any]], keys: t.Sequence[str], update: t.Sequence[str]) -> None:
+    """:func:`upsert` for large, narrow row sets (e.g. one row per written field): same SQL, less CPU.
+
+    The statement is compiled once by SQLAlchemy for the connection's dialect (so casts such as
+    PostgreSQL's ``::JSON`` are in it) and each value goes through its column type's own bind
+    processor -- exactly what ``conn.execute`` does -- but the parameter sets are built here, in
+    one pass, and handed to the driver's ``executemany`` without SQLAlchemy's per-row bookkeeping,
+    which was the largest CPU cost of recording a pushed batch (1,000 rows per 100 contacts).
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only the two supported databases take the fast path
+        upsert(conn, table, rows, keys, update)
+        return
+    names = list(rows[0])
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}) if update else stmt.on_conflict_do_nothing(index_elements=list(keys))
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=names)
+    order = list(compiled.positiontup or []) if compiled.positional else names
+    if sorted(order) != sorted(names):  # pragma: no cover - a statement with other parameters
+        upsert(conn, table, rows, keys, update)
+        return
+    processors = {n: table.c[n].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for n in names}
+    if compiled.positional:
+        procs = [processors[n] for n in order]
+        params: list[t.Any] = [tuple(v if f is None else f(v) for f, v in zip(procs, (r[n] for n in order))) for r in rows]
+    else:
+        params = [{n: (v if (f := processors[n]) is None else f(v)) for n, v in r.items()} for r in rows]
+    conn.exec_driver_sql(compiled.string, params)
 
 
 @dc.dataclass
@@ -156,7 +191,7 @@ class Store:
                 if existing.get(c.id) == (email, props):
                     continue
                 rows.append({"crm": self.crm, "id": c.id, "email": email, "properties": props, "updated_at": c.updated_at, "pulled_at": now, "needs_score": True})
-            upsert(conn, contacts, rows, ["crm", "id"], ["email", "properties", "updated_at", "pulled_at", "needs_score"])
+            bulk_upsert(conn, contacts, rows, ["crm", "id"], ["email", "properties", "updated_at", "pulled_at", "needs_score"])
         return [r["id"] for r in rows]
 
     def save_activities(self, records: t.Sequence[Activity], now: dt.datetime) -> int:
@@ -303,7 +338,7 @@ class Store:
             for r in results
         ]
         cols = [c for c in rows[0] if c not in ("crm", "contact_id", "model")] if rows else []
-        upsert(conn, scores, rows, ["crm", "contact_id", "model"], cols)
+        bulk_upsert(conn, scores, rows, ["crm", "contact_id", "model"], cols)
 
     def add_stage_changes(self, conn: sa.Connection, changes: t.Sequence[tuple[str, str, str | None, str | None, dt.datetime]]) -> None:
         """Append ``(contact, model, from, to, at)`` rows to the stage history."""

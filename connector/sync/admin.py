@@ -14,6 +14,7 @@ import typing as t
 import sqlalchemy as sa
 
 from connector.sync import tables as T
+from connector.sync.outbox import read_written
 
 __all__ = ["CRMStatus", "Explanation", "crm_status", "explain", "quarantine_list", "quarantine_retry"]
 
@@ -26,7 +27,6 @@ firings = T.TriggerFiringRow.__table__  # type: ignore[attr-defined]
 contacts = T.ContactRow.__table__  # type: ignore[attr-defined]
 scores = T.ScoreRow.__table__  # type: ignore[attr-defined]
 stage_history = T.StageHistoryRow.__table__  # type: ignore[attr-defined]
-written = T.WrittenRow.__table__  # type: ignore[attr-defined]
 leases = T.LeaseRow.__table__  # type: ignore[attr-defined]
 
 
@@ -93,7 +93,7 @@ def explain(engine: sa.Engine, crm: str, contact_id: str, model: str | None = No
                 dict(r._mapping)
                 for r in conn.execute(sa.select(actions.c.type, actions.c.params, actions.c.status, actions.c.result, actions.c.last_error).where(actions.c.firing_id == f["id"]).order_by(actions.c.id))
             ]
-        wrote = {f: v for f, v in conn.execute(sa.select(written.c.field, written.c.value).where(written.c.crm == crm, written.c.contact_id == contact_id))}
+        wrote = read_written(conn, crm, [contact_id]).get(contact_id, {})
         pend = conn.execute(sa.select(outbox.c["values"]).where(outbox.c.crm == crm, outbox.c.contact_id == contact_id, outbox.c.status == "pending")).first()
     return Explanation(crm, contact_id, row[0], dict(row[1] or {}), score_rows, hist, fired, wrote, dict(pend[0]) if pend else None)
 

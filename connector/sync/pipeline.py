@@ -33,6 +33,7 @@ this function), the adapter factory, a progress sink and a stop event.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses as dc
 import datetime as dt
 import logging
@@ -63,6 +64,9 @@ log = logging.getLogger(__name__)
 #: Builds the adapter of a configured CRM, handed the rate limiter to gate every request with.
 AdapterFactory = t.Callable[[CRMConfig, RequestGate], CRMAdapter]
 Clock = t.Callable[[], dt.datetime]
+
+#: Records of the contact pull that may wait while the activity is pulled (see ``_Run.contacts_ahead``).
+AHEAD_RECORDS = 20_000
 
 STAGES = ("pull contacts", "pull activities", "score", "push", "actions")
 
@@ -187,11 +191,16 @@ class Prefetch:
 
     _END = object()
 
-    def __init__(self, pages: t.Iterable[t.Any], *, depth: int = 2, name: str = "prefetch") -> None:
+    def __init__(self, pages: t.Iterable[t.Any], *, depth: int = 2, name: str = "prefetch", max_records: int | None = None) -> None:
         self._pages = pages
         self._queue: queue.Queue[tuple[t.Any, BaseException | None]] = queue.Queue(maxsize=max(1, depth))
         self._quit = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        # With ``max_records``, a deep queue is also bounded by the records it holds (pages of a
+        # few hundred or a few thousand records, depending on the CRM): memory stays bounded.
+        self._max_records = max_records
+        self._held = 0
+        self._room = threading.Condition()
 
     def __enter__(self) -> t.Iterator[t.Any]:
         self._thread.start()
@@ -209,13 +218,33 @@ class Prefetch:
     def _iterate(self) -> t.Iterator[t.Any]:
         while True:
             item, error = self._queue.get()
+            self._release(item)
             if error is not None:
                 raise error
             if item is self._END:
                 return
             yield item
 
+    @staticmethod
+    def _size(item: t.Any) -> int:
+        return len(getattr(item, "records", ()) or ())
+
+    def _release(self, item: t.Any) -> None:
+        if self._max_records is None:
+            return
+        with self._room:
+            self._held -= self._size(item)
+            self._room.notify_all()
+
     def _put(self, item: t.Any, error: BaseException | None = None) -> bool:
+        if self._max_records is not None:
+            size = self._size(item)
+            with self._room:
+                while self._held > 0 and self._held + size > self._max_records:
+                    if self._quit.is_set():
+                        return False
+                    self._room.wait(timeout=0.1)
+                self._held += size
         while not self._quit.is_set():
             try:
                 self._queue.put((item, error), timeout=0.1)
@@ -318,19 +347,22 @@ def _run_leased(
         summary.run_id = store.start_run(summary.started_at, full=full, owner=lease.owner)
         log.info("crm %s: run %s started (full=%s, resync=%s)", crm.name, summary.run_id, full, resync)
         limiter = RateLimiter.from_config(crm.rate_limit)
-        # Two adapters sharing one rate limiter: the writer works on its own thread while the
-        # main thread pulls and scores, and no adapter is ever used by two threads at once.
+        # Three adapters sharing one rate limiter: the contact pull and the writer work on their
+        # own threads while the main thread pulls activity, stores and scores, and no adapter is
+        # ever used by two threads at once.
         adapter = adapter_factory(crm, limiter)
         writer = adapter_factory(crm, limiter)
-        before = [dc.replace(getattr(a, "stats", None) or ApiStats()) for a in (adapter, writer)]
+        reader = adapter_factory(crm, limiter)
+        used = (adapter, writer, reader)
+        before = [dc.replace(getattr(a, "stats", None) or ApiStats()) for a in used]
         try:
-            _Run(config, crm, store, lease, adapter, writer, scorers, clock, progress, stop, summary).go(full=full, resync=resync)
+            _Run(config, crm, store, lease, adapter, writer, scorers, clock, progress, stop, summary, reader=reader).go(full=full, resync=resync)
             summary.status = "stopped" if stop is not None and stop.is_set() else ("partial" if summary.error else "ok")
         except (CRMError, LeaseLost) as exc:
             summary.status, summary.error = "failed", str(exc)
             log.error("crm %s: run %s failed: %s", crm.name, summary.run_id, exc)
         finally:
-            for a, b in zip((adapter, writer), before, strict=True):
+            for a, b in zip(used, before, strict=True):
                 stats = getattr(a, "stats", None) or ApiStats()
                 summary.api_calls += stats.calls - b.calls
                 summary.retries += stats.retries - b.retries
@@ -371,6 +403,8 @@ class _Run:
     progress: Progress
     stop: threading.Event | None
     summary: RunSummary
+    #: pulls the contacts (on the prefetch thread) while ``adapter`` pulls activity; default ``adapter``
+    reader: CRMAdapter | None = None
     scored_ids: set[str] = dc.field(default_factory=set)
 
     def stopped(self) -> bool:
@@ -395,8 +429,9 @@ class _Run:
             def score_page(ids: list[str]) -> None:
                 self.score_chunk(ids, as_of=until, on_chunk=poke)
 
-            if self.pull("activities", until, resync) and self.pull("contacts", until, resync, on_page=score_page):
-                scored = self.score(full, as_of=until, on_chunk=poke)
+            with self.contacts_ahead(until, resync) as contact_pages:
+                if self.pull("activities", until, resync) and self.pull("contacts", until, resync, on_page=score_page, pages=contact_pages):
+                    scored = self.score(full, as_of=until, on_chunk=poke)
         finally:
             if background is not None:
                 background.finish()
@@ -413,22 +448,52 @@ class _Run:
 
     # 1. pull --------------------------------------------------------------------------------------
 
-    def pull(self, stream: str, until: dt.datetime, resync: bool, on_page: t.Callable[[list[str]], None] | None = None) -> bool:
+    @contextlib.contextmanager
+    def contacts_ahead(self, until: dt.datetime, resync: bool) -> t.Iterator[t.Iterator[t.Any] | None]:
+        """Start pulling contacts (on ``reader``, its own thread) while the activity is pulled.
+
+        Why: the activity pull spends the general budget, the contact pull the search budget; one
+        after the other, a large run paid the activity pull (13 s for 100,000 contacts) on top of
+        the search bound. The pages wait, in order, up to :data:`AHEAD_RECORDS` records, until the
+        activity is stored; only then are they stored and scored, so every contact is scored with
+        its activity, and the cursors move exactly as before. Without a separate reader, nothing
+        is started early.
+        """
+        if self.reader is None or self.stopped():
+            yield None
+            return
+        state = self.store.cursor_state()
+        since = cursor.since(state, "contacts", dt.timedelta(minutes=self.config.overlap_for(self.crm)), full=resync)
+        pages = self.reader.pull_contacts(since, until)
+        with Prefetch(pages, depth=10_000, max_records=AHEAD_RECORDS, name=f"pull-{self.crm.name}-contacts") as prefetched:
+            yield prefetched
+
+    def pull(
+        self,
+        stream: str,
+        until: dt.datetime,
+        resync: bool,
+        on_page: t.Callable[[list[str]], None] | None = None,
+        pages: t.Iterator[t.Any] | None = None,
+    ) -> bool:
         """Pull and store one stream; check its cursor in when every page is stored.
 
         The ids of contacts that are new or changed go to ``on_page`` once their page is stored.
+        ``pages``: the stream's pull, already started (see :meth:`contacts_ahead`).
         """
         if self.stopped():
             return False
         state = self.store.cursor_state()
-        overlap = dt.timedelta(minutes=self.config.overlap_for(self.crm))
-        since = cursor.since(state, stream, overlap, full=resync)
         stage = f"pull {stream}"
         self.progress.start(stage)
         if stream == "contacts":
             self.progress.start("score")  # contacts are scored page by page from here on
-        pages = self.adapter.pull_contacts(since, until) if stream == "contacts" else self.adapter.pull_activities(since, until)
-        with Prefetch(pages, name=f"pull-{self.crm.name}-{stream}") as prefetched:
+        if pages is not None:
+            return self._store_pages(stream, stage, state, pages, until, on_page)
+        overlap = dt.timedelta(minutes=self.config.overlap_for(self.crm))
+        since = cursor.since(state, stream, overlap, full=resync)
+        started = self.adapter.pull_contacts(since, until) if stream == "contacts" else self.adapter.pull_activities(since, until)
+        with Prefetch(started, name=f"pull-{self.crm.name}-{stream}") as prefetched:
             return self._store_pages(stream, stage, state, prefetched, until, on_page)
 
     def _store_pages(

@@ -66,3 +66,25 @@ def test_leaving_early_stops_fetching_and_closes_the_iterator() -> None:
     assert closed.is_set()
     assert len(fetched) <= 6  # the consumer's pages, the queue and the one in flight: no runaway pull
     assert not any(th.name == "t" for th in threading.enumerate())
+
+
+def test_max_records_bounds_what_waits_ahead() -> None:
+    class Page:
+        def __init__(self, n: int) -> None:
+            self.records = list(range(n))
+
+    fetched: list[int] = []
+
+    def pages() -> t.Iterator[Page]:
+        for i in range(10):
+            fetched.append(i)
+            yield Page(100)
+
+    got = 0
+    with Prefetch(pages(), depth=1000, max_records=300) as it:
+        first = next(it)
+        threading.Event().wait(0.3)  # the producer runs ahead as far as the bound lets it
+        # page 0 taken; at most 300 records (3 pages) wait, plus the one the producer holds
+        assert len(fetched) <= 1 + 3 + 1
+        got = len(first.records) + sum(len(p.records) for p in it)
+    assert got == 1000 and len(fetched) == 10

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from connector.adapters.base import CRMAdapter, CRMError, FieldUpdate, PushResult
 from connector.sync import tables as T
-from connector.sync.store import Store, bulk_upsert, dumps, jsonable
+from connector.sync.store import Store, bulk_insert, bulk_upsert, dumps, jsonable
 
 __all__ = [
     "ALL_FIELDS",
@@ -151,8 +151,7 @@ def stage_changes(
         elif diff:
             inserts.append({"crm": crm, "contact_id": cid, "values": diff, "status": "pending", "attempts": 0, "created_at": now, "run_id": run_id})
         changed += bool(diff)
-    if inserts:
-        conn.execute(sa.insert(outbox), inserts)
+    bulk_insert(conn, outbox, inserts)
     return changed
 
 

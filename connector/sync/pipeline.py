@@ -160,11 +160,14 @@ class ScorerSet:
         return cls(models, scorers, batch)
 
 
-def outputs_of(result: ScoreResult, model: ScoringModel, reasons_max_chars: int) -> dict[str, t.Any]:
-    """The values a score result writes to the CRM, keyed by canonical output name."""
+def outputs_of(result: ScoreResult, model: ScoringModel, reasons_max_chars: int, names: t.Mapping[str, str] | None = None) -> dict[str, t.Any]:
+    """The values a score result writes to the CRM, keyed by canonical output name.
+
+    ``names``: ``model.output_names()``, when the caller has it already (it runs per result).
+    """
     from connector.scoring.explain import summary
 
-    names = model.output_names()
+    names = names if names is not None else model.output_names()
     out: dict[str, t.Any] = {names["score"]: result.score}
     for dim in model.dimensions:
         out[names[f"dimension:{dim}"]] = result.dimensions.get(dim)
@@ -562,8 +565,9 @@ class _Run:
         desired: dict[str, dict[str, t.Any]] = {}
         stage_changes_rows = []
         by_name = {m.model: m for m in self.scorers.models}
+        names = {m.model: m.output_names() for m in self.scorers.models}
         for r in results:
-            desired.setdefault(r.contact_id, {}).update(outputs_of(r, by_name[r.model], self.crm.reasons_limit))
+            desired.setdefault(r.contact_id, {}).update(outputs_of(r, by_name[r.model], self.crm.reasons_limit, names[r.model]))
             before = data.previous_stage.get((r.contact_id, r.model))
             if r.stage != before and ((r.contact_id, r.model) in data.previous_stage or r.stage is not None):
                 stage_changes_rows.append((r.contact_id, r.model, before, r.stage, as_of))

@@ -21,7 +21,7 @@ from connector.scoring.result import ScoreResult, ScoringState
 from connector.sync import tables as T
 from connector.sync.cursor import State
 
-__all__ = ["Store", "ToScore", "bulk_upsert", "dumps", "jsonable", "upsert"]
+__all__ = ["Store", "ToScore", "bulk_insert", "bulk_upsert", "dumps", "jsonable", "upsert"]
 
 _CHUNK = 500
 
@@ -105,14 +105,31 @@ def bulk_upsert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping
     else:  # pragma: no cover - only the two supported databases take the fast path
         upsert(conn, table, rows, keys, update)
         return
-    names = list(rows[0])
     stmt = insert(table)
     stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}) if update else stmt.on_conflict_do_nothing(index_elements=list(keys))
+    if not _execute_many(conn, table, stmt, rows):  # pragma: no cover - a statement with other parameters
+        upsert(conn, table, rows, keys, update)
+
+
+def bulk_insert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str, t.Any]]) -> None:
+    """``INSERT`` many rows with the same keys through the driver's ``executemany`` (see :func:`bulk_upsert`).
+
+    For append-only rows (stage history, new outbox entries): one per contact scored, where
+    SQLAlchemy's per-row bookkeeping cost more than the insert itself.
+    """
+    if not rows:
+        return
+    if conn.dialect.name not in ("postgresql", "sqlite") or not _execute_many(conn, table, sa.insert(table), rows):  # pragma: no cover
+        conn.execute(sa.insert(table), [dict(r) for r in rows])
+
+
+def _execute_many(conn: sa.Connection, table: sa.Table, stmt: t.Any, rows: t.Sequence[t.Mapping[str, t.Any]]) -> bool:
+    """Run ``stmt`` once per row, parameters bound by the columns' own processors; False if it cannot."""
+    names = list(rows[0])
     compiled = stmt.compile(dialect=conn.dialect, column_keys=names)
     order = list(compiled.positiontup or []) if compiled.positional else names
     if sorted(order) != sorted(names):  # pragma: no cover - a statement with other parameters
-        upsert(conn, table, rows, keys, update)
-        return
+        return False
     processors = {n: _bind_processor(table.c[n], conn.dialect) for n in names}
     if compiled.positional:
         procs = [processors[n] for n in order]
@@ -120,6 +137,7 @@ def bulk_upsert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping
     else:
         params = [{n: (v if (f := processors[n]) is None else f(v)) for n, v in r.items()} for r in rows]
     conn.exec_driver_sql(compiled.string, params)
+    return True
 
 
 def _bind_processor(column: sa.Column[t.Any], dialect: sa.Dialect) -> t.Callable[[t.Any], t.Any] | None:
@@ -367,11 +385,7 @@ class Store:
 
     def add_stage_changes(self, conn: sa.Connection, changes: t.Sequence[tuple[str, str, str | None, str | None, dt.datetime]]) -> None:
         """Append ``(contact, model, from, to, at)`` rows to the stage history."""
-        if changes:
-            conn.execute(
-                sa.insert(stage_history),
-                [{"crm": self.crm, "contact_id": c, "model": m, "from_stage": f, "to_stage": s, "at": at} for c, m, f, s, at in changes],
-            )
+        bulk_insert(conn, stage_history, [{"crm": self.crm, "contact_id": c, "model": m, "from_stage": f, "to_stage": s, "at": at} for c, m, f, s, at in changes])
 
     def clear_needs_score(self, conn: sa.Connection, ids: t.Sequence[str]) -> None:
         """The contacts were scored in this transaction."""

@@ -52,3 +52,19 @@ def test_bulk_upsert_of_nothing_does_nothing(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         bulk_upsert(conn, written, [], ["crm", "contact_id", "field"], ["value", "written_at"])
     assert _read(engine, "fast") == []
+
+
+def test_bulk_insert_stores_what_insert_stores(engine: sa.Engine) -> None:
+    from connector.sync.store import bulk_insert
+
+    history = T.StageHistoryRow.__table__  # type: ignore[attr-defined]
+    rows = [{"crm": crm, "contact_id": f"c{i}", "model": "m", "from_stage": None if i % 2 else "MQL", "to_stage": "SQL", "at": LATER} for i in range(5) for crm in ("slow", "fast")]
+    with engine.begin() as conn:
+        conn.execute(sa.insert(history), [r for r in rows if r["crm"] == "slow"])
+        bulk_insert(conn, history, [r for r in rows if r["crm"] == "fast"])
+        bulk_insert(conn, history, [])
+    cols = (history.c.contact_id, history.c.model, history.c.from_stage, history.c.to_stage, history.c.at)
+    with engine.connect() as conn:
+        slow, fast = ([tuple(r) for r in conn.execute(sa.select(*cols).where(history.c.crm == crm).order_by(history.c.contact_id))] for crm in ("slow", "fast"))
+    assert fast == slow and len(fast) == 5
+    assert fast[0][4] == LATER

@@ -137,3 +137,34 @@ def test_two_processes_never_hold_a_crm_at_once_on_postgresql(database_url: str)
     for (a0, a1, _), (b0, _b1, _) in zip(rows, rows[1:], strict=False):
         assert a1 <= b0, "two instances held the same CRM's lease at the same time"
     engine.dispose()
+
+
+def test_renewal_asks_the_database_only_every_renew_every_seconds(database_url: str) -> None:
+    engine = open_database(database_url)
+    clock = MovableClock(T)
+    lease = Lease(engine, "hs", "host-a:1:x", ttl_seconds=60, clock=clock, renew_every=10)
+    lease.acquire()
+    first_expiry = lease.holder()[1]
+    clock.advance(seconds=5)
+    lease.renew()  # 5 s after the claim: the lease cannot have expired, nothing is written
+    assert lease.holder()[1] == first_expiry
+    clock.advance(seconds=6)
+    lease.renew()  # 11 s: renewed in the database
+    assert lease.holder()[1] > first_expiry
+    with pytest.raises(ValueError, match="renew_every"):
+        Lease(engine, "hs", "o", ttl_seconds=60, clock=clock, renew_every=60)
+    engine.dispose()
+
+
+def test_a_lost_lease_is_still_seen_before_the_next_write_with_sparse_renewal(database_url: str) -> None:
+    engine = open_database(database_url)
+    clock = MovableClock(T)
+    old = Lease(engine, "hs", "host-a:1:x", ttl_seconds=60, clock=clock, renew_every=10)
+    old.acquire()
+    clock.advance(seconds=9)
+    old.renew()  # not asked yet: 9 s < renew_every
+    clock.advance(seconds=61)  # stalled past the TTL (e.g. a long GC pause or a suspended VM)
+    Lease(engine, "hs", "host-b:2:y", ttl_seconds=60, clock=clock).acquire()
+    with pytest.raises(LeaseLost):
+        old.renew()
+    engine.dispose()

@@ -218,27 +218,47 @@ def _shape(path: str) -> str:
     return "/".join("{id}" if part.isdigit() else part for part in path.split("?")[0].split("/"))
 
 
-def _profile_push_thread(path: str) -> t.Callable[[], None]:
-    """cProfile the background push thread too (cProfile sees one thread only); returns the undo.
+def _profile_threads(path: str) -> t.Callable[[], None]:
+    """cProfile the push thread and the prefetch threads too (cProfile sees one thread only); returns the undo.
 
-    The push competes with the pull/score thread for the interpreter lock, so its CPU matters as
-    much as the main thread's: its profile goes to ``path``.
+    They compete with the pull/score thread for the interpreter lock, so their CPU matters as much
+    as the main thread's: the push thread's profile goes to ``path + ".push"``, the prefetch
+    threads' (contact and activity pulls: JSON parsing, translation to canonical records) to
+    ``path + ".pull"``. Every profiler counts the CPU time of its own thread (``time.thread_time``),
+    so time spent waiting -- for the interpreter lock, SQLite's write lock, the rate limiter, the
+    network -- is not charged to the function that waited.
     """
     import cProfile
 
     from connector.sync.outbox import BackgroundPusher
+    from connector.sync.pipeline import Prefetch
 
-    original = BackgroundPusher._loop
-    profiler = cProfile.Profile()
+    originals = (BackgroundPusher._loop, Prefetch._run)
+    push, pull = cProfile.Profile(time.thread_time), cProfile.Profile(time.thread_time)
 
-    def profiled(self: t.Any) -> None:
-        profiler.runcall(original, self)
+    def profiled_push(self: t.Any) -> None:
+        push.runcall(originals[0], self)
 
-    BackgroundPusher._loop = profiled  # type: ignore[method-assign]
+    def profiled_pull(self: t.Any) -> None:
+        local = cProfile.Profile(time.thread_time)
+        local.runcall(originals[1], self)
+        local.create_stats()
+        pulls.append(local)
+
+    pulls: list[t.Any] = []
+    BackgroundPusher._loop = profiled_push  # type: ignore[method-assign]
+    Prefetch._run = profiled_pull  # type: ignore[method-assign]
 
     def undo() -> None:
-        BackgroundPusher._loop = original  # type: ignore[method-assign]
-        profiler.dump_stats(path)
+        import pstats
+
+        BackgroundPusher._loop, Prefetch._run = originals  # type: ignore[method-assign]
+        push.dump_stats(path + ".push")
+        if pulls:
+            stats = pstats.Stats(pulls[0])
+            for more in pulls[1:]:
+                stats.add(more)
+            stats.dump_stats(path + ".pull")
 
     return undo
 
@@ -250,7 +270,7 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     parser.add_argument("--active-share", type=float, default=0.1, help="share of contacts with some activity (default 0.1)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--with-triggers", action="store_true", help="keep the models' trigger actions (one or two API calls per firing)")
-    parser.add_argument("--profile", metavar="FILE", help="cProfile the sync (connector side only) into FILE, the push thread into FILE.push (pstats format)")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the CPU time of the sync (connector side only) into FILE, the push thread into FILE.push, the pull threads into FILE.pull (pstats format)")
     args = parser.parse_args(argv)
 
     import logging
@@ -282,16 +302,16 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         if args.profile:
             import cProfile
 
-            profiler = cProfile.Profile()
+            profiler = cProfile.Profile(time.thread_time)
             profiler.enable()
-            push_profile = _profile_push_thread(args.profile + ".push")
+            thread_profiles = _profile_threads(args.profile)
         t0, cpu0 = time.perf_counter(), time.process_time()
         summary = run_sync(config, "bench", full=True, progress=stages, adapter_factory=lambda c, gate: build_adapter(c, gate, environ=env))
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)
-            push_profile()
+            thread_profiles()
         log = sandbox.requests
 
     searches = sum(1 for r in log if r.path.endswith("/search"))

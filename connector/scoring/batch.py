@@ -37,11 +37,12 @@ from connector.scoring.columns import (
     DistinctValues,
     PreviousColumns,
     ResultColumns,
+    _key,
     from_micros,
     to_micros,
 )
 from connector.scoring.explain import order_reasons
-from connector.scoring.model import TOTAL, AllOf, AnyOf, GradeSpec, HalfLifeDecay, Rule, ScoringModel, When
+from connector.scoring.model import TOTAL, AllOf, AnyOf, Condition, GradeSpec, HalfLifeDecay, Rule, ScoringModel, When
 from connector.scoring.records import utc
 from connector.scoring.result import Reason, ScoreResult, ScoringState, TriggerEvent, round2
 from connector.scoring.triggers import action_dict
@@ -60,6 +61,60 @@ def round2_array(values: np.ndarray) -> np.ndarray:
     return np.floor(values * 100 + 0.5) / 100
 
 
+#: Distinct values a :class:`_FieldMemo` remembers before it starts afresh (bounds the memory
+#: that columns with one value per contact -- e-mail, phone -- would otherwise take).
+MEMO_LIMIT = 1 << 16
+
+
+class _FieldMemo:
+    """Answers of every condition that reads one field, for each distinct value seen so far.
+
+    Lives as long as the :class:`BatchScorer`: the sync scores a portal ~200 contacts at a time,
+    and a job title or a URL seen in one chunk is seen again in the next, so a value is tested
+    once per scorer, not once per call. An answer depends only on the condition, the value (as
+    :func:`connector.scoring.columns._key` tells values apart) and the model's placeholders,
+    which a scorer never changes, so remembering it cannot change a result.
+    """
+
+    __slots__ = ("conds", "none", "index", "answers", "size")
+
+    def __init__(self, conds: t.Sequence[Condition], placeholders: frozenset[str]) -> None:
+        self.conds = list(conds)
+        #: The answers for an absent value (code -1 reads the last row of a table).
+        self.none = np.array([conditions.test(c, None, placeholders) for c in self.conds], dtype=bool)
+        self.index: dict[t.Hashable, int] = {}
+        self.answers = np.zeros((64, len(self.conds)), dtype=bool)
+        self.size = 0
+
+    def table(self, values: t.Sequence[t.Any], placeholders: frozenset[str]) -> np.ndarray:
+        """``(conditions, len(values) + 1)`` answers: per condition, per value, then for ``None``."""
+        keys = [v if type(v) is str or type(v) is int else _key(v) for v in values]  # see columns._PLAIN_KEYS
+        get = self.index.get
+        rows = [get(k, -1) for k in keys]
+        if -1 in rows:
+            if self.size + len(values) > MEMO_LIMIT:
+                self.index.clear()
+                self.size = 0
+                rows = [-1] * len(values)
+            new = [i for i, r in enumerate(rows) if r < 0]
+            facts = DistinctValues([values[i] for i in new], placeholders)  # shared by the field's conditions
+            start, end = self.size, self.size + len(new)
+            if end > len(self.answers):
+                grown = np.zeros((max(end, 2 * len(self.answers)), len(self.conds)), dtype=bool)
+                grown[:start] = self.answers[:start]
+                self.answers = grown
+            for j, cond in enumerate(self.conds):
+                self.answers[start:end, j] = facts.answers(cond)
+            index = self.index
+            for at, i in enumerate(new, start):
+                index[keys[i]] = rows[i] = at
+            self.size = end
+        out = np.empty((len(self.conds), len(values) + 1), dtype=bool)
+        out[:, :-1] = self.answers[rows].T
+        out[:, -1] = self.none
+        return out
+
+
 @dc.dataclass(slots=True)
 class _Call:
     """What one :meth:`BatchScorer.score_columns` call works on (nothing survives the call)."""
@@ -69,7 +124,6 @@ class _Call:
     as_of: int
     n: int
     tables: dict[tuple[int, int], np.ndarray] = dc.field(default_factory=dict)
-    facts: dict[int, DistinctValues] = dc.field(default_factory=dict)
     typed: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = dc.field(default_factory=dict)
 
 
@@ -103,6 +157,18 @@ class BatchScorer:
         self.stage_names = [s.name for s in model.stages.order] if model.stages else []
         self._stage_index = {s: i for i, s in enumerate(self.stage_names)}
         self._stage_types = sorted({k for s in (model.stages.order if model.stages else []) for k in s.activities})
+        # What depends only on the model, built once (the sync calls score() per ~200 contacts).
+        self._props, self._attrs = _fields(model)
+        self._trigger_ids = [trig.id for trig in model.triggers]
+        self._slots: dict[int, tuple[_FieldMemo, int]] = {}  # id(condition) -> (memo of its field, its row)
+        for kind, leaves in _leaves(model).items():
+            by_field: dict[str, list[Condition]] = {}
+            for leaf in leaves:
+                by_field.setdefault(leaf.field, []).append(leaf)
+            for conds in by_field.values():
+                memo = _FieldMemo(conds, self.placeholders)
+                self._slots.update({id(c): (memo, j) for j, c in enumerate(conds)})
+        self._worths: dict[int, np.ndarray] = {}  # id(rule) -> decay.worth per age, grown on demand
 
     # ------------------------------------------------------------------ conditions
 
@@ -115,20 +181,18 @@ class BatchScorer:
                 more = self._when(call, part, columns, rows, size)
                 out = (out & more) if isinstance(when, AllOf) else (out | more)
             return out
+        slot = self._slots.get(id(when))
+        if slot is None:  # not one of the model's conditions: remember it too
+            slot = self._slots[id(when)] = (_FieldMemo([when], self.placeholders), 0)
+        memo, j = slot
         column = columns.get(when.field)
-        key = (id(when), id(column))
-        table = call.tables.get(key)
-        if table is None:
-            values = column.values if column is not None else []
-            # One answer per distinct value, then the answer for an absent value (code -1).
-            facts = call.facts.get(id(column))
-            if facts is None:
-                facts = call.facts[id(column)] = DistinctValues(values, self.placeholders)
-            table = np.append(facts.answers(when), conditions.test(when, None, self.placeholders))
-            call.tables[key] = table
         if column is None:
-            return np.full(size, bool(table[-1]))
-        return table[column.codes if rows is None else column.codes[rows]]
+            return np.full(size, bool(memo.none[j]))
+        key = (id(memo), id(column))
+        table = call.tables.get(key)
+        if table is None:  # every condition on the field at once, then the answer for absent (code -1)
+            table = call.tables[key] = memo.table(column.values, self.placeholders)
+        return table[j][column.codes if rows is None else column.codes[rows]]
 
     def _contact_mask(self, call: _Call, when: When) -> np.ndarray:
         return self._when(call, when, call.contacts.properties, None, call.n)
@@ -143,7 +207,7 @@ class BatchScorer:
         found = call.typed.get(key)
         if found is None:
             acts = call.activities
-            lut = np.fromiter((v in types for v in [*acts.type.values, None]), dtype=bool, count=len(acts.type.values) + 1)
+            lut = np.array([v in types for v in [*acts.type.values, None]], dtype=bool)
             rows = np.flatnonzero(lut[acts.type.codes] & (acts.contact >= 0))
             found = call.typed[key] = (rows, acts.occurred[rows], acts.contact[rows])
         return found
@@ -167,6 +231,8 @@ class BatchScorer:
             keep = self._when(call, where, acts.attributes, rows, len(rows))
             rows, occurred, owner = rows[keep], occurred[keep], owner[keep]
         next_change = np.full(n, _NEVER, dtype=np.int64)
+        if not len(rows):  # nothing to count (common in small chunks): what the steps below give
+            return _RuleOut(np.zeros(n, dtype=np.float64), np.zeros(n, dtype=np.int32), next_change)
         future = occurred > as_of
         if future.any():  # a matching activity after as_of counts once its time comes
             np.minimum.at(next_change, owner[future], occurred[future])
@@ -184,7 +250,7 @@ class BatchScorer:
             if keep is not None:
                 rows, occurred, owner = rows[keep], occurred[keep], owner[keep]
         age = (as_of - occurred) // DAY
-        table = self._worth_table(rule, int(age.max()) if len(age) else 0)
+        table = self._worths_for(rule, int(age.max()) if len(age) else 0)
         worth = table[np.minimum(age, len(table) - 1)]
         total = np.bincount(owner, weights=worth, minlength=n).astype(np.float64, copy=False)
         if spec.max_points is not None:
@@ -192,6 +258,18 @@ class BatchScorer:
         counts = np.bincount(owner[worth != 0], minlength=n).astype(np.int32)
         self._fold_changes(rule, occurred, owner, age, worth, next_change)
         return _RuleOut(round2_array(total), counts, next_change)
+
+    def _worths_for(self, rule: Rule, oldest: int) -> np.ndarray:
+        """:meth:`_worth_table` remembered per rule, recomputed only when ``oldest`` outgrows it.
+
+        A longer table agrees with a shorter one on every age both hold (``decay.worth`` of the
+        same age), and a table that ends in 0 stopped at the first age worth 0, so it serves
+        any ``oldest``: the looked-up worths are the ones a fresh table gives.
+        """
+        table = self._worths.get(id(rule))
+        if table is None or (len(table) <= oldest and table[-1] != 0 and rule.activity is not None and rule.activity.decay is not None):
+            table = self._worths[id(rule)] = self._worth_table(rule, oldest)
+        return table
 
     @staticmethod
     def _worth_table(rule: Rule, oldest: int) -> np.ndarray:
@@ -376,13 +454,12 @@ class BatchScorer:
             kept.append(act)
         adjs = list(adjustments)
         states = previous or {}
-        props, attrs = _fields(self.model)
         result = self.score_columns(
-            ContactColumns.from_records(contacts, props),
-            ActivityColumns.from_records(kept, rows, attrs),
+            ContactColumns.from_records(contacts, self._props),
+            ActivityColumns.from_records(kept, rows, self._attrs),
             as_of,
             AdjustmentColumns.from_records(adjs, rows),
-            PreviousColumns.from_states(list(rows), states, [trig.id for trig in self.model.triggers]),
+            PreviousColumns.from_states(list(rows), states, self._trigger_ids),
         )
         return self.results(result, adjs, states, as_of)
 
@@ -402,8 +479,7 @@ class BatchScorer:
         total = cols.score.tolist()
         watched = {**values, TOTAL: total}
         grade_codes, matrix_codes = cols.grade.tolist(), cols.matrix.tolist()
-        stage_codes, entered = cols.stage.tolist(), cols.stage_entered.tolist()
-        excluded, changes = cols.excluded.tolist(), cols.changes_at.tolist()
+        stage_codes, excluded = cols.stage.tolist(), cols.excluded.tolist()
         fired = {k: v.tolist() for k, v in cols.fired.items()}
         armed = {k: v.tolist() for k, v in cols.armed.items()}
         actions = {trig.id: tuple(action_dict(a) for a in trig.actions) for trig in model.triggers}
@@ -434,16 +510,22 @@ class BatchScorer:
             for i, why in enumerate(per_contact):
                 found[i].extend(why)
 
+        # Per-contact pieces built column-wise first: the loop below only assembles objects.
+        dims_of = [dict(zip(self.dims, row)) for row in zip(*(values[d] for d in self.dims))] if self.dims else [{} for _ in range(n)]
+        trigger_ids = self._trigger_ids
+        armed_of = [dict(zip(trigger_ids, row)) for row in zip(*(armed[k] for k in trigger_ids))] if trigger_ids else [{} for _ in range(n)]
+        any_fired = np.logical_or.reduce([cols.fired[k] for k in trigger_ids]).tolist() if trigger_ids else [False] * n
+        entered_at, changes_at = _datetimes(cols.stage_entered), _datetimes(cols.changes_at)
         out: list[ScoreResult] = []
+        name = model.model
         for i in range(n):
             cid = cols.contact_ids[i]
             grade = cols.grade_labels[grade_codes[i]] if grade_codes[i] >= 0 else None
             matrix = cols.matrix_labels[matrix_codes[i]] if matrix_codes[i] >= 0 else None
-            dims = {d: values[d][i] for d in self.dims}
             if excluded[i] >= 0:
                 ex = model.exclusions[excluded[i]]
                 out.append(ScoreResult(
-                    contact_id=cid, model=model.model, score=total[i], dimensions=dims, grade=grade, matrix=matrix,
+                    contact_id=cid, model=name, score=total[i], dimensions=dims_of[i], grade=grade, matrix=matrix,
                     stage=None, excluded=ex.reason, triggers=(),
                     reasons=(Reason(rule=ex.id, dimension=TOTAL, points=0.0, label=ex.reason, kind="exclusion"),),
                     state=previous.get(cid) or ScoringState(), as_of=as_of, changes_at=None,
@@ -451,22 +533,21 @@ class BatchScorer:
                 continue
             stage = self.stage_names[stage_codes[i]] if stage_codes[i] >= 0 else None
             events = []
-            for trig in model.triggers:
-                if fired[trig.id][i]:
-                    if trig.watch.stage is not None:
-                        events.append(TriggerEvent(trig.id, "stage", t.cast(str, stage), actions[trig.id]))
-                    else:
-                        dim = t.cast(str, trig.watch.dimension)
-                        events.append(TriggerEvent(trig.id, dim, watched[dim][i], actions[trig.id]))
-            state = ScoringState(
-                stage=stage,
-                stage_entered_at=from_micros(entered[i]) if entered[i] != NO_TIME else None,
-                armed={trig.id: armed[trig.id][i] for trig in model.triggers},
-            )
+            if any_fired[i]:
+                for trig in model.triggers:
+                    if fired[trig.id][i]:
+                        if trig.watch.stage is not None:
+                            events.append(TriggerEvent(trig.id, "stage", t.cast(str, stage), actions[trig.id]))
+                        else:
+                            dim = t.cast(str, trig.watch.dimension)
+                            events.append(TriggerEvent(trig.id, dim, watched[dim][i], actions[trig.id]))
+            reasons = found[i]
             out.append(ScoreResult(
-                contact_id=cid, model=model.model, score=total[i], dimensions=dims, grade=grade, matrix=matrix,
-                stage=stage, excluded=None, triggers=tuple(events), reasons=order_reasons(found[i]), state=state,
-                as_of=as_of, changes_at=from_micros(changes[i]) if changes[i] != NO_TIME else None,
+                contact_id=cid, model=name, score=total[i], dimensions=dims_of[i], grade=grade, matrix=matrix,
+                stage=stage, excluded=None, triggers=tuple(events),
+                reasons=order_reasons(reasons) if len(reasons) > 1 else tuple(reasons),
+                state=ScoringState(stage, entered_at[i], armed_of[i]),
+                as_of=as_of, changes_at=changes_at[i],
             ))  # fmt: skip
         return out
 
@@ -666,6 +747,42 @@ class BatchScorer:
         rows, cols = self._bands(spec.rows, values, total), self._bands(spec.columns, values, total)
         width = len(spec.columns.bands)
         return np.where((rows >= 0) & (cols >= 0), rows.astype(np.int32) * width + cols, -1).astype(np.int16)
+
+
+def _datetimes(micros: np.ndarray) -> list[dt.datetime | None]:
+    """:func:`from_micros` of every instant (``NO_TIME``: ``None``), converted by numpy in C.
+
+    ``datetime64[us]`` counts microseconds from the same epoch, so its naive ``datetime`` with
+    UTC attached is ``from_micros``'s; ``NO_TIME`` is ``NaT``, which becomes ``None``. An
+    instant outside ``datetime``'s years (numpy hands back an int) goes through ``from_micros``.
+    """
+    utc_ = dt.timezone.utc
+    naive = micros.astype("datetime64[us]").tolist()
+    return [d if d is None else d.replace(tzinfo=utc_) if type(d) is dt.datetime else from_micros(m) for d, m in zip(naive, micros.tolist())]
+
+
+def _leaves(model: ScoringModel) -> dict[str, list[Condition]]:
+    """The model's single conditions, on contact properties and on activity attributes."""
+    out: dict[str, list[Condition]] = {"property": [], "attribute": []}
+
+    def walk(when: When | None, into: list[Condition]) -> None:
+        if when is None:
+            return
+        if isinstance(when, (AllOf, AnyOf)):
+            for part in when.all if isinstance(when, AllOf) else when.any:
+                walk(part, into)
+        elif all(when is not seen for seen in into):
+            into.append(when)
+
+    for ex in model.exclusions:
+        walk(ex.when, out["property"])
+    for rule in model.rules:
+        walk(rule.when, out["property"])
+        for where in rule.activity.where if rule.activity else []:
+            walk(where, out["attribute"])
+    for stage in model.stages.order if model.stages else []:
+        walk(stage.when, out["property"])
+    return out
 
 
 def _fields(model: ScoringModel) -> tuple[set[str], set[str]]:

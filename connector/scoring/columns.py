@@ -50,6 +50,16 @@ _MICRO = dt.timedelta(microseconds=1)
 NO_TIME = np.iinfo(np.int64).min
 
 
+class _Absent:
+    """The type of :data:`_ABSENT` (a key a row does not have; ``None`` is a value a row can hold)."""
+
+
+_ABSENT = _Absent()
+#: Value types whose values are their own keys: a ``str`` never equals an ``int`` and ``int``
+#: equality is exact (``bool`` and ``float`` are not here: ``True == 1 == 1.0``).
+_PLAIN_KEYS = frozenset({str, int, _Absent})
+
+
 def to_micros(value: dt.datetime) -> int:
     """Exact microseconds since the epoch (naive datetimes are taken as UTC, like the records)."""
     if value.tzinfo is not dt.timezone.utc:
@@ -67,10 +77,12 @@ def _key(value: t.Any) -> t.Hashable:
 
     ``1``, ``1.0`` and ``True`` are equal (and hash alike) in Python, but booleans never parse as
     numbers, so the type is part of the key. Lists (multi-select) become tuples; NaN, which is not
-    equal to itself, gets one fixed key.
+    equal to itself, gets one fixed key; ``0.0`` and ``-0.0`` are equal but read differently as
+    text (``contains "-"``), so a float's sign is part of its key. The batch scorer also keys its
+    answers remembered across calls by this, so it must hold for any two values, not one batch.
     """
-    if isinstance(value, float) and math.isnan(value):
-        return ("nan",)
+    if isinstance(value, float):
+        return ("nan",) if math.isnan(value) else (type(value), value, math.copysign(1.0, value))
     if isinstance(value, (list, tuple)):
         return (type(value), tuple(_key(v) for v in value))
     if isinstance(value, (set, frozenset)):
@@ -118,9 +130,19 @@ def _categoricals(rows: t.Sequence[t.Mapping[str, t.Any]], names: t.Iterable[str
         names = sorted({name for row in rows for name in row})
     out: dict[str, Categorical] = {}
     for name in names:
+        raw = [row.get(name, _ABSENT) for row in rows]
+        if set(map(type, raw)) <= _PLAIN_KEYS:
+            # Strings and integers (the usual case) are their own keys: one dict pass, no calls.
+            index: dict[t.Any, int] = {}
+            setdefault = index.setdefault
+            codes = [setdefault(v, len(index)) if v is not _ABSENT else -1 for v in raw]
+            values = list(index)
+            if values:
+                out[name] = Categorical(np.array(codes, dtype=np.int32), values)
+            continue
         builder = CategoricalBuilder()
         code = builder.code
-        codes = np.fromiter((code(row[name]) if name in row else -1 for row in rows), dtype=np.int32, count=n)
+        codes = np.fromiter((code(v) if v is not _ABSENT else -1 for v in raw), dtype=np.int32, count=n)
         if builder.values:
             out[name] = Categorical(codes, builder.values)
     return out
@@ -148,7 +170,8 @@ class ContactColumns:
         Properties are read as :func:`connector.scoring.engine.contact_values` reads them (the
         contact's ``email`` field stands in for a blank ``email`` property).
         """
-        rows = [contact_values(c) for c in contacts]
+        # contact_values copies the properties; only a contact whose e-mail stands in needs a copy.
+        rows = [contact_values(c) if c.email and c.properties.get("email") in (None, "") else c.properties for c in contacts]
         return cls(ids=[c.id for c in contacts], properties=_categoricals(rows, names), records=list(contacts))
 
 
@@ -346,6 +369,17 @@ _KEYED_OPS = frozenset({"exists", "missing", "email_domain_in", "starts_with", "
 _COLLECTIONS = (list, tuple, set, frozenset)
 
 
+def _wanted_domains(expected: t.Any) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The domains of an ``email_domain_in`` value as ``conditions._one`` normalises them.
+
+    A domain matches when it equals one of them (the set) or ends with ``.`` plus one of them
+    (the tuple, for ``str.endswith``); empty entries match nothing.
+    """
+    wanted = [str(e).strip().casefold().lstrip("@").rstrip(".") for e in (list(expected) if isinstance(expected, (list, tuple)) else [expected])]
+    wanted = [w for w in wanted if w]
+    return frozenset(wanted), tuple("." + w for w in wanted)
+
+
 class DistinctValues:
     """Answers :func:`connector.scoring.conditions.test` for every distinct value of a column.
 
@@ -373,6 +407,7 @@ class DistinctValues:
         self._long: np.ndarray | None = None
         self._groups: dict[tuple[str, int], tuple[np.ndarray, list[int]]] = {}
         self._numbers: tuple[np.ndarray, np.ndarray] | None = None
+        self._domain_list: list[str] | None = None
 
     def answers(self, cond: t.Any) -> np.ndarray:
         """``test(cond, value)`` for each distinct value, in dictionary order."""
@@ -388,11 +423,15 @@ class DistinctValues:
                 out[long] = cond.op == "exists"
                 return out
             if cond.op == "email_domain_in":
-                codes, reps = self._keys("tail", 0)
+                # ``conditions._one`` inlined for a present string: a few C-level str calls per
+                # value instead of a ``test`` call per distinct tail (tails rarely repeat).
+                exact, dotted = _wanted_domains(cond.value)
+                out[long] = [bool(d) and (d in exact or d.endswith(dotted)) for d in self._domains()]
+                return out
             else:  # starts_with / ends_with: only the first / last L characters can matter
                 width = max(max(len(str(e).strip()), len(str(e).strip().casefold())) for e in (cond.value if isinstance(cond.value, list) else [cond.value]))
                 codes, reps = self._keys("head" if cond.op == "starts_with" else "end", width)
-            per_key = np.fromiter((conditions.test(cond, values[i], placeholders) for i in reps), dtype=bool, count=len(reps))
+            per_key = np.array([conditions.test(cond, values[i], placeholders) for i in reps], dtype=bool)
             out[long] = per_key[codes[long]]
             return out
         if cond.op in _NUMERIC_OPS:
@@ -406,7 +445,15 @@ class DistinctValues:
             for i in np.flatnonzero(~scalar).tolist():
                 out[i] = conditions.test(cond, values[i], placeholders)
             return out
-        return np.fromiter((conditions.test(cond, v, placeholders) for v in values), dtype=bool, count=len(values))
+        return np.array([conditions.test(cond, v, placeholders) for v in values], dtype=bool)
+
+    def _domains(self) -> list[str]:
+        """The domain (as ``conditions._domain`` reads it) of each long present string, in order."""
+        if self._domain_list is None:
+            values = self.values
+            texts = [values[i] for i in np.flatnonzero(self._long_present()).tolist()]
+            self._domain_list = [v.strip().casefold().rpartition("@")[2].strip().rstrip(".") for v in texts]
+        return self._domain_list
 
     def _long_present(self) -> np.ndarray:
         """Which values are strings longer (after ``strip``) than every placeholder: present for sure."""

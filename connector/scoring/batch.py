@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses as dc
 import datetime as dt
+import operator
 import typing as t
 
 import numpy as np
@@ -169,6 +170,7 @@ class BatchScorer:
                 memo = _FieldMemo(conds, self.placeholders)
                 self._slots.update({id(c): (memo, j) for j, c in enumerate(conds)})
         self._worths: dict[int, np.ndarray] = {}  # id(rule) -> decay.worth per age, grown on demand
+        self._reasons: dict[tuple[int, float, int], tuple[tuple[t.Any, ...], Reason]] = {}  # (rule, points, count) -> (order key, reason)
 
     # ------------------------------------------------------------------ conditions
 
@@ -484,54 +486,67 @@ class BatchScorer:
         armed = {k: v.tolist() for k, v in cols.armed.items()}
         actions = {trig.id: tuple(action_dict(a) for a in trig.actions) for trig in model.triggers}
 
-        found: list[list[Reason]] = [[] for _ in range(n)]
+        # Each contact's reasons as (order key, reason) pairs: sorting then compares ready keys.
+        found: list[list[tuple[tuple[t.Any, ...], Reason]]] = [[] for _ in range(n)]
         who, which = np.nonzero(cols.rule_points)
+        made = self._reasons  # a Reason is immutable: one object per (rule, points, count), shared
+        if len(made) > MEMO_LIMIT:
+            made.clear()
         for i, j, points, count in zip(who.tolist(), which.tolist(), cols.rule_points[who, which].tolist(), cols.rule_counts[who, which].tolist()):
-            rule = model.rules[j]
-            if rule.when is not None:
-                found[i].append(Reason(rule.id, rule.dimension, points, rule.display, kind="rule"))
-            else:
-                found[i].append(Reason(rule.id, rule.dimension, points, rule.display, count=count, kind="activity"))
-        row_of = {cid: i for i, cid in enumerate(cols.contact_ids)}
-        for k in np.flatnonzero(cols.adjustment_counted).tolist():
+            key = (j, points, count)
+            pair = made.get(key)
+            if pair is None:
+                rule = model.rules[j]
+                if rule.when is not None:
+                    reason = Reason(rule.id, rule.dimension, points, rule.display, kind="rule")
+                else:
+                    reason = Reason(rule.id, rule.dimension, points, rule.display, count=count, kind="activity")
+                pair = made[key] = (_order_key(reason), reason)
+            found[i].append(pair)
+        counted = np.flatnonzero(cols.adjustment_counted).tolist()
+        row_of = {cid: i for i, cid in enumerate(cols.contact_ids)} if counted else {}
+        for k in counted:
             adj = adjustments[k]
             if adj.contact_id not in row_of:  # a contact left out by ResultColumns.take
                 continue
-            found[row_of[adj.contact_id]].append(
-                Reason("adjustment", adj.dimension, round2(adj.points), adj.reason, kind="adjustment", detail=adj.by)
-            )
+            reason = Reason("adjustment", adj.dimension, round2(adj.points), adj.reason, kind="adjustment", detail=adj.by)
+            found[row_of[adj.contact_id]].append((_order_key(reason), reason))
         who, which = np.nonzero(cols.clamp)
         for i, k, diff in zip(who.tolist(), which.tolist(), cols.clamp[who, which].tolist()):
             name = self.dims[k]
             spec = model.dimensions[name]
             bound = f"ceiling {spec.ceiling:g}" if diff < 0 else f"floor {spec.floor:g}"
-            found[i].append(Reason("clamp", name, diff, f"{name} held at its {bound}", kind="clamp"))
+            reason = Reason("clamp", name, diff, f"{name} held at its {bound}", kind="clamp")
+            found[i].append((_order_key(reason), reason))
         for d, per_contact in cols.predictive_reasons.items():
             for i, why in enumerate(per_contact):
-                found[i].extend(why)
+                found[i].extend((_order_key(r), r) for r in why)
 
         # Per-contact pieces built column-wise first: the loop below only assembles objects.
         dims_of = [dict(zip(self.dims, row)) for row in zip(*(values[d] for d in self.dims))] if self.dims else [{} for _ in range(n)]
         trigger_ids = self._trigger_ids
         armed_of = [dict(zip(trigger_ids, row)) for row in zip(*(armed[k] for k in trigger_ids))] if trigger_ids else [{} for _ in range(n)]
         any_fired = np.logical_or.reduce([cols.fired[k] for k in trigger_ids]).tolist() if trigger_ids else [False] * n
+        grades = [cols.grade_labels[c] if c >= 0 else None for c in grade_codes]
+        matrices = [cols.matrix_labels[c] if c >= 0 else None for c in matrix_codes]
+        stages = [self.stage_names[c] if c >= 0 else None for c in stage_codes]
         entered_at, changes_at = _datetimes(cols.stage_entered), _datetimes(cols.changes_at)
+        first = operator.itemgetter(0)
         out: list[ScoreResult] = []
+        append = out.append
         name = model.model
-        for i in range(n):
-            cid = cols.contact_ids[i]
-            grade = cols.grade_labels[grade_codes[i]] if grade_codes[i] >= 0 else None
-            matrix = cols.matrix_labels[matrix_codes[i]] if matrix_codes[i] >= 0 else None
-            if excluded[i] >= 0:
-                ex = model.exclusions[excluded[i]]
-                out.append(ScoreResult(
-                    contact_id=cid, model=name, score=total[i], dimensions=dims_of[i], grade=grade, matrix=matrix,
+        for i, (cid, score, dims, grade, matrix, stage, ex_code, pairs) in enumerate(
+            zip(cols.contact_ids, total, dims_of, grades, matrices, stages, excluded, found)
+        ):
+            if ex_code >= 0:
+                ex = model.exclusions[ex_code]
+                append(ScoreResult(
+                    contact_id=cid, model=name, score=score, dimensions=dims, grade=grade, matrix=matrix,
                     stage=None, excluded=ex.reason, triggers=(),
                     reasons=(Reason(rule=ex.id, dimension=TOTAL, points=0.0, label=ex.reason, kind="exclusion"),),
                     state=previous.get(cid) or ScoringState(), as_of=as_of, changes_at=None,
                 ))  # fmt: skip
                 continue
-            stage = self.stage_names[stage_codes[i]] if stage_codes[i] >= 0 else None
             events = []
             if any_fired[i]:
                 for trig in model.triggers:
@@ -541,13 +556,13 @@ class BatchScorer:
                         else:
                             dim = t.cast(str, trig.watch.dimension)
                             events.append(TriggerEvent(trig.id, dim, watched[dim][i], actions[trig.id]))
-            reasons = found[i]
-            out.append(ScoreResult(
-                contact_id=cid, model=name, score=total[i], dimensions=dims_of[i], grade=grade, matrix=matrix,
-                stage=stage, excluded=None, triggers=tuple(events),
-                reasons=order_reasons(reasons) if len(reasons) > 1 else tuple(reasons),
-                state=ScoringState(stage, entered_at[i], armed_of[i]),
-                as_of=as_of, changes_at=changes_at[i],
+            if len(pairs) > 1:
+                pairs.sort(key=first)  # stable, like explain.order_reasons
+            # Positional: contact_id, model, score, dimensions, grade, matrix, stage, excluded,
+            # triggers, reasons, state, as_of, changes_at.
+            append(ScoreResult(
+                cid, name, score, dims, grade, matrix, stage, None, tuple(events), tuple([p[1] for p in pairs]),
+                ScoringState(stage, entered_at[i], armed_of[i]), as_of, changes_at[i],
             ))  # fmt: skip
         return out
 
@@ -747,6 +762,11 @@ class BatchScorer:
         rows, cols = self._bands(spec.rows, values, total), self._bands(spec.columns, values, total)
         width = len(spec.columns.bands)
         return np.where((rows >= 0) & (cols >= 0), rows.astype(np.int32) * width + cols, -1).astype(np.int16)
+
+
+def _order_key(reason: Reason) -> tuple[t.Any, ...]:
+    """The sort key of :func:`connector.scoring.explain.order_reasons`, computed once per reason."""
+    return (reason.kind != "exclusion", -abs(reason.points), reason.rule, reason.dimension, reason.label, reason.detail or "")
 
 
 def _datetimes(micros: np.ndarray) -> list[dt.datetime | None]:

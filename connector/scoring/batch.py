@@ -42,7 +42,6 @@ from connector.scoring.columns import (
     from_micros,
     to_micros,
 )
-from connector.scoring.explain import order_reasons
 from connector.scoring.model import TOTAL, AllOf, AnyOf, Condition, GradeSpec, HalfLifeDecay, Rule, ScoringModel, When
 from connector.scoring.records import utc
 from connector.scoring.result import Reason, ScoreResult, ScoringState, TriggerEvent, round2
@@ -230,6 +229,8 @@ class BatchScorer:
             keep = only[owner]
             rows, occurred, owner = rows[keep], occurred[keep], owner[keep]
         for where in spec.where:
+            if not len(rows):
+                break
             keep = self._when(call, where, acts.attributes, rows, len(rows))
             rows, occurred, owner = rows[keep], occurred[keep], owner[keep]
         next_change = np.full(n, _NEVER, dtype=np.int64)

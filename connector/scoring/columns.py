@@ -285,14 +285,13 @@ class PreviousColumns:
         n = len(ids)
         got = [states.get(i) for i in ids]
         stage = [s.stage if s is not None else None for s in got]
-        entered = np.fromiter(
-            (to_micros(s.stage_entered_at) if s is not None and s.stage_entered_at is not None else NO_TIME for s in got),
-            dtype=np.int64,
-            count=n,
-        )
+        when = [s.stage_entered_at if s is not None else None for s in got]
+        entered = np.array(
+            [NO_TIME if w is None else (w - EPOCH) // _MICRO if w.tzinfo is _UTC else to_micros(w) for w in when], dtype=np.int64
+        ).reshape(n)
         armed: dict[str, np.ndarray] = {}
         for trig in trigger_ids:
-            armed[trig] = np.fromiter((bool(s.armed.get(trig, True)) if s is not None else True for s in got), dtype=bool, count=n)
+            armed[trig] = np.array([bool(s.armed.get(trig, True)) if s is not None else True for s in got], dtype=bool).reshape(n)
         return cls(stage, entered, armed, got)
 
 
@@ -505,14 +504,30 @@ class DistinctValues:
         if self._numbers is None:
             from connector.scoring.conditions import present_values, to_number
 
-            numbers = np.full(len(self.values), np.nan)
+            from connector.scoring.conditions import normalize_placeholders
+
+            norm = normalize_placeholders(frozenset(self.placeholders))
+            nan = math.nan
+            found: list[float] = []
             scalar = np.ones(len(self.values), dtype=bool)
             for i, v in enumerate(self.values):
-                if isinstance(v, _COLLECTIONS):
+                kind = type(v)
+                if kind is int:  # present; to_number is float(v)
+                    found.append(float(v))
+                elif kind is str:  # present_values and to_number inlined (NaN stays NaN)
+                    text = v.strip()
+                    if text and text.casefold() not in norm:
+                        try:
+                            found.append(float(text))
+                        except ValueError:
+                            found.append(nan)
+                    else:
+                        found.append(nan)
+                elif isinstance(v, _COLLECTIONS):
                     scalar[i] = False
-                elif present_values(v, self.placeholders):
-                    number = to_number(v)
-                    if number is not None:
-                        numbers[i] = number
-            self._numbers = (numbers, scalar)
+                    found.append(nan)
+                else:
+                    number = to_number(v) if present_values(v, self.placeholders) else None
+                    found.append(nan if number is None else number)
+            self._numbers = (np.array(found, dtype=np.float64).reshape(len(self.values)), scalar)
         return self._numbers

@@ -778,8 +778,10 @@ def _datetimes(micros: np.ndarray) -> list[dt.datetime | None]:
     instant outside ``datetime``'s years (numpy hands back an int) goes through ``from_micros``.
     """
     utc_ = dt.timezone.utc
-    naive = micros.astype("datetime64[us]").tolist()
-    return [d if d is None else d.replace(tzinfo=utc_) if type(d) is dt.datetime else from_micros(m) for d, m in zip(naive, micros.tolist())]
+    distinct, inverse = np.unique(micros, return_inverse=True)  # contacts share entry instants
+    naive = distinct.astype("datetime64[us]").tolist()
+    made = [d if d is None else d.replace(tzinfo=utc_) if type(d) is dt.datetime else from_micros(m) for d, m in zip(naive, distinct.tolist())]
+    return [made[k] for k in inverse.reshape(-1).tolist()]
 
 
 def _leaves(model: ScoringModel) -> dict[str, list[Condition]]:

@@ -13,6 +13,12 @@ Reads ``docs/scoring-semantics.md`` column-wise with numpy. What keeps it *exact
   more candidates than the cap, so the sort touches few rows;
 - stages, grades and triggers are a handful of vector operations over all contacts.
 
+The sync calls :meth:`BatchScorer.score` ~200 contacts at a time, where a call's fixed costs
+matter more than its vector work, so a scorer keeps what depends only on the model and on values
+it has already seen: condition answers per distinct value of each field (bounded, see
+:class:`_FieldMemo`), decay tables per rule, and one immutable :class:`Reason` per rule, points and
+count. None of it depends on a chunk's contacts, so none of it can change a result.
+
 :meth:`BatchScorer.score_columns` is columnar in and out (what the benchmark times);
 :meth:`BatchScorer.score` takes and returns canonical records and materialises full
 :class:`~connector.scoring.result.ScoreResult` objects (the sync engine uses it to rescore many
@@ -24,6 +30,7 @@ from __future__ import annotations
 import dataclasses as dc
 import datetime as dt
 import operator
+import threading
 import typing as t
 
 import numpy as np
@@ -73,10 +80,11 @@ class _FieldMemo:
     and a job title or a URL seen in one chunk is seen again in the next, so a value is tested
     once per scorer, not once per call. An answer depends only on the condition, the value (as
     :func:`connector.scoring.columns._key` tells values apart) and the model's placeholders,
-    which a scorer never changes, so remembering it cannot change a result.
+    which a scorer never changes, so remembering it cannot change a result. ``connector run``
+    keeps a CRM's scorers from run to run and runs jobs on threads, hence the lock.
     """
 
-    __slots__ = ("conds", "none", "index", "answers", "size")
+    __slots__ = ("conds", "none", "index", "answers", "size", "lock")
 
     def __init__(self, conds: t.Sequence[Condition], placeholders: frozenset[str]) -> None:
         self.conds = list(conds)
@@ -85,10 +93,15 @@ class _FieldMemo:
         self.index: dict[t.Hashable, int] = {}
         self.answers = np.zeros((64, len(self.conds)), dtype=bool)
         self.size = 0
+        self.lock = threading.Lock()
 
     def table(self, values: t.Sequence[t.Any], placeholders: frozenset[str]) -> np.ndarray:
         """``(conditions, len(values) + 1)`` answers: per condition, per value, then for ``None``."""
         keys = [v if type(v) is str or type(v) is int else _key(v) for v in values]  # see columns._PLAIN_KEYS
+        with self.lock:
+            return self._table(values, keys, placeholders)
+
+    def _table(self, values: t.Sequence[t.Any], keys: list[t.Hashable], placeholders: frozenset[str]) -> np.ndarray:
         get = self.index.get
         rows = [get(k, -1) for k in keys]
         if -1 in rows:

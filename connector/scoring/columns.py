@@ -389,8 +389,9 @@ class DistinctValues:
 
     - ``exists``/``missing``: a string longer (after ``strip``) than every placeholder is present
       (``casefold`` never shortens text), so the answer is known without a call;
-    - ``email_domain_in``: for a present string the answer reads only what follows its last
-      ``@`` (the whole text when there is none), so one call per distinct tail suffices;
+    - ``email_domain_in``: for a present string the answer is the domain (what follows its last
+      ``@``, or the whole text, normalised as ``conditions`` does) compared with the wanted
+      domains, computed inline per value (e-mail addresses rarely share a tail within a batch);
     - ``starts_with``/``ends_with``: for a present string the answer reads only its first/last
       characters (as many as the longest needle), so one call per distinct head/end suffices;
     - ``gt``/``gte``/``lt``/``lte``/``between``: for a present scalar the answer is a comparison
@@ -502,9 +503,7 @@ class DistinctValues:
     def _numbers_of(self) -> tuple[np.ndarray, np.ndarray]:
         """Per value: its number when present and numeric (else NaN), and whether it is a scalar."""
         if self._numbers is None:
-            from connector.scoring.conditions import present_values, to_number
-
-            from connector.scoring.conditions import normalize_placeholders
+            from connector.scoring.conditions import normalize_placeholders, present_values, to_number
 
             norm = normalize_placeholders(frozenset(self.placeholders))
             nan = math.nan

@@ -67,3 +67,24 @@ def test_values_equal_in_python_but_read_differently() -> None:
         engine = Scorer(model)
         want = [engine.score(c, [], [], AS_OF, None) for c in contacts]
         assert scorer.score(contacts, [], [], AS_OF) == want, repr(value)
+
+
+def test_threads_sharing_one_scorer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``connector run`` keeps scorers between runs on worker threads: concurrent calls stay exact."""
+    import concurrent.futures
+
+    monkeypatch.setattr(batch, "MEMO_LIMIT", 50)  # memos fill up and start afresh while threads race
+    rng = random.Random(77)
+    model = random_model(rng, 77)
+    stage_names = [s.name for s in model.stages.order] if model.stages else []
+    jobs = [random_data(rng, 30, [tr.id for tr in model.triggers], stage_names, list(model.dimensions)) for _ in range(16)]
+    engine, scorer = Scorer(model), BatchScorer(model)
+    expected = []
+    for contacts, activities, adjustments, previous in jobs:
+        per_contact: dict[str | None, list[Activity]] = {}
+        for act in activities:
+            per_contact.setdefault(act.contact_id, []).append(act)
+        expected.append([engine.score(c, per_contact.get(c.id, []), adjustments, AS_OF, previous.get(c.id)) for c in contacts])
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda job: scorer.score(job[0], job[1], job[2], AS_OF, job[3]), jobs))
+    assert got == expected

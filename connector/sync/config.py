@@ -118,12 +118,17 @@ class BatchConfig(_Strict):
     ``score_chunk`` contacts are scored and committed per transaction (contacts pulled new or
     changed are scored page by page as they arrive). A chunk or page of at least
     ``batch_scorer_min`` contacts is scored by the vectorised batch scorer (same results, faster).
+    Once a run has staged ``push_process_after`` contacts, its push continues in a separate process
+    (see :mod:`connector.sync.push_process`).
     """
 
     push_size: int = Field(default=100, gt=0)
     score_chunk: int = Field(default=1000, gt=0)
     batch_scorer_min: int = Field(default=50, gt=0)
     max_push_attempts: int = Field(default=5, gt=0)
+    #: Contacts staged in one run after which the push moves from a thread to its own process
+    #: (a second CPU core; costs a second or two to start). 0: always push on a thread.
+    push_process_after: int = Field(default=5000, ge=0)
 
 
 class LeaseConfig(_Strict):

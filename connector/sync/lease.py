@@ -152,6 +152,13 @@ class Lease:
                 )
             self._sleep(min(poll_seconds, max(0.0, deadline - time.monotonic())) or poll_seconds)
 
+    def adopt(self) -> None:
+        """Act for a lease our owner name already holds (the push process of the same run).
+
+        The next :meth:`renew` asks the database, so a lease lost meanwhile is noticed at once.
+        """
+        self.held, self._confirmed_at = True, None
+
     def renew(self) -> None:
         """Extend the lease; called before every page and batch of a run.
 

@@ -217,16 +217,25 @@ class OutboxPusher:
         self.stop = stop
         self.counts = PushCounts()
         self.last_id = 0
+        self._paused = threading.Event()
 
     @property
     def halted(self) -> bool:
         """True once the CRM failed in a way that ends pushing for this run."""
         return self.counts.error is not None
 
+    def pause(self) -> None:
+        """Make :meth:`push` return after the batch in flight (until :meth:`resume`): another pusher takes over."""
+        self._paused.set()
+
+    def resume(self) -> None:
+        """Undo :meth:`pause`."""
+        self._paused.clear()
+
     def push(self, *, only_full: bool = False) -> None:
         """Push pending rows not yet tried in this run; with ``only_full``, only complete batches."""
         crm = self.store.crm
-        while not self.halted and (self.stop is None or not self.stop.is_set()):
+        while not self.halted and (self.stop is None or not self.stop.is_set()) and not self._paused.is_set():
             with self.store.engine.connect() as conn:
                 rows = conn.execute(
                     sa.select(outbox.c.id, outbox.c.contact_id, outbox.c["values"], outbox.c.attempts)
@@ -298,7 +307,9 @@ class OutboxPusher:
                 written_values[cid] = values
         with store.transaction() as conn:
             if done_ids:
-                conn.execute(sa.update(outbox).where(outbox.c.id.in_(done_ids)).values(status="done", done_at=now))
+                # Only rows still ``sending``: a row a newer run released (its sender was presumed
+                # dead) is pending again and may hold newer values; it is simply sent once more.
+                conn.execute(sa.update(outbox).where(outbox.c.id.in_(done_ids), outbox.c.status == SENDING).values(status="done", done_at=now))
             record_written(conn, crm, written_values, now)
             for cid, (oid, values, attempts) in by_contact.items():
                 if cid in landed:

@@ -18,8 +18,10 @@ Follow a contact through :func:`run_sync`:
    flight; only real changes go to the outbox, in the same transaction as the scores, stage
    history and trigger firings.
 4. **Push** the outbox in the largest batches the adapter takes, each batch marked done as it
-   lands: first what an earlier run left, then, on a worker thread with its own adapter (same
-   rate limiter) while pulling and scoring go on, every complete batch, then the last one.
+   lands: first what an earlier run left, then, in the background with its own adapter (same
+   rate limiter) while pulling and scoring go on, every complete batch, then the last one. The
+   background push is a thread; once a run has staged ``batch.push_process_after`` contacts it
+   moves to its own process (a second CPU core, see :mod:`connector.sync.push_process`).
    Scoring is CPU work and pulling and pushing wait on separate rate limits, so a large run takes
    about as long as its slowest part rather than the sum. Then pending trigger actions run once.
 
@@ -35,6 +37,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses as dc
+import functools
+import os
 import datetime as dt
 import logging
 import queue
@@ -50,7 +54,8 @@ from connector.sync.actions import execute_pending, record_firings
 from connector.sync.config import ConnectorConfig, CRMConfig
 from connector.sync.db import open_database
 from connector.sync.lease import Lease, LeaseLost, default_owner
-from connector.sync.outbox import BackgroundPusher, OutboxPusher, release_unsent, stage_changes
+from connector.sync.outbox import OutboxPusher, release_unsent, stage_changes
+from connector.sync.push_process import AdaptivePusher, PushJob, process_push_blocker
 from connector.sync.ratelimit import RateLimiter
 from connector.sync.store import Store
 
@@ -314,8 +319,8 @@ def run_sync(
     if adapter_factory is None:
         from connector.sync.adapters_factory import build_adapter
 
-        def adapter_factory(c: CRMConfig, gate: RequestGate) -> CRMAdapter:
-            return build_adapter(c, gate, env_file=config.env_file)
+        # A partial, not a closure: the push process (see connector.sync.push_process) gets it too.
+        adapter_factory = functools.partial(build_adapter, env_file=config.env_file)
 
     scorers = scorers or ScorerSet.load(crm.models)
     own_engine = engine is None
@@ -349,7 +354,11 @@ def _run_leased(
     try:
         summary.run_id = store.start_run(summary.started_at, full=full, owner=lease.owner)
         log.info("crm %s: run %s started (full=%s, resync=%s)", crm.name, summary.run_id, full, resync)
-        limiter = RateLimiter.from_config(crm.rate_limit)
+        blocker = process_push_blocker(adapter_factory, clock, crm, engine) if config.batch.push_process_after else "turned off"
+        if blocker is not None:
+            log.debug("crm %s: the push stays on a thread: %s", crm.name, blocker)
+        # Shared memory when the push may move to its own process: both draw from one budget.
+        limiter = RateLimiter.from_config(crm.rate_limit, shared=blocker is None)
         # Three adapters sharing one rate limiter: the contact pull and the writer work on their
         # own threads while the main thread pulls activity, stores and scores, and no adapter is
         # ever used by two threads at once.
@@ -358,8 +367,20 @@ def _run_leased(
         reader = adapter_factory(crm, limiter)
         used = (adapter, writer, reader)
         before = [dc.replace(getattr(a, "stats", None) or ApiStats()) for a in used]
+        push_job = None
+        if blocker is None:
+            database_url = engine.url.render_as_string(hide_password=False)
+
+            def push_job(after_id: int) -> PushJob:
+                return PushJob(
+                    crm=crm, database_url=database_url, adapter_factory=adapter_factory, clock=clock, owner=lease.owner,
+                    ttl_seconds=config.lease.ttl_seconds, run_id=summary.run_id, batch_size=config.batch.push_size,
+                    max_attempts=config.batch.max_push_attempts, after_id=after_id, parent_pid=os.getpid(),
+                )
+
+        run = _Run(config, crm, store, lease, adapter, writer, scorers, clock, progress, stop, summary, reader=reader, limiter=limiter, push_job=push_job)
         try:
-            _Run(config, crm, store, lease, adapter, writer, scorers, clock, progress, stop, summary, reader=reader).go(full=full, resync=resync)
+            run.go(full=full, resync=resync)
             summary.status = "stopped" if stop is not None and stop.is_set() else ("partial" if summary.error else "ok")
         except (CRMError, LeaseLost) as exc:
             summary.status, summary.error = "failed", str(exc)
@@ -373,7 +394,11 @@ def _run_leased(
                 close = getattr(a, "close", None)
                 if callable(close):
                     close()
-            summary.rate_limited = max(summary.rate_limited, limiter.stats.rate_limited)
+            # What the push process did over the wire (zero when the push stayed on a thread).
+            summary.api_calls += run.push_stats.calls
+            summary.retries += run.push_stats.retries
+            summary.rate_limited += run.push_stats.rate_limited
+            summary.rate_limited = max(summary.rate_limited, limiter.stats.rate_limited + run.push_rate_limited)
     except BaseException as exc:
         summary.status = "failed"
         summary.error = summary.error or f"{type(exc).__name__}: {exc}"
@@ -408,7 +433,14 @@ class _Run:
     summary: RunSummary
     #: pulls the contacts (on the prefetch thread) while ``adapter`` pulls activity; default ``adapter``
     reader: CRMAdapter | None = None
+    #: the rate limiter of the run (handed to the push process, if one starts)
+    limiter: t.Any = None
+    #: builds the push process's job from the outbox id to continue after; None: push on a thread only
+    push_job: t.Callable[[int], PushJob] | None = None
     scored_ids: set[str] = dc.field(default_factory=set)
+    #: API statistics of the push process
+    push_stats: ApiStats = dc.field(default_factory=ApiStats)
+    push_rate_limited: int = 0
 
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -420,9 +452,19 @@ class _Run:
         # Writes left over by an earlier run go first.
         pusher = self.pusher()
         pusher.push()
-        background = BackgroundPusher(pusher) if not pusher.halted else None
+        background = None
+        if not pusher.halted:
+            background = AdaptivePusher(
+                pusher,
+                staged=lambda: self.summary.changed,
+                job=self.push_job,
+                limiter=self.limiter,
+                after=self.config.batch.push_process_after,
+                stop=self.stop,
+            )
         poke = background.poke if background is not None else None
         scored = False
+        failed = True
         try:
             # Activity first, so contacts can be scored as soon as their page is stored: the
             # scoring then fills the time the contact pull would wait for its search budget.
@@ -435,9 +477,13 @@ class _Run:
             with self.contacts_ahead(until, resync) as contact_pages:
                 if self.pull("activities", until, resync) and self.pull("contacts", until, resync, on_page=score_page, pages=contact_pages):
                     scored = self.score(full, as_of=until, on_chunk=poke)
+            failed = False
         finally:
             if background is not None:
-                background.finish()
+                try:
+                    background.finish(abort=failed)
+                finally:
+                    self.push_stats, self.push_rate_limited = background.stats, background.rate_limited
         if scored:
             pusher.push()  # the last, incomplete batch
         self.progress.finish("push")

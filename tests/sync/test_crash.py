@@ -26,6 +26,7 @@ import signal
 import time
 import typing as t
 
+import pytest
 import sqlalchemy as sa
 
 from connector.sandbox.hubspot import HubSpotSandbox
@@ -52,8 +53,16 @@ def make_sandbox(contacts: int, **options: t.Any) -> HubSpotSandbox:
     return HubSpotSandbox(seed="demo", seed_contacts=contacts, random_seed=7, token="crash-token", clock=SandboxClock(frozen_ms=SANDBOX_NOW_MS), **options).start()
 
 
-def write_config(folder: pathlib.Path, crm: str = CRM) -> pathlib.Path:
-    """A connector.yaml for one HubSpot CRM with the shipped mapping and models, limits lifted for speed."""
+def frozen_clock() -> dt.datetime:
+    """The sync's clock (module level, so a push process can be handed it)."""
+    return SYNC_NOW
+
+
+def write_config(folder: pathlib.Path, crm: str = CRM, *, push_process_after: int = 0) -> pathlib.Path:
+    """A connector.yaml for one HubSpot CRM with the shipped mapping and models, limits lifted for speed.
+
+    ``push_process_after``: 1 moves the push to its own process after the first scored chunk.
+    """
     # The lease never expires on a frozen clock; the stable owner name (OWNER) takes it back instead.
     models = "\n".join(f"      - {p}" for p in sorted((REPO / "mappings" / "models").glob("*.yaml")))
     path = folder / "connector.yaml"
@@ -68,7 +77,7 @@ def write_config(folder: pathlib.Path, crm: str = CRM) -> pathlib.Path:
     base_url_env: TEST_HS_URL
     rate_limit: {{requests: 100000, per_seconds: 1, searches_per_second: 100000}}
 # small batches and chunks: more places for a kill or a fault to land between two commits
-batch: {{push_size: 10, score_chunk: 25}}
+batch: {{push_size: 10, score_chunk: 25, push_process_after: {push_process_after}}}
 database_url: sqlite:///{folder / "state.db"}
 lease: {{ttl_seconds: 600, wait_seconds: 0}}
 """
@@ -174,7 +183,7 @@ def sync_process_main(config_path: str, env: dict[str, str], result_path: str) -
     """Body of a sync subprocess: one run on the frozen clock, its outcome written as JSON."""
     os.environ.update(env)
     os.environ.pop("DATABASE_URL", None)
-    summary = run_sync(load_config(config_path), clock=lambda: SYNC_NOW, owner=OWNER)
+    summary = run_sync(load_config(config_path), clock=frozen_clock, owner=OWNER)
     outcome = {"status": summary.status, "written": summary.written, "actions": summary.actions, "error": summary.error}
     pathlib.Path(result_path).write_text(json.dumps(outcome))
 
@@ -198,7 +207,30 @@ def spawn_sync(ctx: t.Any, config_path: pathlib.Path, sandbox: HubSpotSandbox, r
     return proc
 
 
-def test_sigkill_at_random_points_then_one_clean_run_equals_an_undisturbed_run(tmp_path: pathlib.Path) -> None:
+def children_of(pid: int) -> list[int]:
+    """Spawned processes whose parent is ``pid`` (the push process of a sync, if it started one)."""
+    found = []
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and b"spawn_main" in (stat.parent / "cmdline").read_bytes():
+            found.append(int(stat.parent.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting to be reaped is not)."""
+    try:
+        return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("push_process_after", [0, 1], ids=["push-thread", "push-process"])
+def test_sigkill_at_random_points_then_one_clean_run_equals_an_undisturbed_run(tmp_path: pathlib.Path, push_process_after: int) -> None:
+    """With ``push-process``, the push of every run moves to its own process, which must die with the run."""
     contacts = 150
     ref_dir, crash_dir = tmp_path / "reference", tmp_path / "crash"
     ref_dir.mkdir()
@@ -223,8 +255,9 @@ def test_sigkill_at_random_points_then_one_clean_run_equals_an_undisturbed_run(t
     assert all(per_phase[p] > 0 for p in ("pull", "push", "actions")), per_phase
     kills: collections.Counter[str] = collections.Counter()
     with make_sandbox(contacts) as crm:
-        config = write_config(crash_dir)
+        config = write_config(crash_dir, push_process_after=push_process_after)
         setup_crm(config, crm)
+        orphans: list[int] = []
         ctx = process_factory()
         outcome = crash_dir / "outcome.json"
         # Each attempt aims at one phase: the k-th request of the pull, the push or the trigger
@@ -246,6 +279,7 @@ def test_sigkill_at_random_points_then_one_clean_run_equals_an_undisturbed_run(t
                     seen = [phase_of(r.path) for r in crm.requests[base:]]
                     due = seen.count(phase) >= at_request or any(PHASES.index(p) > PHASES.index(phase) for p in seen)
                 if due:
+                    orphans += children_of(proc.pid)
                     os.kill(proc.pid, signal.SIGKILL)
                     kills[phase] += 1
                     break
@@ -253,6 +287,12 @@ def test_sigkill_at_random_points_then_one_clean_run_equals_an_undisturbed_run(t
             proc.join(60)
             assert proc.exitcode in (0, -signal.SIGKILL), f"sync process ended with {proc.exitcode}"
         assert sum(kills.values()) >= 6 and all(kills[p] for p in ("pull", "push", "actions")), f"kills per phase: {dict(kills)}; the test proves too little"
+        deadline = time.monotonic() + 10
+        while any(running(pid) for pid in orphans) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [pid for pid in orphans if running(pid)], "a push process outlived its killed run"
+        if push_process_after:
+            assert orphans, "no run was killed while its push process ran: the test proves too little"
 
         final = spawn_sync(ctx, config, crm, outcome)
         final.join(120)

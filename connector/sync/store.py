@@ -130,12 +130,14 @@ def _execute_many(conn: sa.Connection, table: sa.Table, stmt: t.Any, rows: t.Seq
     order = list(compiled.positiontup or []) if compiled.positional else names
     if sorted(order) != sorted(names):  # pragma: no cover - a statement with other parameters
         return False
-    processors = {n: _bind_processor(table.c[n], conn.dialect) for n in names}
-    if compiled.positional:
-        procs = [processors[n] for n in order]
-        params: list[t.Any] = [tuple(v if f is None else f(v) for f, v in zip(procs, (r[n] for n in order))) for r in rows]
-    else:
-        params = [{n: (v if (f := processors[n]) is None else f(v)) for n, v in r.items()} for r in rows]
+    # Column by column: one ``map`` of the column's processor over its values (a C-level loop)
+    # costs far less than a Python expression per value, and the rows are zipped back at the end.
+    columns: list[list[t.Any]] = []
+    for n in order:
+        values = [r[n] for r in rows]
+        process = _bind_processor(table.c[n], conn.dialect)
+        columns.append(values if process is None else list(map(process, values)))
+    params: list[t.Any] = list(zip(*columns)) if compiled.positional else [dict(zip(order, values)) for values in zip(*columns)]
     conn.exec_driver_sql(compiled.string, params)
     return True
 

@@ -70,8 +70,10 @@ class PushJob:
     """Everything the push process needs, sent to it once at start (must pickle)."""
 
     crm: CRMConfig
-    database_url: str
-    adapter_factory: t.Callable[..., t.Any]
+    #: may hold a database password, and the factory credentials (e.g. a partial with an environ):
+    #: kept out of the repr, so a job in a log line or traceback shows neither
+    database_url: str = dc.field(repr=False)
+    adapter_factory: t.Callable[..., t.Any] = dc.field(repr=False)
     clock: t.Callable[[], dt.datetime]
     owner: str
     ttl_seconds: float

@@ -221,3 +221,14 @@ def test_what_keeps_the_push_on_a_thread(tmp_path: pathlib.Path) -> None:
     assert "cannot be sent" in (process_push_blocker(lambda c, g: None, frozen_clock, crm, on_disk) or "")
     assert "cannot be sent" in (process_push_blocker(partial, lambda: SYNC_NOW, crm, on_disk) or "")
     assert "in memory" in (process_push_blocker(partial, frozen_clock, crm, in_memory) or "")
+
+
+def test_a_push_job_shows_no_database_password_or_credentials(tmp_path: pathlib.Path) -> None:
+    from connector.sync.push_process import PushJob
+
+    crm = load_config(write_config(tmp_path, "sqlite:///x.db", after=1)).crms[0]
+    job = PushJob(
+        crm=crm, database_url="postgresql+psycopg://sync:s3cret-pw@db/state", adapter_factory=functools.partial(build_adapter, environ={"TEST_HS_TOKEN": "pat-na1-secret"}),
+        clock=frozen_clock, owner="host:1:abc", ttl_seconds=120, run_id=1, batch_size=100, max_attempts=5, after_id=0, parent_pid=1,
+    )
+    assert "s3cret-pw" not in repr(job) and "pat-na1-secret" not in repr(job)

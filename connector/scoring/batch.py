@@ -17,7 +17,9 @@ The sync calls :meth:`BatchScorer.score` ~200 contacts at a time, where a call's
 matter more than its vector work, so a scorer keeps what depends only on the model and on values
 it has already seen: condition answers per distinct value of each field (bounded, see
 :class:`_FieldMemo`), decay tables per rule, and one immutable :class:`Reason` per rule, points and
-count. None of it depends on a chunk's contacts, so none of it can change a result.
+count. None of it depends on a chunk's contacts, so none of it can change a result. A column
+with :data:`LARGE_COLUMN` distinct values or more (one call over a whole portal) skips the
+condition memos and answers per call, like the scorer did before it had them.
 
 :meth:`BatchScorer.score_columns` is columnar in and out (what the benchmark times);
 :meth:`BatchScorer.score` takes and returns canonical records and materialises full
@@ -71,6 +73,11 @@ def round2_array(values: np.ndarray) -> np.ndarray:
 #: Distinct values a :class:`_FieldMemo` remembers before it starts afresh (bounds the memory
 #: that columns with one value per contact -- e-mail, phone -- would otherwise take).
 MEMO_LIMIT = 1 << 16
+#: Distinct values of a column from which a call skips the memos: such a call (a whole portal
+#: at once) finds few of its values remembered, would push out what the sync's chunks share,
+#: and pays per value in Python what per-call :class:`DistinctValues` answers in C-level
+#: passes, for only the conditions it reaches.
+LARGE_COLUMN = 1 << 14
 
 
 class _FieldMemo:
@@ -137,6 +144,8 @@ class _Call:
     as_of: int
     n: int
     tables: dict[tuple[int, int], np.ndarray] = dc.field(default_factory=dict)
+    facts: dict[int, DistinctValues] = dc.field(default_factory=dict)  # id(column) -> its answers (large columns)
+    answers: dict[tuple[int, int], np.ndarray] = dc.field(default_factory=dict)  # (id(condition), id(column)) -> table
     typed: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = dc.field(default_factory=dict)
 
 
@@ -202,11 +211,28 @@ class BatchScorer:
         column = columns.get(when.field)
         if column is None:
             return np.full(size, bool(memo.none[j]))
+        if len(column.values) >= LARGE_COLUMN:
+            return self._large(call, when, column, bool(memo.none[j]), rows)
         key = (id(memo), id(column))
         table = call.tables.get(key)
         if table is None:  # every condition on the field at once, then the answer for absent (code -1)
             table = call.tables[key] = memo.table(column.values, self.placeholders)
         return table[j][column.codes if rows is None else column.codes[rows]]
+
+    def _large(self, call: _Call, when: Condition, column: Categorical, none: bool, rows: np.ndarray | None) -> np.ndarray:
+        """:meth:`_when` of one condition on a column too big for the memos (see :data:`LARGE_COLUMN`).
+
+        The answers are the memo's (both come from :class:`DistinctValues`), built for this call
+        only and for this condition only; ``none`` is the answer for an absent value (code -1).
+        """
+        key = (id(when), id(column))
+        table = call.answers.get(key)
+        if table is None:
+            facts = call.facts.get(id(column))
+            if facts is None:
+                facts = call.facts[id(column)] = DistinctValues(column.values, self.placeholders)
+            table = call.answers[key] = np.append(facts.answers(when), none)
+        return table[column.codes if rows is None else column.codes[rows]]
 
     def _contact_mask(self, call: _Call, when: When) -> np.ndarray:
         return self._when(call, when, call.contacts.properties, None, call.n)

@@ -379,6 +379,12 @@ def _wanted_domains(expected: t.Any) -> tuple[frozenset[str], tuple[str, ...]]:
     return frozenset(wanted), tuple("." + w for w in wanted)
 
 
+#: Distinct values from which ``email_domain_in`` groups values by tail (one domain per tail)
+#: rather than reading every value's domain: a big call holds many addresses per tail, a
+#: sync-sized chunk hardly any, and grouping costs a dictionary pass of its own.
+GROUP_TAILS_FROM = 4096
+
+
 class DistinctValues:
     """Answers :func:`connector.scoring.conditions.test` for every distinct value of a column.
 
@@ -391,7 +397,8 @@ class DistinctValues:
       (``casefold`` never shortens text), so the answer is known without a call;
     - ``email_domain_in``: for a present string the answer is the domain (what follows its last
       ``@``, or the whole text, normalised as ``conditions`` does) compared with the wanted
-      domains, computed inline per value (e-mail addresses rarely share a tail within a batch);
+      domains, computed inline per value (e-mail addresses rarely share a tail within a small
+      batch) or, from :data:`GROUP_TAILS_FROM` values on, once per distinct tail;
     - ``starts_with``/``ends_with``: for a present string the answer reads only its first/last
       characters (as many as the longest needle), so one call per distinct head/end suffices;
     - ``gt``/``gte``/``lt``/``lte``/``between``: for a present scalar the answer is a comparison
@@ -408,6 +415,7 @@ class DistinctValues:
         self._groups: dict[tuple[str, int], tuple[np.ndarray, list[int]]] = {}
         self._numbers: tuple[np.ndarray, np.ndarray] | None = None
         self._domain_list: list[str] | None = None
+        self._tail_domain_list: list[str] | None = None
 
     def answers(self, cond: t.Any) -> np.ndarray:
         """``test(cond, value)`` for each distinct value, in dictionary order."""
@@ -426,7 +434,14 @@ class DistinctValues:
                 # ``conditions._one`` inlined for a present string: a few C-level str calls per
                 # value instead of a ``test`` call per distinct tail (tails rarely repeat).
                 exact, dotted = _wanted_domains(cond.value)
-                out[long] = [bool(d) and (d in exact or d.endswith(dotted)) for d in self._domains()]
+                if len(values) < GROUP_TAILS_FROM:
+                    out[long] = [bool(d) and (d in exact or d.endswith(dotted)) for d in self._domains()]
+                    return out
+                # Many values (one call over a whole portal): addresses share tails, so each
+                # distinct tail (what follows the last ``@``, which alone decides) is read once.
+                codes, reps = self._keys("tail", 0)
+                per_key = np.array([bool(d) and (d in exact or d.endswith(dotted)) for d in self._tail_domains(reps)], dtype=bool)
+                out[long] = per_key[codes[long]]
                 return out
             else:  # starts_with / ends_with: only the first / last L characters can matter
                 width = max(max(len(str(e).strip()), len(str(e).strip().casefold())) for e in (cond.value if isinstance(cond.value, list) else [cond.value]))
@@ -454,6 +469,13 @@ class DistinctValues:
             texts = [values[i] for i in np.flatnonzero(self._long_present()).tolist()]
             self._domain_list = [v.strip().casefold().rpartition("@")[2].strip().rstrip(".") for v in texts]
         return self._domain_list
+
+    def _tail_domains(self, reps: list[int]) -> list[str]:
+        """The domain of one value per distinct tail (``reps`` from :meth:`_keys`), as ``_domains`` reads it."""
+        if self._tail_domain_list is None:
+            values = self.values
+            self._tail_domain_list = [values[i].strip().casefold().rpartition("@")[2].strip().rstrip(".") for i in reps]
+        return self._tail_domain_list
 
     def _long_present(self) -> np.ndarray:
         """Which values are strings longer (after ``strip``) than every placeholder: present for sure."""

@@ -1,6 +1,10 @@
 """CLI commands: ``connector check`` and ``connector setup`` for a CRM (HubSpot for now).
 
-Thin: reads credentials from the environment/.env, loads the mapping and models, calls the adapter.
+Thin: finds the CRM, loads the mapping and models, calls the adapter. ``--crm`` names an entry of
+``connector.yaml`` (``--config``, else ``CONNECTOR_CONFIG``, else ``./connector.yaml``) when there is
+one of that name: its adapter, mapping, models, credential variables and rate limit are used, so an
+admin sets up exactly what the sync will write. Otherwise ``--crm hubspot`` works without a config,
+with the default mapping, the models in ``mappings/models/`` and the ``HUBSPOT_*`` variables.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ DEFAULT_MODELS = pathlib.Path("mappings/models")
 
 CrmOption = typer.Option(..., "--crm", help="Which CRM: hubspot.")
 MappingOption = typer.Option(None, "--mapping", help="Mapping file (default: mappings/<crm>.yaml).")
-ModelOption = typer.Option(None, "--model", help="Scoring model file(s) whose outputs must exist; repeat for several (setup default: mappings/models/*.yaml).")
+ModelOption = typer.Option(None, "--model", help="Scoring model file(s) whose outputs must exist; repeat for several (default: the CRM's models in connector.yaml; setup without a config: mappings/models/*.yaml).")
+ConfigOption = typer.Option(None, "--config", "-c", help="connector.yaml whose CRM entry --crm names (default: $CONNECTOR_CONFIG or ./connector.yaml, when present).")
 
 
 def _fail(message: str, code: int = 2) -> t.NoReturn:
@@ -26,12 +31,51 @@ def _fail(message: str, code: int = 2) -> t.NoReturn:
     raise typer.Exit(code)
 
 
+def _configured(crm: str, config: str | None) -> tuple[t.Any, t.Any] | None:
+    """(config, its entry called ``crm``), or None when no config file has an entry of that name."""
+    from connector.sync.config import config_path, load_config
+    from connector.yamlfile import YamlFileError
+
+    where = config_path(config)
+    if not where.exists():
+        if config is not None:
+            _fail(f"no configuration at {where}")
+        return None
+    try:
+        loaded = load_config(where)
+    except YamlFileError as exc:
+        _fail(f"the configuration is not valid:\n{exc}")
+    for entry in loaded.crms:
+        if entry.name == crm:
+            return loaded, entry
+    if config is not None or crm != "hubspot":
+        _fail(f"--crm {crm}: no CRM of that name in {where} (configured: {', '.join(c.name for c in loaded.crms)})")
+    return None
+
+
+def _configured_adapter(config: t.Any, entry: t.Any, mapping: pathlib.Path | None) -> t.Any:
+    """The adapter of a configured CRM, gated by its rate limit, with its credential variables."""
+    from connector.adapters.base import CRMError
+    from connector.sync.adapters_factory import build_adapter
+    from connector.sync.ratelimit import RateLimiter
+    from connector.yamlfile import YamlFileError
+
+    if mapping is not None:
+        entry = entry.model_copy(update={"mapping": mapping})
+    try:
+        return build_adapter(entry, RateLimiter.from_config(entry.rate_limit), env_file=config.env_file)
+    except YamlFileError as exc:
+        _fail(f"mapping is not valid:\n{exc}")
+    except CRMError as exc:
+        _fail(str(exc))
+
+
 def _adapter(crm: str, mapping: pathlib.Path | None) -> t.Any:
     from connector.adapters.base import CRMError
     from connector.yamlfile import YamlFileError
 
     if crm != "hubspot":
-        _fail(f"--crm {crm}: only 'hubspot' is supported by these commands so far")
+        _fail(f"--crm {crm}: not a CRM of connector.yaml, and only 'hubspot' works without one")
     from connector.adapters.hubspot import HubSpotAdapter
 
     path = mapping or DEFAULT_MAPPINGS[crm]
@@ -57,12 +101,18 @@ def check_command(
     crm: str = CrmOption,
     mapping: t.Optional[pathlib.Path] = MappingOption,  # noqa: UP007 - typer reads the annotation
     model: t.Optional[list[pathlib.Path]] = ModelOption,  # noqa: UP007
+    config: t.Optional[str] = ConfigOption,  # noqa: UP007
 ) -> None:
     """Compare the mapping (and the models' outputs) with the CRM's real properties."""
     from connector.adapters.base import CRMError
 
-    models = _models(model)
-    adapter = _adapter(crm, mapping)
+    found = _configured(crm, config)
+    if found is not None:
+        models = _models(model or list(found[1].models))
+        adapter = _configured_adapter(found[0], found[1], mapping)
+    else:
+        models = _models(model)
+        adapter = _adapter(crm, mapping)
     outputs = [name for m in models for name in m.output_names().values()]
     try:
         problems = adapter.check(outputs)
@@ -81,17 +131,22 @@ def setup_command(
     crm: str = CrmOption,
     mapping: t.Optional[pathlib.Path] = MappingOption,  # noqa: UP007
     model: t.Optional[list[pathlib.Path]] = ModelOption,  # noqa: UP007
+    config: t.Optional[str] = ConfigOption,  # noqa: UP007
 ) -> None:
     """Create the property group, output properties and lists the models need (idempotent)."""
     from connector.adapters.base import CRMError
 
+    found = _configured(crm, config)
+    if found is not None:
+        model = model or list(found[1].models)
+        typer.echo(f"crm {crm} (connector.yaml): models {', '.join(str(m) for m in model)}")
     if not model:
         model = sorted(DEFAULT_MODELS.glob("*.yaml")) if DEFAULT_MODELS.is_dir() else []
         if not model:
             _fail(f"no scoring models: give --model FILE [--model FILE ...] (none found in {DEFAULT_MODELS}/)")
         typer.echo(f"models: {', '.join(str(m) for m in model)}")
     models = _models(model)
-    adapter = _adapter(crm, mapping)
+    adapter = _configured_adapter(found[0], found[1], mapping) if found is not None else _adapter(crm, mapping)
     try:
         changed = adapter.setup_models(models)
     except CRMError as exc:

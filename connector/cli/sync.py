@@ -189,18 +189,27 @@ def _known(cfg: t.Any, crm: str | None) -> bool:
 
 
 def _summary_table(summaries: t.Sequence[t.Any]) -> Table:
+    """One column per CRM, one row per figure: readable in an 80-column terminal."""
     table = Table(title="Sync summary")
-    cols = ["crm", "status", "pulled contacts", "pulled activities", "rejected", "scored", "changed", "written", "failed", "quarantined", "actions", "API calls", "retries", "429s", "seconds"]
-    for c in cols:
-        table.add_column(c, justify="left" if c in ("crm", "status") else "right")
+    table.add_column("", justify="left")
     for s in summaries:
-        secs = (s.ended_at - s.started_at).total_seconds() if s.ended_at and s.started_at else 0.0
+        table.add_column(s.crm, justify="right")
+    rows: list[tuple[str, list[str]]] = [("status", [])]
+    figures = [
+        ("pulled contacts", "pulled_contacts"), ("pulled activities", "pulled_activities"), ("rejected", "rejected"), ("scored", "scored"),
+        ("changed", "changed"), ("written", "written"), ("failed", "failed"), ("quarantined", "quarantined"), ("actions", "actions"),
+        ("API calls", "api_calls"), ("retries", "retries"), ("429s", "rate_limited"),
+    ]
+    rows += [(label, []) for label, _ in figures] + [("seconds", [])]
+    for s in summaries:
         style = "green" if s.status == "ok" else "yellow" if s.status in ("partial", "stopped") else "red"
-        table.add_row(
-            s.crm, f"[{style}]{s.status}[/{style}]", str(s.pulled_contacts), str(s.pulled_activities), str(s.rejected), str(s.scored),
-            str(s.changed), str(s.written), str(s.failed), str(s.quarantined), str(s.actions), str(s.api_calls), str(s.retries),
-            str(s.rate_limited), f"{secs:.1f}",
-        )
+        rows[0][1].append(f"[{style}]{s.status}[/{style}]")
+        for (_, cells), (_, attr) in zip(rows[1:], figures, strict=False):
+            cells.append(f"{getattr(s, attr):,}")
+        secs = (s.ended_at - s.started_at).total_seconds() if s.ended_at and s.started_at else 0.0
+        rows[-1][1].append(f"{secs:.1f}")
+    for label, cells in rows:
+        table.add_row(label, *cells)
     return table
 
 

@@ -92,3 +92,29 @@ def test_cli_setup_defaults_to_the_shipped_models(sandbox: HubSpotSandbox, monke
     assert result.exit_code == 0, result.output
     assert "models: mappings/models/b2b-saas.yaml" in result.output
     assert "property b2b_saas_score" in result.output
+
+
+def test_cli_setup_and_check_use_the_crm_entry_of_connector_yaml(sandbox: HubSpotSandbox, tmp_path: pathlib.Path) -> None:
+    config = tmp_path / "connector.yaml"
+    config.write_text(
+        f"""crms:
+  - name: emea
+    adapter: hubspot
+    mapping: {EXAMPLE_MAPPING}
+    models: [{MODEL}]
+    credentials: {{access_token: EMEA_HS_TOKEN}}
+    base_url_env: EMEA_HS_URL
+database_url: sqlite:///{tmp_path / "state.db"}
+"""
+    )
+    env = {"EMEA_HS_TOKEN": sandbox.token, "EMEA_HS_URL": sandbox.base_url, "HUBSPOT_ACCESS_TOKEN": "", "HUBSPOT_BASE_URL": ""}
+    runner = CliRunner()
+    setup = runner.invoke(app, ["setup", "--crm", "emea", "--config", str(config)], env=env)
+    assert setup.exit_code == 0, setup.output
+    assert f"models {MODEL}" in setup.output and "created/updated: property b2b_saas_score" in setup.output
+    check = runner.invoke(app, ["check", "--crm", "emea"], env={**env, "CONNECTOR_CONFIG": str(config)})
+    assert check.exit_code == 0, check.output
+    unknown = runner.invoke(app, ["setup", "--crm", "apac", "--config", str(config)], env=env)
+    assert unknown.exit_code == 2
+    assert "--crm apac: no CRM of that name" in unknown.output and "configured: emea" in unknown.output
+    assert sandbox.token not in setup.output + check.output + unknown.output

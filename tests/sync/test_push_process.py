@@ -24,7 +24,7 @@ from connector.adapters.base import CRMError
 from connector.sandbox.hubspot import HubSpotSandbox
 from connector.sync.adapters_factory import build_adapter
 from connector.sync.config import load_config
-from connector.sync.pipeline import run_sync
+from connector.sync.pipeline import NullProgress, run_sync
 from connector.sync.push_process import process_push_blocker
 from tests.sync.test_crash import REPO, SYNC_NOW, crm_state, diff_summary, make_sandbox, setup_crm
 
@@ -113,18 +113,12 @@ def test_parent_and_push_process_share_one_rate_budget(tmp_path: pathlib.Path) -
     assert sum(1 for r in log if r.path.endswith("/batch/update")) >= CONTACTS // 10
 
 
-class _StealLease:
+class _StealLease(NullProgress):
     """Progress sink that hands the lease to another instance once the push process has landed a batch."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.stolen = False
-
-    def start(self, stage: str, total: int | None = None) -> None:
-        return None
-
-    def finish(self, stage: str) -> None:
-        return None
 
     def advance(self, stage: str, amount: int) -> None:
         if stage == "push" and not self.stolen and push_children():
@@ -149,15 +143,9 @@ def test_a_lost_lease_stops_the_push_process_and_fails_the_run(tmp_path: pathlib
     assert not push_children()
 
 
-class _StopAfterFirstPush:
+class _StopAfterFirstPush(NullProgress):
     def __init__(self, stop: t.Any) -> None:
         self.stop = stop
-
-    def start(self, stage: str, total: int | None = None) -> None:
-        return None
-
-    def finish(self, stage: str) -> None:
-        return None
 
     def advance(self, stage: str, amount: int) -> None:
         if stage == "push" and push_children():

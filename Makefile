@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo lint test bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,12 @@ install: $(STAMP)
 demo: install
 	$(BIN)/connector demo
 
+lint: install
+	$(BIN)/ruff check connector tests bench mappings
+	$(BIN)/mypy
+
 # pytest exits 5 when it collected no test; make treats any non-zero exit as failure.
-test: install
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -224,7 +224,7 @@ def _previous(rng: np.random.Generator, model: ScoringModel, n: int, as_of_us: i
     if names:
         weights = np.array([0.5 ** i for i in range(len(names))])
         codes = rng.choice(len(names), size=n, p=weights / weights.sum())
-        stage = [names[c] if s else None for c, s in zip(codes.tolist(), seen.tolist())]
+        stage = [names[c] if s else None for c, s in zip(codes.tolist(), seen.tolist(), strict=False)]
         entered = np.where(seen, as_of_us - rng.integers(1, 365, n) * DAY, NO_TIME)
     armed = {trig.id: ~(seen & (rng.random(n) < 0.1)) for trig in model.triggers}
     return PreviousColumns(stage, entered, armed)

@@ -64,7 +64,7 @@ def main() -> None:
         base_calls = stats.calls
 
         started = time.perf_counter()
-        contacts = [c for page in adapter.pull_contacts(None, dt.datetime.fromtimestamp(T0 / 1000, tz=dt.timezone.utc)) for c in page.records]
+        contacts = [c for page in adapter.pull_contacts(None, dt.datetime.fromtimestamp(T0 / 1000, tz=dt.UTC)) for c in page.records]
         pull_s = time.perf_counter() - started
         pull_calls = stats.calls - base_calls
         assert len({c.id for c in contacts}) == n, f"pulled {len(contacts)} of {n}"

@@ -56,7 +56,7 @@ from connector.scoring.records import Activity, Adjustment, Contact  # noqa: E40
 from connector.scoring.result import ScoreResult, ScoringState, round2  # noqa: E402
 
 DEFAULT_MODEL = HERE.parent / "mappings" / "models" / "b2b-saas.yaml"
-AS_OF = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.timezone.utc)
+AS_OF = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
 
 
 def load(path: pathlib.Path) -> ScoringModel:
@@ -116,7 +116,7 @@ def all_adjustments(data: Dataset) -> list[Adjustment]:
     adj = data.adjustments
     return [
         Adjustment(contact_id=data.contacts.ids[int(c)], dimension=d, points=float(p), reason="rep adjustment", by="rep@example.com", at=from_micros(int(a)))
-        for c, d, p, a in zip(adj.contact.tolist(), adj.dimension, adj.points.tolist(), adj.at.tolist())
+        for c, d, p, a in zip(adj.contact.tolist(), adj.dimension, adj.points.tolist(), adj.at.tolist(), strict=False)
     ]
 
 

@@ -102,7 +102,7 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         # A new scorer per pass, as a sync run makes them: what a scorer remembers from one
         # pass must not make the next pass over the same contacts look cheaper than a real run.
         scorers = [BatchScorer(m) for m in models]
-        for model, scorer in zip(models, scorers):
+        for model, scorer in zip(models, scorers, strict=False):
             c0, w0 = time.process_time(), time.perf_counter()
             for contacts, acts, states in data:
                 scorer.score(contacts, acts, [], AS_OF, states[model.model])
@@ -111,7 +111,7 @@ def main(argv: t.Sequence[str] | None = None) -> int:
             wall[model.model] = min(wall.get(model.model, float("inf")), w1 - w0)
 
     identical = True
-    for model, scorer in zip(models, scorers):
+    for model, scorer in zip(models, scorers, strict=False):
         engine = Scorer(model)
         for contacts, acts, states in data[: args.check]:
             per: dict[str, list[Activity]] = {}

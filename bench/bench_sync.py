@@ -53,15 +53,15 @@ class StageTimes:
     _started: dict[str, float] = dc.field(default_factory=dict)
     _origin: float = dc.field(default_factory=time.perf_counter)
 
-    def start(self, stage: str, total: int | None = None) -> None:  # noqa: D102
+    def start(self, stage: str, total: int | None = None) -> None:
         self._started[stage] = time.perf_counter()
         self.items[stage] = 0
         print(f"  {stage} ...", flush=True)
 
-    def advance(self, stage: str, amount: int) -> None:  # noqa: D102
+    def advance(self, stage: str, amount: int) -> None:
         self.items[stage] = self.items.get(stage, 0) + amount
 
-    def finish(self, stage: str) -> None:  # noqa: D102
+    def finish(self, stage: str) -> None:
         end = time.perf_counter()
         self.seconds[stage] = end - self._started[stage]
         self.windows[stage] = (self._started[stage] - self._origin, end - self._origin)
@@ -239,7 +239,7 @@ def _profile_threads(path: str) -> t.Callable[[], None]:
     from connector.sync.pipeline import Prefetch
 
     originals = (BackgroundPusher._loop, Prefetch._run)
-    push, pull = cProfile.Profile(time.thread_time), cProfile.Profile(time.thread_time)
+    push, _pull = cProfile.Profile(time.thread_time), cProfile.Profile(time.thread_time)
 
     def profiled_push(self: t.Any) -> None:
         push.runcall(originals[0], self)

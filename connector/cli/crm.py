@@ -99,9 +99,9 @@ def _models(paths: list[pathlib.Path] | None) -> list[t.Any]:
 
 def check_command(
     crm: str = CrmOption,
-    mapping: t.Optional[pathlib.Path] = MappingOption,  # noqa: UP007 - typer reads the annotation
-    model: t.Optional[list[pathlib.Path]] = ModelOption,  # noqa: UP007
-    config: t.Optional[str] = ConfigOption,  # noqa: UP007
+    mapping: pathlib.Path | None = MappingOption,
+    model: list[pathlib.Path] | None = ModelOption,
+    config: str | None = ConfigOption,
 ) -> None:
     """Compare the mapping (and the models' outputs) with the CRM's real properties."""
     from connector.adapters.base import CRMError
@@ -129,9 +129,9 @@ def check_command(
 
 def setup_command(
     crm: str = CrmOption,
-    mapping: t.Optional[pathlib.Path] = MappingOption,  # noqa: UP007
-    model: t.Optional[list[pathlib.Path]] = ModelOption,  # noqa: UP007
-    config: t.Optional[str] = ConfigOption,  # noqa: UP007
+    mapping: pathlib.Path | None = MappingOption,
+    model: list[pathlib.Path] | None = ModelOption,
+    config: str | None = ConfigOption,
 ) -> None:
     """Create the property group, output properties and lists the models need (idempotent)."""
     from connector.adapters.base import CRMError

@@ -115,7 +115,7 @@ def validate_command(files: list[pathlib.Path] = typer.Argument(..., help="YAML 
 
 def _parse_as_of(value: str | None) -> dt.datetime:
     if value is None:
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
     try:
         return readers.parse_datetime(value, "--as-of")
     except ValueError as exc:
@@ -172,11 +172,11 @@ def score_command(
     contacts: pathlib.Path = typer.Option(..., "--contacts", help="Contacts, JSON Lines or CSV."),
     activities: pathlib.Path = typer.Option(..., "--activities", help="Activities, JSON Lines or CSV."),
     output: pathlib.Path = typer.Option(..., "--output", help="Where to write one JSON object per contact and model (JSON Lines; '-' for stdout)."),
-    adjustments: t.Optional[pathlib.Path] = typer.Option(None, "--adjustments", help="Manual adjustments, JSON Lines or CSV."),
-    identities: t.Optional[pathlib.Path] = typer.Option(None, "--identities", help="anonymous_id -> contact_id links, JSON Lines or CSV."),
-    id_column: t.Optional[str] = typer.Option(None, "--id-column", help="Name of the contact id column in a contacts CSV (default: id)."),
-    placeholder: t.Optional[list[str]] = typer.Option(None, "--placeholder", help="A value meaning 'not answered' (repeatable; default: Select)."),
-    as_of: t.Optional[str] = typer.Option(None, "--as-of", help="Score as of this ISO 8601 instant (default: now; naive means UTC)."),
+    adjustments: pathlib.Path | None = typer.Option(None, "--adjustments", help="Manual adjustments, JSON Lines or CSV."),
+    identities: pathlib.Path | None = typer.Option(None, "--identities", help="anonymous_id -> contact_id links, JSON Lines or CSV."),
+    id_column: str | None = typer.Option(None, "--id-column", help="Name of the contact id column in a contacts CSV (default: id)."),
+    placeholder: list[str] | None = typer.Option(None, "--placeholder", help="A value meaning 'not answered' (repeatable; default: Select)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Score as of this ISO 8601 instant (default: now; naive means UTC)."),
     strict: bool = typer.Option(False, "--strict", help="Stop with exit code 1 on the first bad input line instead of skipping it."),
 ) -> None:
     """Score contacts with one or more models and write the results as JSON Lines."""
@@ -184,7 +184,7 @@ def score_command(
     console = Console(stderr=to_stdout, highlight=False)
     when = _parse_as_of(as_of)
     try:
-        scorers = [Scorer(m, load_predictors(m, p)) for m, p in zip(load_models(model), model)]
+        scorers = [Scorer(m, load_predictors(m, p)) for m, p in zip(load_models(model), model, strict=False)]
     except YamlFileError as exc:
         for problem in exc.problems:
             console.print(f"[red]error[/red] {problem}", soft_wrap=True)

@@ -22,7 +22,7 @@ def _fail(message: str, code: int = 2) -> t.NoReturn:
 
 
 def run_command(
-    config: t.Optional[pathlib.Path] = typer.Option(None, "--config", help="connector.yaml (default: $CONNECTOR_CONFIG, else ./connector.yaml)."),  # noqa: UP007
+    config: pathlib.Path | None = typer.Option(None, "--config", help="connector.yaml (default: $CONNECTOR_CONFIG, else ./connector.yaml)."),
     misfire_grace: int = typer.Option(3600, "--misfire-grace", min=1, help="Seconds a missed run may be late and still run once at start."),
 ) -> None:
     """Run the scheduled syncs as a foreground service (stop with SIGTERM or Ctrl-C)."""

@@ -159,7 +159,7 @@ def sync_command(
         raise typer.Exit(1)
 
 
-def _stop_on_signals(stop: threading.Event, console: Console) -> dict[int, t.Any]:
+def _stop_on_signals(stop: threading.Event, console: Console) -> dict[signal.Signals, t.Any]:
     """First Ctrl-C/SIGTERM: finish the batch in flight and stop; a second one: stop at once.
 
     Stopping at once is safe too (the next run resumes from the outbox and the cursors).
@@ -173,7 +173,7 @@ def _stop_on_signals(stop: threading.Event, console: Console) -> dict[int, t.Any
         stop.set()
         console.print("[yellow]stopping after the batch in flight (press Ctrl-C again to stop at once)[/yellow]")
 
-    previous = {}
+    previous: dict[signal.Signals, t.Any] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.getsignal(sig)
         signal.signal(sig, handler)

@@ -10,6 +10,6 @@ cross-validated) -> :mod:`.writer` / :mod:`.report` (files).
 from __future__ import annotations
 
 from connector.learn.dataset import DataError
-from connector.learn.pipeline import LearnOptions, Learned, learn
+from connector.learn.pipeline import Learned, LearnOptions, learn
 
 __all__ = ["DataError", "LearnOptions", "Learned", "learn"]

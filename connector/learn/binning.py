@@ -9,6 +9,7 @@ fitted on training rows only, so cross-validation re-fits them inside each fold.
 from __future__ import annotations
 
 import dataclasses as dc
+import itertools
 import math
 import typing as t
 
@@ -25,7 +26,7 @@ def nice(x: float) -> float:
     """Round a bin edge to 3 significant digits so the YAML reads ``gte: 1.25``, not ``1.2466``."""
     if x == 0 or not math.isfinite(x):
         return float(x)
-    digits = 2 - int(math.floor(math.log10(abs(x))))
+    digits = 2 - math.floor(math.log10(abs(x)))
     out = round(x, digits)
     return float(int(out)) if out == int(out) else float(out)
 
@@ -103,7 +104,7 @@ def fit_buckets(col: Column, rows: np.ndarray, *, min_size: int) -> list[Bucket]
         values = x[np.isfinite(x)]
         edges = _edges(values, min_size)
         bounds = [None, *edges, None]
-        for low, high in zip(bounds[:-1], bounds[1:]):
+        for low, high in itertools.pairwise(bounds):
             if low is None and high is None:
                 continue
             if low is None:
@@ -126,8 +127,8 @@ def fit_buckets(col: Column, rows: np.ndarray, *, min_size: int) -> list[Bucket]
             buckets.append(Bucket(name, "level", _cond(name, "eq", shown), f"{name} is {shown}", level=level))
         rare = sum(n for k, n in counts.items() if k not in levels)
         if levels and rare >= min_size:
-            shown = [col.spelling.get(k, k) for k in levels]
-            buckets.append(Bucket(name, "other", _cond(name, "not_in", shown), f"{name} is another value", levels=tuple(levels)))
+            listed = [col.spelling.get(k, k) for k in levels]
+            buckets.append(Bucket(name, "other", _cond(name, "not_in", listed), f"{name} is another value", levels=tuple(levels)))
     else:
         return []
     if buckets and missing.any():

@@ -74,11 +74,11 @@ def profile_columns(contacts: t.Sequence[Contact], columns: t.Sequence[str], pla
     for name in columns:
         values = [c.properties.get(name) for c in contacts]
         missing = np.array([is_missing(v, folded) for v in values], dtype=bool)
-        numbers = np.array([float("nan") if m else as_number(v) for v, m in zip(values, missing)], dtype=np.float64)
+        numbers = np.array([float("nan") if m else as_number(v) for v, m in zip(values, missing, strict=False)], dtype=np.float64)
         counts: collections.Counter[str] = collections.Counter()
         spellings: dict[str, collections.Counter[str]] = {}
         text = np.empty(n, dtype=object)
-        for i, (v, m) in enumerate(zip(values, missing)):
+        for i, (v, m) in enumerate(zip(values, missing, strict=False)):
             if m:
                 text[i] = ""
                 continue

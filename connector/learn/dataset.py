@@ -90,7 +90,7 @@ def read_rows(path: pathlib.Path) -> tuple[list[tuple[int, dict[str, t.Any]]], l
                     raise DataError(f"{path}: the file is empty (a CSV needs a header row)")
                 for row in reader:
                     if None in row:
-                        skipped.append(Skipped(reader.line_num, f"{len(row[None])} more cells than the header has columns"))  # type: ignore[index]
+                        skipped.append(Skipped(reader.line_num, f"{len(row[None])} more cells than the header has columns"))
                         continue
                     rows.append((reader.line_num, row))
         elif suffix in (".jsonl", ".ndjson"):

@@ -49,7 +49,7 @@ class LearnOptions:
     target_conversion: float = 0.8
     seed: int = 0
     folds: int = 5
-    boosting: BoostingParams = BoostingParams()
+    boosting: BoostingParams = dc.field(default_factory=BoostingParams)
     as_of: dt.datetime | None = None
 
 
@@ -118,7 +118,7 @@ def load_data(options: LearnOptions) -> LearningData:
         as_of = utc(options.as_of)
     else:
         latest = [a.occurred_at for acts in activities.values() for a in acts]
-        as_of = max(latest) if latest else dt.datetime.now(dt.timezone.utc)
+        as_of = max(latest) if latest else dt.datetime.now(dt.UTC)
     return LearningData(contacts, labels, columns, activities, as_of, skipped, unlabelled, notes)
 
 
@@ -207,7 +207,7 @@ def learn(options: LearnOptions, data: LearningData | None = None) -> Learned:
     if data.skipped:
         warnings.append(f"{len(data.skipped)} rows set aside (see the report); first: line {data.skipped[0].line}: {data.skipped[0].reason}")
     n = len(y)
-    min_size = max(10, int(round(0.005 * n)))
+    min_size = max(10, round(0.005 * n))
     columns = profile_columns(data.contacts, data.columns, options.placeholders)
     folds = _folds(y, options.folds, options.seed)
     used, excluded, leaks, more = _choose_columns(columns, y, options, folds, min_size)

@@ -145,22 +145,22 @@ def fit_points(
     rules: list[PointRule] = []
     low = high = 0
     k = 0
-    for col, buckets in blocks:
+    for _col, buckets in blocks:
         member = x[:, k : k + len(buckets)]
         beta = coef[k : k + len(buckets)]
         k += len(buckets)
         centre = float((member @ beta).mean())
-        pts = [int(round(scale * (b - centre))) for b in beta]
+        pts = [round(scale * (b - centre)) for b in beta]
         covered = bool(member.sum(axis=1).min() > 0)
         options = pts + ([] if covered else [0])
         low += min(options)
         high += max(options)
-        for j, (bucket, p) in enumerate(zip(buckets, pts)):
+        for j, (bucket, p) in enumerate(zip(buckets, pts, strict=False)):
             if p != 0:
                 inside = member[:, j] > 0
                 rules.append(PointRule(p, bucket=bucket, n=int(inside.sum()), rate=float(yt[inside].mean()) if inside.any() else 0.0))
     for j, term in enumerate(terms):
-        per = int(round(scale * coef[k + j]))
+        per = round(scale * coef[k + j])
         if per == 0:
             continue
         used = x[:, k + j] > 0

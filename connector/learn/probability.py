@@ -69,8 +69,8 @@ def export_trees(model: t.Any) -> GradientTrees:
         mean = _node_means(left, right, value, tree.weighted_n_node_samples)
         trees.append(
             TreeArrays(
-                feature=[int(f) if not is_leaf else 0 for f, is_leaf in zip(tree.feature, leaf)],
-                threshold=[float(v) if not is_leaf else 0.0 for v, is_leaf in zip(tree.threshold, leaf)],
+                feature=[int(f) if not is_leaf else 0 for f, is_leaf in zip(tree.feature, leaf, strict=False)],
+                threshold=[float(v) if not is_leaf else 0.0 for v, is_leaf in zip(tree.threshold, leaf, strict=False)],
                 left=left.tolist(),
                 right=right.tolist(),
                 value=value.tolist(),

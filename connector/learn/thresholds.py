@@ -77,7 +77,9 @@ def pick_thresholds(
     grid: t.Sequence[float] | None = None,
     z: float = CONFIDENCE_Z,
 ) -> Thresholds:
-    """Hot: the lowest threshold whose leads above convert at ``target`` or better -- with
+    """Hot and MQL thresholds from the validation scores.
+
+    Hot: the lowest threshold whose leads above convert at ``target`` or better -- with
     confidence (lower Wilson bound, ``z``; 95% by default), at that cut and every cut up to the first sure one, so that new leads
     above it still convert at the target and noise at one cut cannot pick it. MQL: the highest
     threshold below hot that still holds ``mql_capture`` of all conversions.

@@ -75,7 +75,9 @@ def model_dict(learned: Learned, output: pathlib.Path, json_name: str) -> tuple[
     ev = learned.evaluation
     y = learned.y
     rate = float(y.mean())
-    rules, comments, seen = [], [], set()
+    rules: list[dict[str, t.Any]] = []
+    comments: list[str] = []
+    seen: set[t.Any] = set()
     for rule in sorted(learned.points.rules, key=lambda r: (r.bucket.column if r.bucket else "~" + t.cast(t.Any, r.term).type, -r.points)):
         rules.append(_rule_dict(rule, _rule_id(rule, seen)))
         comments.append(f"evidence: {rule.n} contacts, {rule.rate:.1%} converted (all contacts: {rate:.1%})")
@@ -164,7 +166,7 @@ def render_yaml(data: dict[str, t.Any], comments: t.Sequence[str], learned: Lear
         lines.append(f"  {name}: {_flow(dim)}")
     lines.append(f"total: {_flow(data['total'])}")
     lines.append("rules:" if data["rules"] else "rules: []")
-    for rule, comment in zip(data["rules"], comments):
+    for rule, comment in zip(data["rules"], comments, strict=False):
         lines.append(f"  # {comment}")
         first = True
         for key, value in rule.items():

@@ -1,0 +1,1 @@
+"""Local sandbox CRMs that speak the vendors' wire protocols (separate programs; never imported by adapters)."""

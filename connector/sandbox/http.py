@@ -134,7 +134,7 @@ class Router:
 
         return register
 
-    def match(self, method: str, path: str) -> RouteMatch | None | str:
+    def match(self, method: str, path: str) -> RouteMatch | str | None:
         """The route for a request; ``"method"`` when the path exists under another method."""
         path_found = False
         for route_method, regex, pattern, handler in self._routes:
@@ -231,7 +231,7 @@ class HttpServer:
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>``."""
-        return f"http://{self._server.server_address[0]}:{self.port}"
+        return f"http://{self._server.server_address[0]!s}:{self.port}"
 
     def start(self) -> None:
         """Serve in a daemon thread until :meth:`stop`."""

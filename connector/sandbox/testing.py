@@ -1,9 +1,9 @@
 """Pytest helpers: a fixture factory that runs a HubSpot sandbox for a test.
 
-    from connector.sandbox.testing import hubspot_sandbox_fixture
-    hubspot_sandbox = hubspot_sandbox_fixture(seed="empty", rate_limit=None)
+from connector.sandbox.testing import hubspot_sandbox_fixture
+hubspot_sandbox = hubspot_sandbox_fixture(seed="empty", rate_limit=None)
 
-    def test_pull(hubspot_sandbox): ...   # a started HubSpotSandbox, stopped after the test
+def test_pull(hubspot_sandbox): ...   # a started HubSpotSandbox, stopped after the test
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def hubspot_sandbox_fixture(scope: str = "function", **options: t.Any) -> t.Any:
     settings: dict[str, t.Any] = {"seed": "empty", "rate_limit": None, "search_rate": None, "faults": 0.0}
     settings.update(options)
 
-    @pytest.fixture(scope=scope)  # type: ignore[misc]
+    @pytest.fixture(scope=scope)  # type: ignore[call-overload]
     def _fixture() -> t.Iterator[HubSpotSandbox]:
         with HubSpotSandbox(**settings) as sandbox:
             yield sandbox

@@ -91,7 +91,7 @@ class _FieldMemo:
     keeps a CRM's scorers from run to run and runs jobs on threads, hence the lock.
     """
 
-    __slots__ = ("conds", "none", "index", "answers", "size", "lock")
+    __slots__ = ("answers", "conds", "index", "lock", "none", "size")
 
     def __init__(self, conds: t.Sequence[Condition], placeholders: frozenset[str]) -> None:
         self.conds = list(conds)
@@ -183,7 +183,7 @@ class BatchScorer:
         self._props, self._attrs = _fields(model)
         self._trigger_ids = [trig.id for trig in model.triggers]
         self._slots: dict[int, tuple[_FieldMemo, int]] = {}  # id(condition) -> (memo of its field, its row)
-        for kind, leaves in _leaves(model).items():
+        for _kind, leaves in _leaves(model).items():
             by_field: dict[str, list[Condition]] = {}
             for leaf in leaves:
                 by_field.setdefault(leaf.field, []).append(leaf)
@@ -486,7 +486,7 @@ class BatchScorer:
         rows = {c.id: i for i, c in enumerate(contacts)}
         if len(rows) != len(contacts):
             raise ValueError("BatchScorer.score: contact ids repeat; score each contact once")
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[str | None, str]] = set()
         kept: list[Activity] = []
         for act in activities:
             key = (act.contact_id, act.id)
@@ -532,7 +532,7 @@ class BatchScorer:
         made = self._reasons  # a Reason is immutable: one object per (rule, points, count), shared
         if len(made) > MEMO_LIMIT:
             made.clear()
-        for i, j, points, count in zip(who.tolist(), which.tolist(), cols.rule_points[who, which].tolist(), cols.rule_counts[who, which].tolist()):
+        for i, j, points, count in zip(who.tolist(), which.tolist(), cols.rule_points[who, which].tolist(), cols.rule_counts[who, which].tolist(), strict=False):
             key = (j, points, count)
             pair = made.get(key)
             if pair is None:
@@ -552,20 +552,20 @@ class BatchScorer:
             reason = Reason("adjustment", adj.dimension, round2(adj.points), adj.reason, kind="adjustment", detail=adj.by)
             found[row_of[adj.contact_id]].append((_order_key(reason), reason))
         who, which = np.nonzero(cols.clamp)
-        for i, k, diff in zip(who.tolist(), which.tolist(), cols.clamp[who, which].tolist()):
+        for i, k, diff in zip(who.tolist(), which.tolist(), cols.clamp[who, which].tolist(), strict=False):
             name = self.dims[k]
             spec = model.dimensions[name]
             bound = f"ceiling {spec.ceiling:g}" if diff < 0 else f"floor {spec.floor:g}"
             reason = Reason("clamp", name, diff, f"{name} held at its {bound}", kind="clamp")
             found[i].append((_order_key(reason), reason))
-        for d, per_contact in cols.predictive_reasons.items():
+        for _d, per_contact in cols.predictive_reasons.items():
             for i, why in enumerate(per_contact):
                 found[i].extend((_order_key(r), r) for r in why)
 
         # Per-contact pieces built column-wise first: the loop below only assembles objects.
-        dims_of = [dict(zip(self.dims, row)) for row in zip(*(values[d] for d in self.dims))] if self.dims else [{} for _ in range(n)]
+        dims_of = [dict(zip(self.dims, row, strict=False)) for row in zip(*(values[d] for d in self.dims), strict=False)] if self.dims else [{} for _ in range(n)]
         trigger_ids = self._trigger_ids
-        armed_of = [dict(zip(trigger_ids, row)) for row in zip(*(armed[k] for k in trigger_ids))] if trigger_ids else [{} for _ in range(n)]
+        armed_of = [dict(zip(trigger_ids, row, strict=False)) for row in zip(*(armed[k] for k in trigger_ids), strict=False)] if trigger_ids else [{} for _ in range(n)]
         any_fired = np.logical_or.reduce([cols.fired[k] for k in trigger_ids]).tolist() if trigger_ids else [False] * n
         grades = [cols.grade_labels[c] if c >= 0 else None for c in grade_codes]
         matrices = [cols.matrix_labels[c] if c >= 0 else None for c in matrix_codes]
@@ -576,7 +576,7 @@ class BatchScorer:
         append = out.append
         name = model.model
         for i, (cid, score, dims, grade, matrix, stage, ex_code, pairs) in enumerate(
-            zip(cols.contact_ids, total, dims_of, grades, matrices, stages, excluded, found)
+            zip(cols.contact_ids, total, dims_of, grades, matrices, stages, excluded, found, strict=False)
         ):
             if ex_code >= 0:
                 ex = model.exclusions[ex_code]
@@ -660,7 +660,7 @@ class BatchScorer:
         if contacts.records is None or activities.records is None:
             raise ValueError(f"model '{self.model.model}' has predictive dimensions ({', '.join(dims)}): build the columns with from_records")
         mine: dict[int, list[Activity]] = {}
-        for row, record in zip(activities.contact.tolist(), activities.records):
+        for row, record in zip(activities.contact.tolist(), activities.records, strict=False):
             if row >= 0:
                 occurred = utc(record.occurred_at)
                 mine.setdefault(row, []).append(record if occurred is record.occurred_at else dc.replace(record, occurred_at=occurred))
@@ -737,10 +737,10 @@ class BatchScorer:
                 continue
             holds = np.logical_and.reduce(parts) if stage.match == "all" else np.logical_or.reduce(parts)
             candidate[holds] = i
-        stage = candidate if spec.allow_regression else np.maximum(candidate, prev)
-        changed = stage != prev
-        entered = np.where(changed, np.where(stage >= 0, call.as_of, NO_TIME), prev_entered)
-        return stage.astype(np.int16), entered, changed
+        codes = candidate if spec.allow_regression else np.maximum(candidate, prev)
+        changed = codes != prev
+        entered = np.where(changed, np.where(codes >= 0, call.as_of, NO_TIME), prev_entered)
+        return codes.astype(np.int16), entered, changed
 
     def _did(self, call: _Call, types: t.Collection[str]) -> np.ndarray:
         """Whether each contact has an activity of one of ``types`` at or before ``as_of``."""
@@ -816,10 +816,10 @@ def _datetimes(micros: np.ndarray) -> list[dt.datetime | None]:
     UTC attached is ``from_micros``'s; ``NO_TIME`` is ``NaT``, which becomes ``None``. An
     instant outside ``datetime``'s years (numpy hands back an int) goes through ``from_micros``.
     """
-    utc_ = dt.timezone.utc
+    utc_ = dt.UTC
     distinct, inverse = np.unique(micros, return_inverse=True)  # contacts share entry instants
     naive = distinct.astype("datetime64[us]").tolist()
-    made = [d if d is None else d.replace(tzinfo=utc_) if type(d) is dt.datetime else from_micros(m) for d, m in zip(naive, distinct.tolist())]
+    made = [d if d is None else d.replace(tzinfo=utc_) if type(d) is dt.datetime else from_micros(m) for d, m in zip(naive, distinct.tolist(), strict=False)]
     return [made[k] for k in inverse.reshape(-1).tolist()]
 
 

@@ -34,16 +34,16 @@ __all__ = [
     "ActivityColumns",
     "AdjustmentColumns",
     "Categorical",
+    "CategoricalBuilder",
     "ContactColumns",
     "DistinctValues",
     "PreviousColumns",
     "ResultColumns",
-    "CategoricalBuilder",
     "from_micros",
     "to_micros",
 ]
 
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
 _MICRO = dt.timedelta(microseconds=1)
 #: Sentinel for "no instant" (``None``) in an ``int64`` microsecond column.
@@ -62,7 +62,7 @@ _PLAIN_KEYS = frozenset({str, int, _Absent})
 
 def to_micros(value: dt.datetime) -> int:
     """Exact microseconds since the epoch (naive datetimes are taken as UTC, like the records)."""
-    if value.tzinfo is not dt.timezone.utc:
+    if value.tzinfo is not dt.UTC:
         value = utc(value)
     return (value - EPOCH) // _MICRO
 
@@ -135,10 +135,10 @@ def _categoricals(rows: t.Sequence[t.Mapping[str, t.Any]], names: t.Iterable[str
             # Strings and integers (the usual case) are their own keys: one dict pass, no calls.
             index: dict[t.Any, int] = {}
             setdefault = index.setdefault
-            codes = [setdefault(v, len(index)) if v is not _ABSENT else -1 for v in raw]
+            plain = [setdefault(v, len(index)) if v is not _ABSENT else -1 for v in raw]
             values = list(index)
             if values:
-                out[name] = Categorical(np.array(codes, dtype=np.int32), values)
+                out[name] = Categorical(np.array(plain, dtype=np.int32), values)
             continue
         builder = CategoricalBuilder()
         code = builder.code

@@ -7,9 +7,8 @@ arithmetic (docs/scoring-semantics.md, sections 6 and 13).
 from __future__ import annotations
 
 import datetime as dt
-import typing as t
 
-from connector.scoring.model import Decay, HalfLifeDecay, StepDecay
+from connector.scoring.model import Decay, HalfLifeDecay
 from connector.scoring.result import round2
 
 __all__ = ["DAY", "age_days", "next_change", "worth"]
@@ -29,7 +28,7 @@ def worth(points: float, decay: Decay | None, age: int) -> float:
         return round2(points)
     if isinstance(decay, HalfLifeDecay):
         return round2(points * 0.5 ** (age / decay.half_life_days))
-    step = t.cast(StepDecay, decay)
+    step = decay
     left = max(0.0, abs(points) - step.points * (age // step.every_days))
     return round2(left if points >= 0 else -left)
 
@@ -52,7 +51,7 @@ def next_change(
         if isinstance(decay, HalfLifeDecay):
             candidates.append(occurred_at + (age + 1) * DAY)
         else:
-            n = t.cast(StepDecay, decay).every_days
+            n = decay.every_days
             candidates.append(occurred_at + (age // n + 1) * n * DAY)
     if within_days is not None:
         candidates.append(occurred_at + dt.timedelta(days=within_days) + _TICK)

@@ -135,7 +135,7 @@ class Scorer:
         model = self.model
         as_of = utc(as_of)
         previous = previous or ScoringState()
-        if previous.stage_entered_at is not None and previous.stage_entered_at.tzinfo is not dt.timezone.utc:
+        if previous.stage_entered_at is not None and previous.stage_entered_at.tzinfo is not dt.UTC:
             previous = dc.replace(previous, stage_entered_at=utc(previous.stage_entered_at))
         acts = self._own_activities(contact.id, activities)
         by_type: dict[str, list[Activity]] = {}
@@ -191,7 +191,7 @@ class Scorer:
             if act.contact_id != contact_id or act.id in seen:
                 continue
             seen.add(act.id)
-            if act.occurred_at.tzinfo is not dt.timezone.utc or act.attributes is None:
+            if act.occurred_at.tzinfo is not dt.UTC or act.attributes is None:
                 act = dc.replace(act, occurred_at=utc(act.occurred_at), attributes=act.attributes or {})
             out.append(act)
         return out

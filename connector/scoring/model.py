@@ -46,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_val
 from connector.yamlfile import LocatedError
 
 __all__ = [
+    "TOTAL",
     "ActivityMatch",
     "AllOf",
     "AnyOf",
@@ -65,12 +66,11 @@ __all__ = [
     "Stage",
     "StageSpec",
     "StepDecay",
-    "TOTAL",
     "Total",
-    "When",
     "Trigger",
     "TriggerAction",
     "TriggerOn",
+    "When",
 ]
 
 #: Name that triggers and stage thresholds use for the weighted total.
@@ -147,7 +147,7 @@ class Condition(_Strict):
                 raise ValueError("operator 'between': low is greater than high")
         if self.op in ("gt", "gte", "lt", "lte"):
             try:
-                float(self.value)
+                float(t.cast(t.Any, self.value))
             except (TypeError, ValueError):
                 raise ValueError(f"operator '{self.op}' needs a number, got {self.value!r}") from None
         if self.op in ("eq", "ne") and isinstance(self.value, (list, dict)):

@@ -41,8 +41,8 @@ __all__ = [
     "FeatureSpec",
     "GradientTrees",
     "ModelFile",
-    "Predictor",
     "PredictiveModelError",
+    "Predictor",
     "TreeArrays",
     "TreePredictor",
     "is_missing",
@@ -114,7 +114,7 @@ class TreeArrays(_Strict):
         for key in ("threshold", "left", "right", "value", "mean"):
             if len(getattr(self, key)) != n:
                 raise ValueError(f"'{key}' has {len(getattr(self, key))} entries, 'feature' has {n}")
-        for i, (lo, hi) in enumerate(zip(self.left, self.right)):
+        for i, (lo, hi) in enumerate(zip(self.left, self.right, strict=False)):
             if (lo == -1) != (hi == -1):
                 raise ValueError(f"node {i}: 'left' and 'right' must both be -1 (leaf) or both be children")
             if lo != -1 and not (i < lo < n and i < hi < n):
@@ -155,7 +155,7 @@ class ModelFile(_Strict):
             raise ValueError(f"'format' is {self.format!r}; this connector reads {FORMAT!r} (re-run connector learn)")
         n = len(self.features)
         for k, tree in enumerate(self.ensemble.trees):
-            for i, (f, lo) in enumerate(zip(tree.feature, tree.left)):
+            for i, (f, lo) in enumerate(zip(tree.feature, tree.left, strict=False)):
                 if lo != -1 and not 0 <= f < n:
                     raise ValueError(f"ensemble.trees[{k}] node {i} uses feature {f}, but there are {n} features")
         return self
@@ -168,9 +168,7 @@ def is_missing(value: t.Any, placeholders: t.Collection[str]) -> bool:
     if isinstance(value, str):
         text = value.strip()
         return not text or text.casefold() in placeholders
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return False
+    return bool(isinstance(value, float) and math.isnan(value))
 
 
 def _as_number(value: t.Any) -> float | None:
@@ -268,7 +266,7 @@ class Encoding:
 class _CompiledTree:
     """numpy arrays of one tree, with the depth needed to walk every row to a leaf."""
 
-    __slots__ = ("feature", "threshold", "left", "right", "value", "mean", "depth")
+    __slots__ = ("depth", "feature", "left", "mean", "right", "threshold", "value")
 
     def __init__(self, tree: TreeArrays) -> None:
         self.feature = np.asarray(tree.feature, dtype=np.int64)

@@ -116,7 +116,7 @@ def _rows(path: pathlib.Path, columns: t.Sequence[str]) -> t.Iterator[tuple[int,
             start = 2
             for row in reader:
                 if None in row:
-                    yield start, _Bad(f"{len(row[None])} more value(s) than header columns")  # type: ignore[index]
+                    yield start, _Bad(f"{len(row[None])} more value(s) than header columns")
                 elif any(v is not None and v.strip() for v in row.values()):
                     yield start, {k.strip(): v for k, v in row.items() if k is not None}
                 start = reader.line_num + 1

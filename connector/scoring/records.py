@@ -40,8 +40,8 @@ ACTIVITY_TYPES: tuple[str, ...] = (
 def utc(value: dt.datetime) -> dt.datetime:
     """Return ``value`` as an aware UTC datetime (naive values are taken to be UTC already)."""
     if value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
 
 
 @dc.dataclass(frozen=True, slots=True)

@@ -63,11 +63,11 @@ def next_stage(
         if holds(stage, values, activity_types, properties, placeholders):
             candidate = i
     if not spec.allow_regression and previous in names:
-        candidate = max(candidate, names.index(t.cast(str, previous)))
-    stage = names[candidate] if candidate >= 0 else None
-    if stage != previous:
-        return StageOutcome(stage, as_of if stage is not None else None, True)
-    return StageOutcome(stage, previous_entered_at, False)
+        candidate = max(candidate, names.index(previous))
+    name = names[candidate] if candidate >= 0 else None
+    if name != previous:
+        return StageOutcome(name, as_of if name is not None else None, True)
+    return StageOutcome(name, previous_entered_at, False)
 
 
 def reset_dimensions(spec: StageSpec | None, stage: str | None, entered_at: dt.datetime | None) -> dict[str, dt.datetime]:

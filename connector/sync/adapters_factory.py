@@ -63,7 +63,7 @@ def _hubspot(crm: CRMConfig, gate: RequestGate, env_file: pathlib.Path, environ:
 
 def _salesforce(crm: CRMConfig, gate: RequestGate, env_file: pathlib.Path, environ: t.Mapping[str, str] | None) -> CRMAdapter:
     try:
-        import connector.adapters.salesforce as salesforce  # type: ignore[import-not-found]
+        import connector.adapters.salesforce as salesforce
     except ImportError:
         raise CRMError(f"crm '{crm.name}': the Salesforce adapter is not available in this installation yet") from None
     factory = getattr(salesforce, "from_sync_config", None)

@@ -20,11 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from connector.yamlfile import FileProblem, LocatedError, YamlFileError, line_of, load_yaml, load_yaml_model
 
 __all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "DEFAULT_DATABASE_URL",
     "BatchConfig",
     "CRMConfig",
     "ConnectorConfig",
-    "DEFAULT_CONFIG_PATH",
-    "DEFAULT_DATABASE_URL",
     "LeaseConfig",
     "RateLimitConfig",
     "ScheduleConfig",
@@ -308,7 +308,7 @@ def validate_config(path: str | os.PathLike[str]) -> str:
         except YamlFileError as exc:
             problems += exc.problems
         try:
-            from connector.adapters import load_mapping  # type: ignore[attr-defined]
+            from connector.adapters import load_mapping
         except ImportError:
             continue
         try:

@@ -29,7 +29,7 @@ __all__ = ["DEMO_CRM", "DemoOptions", "DemoReport", "TopLead", "default_resource
 
 #: The CRM name the demo configures; an existing database holding other CRMs is never replaced.
 DEMO_CRM = "hubspot-demo"
-_TOKEN_VAR = "DEMO_HUBSPOT_ACCESS_TOKEN"
+_TOKEN_VAR = "DEMO_HUBSPOT_ACCESS_TOKEN"  # noqa: S105 - a variable name, not a secret
 _URL_VAR = "DEMO_HUBSPOT_BASE_URL"
 
 
@@ -94,7 +94,7 @@ class DemoReport:
 def _salesforce_note() -> str:
     """Whether a Salesforce sandbox exists in this build (the demo syncs HubSpot only either way)."""
     try:
-        import connector.sandbox.salesforce  # type: ignore[import-not-found]  # noqa: F401
+        import connector.sandbox.salesforce  # noqa: F401
     except ImportError:
         return "Salesforce: no Salesforce sandbox in this build yet, so the demo syncs HubSpot only."
     return "Salesforce: a Salesforce sandbox exists but the demo does not drive it yet; HubSpot only."
@@ -253,7 +253,7 @@ def _read_results(url: str, models: t.Sequence[str], top: int) -> tuple[list[Top
                     scores.c.crm == DEMO_CRM, scores.c.contact_id.in_(best)
                 )
             ).all()
-            props = dict(
+            props: dict[str, t.Any] = dict(
                 conn.execute(
                     sa.select(contacts.c.id, contacts.c.properties).where(contacts.c.crm == DEMO_CRM, contacts.c.id.in_(best))
                 ).all()

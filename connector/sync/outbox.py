@@ -139,8 +139,8 @@ def stage_changes(
                 pending[cid] = oid
     inserts: list[dict[str, t.Any]] = []
     changed = 0
-    for cid, values in desired.items():
-        diff = {f: jsonable(v) for f, v in values.items() if held[cid].get(f, _MISSING) != dumps(v)}
+    for cid, wanted in desired.items():
+        diff = {f: jsonable(v) for f, v in wanted.items() if held[cid].get(f, _MISSING) != dumps(v)}
         if diff and all(f in companions for f in diff):
             diff = {}
         if cid in pending:

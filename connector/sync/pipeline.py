@@ -37,10 +37,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses as dc
-import functools
-import os
 import datetime as dt
+import functools
 import logging
+import os
 import queue
 import threading
 import typing as t
@@ -152,7 +152,8 @@ class ScorerSet:
         from connector.scoring.loader import load_models, load_predictors
 
         models = load_models(paths)
-        scorers, batch = [], []
+        scorers: list[t.Any] = []
+        batch: list[t.Any | None] = []
         for model, path in zip(models, paths, strict=True):
             predictors = load_predictors(model, path)
             scorers.append(Scorer(model, predictors))
@@ -277,7 +278,7 @@ class Prefetch:
 
 
 def _real_clock() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def run_sync(
@@ -350,9 +351,10 @@ def _run_leased(
     store = Store(engine, crm.name)
     lease = Lease(engine, crm.name, owner or default_owner(), ttl_seconds=config.lease.ttl_seconds, clock=clock)
     lease.acquire(config.lease.wait_seconds)
-    summary = RunSummary(crm=crm.name, full=full, started_at=utc(clock()))
+    started_at = utc(clock())
+    summary = RunSummary(crm=crm.name, full=full, started_at=started_at)
     try:
-        summary.run_id = store.start_run(summary.started_at, full=full, owner=lease.owner)
+        summary.run_id = store.start_run(started_at, full=full, owner=lease.owner)
         log.info("crm %s: run %s started (full=%s, resync=%s)", crm.name, summary.run_id, full, resync)
         blocker = process_push_blocker(adapter_factory, clock, crm, engine) if config.batch.push_process_after else "turned off"
         if blocker is not None:
@@ -638,7 +640,7 @@ class _Run:
             try:
                 flat = [a for c in data.contacts for a in data.activities[c.id]]
                 return list(batch.score(data.contacts, flat, [], as_of, previous))
-            except Exception:  # noqa: BLE001 - fall back to the per-contact path, which isolates the culprit
+            except Exception:
                 log.exception("crm %s: batch scoring failed; scoring the chunk contact by contact", self.crm.name)
         out = []
         for contact in data.contacts:

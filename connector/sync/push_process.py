@@ -341,7 +341,7 @@ def _child_main(job: PushJob, limiter: t.Any, reports: t.Any, wake: t.Any, finis
         return
     except CRMError as exc:
         reports.send(("crm", str(exc)))
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which fails the run
+    except BaseException as exc:
         log.exception("crm %s: the push process failed", job.crm.name)
         reports.send(("other", f"{type(exc).__name__}: {exc}"))
 

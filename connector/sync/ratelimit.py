@@ -275,7 +275,7 @@ class SharedTokenBucket:
         self._params[_INTERVAL] = float(interval)
 
 
-Bucket = t.Union[TokenBucket, SharedTokenBucket]
+Bucket = TokenBucket | SharedTokenBucket
 
 
 @dc.dataclass

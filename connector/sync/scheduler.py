@@ -195,13 +195,13 @@ class SyncScheduler:
         self._specs = list(specs)
         self._config_path = config_path
         self._misfire = misfire_grace_seconds
-        self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self._engine = _make_engine(database_url)
         self._scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=self._engine, tablename=JOB_TABLE)},
             executors={"default": SyncExecutor(runner, max_workers=max(1, len(self._specs)))},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": misfire_grace_seconds},
-            timezone=dt.timezone.utc,
+            timezone=dt.UTC,
         )
 
     def start(self) -> None:
@@ -295,7 +295,7 @@ def next_run_times(config: ConnectorConfig) -> dict[str, dt.datetime | None]:
         _kind, _, crm = str(jid).partition(":")
         if crm not in out or ts is None:
             continue
-        when = dt.datetime.fromtimestamp(float(ts), dt.timezone.utc)
+        when = dt.datetime.fromtimestamp(float(ts), dt.UTC)
         current = out[crm]
         out[crm] = when if current is None or when < current else current
     return out

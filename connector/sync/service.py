@@ -58,7 +58,7 @@ class SyncService:
 
     def run(self, *, install_signal_handlers: bool = True) -> int:
         """Serve until stopped; return the process exit code (0 after a clean stop)."""
-        previous: dict[int, t.Any] = {}
+        previous: dict[signal.Signals, t.Any] = {}
         if install_signal_handlers:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 previous[sig] = signal.signal(sig, self._on_signal)
@@ -117,7 +117,7 @@ class JsonLinesFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         """Render ``record`` as a single JSON line."""
         entry: dict[str, t.Any] = {
-            "ts": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

@@ -66,6 +66,17 @@ def jsonable(value: t.Any) -> t.Any:
     return str(value)
 
 
+def _dialect_insert(dialect: str, table: sa.Table) -> t.Any:
+    """``INSERT`` with ``ON CONFLICT`` for the two supported databases (their own constructs)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
+
+
 def upsert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str, t.Any]], keys: t.Sequence[str], update: t.Sequence[str]) -> None:
     """Insert ``rows``, or update the ``update`` columns where the primary key exists (both dialects).
 
@@ -75,11 +86,7 @@ def upsert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str,
     """
     if not rows:
         return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table)
+    stmt = _dialect_insert(conn.dialect.name, table)
     if update:
         stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
     else:
@@ -98,14 +105,10 @@ def bulk_upsert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping
     """
     if not rows:
         return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif conn.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - only the two supported databases take the fast path
+    if conn.dialect.name not in ("postgresql", "sqlite"):  # pragma: no cover - only the two supported databases take the fast path
         upsert(conn, table, rows, keys, update)
         return
-    stmt = insert(table)
+    stmt = _dialect_insert(conn.dialect.name, table)
     stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}) if update else stmt.on_conflict_do_nothing(index_elements=list(keys))
     if not _execute_many(conn, table, stmt, rows):  # pragma: no cover - a statement with other parameters
         upsert(conn, table, rows, keys, update)
@@ -137,7 +140,7 @@ def _execute_many(conn: sa.Connection, table: sa.Table, stmt: t.Any, rows: t.Seq
         values = [r[n] for r in rows]
         process = _bind_processor(table.c[n], conn.dialect)
         columns.append(values if process is None else list(map(process, values)))
-    params: list[t.Any] = list(zip(*columns)) if compiled.positional else [dict(zip(order, values)) for values in zip(*columns)]
+    params: list[t.Any] = list(zip(*columns, strict=False)) if compiled.positional else [dict(zip(order, values, strict=False)) for values in zip(*columns, strict=False)]
     conn.exec_driver_sql(compiled.string, params)
     return True
 

@@ -21,7 +21,7 @@ T0 = 1_768_478_400_000
 
 def at(ms: int) -> dt.datetime:
     """Epoch ms -> aware datetime."""
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
 
 
 @pytest.fixture

@@ -124,7 +124,7 @@ def test_only_mapped_properties_are_requested(sandbox: HubSpotSandbox, mapping: 
         return real(**kwargs)
 
     adapter.client.contacts_search.do_search = spy  # type: ignore[method-assign]
-    (contact,) = [c for p in adapter.pull_contacts(None, at(T0)) for c in p.records]
+    (_contact,) = [c for p in adapter.pull_contacts(None, at(T0)) for c in p.records]
     request = seen[0]
     assert set(request.properties) == {spec.property for spec in mapping.contacts.properties.values()} | {"email", "lastmodifieddate", "hs_object_id"}
     assert "city" not in request.properties and request.limit == 200

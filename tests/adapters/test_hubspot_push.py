@@ -25,7 +25,7 @@ def test_push_nothing_makes_no_call(sandbox: HubSpotSandbox, adapter: HubSpotAda
 def test_values_are_written_as_hubspot_expects(sandbox: HubSpotSandbox, adapter: HubSpotAdapter) -> None:
     _setup(adapter)
     (cid,) = sandbox.store.add_contacts([{"email": "a@x.io"}])
-    scored_at = dt.datetime(2026, 1, 15, 12, 0, 0, 250000, tzinfo=dt.timezone.utc)
+    scored_at = dt.datetime(2026, 1, 15, 12, 0, 0, 250000, tzinfo=dt.UTC)
     result = adapter.push([FieldUpdate(cid, {"b2b_saas_score": 87.0, "b2b_saas_fit": 42.5, "b2b_saas_grade": "A", "b2b_saas_scored_at": scored_at, "b2b_saas_reasons": "job title +25"})])
     assert result.written == [cid] and result.failed == {}
     stored = sandbox.store.get("contacts", cid).properties  # type: ignore[union-attr]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import typing as t
 
 import pytest
+from pydantic import SecretStr
 from urllib3.exceptions import NewConnectionError, ProtocolError
 
 from connector.adapters.base import ApiStats
 from connector.adapters.hubspot.auth import StaticToken
 from connector.adapters.hubspot.retry import RetryingPool, RetryPolicy, crm_error, endpoint_name, request_kind
-from pydantic import SecretStr
 
 
 class FakeResponse:

@@ -19,7 +19,7 @@ from connector.adapters.hubspot import HubSpotAdapter, HubSpotMapping
 from connector.sandbox.hubspot import HubSpotSandbox
 from tests.adapters.conftest import make_adapter
 
-DUE = dt.datetime(2026, 1, 16, 9, 0, tzinfo=dt.timezone.utc)
+DUE = dt.datetime(2026, 1, 16, 9, 0, tzinfo=dt.UTC)
 
 
 def _contact(sandbox: HubSpotSandbox) -> str:

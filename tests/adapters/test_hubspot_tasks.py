@@ -11,7 +11,7 @@ from connector.adapters.hubspot import HubSpotAdapter, HubSpotMapping
 from connector.sandbox.hubspot import HubSpotSandbox
 from tests.adapters.conftest import make_adapter
 
-DUE = dt.datetime(2026, 1, 16, 9, 0, tzinfo=dt.timezone.utc)
+DUE = dt.datetime(2026, 1, 16, 9, 0, tzinfo=dt.UTC)
 
 
 def test_task_goes_to_the_contacts_owner_and_is_associated(sandbox: HubSpotSandbox, adapter: HubSpotAdapter) -> None:

@@ -11,7 +11,7 @@ import typing as t
 
 import numpy as np
 
-AS_OF = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+AS_OF = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 SOURCES = ["Google", "Referral", "Ads", "Select", ""]
 SOURCE_EFFECT = {"Google": 0.3, "Referral": 1.6, "Ads": -1.2, "Select": -0.4, "": -0.4}
 

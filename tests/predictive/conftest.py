@@ -7,7 +7,7 @@ import typing as t
 
 import pytest
 
-from connector.learn.pipeline import LearnOptions, Learned, learn
+from connector.learn.pipeline import Learned, LearnOptions, learn
 from connector.learn.probability import BoostingParams
 from connector.learn.writer import Written, write_model
 from tests.predictive._synth import AS_OF, make_rows, write_activities, write_csv

@@ -15,14 +15,14 @@ from connector.scoring.predictive import (
     Calibration,
     FeatureSpec,
     ModelFile,
-    Predictor,
     PredictiveModelError,
+    Predictor,
     TreePredictor,
     load_predictor,
 )
 from connector.scoring.records import Activity, Contact
 
-AS_OF = dt.datetime(2026, 1, 10, tzinfo=dt.timezone.utc)
+AS_OF = dt.datetime(2026, 1, 10, tzinfo=dt.UTC)
 
 
 def _spec(trees: int = 25) -> tuple[ModelFile, np.ndarray, object]:
@@ -103,7 +103,7 @@ def test_load_round_trip(tmp_path: pathlib.Path) -> None:
     [
         (lambda d: d.update(format="other/9"), "format"),
         (lambda d: d["ensemble"]["trees"][0].update(left=[5, -1, -1]), "trees"),
-        (lambda d: d["ensemble"]["trees"][0].update(feature=[99] + d["ensemble"]["trees"][0]["feature"][1:]), "feature 99"),
+        (lambda d: d["ensemble"]["trees"][0].update(feature=[99, *d["ensemble"]["trees"][0]["feature"][1:]]), "feature 99"),
         (lambda d: d["features"][0].pop("impute"), "impute"),
         (lambda d: d.pop("calibration"), "calibration"),
     ],

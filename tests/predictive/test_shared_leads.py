@@ -7,8 +7,8 @@ import pathlib
 from connector.learn.pipeline import LearnOptions, learn
 from connector.learn.probability import BoostingParams
 from connector.learn.writer import write_model
-from connector.scoring.engine import Scorer
 from connector.scoring import readers
+from connector.scoring.engine import Scorer
 from connector.scoring.result import round2
 
 LEAKY = (

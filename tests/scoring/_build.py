@@ -13,7 +13,7 @@ from connector.scoring.model import ScoringModel
 from connector.scoring.records import Activity, Adjustment, Contact
 from connector.scoring.result import ScoreResult, ScoringState
 
-AS_OF = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.timezone.utc)
+AS_OF = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
 
 
 def model(text: str) -> ScoringModel:

@@ -22,7 +22,7 @@ from connector.scoring.model import ScoringModel
 from connector.scoring.records import Activity, Adjustment, Contact
 from connector.scoring.result import ScoringState
 
-AS_OF = dt.datetime(2026, 5, 1, tzinfo=dt.timezone.utc)
+AS_OF = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
 
 MODEL = ScoringModel.model_validate(

@@ -23,7 +23,7 @@ from connector.scoring.model import ScoringModel
 from connector.scoring.records import ACTIVITY_TYPES, Activity, Adjustment, Contact
 from connector.scoring.result import ScoreResult, ScoringState
 
-AS_OF = dt.datetime(2026, 3, 15, 12, 0, tzinfo=dt.timezone.utc)
+AS_OF = dt.datetime(2026, 3, 15, 12, 0, tzinfo=dt.UTC)
 PLACEHOLDERS = ["Select", "n/a", "-"]
 
 PROPERTY_VALUES: dict[str, list[t.Any]] = {
@@ -58,13 +58,13 @@ def _rule_value(rng: random.Random, op: str, pool: list[t.Any]) -> t.Any:
     if op == "email_domain_in":
         return rng.sample(["acme.com", "rival.io", "example.org", "gmail.com", "@acme.com"], rng.randint(1, 3))
     if op in ("in", "not_in"):
-        return rng.sample(text + [250, 7], rng.randint(1, 3))
+        return rng.sample([*text, 250, 7], rng.randint(1, 3))
     if op == "regex":
         return rng.choice(["^mark", "pricing", "ing$", r"\d+", "(?i)CT."])
     if op in ("contains", "starts_with", "ends_with"):
         word = rng.choice(text)
         return word[: rng.randint(1, len(word))] if op != "ends_with" else word[-rng.randint(1, len(word)):]
-    return rng.choice(text + [250, 7, 0])
+    return rng.choice([*text, 250, 7, 0])
 
 
 def _condition(rng: random.Random, key: str, pools: dict[str, list[t.Any]], depth: int = 0) -> dict[str, t.Any]:
@@ -197,7 +197,7 @@ def random_data(rng: random.Random, n_contacts: int, model_triggers: t.Sequence[
         contacts.append(Contact(id=f"c{i}", email=email, properties=props))
     activities = []
     base = AS_OF - dt.timedelta(days=200)
-    for k in range(n_contacts * 12):
+    for _k in range(n_contacts * 12):
         owner = rng.randrange(n_contacts + 2)  # two ids belong to no contact in the batch
         if rng.random() < 0.3:
             when = AS_OF - dt.timedelta(days=rng.choice([0, 1, 7, 30, 45.25, 90, 0.5]))  # exact boundaries
@@ -256,7 +256,7 @@ def check(seed: int, n_contacts: int = 40) -> None:
     expected = [scorer.score(c, per_contact.get(c.id, []), adjustments, AS_OF, previous.get(c.id)) for c in contacts]
     got = BatchScorer(model).score(contacts, activities, adjustments, AS_OF, previous)
     assert len(got) == len(expected)
-    for want, have in zip(expected, got):
+    for want, have in zip(expected, got, strict=False):
         assert have == want, f"seed {seed}, contact {want.contact_id}, model:\n{model.model_dump_json(exclude_defaults=True)}\n{explain_difference(want, have)}"
 
 

@@ -37,7 +37,7 @@ def test_engines_agree_over_successive_runs(seed: int) -> None:
             per_contact.setdefault(act.contact_id, []).append(act)
         expected = [scorer.score(c, per_contact.get(c.id, []), adjustments, as_of, loop_states.get(c.id)) for c in contacts]
         got = batch.score(contacts, activities, adjustments, as_of, batch_states)
-        for want, have in zip(expected, got):
+        for want, have in zip(expected, got, strict=False):
             assert have == want, f"seed {seed}, as_of {as_of}, contact {want.contact_id}\n{explain_difference(want, have)}"
         loop_states = {r.contact_id: r.state for r in expected}
         batch_states = {r.contact_id: r.state for r in got}

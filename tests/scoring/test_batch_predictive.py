@@ -57,7 +57,7 @@ def test_predictive_dimension_matches_engine(seed: int) -> None:
     scorer = Scorer(model, {"propensity": loop_predictor})
     expected = [scorer.score(c, per_contact.get(c.id, []), adjustments, AS_OF, previous.get(c.id)) for c in contacts]
     got = BatchScorer(model, {"propensity": batch_predictor}).score(contacts, activities, adjustments, AS_OF, previous)
-    for want, have in zip(expected, got):
+    for want, have in zip(expected, got, strict=False):
         assert have == want, f"seed {seed}, contact {want.contact_id}\n{explain_difference(want, have)}"
     # The predictor saw the same contacts with the same activities (order of calls aside).
     assert set(batch_predictor.calls) <= set(loop_predictor.calls)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-
-import pytest
 import pathlib
 
+import pytest
 from typer.testing import CliRunner
 
 from connector.cli import app

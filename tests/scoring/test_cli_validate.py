@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pathlib
 
-
 from typer.testing import CliRunner
 
 from connector.cli import app

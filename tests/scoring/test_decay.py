@@ -8,7 +8,7 @@ from connector.scoring.decay import age_days, next_change, worth
 from connector.scoring.model import HalfLifeDecay, StepDecay
 from tests.scoring._build import act, model, score
 
-T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def test_age_is_whole_days_floor() -> None:

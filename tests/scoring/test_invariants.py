@@ -16,7 +16,7 @@ from connector.scoring.result import round2
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 EX = REPO / "mappings" / "examples"
-START = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize("name", ["b2b-saas", "product-line-b"])

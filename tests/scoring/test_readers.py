@@ -9,7 +9,7 @@ import pytest
 
 from connector.scoring.readers import RecordError, read_activities, read_adjustments, read_contacts, read_identities
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def write(tmp_path: pathlib.Path, name: str, text: str) -> pathlib.Path:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pathlib
 import typing as t
 
+from connector.scoring.engine import Scorer
 from connector.scoring.identity import resolve
 from connector.scoring.loader import load_models
 from connector.scoring.model import AllOf, AnyOf, Condition, HalfLifeDecay, Operator, ScoringModel, StepDecay
-from connector.scoring.engine import Scorer
 from connector.scoring.readers import read_activities, read_adjustments, read_contacts, read_identities
 from tests.scoring._build import AS_OF
 

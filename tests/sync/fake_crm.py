@@ -9,7 +9,7 @@ import typing as t
 from connector.adapters.base import ApiStats, CRMError, FieldUpdate, MappingProblem, Page, PushResult, Reject, RequestGate, TaskRequest
 from connector.scoring.records import Activity, Contact
 
-T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 @dc.dataclass

@@ -12,7 +12,7 @@ from connector.sync.db import open_database
 from connector.sync.store import bulk_upsert, upsert
 
 written = T.WrittenRow.__table__  # type: ignore[attr-defined]
-AT = dt.datetime(2026, 1, 1, 12, 30, 15, 123456, tzinfo=dt.timezone.utc)
+AT = dt.datetime(2026, 1, 1, 12, 30, 15, 123456, tzinfo=dt.UTC)
 LATER = dt.datetime(2026, 1, 2, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
 VALUES = [25, 25.5, "A", "", None, True, {"a": [1, "x"]}, [1, 2], "2026-01-01T00:00:00+00:00", "+25 job title · −10 unsubscribed"]
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import json
+import multiprocessing
 import os
 import pathlib
 import random
-import multiprocessing
 import signal
 import time
 import typing as t
@@ -38,8 +38,8 @@ from connector.sync.pipeline import run_sync
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CRM = "crash"
 #: The sandbox's frozen "now" (its demo data lies in the months before) and the sync's clock.
-SANDBOX_NOW_MS = int(dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc).timestamp() * 1000)
-SYNC_NOW = dt.datetime(2026, 6, 1, 12, 5, tzinfo=dt.timezone.utc)
+SANDBOX_NOW_MS = int(dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC).timestamp() * 1000)
+SYNC_NOW = dt.datetime(2026, 6, 1, 12, 5, tzinfo=dt.UTC)
 OWNER = "crash-test-instance"
 
 #: Modules the fork server imports once, so each sync process starts in milliseconds, not seconds.
@@ -174,7 +174,7 @@ def phase_of(path: str) -> str:
     """Which part of a run a request belongs to: ``pull``, ``push`` or ``actions`` (tasks, lists, owners)."""
     if path.endswith("/batch/update"):
         return "push"
-    if "/objects/tasks" in path or "/lists/" in path or path.rstrip("/").endswith("/crm/v3/lists") or "/objects/contacts/" in path and path.rsplit("/", 1)[-1].isdigit():
+    if "/objects/tasks" in path or "/lists/" in path or path.rstrip("/").endswith("/crm/v3/lists") or ("/objects/contacts/" in path and path.rsplit("/", 1)[-1].isdigit()):
         return "actions"
     return "pull"
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from connector.sync import cursor
 
-T = dt.datetime(2026, 3, 1, 12, tzinfo=dt.timezone.utc)
+T = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
 
 
 def test_never_pulled_stream_starts_from_the_beginning() -> None:

@@ -65,7 +65,7 @@ crms:
 
 
 def _clock(sb: HubSpotSandbox) -> t.Callable[[], dt.datetime]:
-    return lambda: dt.datetime.fromtimestamp(sb.clock.now_ms() / 1000, tz=dt.timezone.utc)
+    return lambda: dt.datetime.fromtimestamp(sb.clock.now_ms() / 1000, tz=dt.UTC)
 
 
 def _seed(sb: HubSpotSandbox) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from connector.sync.db import open_database
 from connector.sync.lease import Lease, LeaseBusy, LeaseLost
 from tests.sync.conftest import MovableClock
 
-T = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+T = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def test_second_owner_is_refused_with_a_clear_message(database_url: str) -> None:
@@ -134,7 +135,7 @@ def test_two_processes_never_hold_a_crm_at_once_on_postgresql(database_url: str)
         rows = sorted(conn.execute(sa.text("SELECT t0, t1, owner FROM lease_log")).all())
     assert len(rows) == 30
     assert {r[2] for r in rows} == {"proc-0", "proc-1"}
-    for (a0, a1, _), (b0, _b1, _) in zip(rows, rows[1:], strict=False):
+    for (_a0, a1, _), (b0, _b1, _) in itertools.pairwise(rows):
         assert a1 <= b0, "two instances held the same CRM's lease at the same time"
     engine.dispose()
 

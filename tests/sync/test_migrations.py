@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from connector.sync.db import current_revision, make_engine, open_database, upgrade_to
 from connector.sync.tables import metadata
 
-T = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+T = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def test_head_schema_matches_the_tables(database_url: str) -> None:

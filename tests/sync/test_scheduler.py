@@ -18,7 +18,7 @@ from connector.sync.scheduler import (
     schedule_trigger,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _wait_for(predicate: t.Callable[[], bool], timeout: float = 5.0) -> bool:

@@ -11,7 +11,7 @@ from connector.scoring.result import ScoreResult, ScoringState
 from connector.sync.db import open_database
 from connector.sync.store import Store
 
-T = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+T = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_activities_are_stored_once_per_id(store: Store) -> None:
     store.save_contacts([Contact("c1", None, {}, T)], T)
     acts = [Activity("a1", "page_view", T, "c1"), Activity("a2", "page_view", T, "c1")]
     assert store.save_activities(acts, T) == 2
-    assert store.save_activities(acts + [Activity("a3", "page_view", T, "c1")], T) == 1
+    assert store.save_activities([*acts, Activity("a3", "page_view", T, "c1")], T) == 1
     data = store.load_for_scoring(["c1"])
     assert sorted(a.id for a in data.activities["c1"]) == ["a1", "a2", "a3"]
 

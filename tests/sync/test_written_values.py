@@ -13,7 +13,7 @@ from connector.sync.outbox import ALL_FIELDS, read_written, record_written, stag
 from connector.sync.store import upsert
 
 written = T.WrittenRow.__table__  # type: ignore[attr-defined]
-AT = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
+AT = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 LATER = AT + dt.timedelta(hours=1)
 
 

@@ -68,7 +68,7 @@ def pull_activities(
                 yield Page(pending[0], pending[1], hold)
             pending = (records, rejects)
     last = pending or ([], [])
-    yield Page(last[0], last[1], dt.datetime.fromtimestamp(until_ms / 1000, tz=dt.timezone.utc))
+    yield Page(last[0], last[1], dt.datetime.fromtimestamp(until_ms / 1000, tz=dt.UTC))
 
 
 def _in_window(ms: int, since_ms: int | None, until_ms: int) -> bool:
@@ -85,11 +85,11 @@ def _web_events(
         kwargs: dict[str, t.Any] = {
             "object_type": "contact",
             "event_type": event_type,
-            "occurred_before": dt.datetime.fromtimestamp((until_ms + 1) / 1000, tz=dt.timezone.utc),
+            "occurred_before": dt.datetime.fromtimestamp((until_ms + 1) / 1000, tz=dt.UTC),
             "limit": spec.page_size,
         }
         if since_ms is not None:
-            kwargs["occurred_after"] = dt.datetime.fromtimestamp(since_ms / 1000, tz=dt.timezone.utc)
+            kwargs["occurred_after"] = dt.datetime.fromtimestamp(since_ms / 1000, tz=dt.UTC)
         if after:
             kwargs["after"] = after
         # Read as plain JSON: the SDK's models would parse every occurredAt with dateutil (most of
@@ -116,7 +116,7 @@ def _web_events(
                 continue
             if not _in_window(to_millis(occurred), since_ms, until_ms):
                 continue
-            attributes = {spec.attributes.get(k, k): v for k, v in (props or {}).items()}
+            attributes: dict[str, t.Any] = {str(spec.attributes.get(k, k)): v for k, v in (props or {}).items()}
             attributes["hubspot_event_type"] = event.get("eventType") or event_type
             object_id = event.get("objectId")
             records.append(

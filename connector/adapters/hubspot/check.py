@@ -65,7 +65,7 @@ def check_mapping(client: HubSpotClient, mapping: HubSpotMapping, *, output_name
         if name not in portal:
             report(("contacts", key), f"HubSpot has no contact property '{name}'{_hint(name, portal)}")
     for canonical, spec in contacts.properties.items():
-        loc = ("contacts", "properties", canonical, "property")
+        loc: tuple[str, ...] = ("contacts", "properties", canonical, "property")
         prop = portal.get(spec.property)
         if prop is None:
             report(loc, f"HubSpot has no contact property '{spec.property}'{_hint(spec.property, portal)}")

@@ -112,7 +112,7 @@ class HubSpotClient:
             return fn(*args, **kwargs)
         except CRMError:
             raise
-        except Exception as exc:  # SDK ApiException, urllib3 errors, client-side validation errors
+        except Exception as exc:  # noqa: BLE001 - SDK ApiException, urllib3 errors, client-side validation errors
             if type(exc).__name__ in ("ApiValueError", "ApiTypeError"):
                 raise CRMError(f"HubSpot SDK refused the request {method} {path} before sending it: {exc}") from None
             if isinstance(exc, (TypeError, ValueError)) and not hasattr(exc, "status"):

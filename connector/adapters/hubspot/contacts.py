@@ -29,7 +29,7 @@ def to_millis(value: dt.datetime) -> int:
 
 
 def _from_millis(ms: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
 
 
 def _raw(record: t.Any) -> dict[str, t.Any]:

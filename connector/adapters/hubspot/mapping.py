@@ -94,13 +94,15 @@ class EmailEventsMap(_Strict):
     page_size: int = Field(default=1000, gt=0, le=1000)
 
 
+EngagementKind = t.Literal["meetings", "calls", "emails"]
+_ENGAGEMENT_TYPES: dict[EngagementKind, str] = {"meetings": "meeting", "calls": "call", "emails": "email_sent"}
+
+
 class EngagementsMap(_Strict):
     """CRM engagements (meetings, calls, emails) found by their occurrence time ``hs_timestamp``."""
 
     enabled: bool = True
-    types: dict[t.Literal["meetings", "calls", "emails"], str] = Field(
-        default_factory=lambda: {"meetings": "meeting", "calls": "call", "emails": "email_sent"}
-    )
+    types: dict[EngagementKind, str] = Field(default_factory=lambda: dict(_ENGAGEMENT_TYPES))
 
 
 class ActivitiesMap(_Strict):
@@ -215,7 +217,7 @@ def parse_hubspot_time(value: t.Any) -> dt.datetime:
         return utc(value)
     text = str(value).strip()
     if re.fullmatch(r"-?\d+", text):
-        return dt.datetime.fromtimestamp(int(text) / 1000, tz=dt.timezone.utc)
+        return dt.datetime.fromtimestamp(int(text) / 1000, tz=dt.UTC)
     try:
         return utc(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:

@@ -65,7 +65,7 @@ def endpoint_name(method: str, path: str) -> str:
     parts = ["{id}" if _ID.match(p) else p for p in parts]
     # list names are user data, not endpoint names
     if len(parts) >= 5 and parts[:2] == ["crm", "lists"] and parts[2] == "object-type-id" and parts[4] == "name":
-        parts = parts[:5] + ["{name}"]
+        parts = [*parts[:5], "{name}"]
     return f"{method.upper()} {'/'.join(parts)}"
 
 

@@ -172,7 +172,7 @@ def keyset_search(
             yield from _walk_millisecond(search, time_property, last, page_size)
             lo = last
             continue
-        done = [r for r, s in zip(results, stamps) if s is None or s < last]
+        done = [r for r, s in zip(results, stamps, strict=False) if s is None or s < last]
         lo = last - 1
         yield SearchPage(done, lo)
 

@@ -38,10 +38,10 @@ class HubSpotSettings(BaseModel):
 class EnvNames:
     """The environment variable NAMES to read."""
 
-    access_token: str = "HUBSPOT_ACCESS_TOKEN"
+    access_token: str = "HUBSPOT_ACCESS_TOKEN"  # noqa: S105 - a variable name, not a secret
     client_id: str = "HUBSPOT_CLIENT_ID"
-    client_secret: str = "HUBSPOT_CLIENT_SECRET"
-    refresh_token: str = "HUBSPOT_REFRESH_TOKEN"
+    client_secret: str = "HUBSPOT_CLIENT_SECRET"  # noqa: S105 - a variable name, not a secret
+    refresh_token: str = "HUBSPOT_REFRESH_TOKEN"  # noqa: S105 - a variable name, not a secret
     base_url: str = "HUBSPOT_BASE_URL"
 
 
@@ -98,12 +98,12 @@ def settings_from_env(
     source = os.environ if environ is None else environ
     given = {alias: source[alias] for alias in dc.asdict(names).values() if source.get(alias, "").strip()}
     env_path = pathlib.Path(env_file) if env_file is not None else None
-    values = cls(_env_file=env_path if env_path is not None and env_path.is_file() else None, **given)  # type: ignore[call-arg]
+    values = cls(_env_file=env_path if env_path is not None and env_path.is_file() else None, **given)  # type: ignore[arg-type]
     token = values.access_token  # type: ignore[attr-defined]
     oauth = [values.client_id, values.client_secret, values.refresh_token]  # type: ignore[attr-defined]
     if token is None and not all(oauth):
         labels = (names.client_id, names.client_secret, names.refresh_token)
-        missing = [n for n, v in zip(labels, oauth) if not v]
+        missing = [n for n, v in zip(labels, oauth, strict=False) if not v]
         raise CRMError(
             f"No HubSpot credentials: set {names.access_token} (private app access token) or all of "
             f"{names.client_id}, {names.client_secret}, {names.refresh_token} (OAuth) in the environment or .env"

@@ -124,7 +124,7 @@ def _ensure_task_key(client: HubSpotClient, mapping: HubSpotMapping) -> list[str
     Raises:
         CRMError: a task property of that name exists with another type.
     """
-    changed = []
+    changed: list[str] = []
     try:
         existing = client.call(
             "GET", f"/crm/v3/properties/tasks/{ACTION_KEY_PROPERTY}", client.properties.get_by_name,

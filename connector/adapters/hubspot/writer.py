@@ -80,7 +80,8 @@ def read_batch_answer(data: bytes | str) -> BatchAnswer:
     for e in errors:
         if not isinstance(e, dict):
             raise bad(f"an error entry is not an object: {str(e)[:200]}")
-        context = e.get("context") if isinstance(e.get("context"), dict) else {}
+        raw_context = e.get("context")
+        context: dict[str, t.Any] = raw_context if isinstance(raw_context, dict) else {}
         out.append(BatchError(_opt_str(e.get("status")), _opt_str(e.get("category")), _opt_str(e.get("message")), context))
     return BatchAnswer(landed, out)
 
@@ -111,7 +112,7 @@ def format_value(value: t.Any, prop: PortalProperty | None) -> str:
         if isinstance(value, dt.datetime):
             return str(int(utc(value).timestamp() * 1000))
         if isinstance(value, dt.date):
-            return str(int(dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc).timestamp() * 1000))
+            return str(int(dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC).timestamp() * 1000))
         return _number(value)
     if kind == "date" or (kind is None and isinstance(value, dt.date)):
         if isinstance(value, dt.datetime):

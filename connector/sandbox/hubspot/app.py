@@ -53,6 +53,7 @@ class HubSpotApp:
         routes_admin.register(self.router, self)
 
     def __call__(self, request: Request) -> Response:
+        """Answer one HTTP request as HubSpot would (see the module docstring for the order)."""
         started = time.time()
         t0 = time.perf_counter()
         admin = request.path.startswith("/_sandbox/")
@@ -63,7 +64,7 @@ class HubSpotApp:
             response = Response.json(exc.body, exc.status)
         except ValueError as exc:  # unreadable JSON bodies and similar client mistakes
             response = Response.json(error_body(str(exc), "VALIDATION_ERROR"), 400)
-        except Exception as exc:  # a sandbox bug must still answer like a server, and say what broke
+        except Exception as exc:  # noqa: BLE001 - a sandbox bug must still answer like a server, and say what broke
             traceback.print_exc()
             response = Response.json(error_body(f"internal sandbox error: {type(exc).__name__}: {exc}", "INTERNAL_ERROR"), 500)
         if not admin:

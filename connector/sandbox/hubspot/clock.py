@@ -34,7 +34,7 @@ class SandboxClock:
 
     def advance(self, days: float = 0, hours: float = 0, seconds: float = 0, ms: int = 0) -> int:
         """Move time forward (never backward) and return the new now."""
-        delta = int(round(((days * 24 + hours) * 3600 + seconds) * 1000)) + int(ms)
+        delta = round(((days * 24 + hours) * 3600 + seconds) * 1000) + int(ms)
         if delta < 0:
             raise ValueError("the sandbox clock only moves forward")
         with self._lock:
@@ -53,7 +53,7 @@ class SandboxClock:
 @functools.lru_cache(maxsize=65_536)
 def iso_ms(epoch_ms: int) -> str:
     """HubSpot's timestamp format: ISO-8601 UTC with milliseconds and ``Z``."""
-    stamp = dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.timezone.utc)
+    stamp = dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.UTC)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
 
 
@@ -72,10 +72,10 @@ def parse_time_ms(value: t.Any) -> int:
     try:
         if len(text) == 10:
             day = dt.date.fromisoformat(text)
-            return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp() * 1000)
+            return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
         parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
         raise ValueError(f"not a timestamp (epoch ms or ISO-8601 expected): {value!r}") from exc
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return int(round(parsed.timestamp() * 1000))
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return round(parsed.timestamp() * 1000)

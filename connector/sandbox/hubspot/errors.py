@@ -11,8 +11,8 @@ import typing as t
 import uuid
 
 __all__ = [
-    "ApiError",
     "AUTH_MESSAGE",
+    "ApiError",
     "error_body",
     "not_found",
     "validation_error",

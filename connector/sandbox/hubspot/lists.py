@@ -17,7 +17,7 @@ from connector.sandbox.hubspot.errors import ApiError, not_found, validation_err
 from connector.sandbox.hubspot.properties import OBJECT_TYPES
 from connector.sandbox.hubspot.store import Record, Store
 
-__all__ = ["ListStore", "ObjectList", "check_branch", "branch_matches"]
+__all__ = ["ListStore", "ObjectList", "branch_matches", "check_branch"]
 
 PROCESSING_TYPES = ("MANUAL", "DYNAMIC", "SNAPSHOT")
 _OPS: dict[str, set[str]] = {
@@ -114,8 +114,8 @@ def _num(value: t.Any, where: str) -> float:
 def _filter_matches(record: Record, flt: dict[str, t.Any]) -> bool:
     op = flt["operation"]
     kind, operator = op["operationType"], op["operator"]
-    raw = record.properties.get(flt["property"])
-    known = raw is not None and raw != ""
+    raw = record.properties.get(flt["property"]) or ""
+    known = raw != ""
     if operator == "IS_KNOWN":
         return known
     if operator == "IS_UNKNOWN":

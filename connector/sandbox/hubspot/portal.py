@@ -8,7 +8,7 @@ import threading
 import typing as t
 
 from connector.sandbox.hubspot.clock import SandboxClock
-from connector.sandbox.hubspot.errors import ApiError, AUTH_MESSAGE
+from connector.sandbox.hubspot.errors import AUTH_MESSAGE, ApiError
 from connector.sandbox.hubspot.lists import ListStore
 from connector.sandbox.hubspot.search import SearchCache
 from connector.sandbox.hubspot.store import Store

@@ -145,7 +145,7 @@ def register(router: Router, portal: Portal) -> None:
                     raise validation_error(f"inputs[{i}].properties must be an object")
                 validated.append(store.catalog.validate_write(object_type, props))
             results, missing = [], []
-            for item, values in zip(inputs, validated):
+            for item, values in zip(inputs, validated, strict=False):
                 record = store.get(object_type, str(item["id"]))
                 if record is None or record.archived:
                     missing.append(str(item["id"]))

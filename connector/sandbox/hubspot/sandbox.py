@@ -1,7 +1,7 @@
 """``HubSpotSandbox``: a portal served on a free 127.0.0.1 port, for tests, benchmarks and the CLI.
 
-    with HubSpotSandbox(seed="empty", rate_limit=None, faults=0.0) as sb:
-        sb.base_url, sb.token, sb.store.add_contacts([...]), sb.clock.advance(days=1), sb.requests
+with HubSpotSandbox(seed="empty", rate_limit=None, faults=0.0) as sb:
+sb.base_url, sb.token, sb.store.add_contacts([...]), sb.clock.advance(days=1), sb.requests
 """
 
 from __future__ import annotations

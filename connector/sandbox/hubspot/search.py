@@ -25,7 +25,7 @@ from connector.sandbox.hubspot.errors import validation_error
 from connector.sandbox.hubspot.properties import PropertyDef
 from connector.sandbox.hubspot.store import MODIFIED_PROPS, Record, Store
 
-__all__ = ["MAX_RESULTS", "SearchQuery", "SearchPage", "parse_query", "run_search"]
+__all__ = ["MAX_RESULTS", "SearchPage", "SearchQuery", "parse_query", "run_search"]
 
 MAX_RESULTS = 10_000
 MAX_LIMIT = 200
@@ -105,8 +105,11 @@ def _stored(prop: PropertyDef, value: str) -> t.Any:
 
 
 def _parse_sorts(raw: t.Any) -> tuple[str | None, bool]:
-    """HubSpot accepts ``[{propertyName, direction}]``; the SDK types sorts as strings, so also
-    ``"prop"``/``"-prop"`` and JSON-encoded objects."""
+    """The sort property and direction of a search body.
+
+    HubSpot accepts ``[{propertyName, direction}]``; the SDK types sorts as strings, so also
+    ``"prop"``/``"-prop"`` and JSON-encoded objects.
+    """
     if raw in (None, []):
         return None, False
     if not isinstance(raw, list):
@@ -215,8 +218,8 @@ _TOKEN = re.compile(r"[^\W_]+(?:[.'@-][^\W_]+)*")
 
 
 def _matches(store: Store, object_type: str, record: Record, flt: Filter) -> bool:
-    raw = record.properties.get(flt.prop)
-    has = raw is not None and raw != ""
+    raw = record.properties.get(flt.prop) or ""
+    has = raw != ""
     op = flt.operator
     if op == "HAS_PROPERTY":
         return has
@@ -262,8 +265,10 @@ def _matches(store: Store, object_type: str, record: Record, flt: Filter) -> boo
 
 
 def _group_bounds(group: list[Filter], index_props: tuple[str, ...]) -> tuple[tuple[int, int] | None, bool]:
-    """Bounds on the modification-date index implied by a group's range filters on it, and whether
-    those range filters are the group's only filters. ``None`` bounds: the group has no such filter."""
+    """Bounds on the modification-date index implied by a group's range filters on it.
+
+    Also whether those range filters are the group's only filters. ``None`` bounds: the group has no such filter.
+    """
     lo, hi = -(2**62), 2**62
     bounded, only = False, True
     for flt in group:

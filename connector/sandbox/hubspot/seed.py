@@ -63,7 +63,7 @@ def contact_rows(count: int, seed: int = 42, owner_ids: t.Sequence[str] = (), st
     """``count`` generated contact property dicts; emails are unique for distinct ``start`` ranges."""
     rng = random.Random(seed * 1_000_003 + start)
     title, country, stage = _Pick(TITLES), _Pick(COUNTRIES), _Pick(STAGES)
-    band = _Pick(list(zip(BANDS, (10, 20, 15, 15, 20, 10, 10))))
+    band = _Pick(list(zip(BANDS, (10, 20, 15, 15, 20, 10, 10), strict=False)))
     owners = list(owner_ids)
     rows = []
     for n in range(start, start + count):
@@ -105,7 +105,7 @@ def load_demo(store: Store, contacts: int = 5000, seed: int = 42, months: int = 
 def _activity(store: Store, rng: random.Random, ids: list[str], rows: list[dict[str, str]], now: int, span: int) -> None:
     web: list[dict[str, t.Any]] = []
     mail: list[dict[str, t.Any]] = []
-    for cid, row in zip(ids, rows):
+    for cid, row in zip(ids, rows, strict=False):
         interest = rng.random() ** 2  # most contacts are cold, a few are hot
         for _ in range(int(interest * 40) + rng.randrange(3)):
             path, title, _w = rng.choices(PAGES, weights=[p[2] * (3 if p[0] in ("/pricing", "/demo") and interest > 0.5 else 1) for p in PAGES])[0]

@@ -51,6 +51,7 @@ class Record:
 
     def to_json(self, names: t.Iterable[str] | None) -> dict[str, t.Any]:
         """HubSpot's ``SimplePublicObject`` with the requested properties (None = all set ones)."""
+        props: dict[str, str | None]
         if names is None:
             props = dict(self.properties)
         else:
@@ -217,8 +218,10 @@ class Store:
             return record
 
     def add_contacts(self, rows: t.Iterable[t.Mapping[str, t.Any]], modified_at_ms: int | None = None) -> list[str]:
-        """Create contacts (admin write: read-only properties allowed, unknown ones still refused); all
-        share ``modified_at_ms`` when given, so thousands can carry the same millisecond."""
+        """Create contacts (admin write: read-only properties allowed, unknown ones still refused).
+
+        All share ``modified_at_ms`` when given, so thousands can carry the same millisecond.
+        """
         with self.lock:
             return [self.create("contacts", row, admin=True, modified_at_ms=modified_at_ms).id for row in rows]
 

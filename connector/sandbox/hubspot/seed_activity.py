@@ -63,12 +63,12 @@ def _after(rng: random.Random, born: int, now: int, margin: int = 0) -> int:
 
 def _hot_lead(store: Store, cid: str, born: int, email: str, forms: list[tuple[str, str]], now: int,
               web: list[dict[str, t.Any]], mail: list[dict[str, t.Any]]) -> None:
-    """Recent, strong engagement for the demo's unassigned hot lead (its MQL trigger fires)."""
-    for day in range(1, 13):
-        path, title = (("/pricing", "Pricing"), ("/demo", "Book a demo"), ("/product", "Product"))[day % 3]
+    """Recent engagement for the demo's unassigned hot lead: enough for its MQL task, not for "hot engagement"."""
+    for day in range(1, 9):
+        path, title = (("/case-studies", "Case studies"), ("/demo", "Book a demo"), ("/product", "Product"))[day % 3]
         web.append(_page_view(cid, now - day * DAY_MS, path, title))
     web.append(_form_submission(cid, born, forms[1]))
-    for week in range(1, 4):
+    for week in range(1, 3):
         sent = now - week * 7 * DAY_MS
         mail += [{"recipient": email, "type": "SENT", "created": sent}, {"recipient": email, "type": "OPEN", "created": sent + HOUR_MS},
                  {"recipient": email, "type": "CLICK", "created": sent + 2 * HOUR_MS, "url": SITE + "/pricing"}]

@@ -27,8 +27,9 @@ _STYLE = {
     "legalConsentTextSize": "14px", "submitColor": "#ff7a59", "submitAlignment": "left", "submitFontColor": "#ffffff",
     "submitSize": "12px",
 }
-_FIELD_TYPES = {"email": "email", "firstname": "single_line_text", "lastname": "single_line_text",
-                "company": "single_line_text", "jobtitle": "single_line_text", "message": "multi_line_text"}
+#: contact property -> (label, field type) of the form field that fills it.
+_FIELDS = {"email": ("Email", "email"), "firstname": ("First name", "single_line_text"), "lastname": ("Last name", "single_line_text"),
+           "company": ("Company name", "single_line_text"), "jobtitle": ("Job title", "single_line_text"), "message": ("Message", "multi_line_text")}
 
 
 @dataclasses.dataclass
@@ -47,8 +48,9 @@ class Form:
         """HubSpot's ``HubSpotFormDefinition`` (shape of the forms v3 reference example)."""
         groups = []
         for name in self.fields:
-            field: dict[str, t.Any] = {"objectTypeId": "0-1", "name": name, "label": name.capitalize(), "required": name == "email",
-                                       "hidden": False, "fieldType": _FIELD_TYPES.get(name, "single_line_text"), "dependentFields": []}
+            label, field_type = _FIELDS.get(name, (name.capitalize(), "single_line_text"))
+            field: dict[str, t.Any] = {"objectTypeId": "0-1", "name": name, "label": label, "required": name == "email",
+                                       "hidden": False, "fieldType": field_type, "dependentFields": []}
             if name == "email":
                 field["validation"] = {"blockedEmailDomains": [], "useDefaultBlockList": False}
             groups.append({"groupType": _GROUP_TYPE, "richTextType": "text", "fields": [field]})

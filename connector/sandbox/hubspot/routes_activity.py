@@ -76,13 +76,6 @@ def register(router: Router, portal: Portal) -> None:
     def event_types(req: Request) -> Response:
         return Response.json({"eventTypes": list(EVENT_TYPES)})
 
-    def contact_by_email(email: str) -> str | None:
-        wanted = email.strip().lower()
-        for record in store.objects("contacts").records.values():
-            if not record.archived and (record.properties.get("email") or "").lower() == wanted:
-                return record.id
-        return None
-
     @router.route("GET", "/events/v3/events")
     def events(req: Request) -> Response:
         portal.tier.require_web_analytics()
@@ -106,7 +99,7 @@ def register(router: Router, portal: Portal) -> None:
             raise validation_error(f"sort must be occurredAt or -occurredAt, got {sort!r}")
         with store.lock:
             if "email" in by_property:
-                object_id = contact_by_email(by_property["email"]) or "-"
+                object_id = store.contact_id_by_email(by_property["email"]) or "-"
             source: list[WebEvent]
             if object_id:
                 source = store.web_events_of(object_id)

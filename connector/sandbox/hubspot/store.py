@@ -190,6 +190,15 @@ class Store:
             raise not_found("Object not found.  objectId are usually numeric.", context={"id": [str(record_id)]})
         return record
 
+    def contact_id_by_email(self, email: str) -> str | None:
+        """The live contact with this e-mail (case-insensitive), or None."""
+        wanted = email.strip().lower()
+        with self.lock:
+            for record in self._objects["contacts"].records.values():
+                if not record.archived and (record.properties.get("email") or "").lower() == wanted:
+                    return record.id
+        return None
+
     def count(self, object_type: str) -> int:
         """How many records of a type."""
         with self.lock:

@@ -62,14 +62,6 @@ def add_visitor_events(store: Store, utk: str, rows: t.Iterable[t.Mapping[str, t
     return [e.id for e in events]
 
 
-def _contact_with_email(store: Store, email: str) -> str | None:
-    wanted = email.strip().lower()
-    for record in store.objects("contacts").records.values():
-        if not record.archived and (record.properties.get("email") or "").lower() == wanted:
-            return record.id
-    return None
-
-
 def convert_visitor(store: Store, utk: str, *, email: str, properties: t.Mapping[str, t.Any] | None = None,
                     form_id: str | None = None, page_url: str | None = None) -> Conversion:
     """The visitor fills out a form with ``email``: create or identify its contact (see the module doc)."""
@@ -81,7 +73,7 @@ def convert_visitor(store: Store, utk: str, *, email: str, properties: t.Mapping
             store.forms.require(form_id)
         now = store.clock.now_ms()
         earlier = store.anonymous_events.pop(utk, [])
-        existing = store.identified_visitors.get(utk) or _contact_with_email(store, email)
+        existing = store.identified_visitors.get(utk) or store.contact_id_by_email(email)
         values = dict(properties or {})
         if existing is None:
             views = sum(e.event_type == PAGE_VIEW for e in earlier)

@@ -27,16 +27,32 @@ def test_events_window_is_exclusive_and_sorted(sandbox: HubSpotSandbox, http: re
     assert http.get(url, params={"occurredAfter": "yesterday"}).status_code == 400
 
 
-def test_email_events_offset_paging_and_filters(sandbox: HubSpotSandbox, http: requests.Session) -> None:
+def test_email_events_newest_first_offset_paging_and_filters(sandbox: HubSpotSandbox, http: requests.Session) -> None:
     kinds = ["SENT", "OPEN", "CLICK", "STATUSCHANGE"]
     sandbox.store.add_email_events([{"recipient": "A@x.io", "type": kinds[i % 4], "created": T0 + i} for i in range(10)])
     url = sandbox.base_url + "/email/public/v1/events"
     page = http.get(url, params={"startTimestamp": T0 + 1, "endTimestamp": T0 + 8, "limit": 5}).json()
-    assert [e["created"] for e in page["events"]] == [T0 + i for i in range(1, 6)] and page["hasMore"] is True
+    assert [e["created"] for e in page["events"]] == [T0 + i for i in range(8, 3, -1)] and page["hasMore"] is True
     rest = http.get(url, params={"startTimestamp": T0 + 1, "endTimestamp": T0 + 8, "limit": 5, "offset": page["offset"]}).json()
-    assert [e["created"] for e in rest["events"]] == [T0 + 6, T0 + 7, T0 + 8] and rest["hasMore"] is False
+    assert [e["created"] for e in rest["events"]] == [T0 + 3, T0 + 2, T0 + 1] and rest["hasMore"] is False
     clicks = http.get(url, params={"eventType": "CLICK", "recipient": "a@x.io"}).json()
     assert [e["type"] for e in clicks["events"]] == ["CLICK", "CLICK"] and clicks["events"][0]["recipient"] == "a@x.io"
+
+
+def test_email_events_default_page_is_10_and_offset_is_bound_to_its_query(sandbox: HubSpotSandbox, http: requests.Session) -> None:
+    # "If omitted, the default value of 10 is used. The maximum allowed value is 1000"; the offset is
+    # valid "with the same query parameters (excluding offset itself and limit)" (v1 reference).
+    sandbox.store.add_email_events([{"recipient": "a@x.io", "type": "SENT", "created": T0 + i} for i in range(25)])
+    url = sandbox.base_url + "/email/public/v1/events"
+    first = http.get(url, params={"startTimestamp": T0}).json()
+    assert len(first["events"]) == 10 and first["hasMore"] is True
+    assert not first["offset"].isdigit(), "the offset is an opaque token, not a position"
+    bigger_page = http.get(url, params={"startTimestamp": T0, "offset": first["offset"], "limit": 20}).json()
+    assert [e["created"] for e in bigger_page["events"]] == [T0 + i for i in range(14, -1, -1)]
+    other_query = http.get(url, params={"startTimestamp": T0 + 1, "offset": first["offset"]})
+    assert other_query.status_code == 400 and "another query" in other_query.json()["message"]
+    assert http.get(url, params={"offset": "not-a-token"}).status_code == 400
+    assert http.get(url, params={"limit": 1001}).status_code == 400
 
 
 def test_engagement_search_on_hs_timestamp(sandbox: HubSpotSandbox, http: requests.Session) -> None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import typing as t
 
+import pytest
 import requests
+from hubspot.crm.objects import BatchInputSimplePublicObjectBatchInput, SimplePublicObjectInput
+from hubspot.crm.objects.exceptions import ApiException
 
 from connector.sandbox.hubspot import HubSpotSandbox
 
@@ -85,3 +89,23 @@ def test_non_scalar_values_are_rejected(sandbox: HubSpotSandbox, http: requests.
     ids = sandbox.store.add_contacts([{"email": "a@x.io"}])
     answer = http.post(sandbox.base_url + UPDATE, json={"inputs": [{"id": ids[0], "properties": {"jobtitle": {"nested": 1}}}]})
     assert answer.status_code == 400 and "INVALID_PROPERTY_VALUE" in answer.json()["message"]
+
+
+def test_a_property_that_does_not_exist_is_refused_as_hubspot_words_it(sandbox: HubSpotSandbox, sdk: t.Any) -> None:
+    # What a trigger's set_property meets on a portal where its property was never created.
+    ids = sandbox.store.add_contacts([{"email": "a@x.io"}])
+    attempts = {
+        "batch update": lambda: sdk.crm.objects.batch_api.update("contacts", BatchInputSimplePublicObjectBatchInput(
+            inputs=[{"id": ids[0], "properties": {"hot_lead": "true"}}])),
+        "single update": lambda: sdk.crm.objects.basic_api.update("contacts", ids[0], SimplePublicObjectInput(properties={"hot_lead": "true"})),
+    }
+    for what, attempt in attempts.items():
+        with pytest.raises(ApiException) as refused:
+            attempt()
+        assert refused.value.status == 400, what
+        body = json.loads(refused.value.body)
+        assert set(body) == {"status", "message", "correlationId", "category"} and body["category"] == "VALIDATION_ERROR", what
+        assert json.loads(body["message"].removeprefix("Property values were not valid: ")) == [{
+            "isValid": False, "message": 'Property "hot_lead" does not exist', "error": "PROPERTY_DOESNT_EXIST", "name": "hot_lead",
+            "localizedErrorMessage": 'Property "hot_lead" does not exist', "portalId": sandbox.store.portal_id}], what
+    assert "hot_lead" not in sandbox.store.get("contacts", ids[0]).properties

@@ -27,3 +27,15 @@ def test_frozen_clock_and_formats() -> None:
     assert parse_time_ms("2023-11-14") == 1_699_920_000_000
     with pytest.raises(ValueError, match="tomorrow"):
         parse_time_ms("tomorrow")
+
+
+def test_a_clock_started_at_an_instant_runs_from_it() -> None:
+    wall = [1_000.0]
+    clock = SandboxClock(start_ms=1_767_225_600_000, wall=lambda: wall[0])
+    assert clock.now_ms() == 1_767_225_600_000
+    wall[0] += 2.5
+    assert clock.now_ms() == 1_767_225_602_500
+    clock.advance(days=1)
+    assert clock.now_ms() == 1_767_225_602_500 + 86_400_000
+    with pytest.raises(ValueError, match="not both"):
+        SandboxClock(frozen_ms=1, start_ms=1)

@@ -12,12 +12,15 @@ from connector.sandbox.hubspot.ratelimit import RateLimit, parse_rate
 from connector.sandbox.hubspot.requestlog import RequestRecord
 from connector.sandbox.hubspot.sandbox import HubSpotSandbox
 from connector.sandbox.hubspot.store import Record, Store
+from connector.sandbox.hubspot.tiers import TIERS, PortalTier
 
 __all__ = [
     "ALL_KINDS",
+    "TIERS",
     "FaultPlan",
     "HubSpotSandbox",
     "OAuthCredentials",
+    "PortalTier",
     "RateLimit",
     "Record",
     "RequestRecord",

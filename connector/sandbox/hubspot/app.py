@@ -14,16 +14,15 @@ import traceback
 import typing as t
 
 from connector.sandbox.http import Request, Response, Router
-from connector.sandbox.hubspot import routes_activity, routes_admin, routes_lists, routes_objects, routes_properties
+from connector.sandbox.hubspot import routes_activity, routes_admin, routes_forms, routes_lists, routes_objects, routes_properties
 from connector.sandbox.hubspot.errors import ApiError, error_body
 from connector.sandbox.hubspot.faults import FaultInjector, FaultPlan
 from connector.sandbox.hubspot.portal import Portal
 from connector.sandbox.hubspot.ratelimit import RateLimit, RateLimiter
 from connector.sandbox.hubspot.requestlog import RequestLog, RequestRecord
 
-__all__ = ["DAILY_LIMIT", "HubSpotApp"]
+__all__ = ["HubSpotApp"]
 
-DAILY_LIMIT = 1_000_000
 _READ_POSTS = ("/search", "/batch/read")
 
 
@@ -48,7 +47,7 @@ class HubSpotApp:
         self.log = RequestLog()
         self._served = 0
         self.router = Router()
-        for module in (routes_objects, routes_properties, routes_lists, routes_activity):
+        for module in (routes_objects, routes_properties, routes_lists, routes_activity, routes_forms):
             module.register(self.router, portal)
         routes_admin.register(self.router, self)
 
@@ -120,12 +119,13 @@ class HubSpotApp:
         limit = self.limiter.limit
         if limit is None:
             return {}
+        daily = self.portal.tier.daily_limit
         return {
             "X-HubSpot-RateLimit-Max": str(limit.max_requests),
             "X-HubSpot-RateLimit-Remaining": str(remaining),
             "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(limit.interval_s * 1000)),
-            "X-HubSpot-RateLimit-Daily": str(DAILY_LIMIT),
-            "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, DAILY_LIMIT - self._served - 1)),
+            "X-HubSpot-RateLimit-Daily": str(daily),
+            "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, daily - self._served - 1)),
         }
 
     @staticmethod

@@ -12,6 +12,7 @@ from connector.sandbox.hubspot.errors import AUTH_MESSAGE, ApiError
 from connector.sandbox.hubspot.lists import ListStore
 from connector.sandbox.hubspot.search import SearchCache
 from connector.sandbox.hubspot.store import Store
+from connector.sandbox.hubspot.tiers import DEFAULT_TIER, PortalTier, tier_named
 
 __all__ = ["OAuthCredentials", "Portal", "paging_link"]
 
@@ -33,15 +34,23 @@ class OAuthCredentials:
 
 
 class Portal:
-    """Store, lists, search cache and credentials of one sandbox."""
+    """Store, lists, search cache, credentials and plan of one sandbox.
 
-    def __init__(self, store: Store, token: str, oauth: OAuthCredentials) -> None:
+    ``events_per_record_only`` makes ``GET /events/v3/events`` refuse a query without
+    ``objectId``/``objectProperty.*``, as older HubSpot documentation describes the API ("returns
+    events for one CRM record at a time"); the current reference accepts it (see routes_activity).
+    """
+
+    def __init__(self, store: Store, token: str, oauth: OAuthCredentials, *, tier: str | PortalTier = DEFAULT_TIER,
+                 events_per_record_only: bool = False) -> None:
         self.store = store
         self.clock: SandboxClock = store.clock
         self.lists = ListStore(store)
         self.search_cache = SearchCache()
         self.token = token
         self.oauth = oauth
+        self.tier = tier_named(tier)
+        self.events_per_record_only = events_per_record_only
         self._issued: dict[str, int] = {}
         self._lock = threading.Lock()
 

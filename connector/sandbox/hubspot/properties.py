@@ -158,11 +158,6 @@ def _opts(*values: str) -> list[dict[str, t.Any]]:
 
 LIFECYCLE_STAGES = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer", "evangelist", "other")
 EMPLOYEE_BANDS = ("1-5", "5-25", "25-50", "50-100", "100-500", "500-1000", "1000+")
-INDUSTRIES = (
-    "COMPUTER_SOFTWARE", "FINANCIAL_SERVICES", "HOSPITAL_HEALTH_CARE", "RETAIL", "MANUFACTURING",
-    "EDUCATION_MANAGEMENT", "MARKETING_AND_ADVERTISING", "INFORMATION_TECHNOLOGY_AND_SERVICES",
-    "LOGISTICS_AND_SUPPLY_CHAIN", "TELECOMMUNICATIONS",
-)
 
 
 def _common(group: str) -> list[PropertyDef]:
@@ -192,7 +187,10 @@ def _contact_props() -> list[PropertyDef]:
         PropertyDef("phone", "Phone Number", "string", "phonenumber", g),
         PropertyDef("city", "City", "string", "text", g),
         PropertyDef("country", "Country/Region", "string", "text", g),
-        PropertyDef("industry", "Industry", "enumeration", "select", g, options=_opts(*INDUSTRIES)),
+        # The contact's industry is free text, unlike the company's `industry` dropdown: HubSpot's
+        # default definition is type string, fieldType text, "The Industry a contact is in" (a real
+        # portal's property list files it among the strings; `connector check` must not expect codes).
+        PropertyDef("industry", "Industry", "string", "text", g, description="The Industry a contact is in"),
         PropertyDef("numemployees", "Number of Employees", "enumeration", "select", g, options=_opts(*EMPLOYEE_BANDS)),
         PropertyDef("annualrevenue", "Annual Revenue", "number", "number", g),
         PropertyDef("lifecyclestage", "Lifecycle Stage", "enumeration", "radio", g, options=_opts(*LIFECYCLE_STAGES)),
@@ -234,7 +232,8 @@ _GROUPS: dict[str, list[tuple[str, str]]] = {
 class PropertyCatalog:
     """Thread-safe property and group definitions for every object type."""
 
-    def __init__(self) -> None:
+    def __init__(self, portal_id: int = 0) -> None:
+        self.portal_id = portal_id
         self._lock = threading.RLock()
         self._props: dict[str, dict[str, PropertyDef]] = {o: {} for o in OBJECT_TYPES}
         self._groups: dict[str, dict[str, PropertyGroup]] = {o: {} for o in OBJECT_TYPES}
@@ -290,6 +289,14 @@ class PropertyCatalog:
         """Normalised values to store, or a 400 listing every invalid property as HubSpot does.
 
         ``admin=True`` (the /_sandbox/ endpoints and seeding) may write read-only properties.
+        HubSpot's answer is ``{"status":"error","message":"Property values were not valid: [...]",
+        "correlationId":...,"category":"VALIDATION_ERROR"}`` with the problems JSON-encoded inside
+        the message, e.g. ``{"isValid":false,"message":"Property 'x' does not exist" (quotes escaped),
+        "error":"PROPERTY_DOESNT_EXIST","name":"x","localizedErrorMessage":...,"portalId":...}``:
+        the shape of real answers that other integrations keep as test fixtures (Segment's HubSpot
+        destination, built on @segment/actions-core; a portal's answer quoted with
+        ``localizedErrorMessage`` and ``portalId`` on the unknown property only). There is no
+        ``errors`` list, ``subCategory`` or ``context``: a client must parse the message.
         """
         if not isinstance(properties, dict):
             raise validation_error("properties must be an object of property name to value")
@@ -313,16 +320,15 @@ class PropertyCatalog:
             else:
                 out[name] = stored or ""
         if problems:
-            raise validation_error(
-                "Property values were not valid: " + json.dumps(problems, separators=(",", ":")),
-                errors=[{"message": p["message"], "code": p["error"], "context": {"propertyName": [p["name"]]}} for p in problems],
-            )
+            items = [{**p, "localizedErrorMessage": p["message"], "portalId": self.portal_id} if p["error"] == "PROPERTY_DOESNT_EXIST" else p
+                     for p in problems]
+            raise validation_error("Property values were not valid: " + json.dumps(items, separators=(",", ":")))
         return out
 
 
-def default_catalog(now_ms: int = 0) -> PropertyCatalog:
+def default_catalog(now_ms: int = 0, portal_id: int = 0) -> PropertyCatalog:
     """The standard properties and groups of a fresh portal."""
-    catalog = PropertyCatalog()
+    catalog = PropertyCatalog(portal_id)
     for object_type, groups in _GROUPS.items():
         for order, (name, label) in enumerate(groups):
             catalog.add_group(object_type, PropertyGroup(name, label, order))

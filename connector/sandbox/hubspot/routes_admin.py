@@ -1,7 +1,8 @@
 """``/_sandbox/*``: admin endpoints for tests in other processes (no auth, not logged, no faults).
 
-Read the request log, add or change contacts and activity, advance the clock, read state back,
-and change the fault plan.
+Read the request log, add or change contacts and activity (including an anonymous visitor's page
+views and its conversion into a contact), add forms, advance the clock, read state back, and
+change the fault plan.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from connector.sandbox.hubspot.errors import not_found, validation_error
 from connector.sandbox.hubspot.faults import ALL_KINDS, FaultPlan
 from connector.sandbox.hubspot.properties import canonical_object_type
 from connector.sandbox.hubspot.seed import contact_rows
+from connector.sandbox.hubspot.visitors import add_visitor_events, convert_visitor
 
 if t.TYPE_CHECKING:
     from connector.sandbox.hubspot.app import HubSpotApp
@@ -102,6 +104,32 @@ def register(router: Router, app: HubSpotApp) -> None:
         object_type = canonical_object_type(req.path_params["objectType"])
         engagement_id = store.add_engagement(object_type, body.get("properties") or {}, [str(i) for i in body.get("contactIds") or []])
         return Response.json({"id": engagement_id}, 201)
+
+    @router.route("POST", "/_sandbox/visitors/{utk}/events")
+    def visitor_events(req: Request) -> Response:
+        rows = _obj(req).get("events")
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise validation_error("'events' must be a list of {eventType, occurredAt, properties}")
+        return Response.json({"ids": add_visitor_events(store, req.path_params["utk"], rows)}, 201)
+
+    @router.route("POST", "/_sandbox/visitors/{utk}/convert")
+    def visitor_converts(req: Request) -> Response:
+        body = _obj(req)
+        props = body.get("properties") or {}
+        if not isinstance(props, dict):
+            raise validation_error("'properties' must be an object")
+        done = convert_visitor(store, req.path_params["utk"], email=str(body.get("email") or ""), properties=props,
+                               form_id=body.get("formId"), page_url=body.get("pageUrl"))
+        return Response.json({"contactId": done.contact_id, "created": done.created, "associatedEvents": done.associated_events,
+                              "formEventId": done.form_event_id}, 201 if done.created else 200)
+
+    @router.route("POST", "/_sandbox/forms")
+    def add_form(req: Request) -> Response:
+        body = _obj(req)
+        if not isinstance(body.get("name"), str) or not body["name"].strip():
+            raise validation_error("'name' (the form's human name) is required")
+        form = store.forms.add(body["name"], portal.clock.now_ms(), form_id=body.get("id"))
+        return Response.json(form.to_json(), 201)
 
     @router.route("GET", "/_sandbox/clock")
     def clock(req: Request) -> Response:

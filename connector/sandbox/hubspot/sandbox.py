@@ -19,11 +19,17 @@ from connector.sandbox.hubspot.ratelimit import RateLimit, parse_rate
 from connector.sandbox.hubspot.requestlog import RequestRecord
 from connector.sandbox.hubspot.seed import load_demo, load_owners
 from connector.sandbox.hubspot.store import Store
+from connector.sandbox.hubspot.tiers import DEFAULT_TIER, PortalTier, tier_named
 
-__all__ = ["HubSpotSandbox"]
+__all__ = ["TIER_LIMIT", "HubSpotSandbox"]
+
+#: ``rate_limit`` value meaning "the limit of the portal's tier" (190/10s for Enterprise).
+TIER_LIMIT = "tier"
 
 
-def _rate(value: str | RateLimit | None) -> RateLimit | None:
+def _rate(value: str | RateLimit | None, tier: PortalTier) -> RateLimit | None:
+    if value == TIER_LIMIT:
+        return tier.rate_limit
     return value if isinstance(value, RateLimit) or value is None else parse_rate(value)
 
 
@@ -38,7 +44,7 @@ class HubSpotSandbox:
         random_seed: int = 42,
         token: str | None = None,
         port: int = 0,
-        rate_limit: str | RateLimit | None = "190/10s",
+        rate_limit: str | RateLimit | None = TIER_LIMIT,
         search_rate: str | RateLimit | None = "5/s",
         faults: float = 0.0,
         fault_seed: int = 0,
@@ -47,16 +53,19 @@ class HubSpotSandbox:
         slow_seconds: float = 1.0,
         clock: SandboxClock | None = None,
         oauth: OAuthCredentials | None = None,
+        tier: str | PortalTier = DEFAULT_TIER,
+        events_per_record_only: bool = False,
     ) -> None:
         if seed not in ("empty", "demo"):
             raise ValueError(f"seed must be 'empty' or 'demo', got {seed!r}")
+        plan_tier = tier_named(tier)
         self.clock = clock or SandboxClock()
         self.store = Store(self.clock)
         self.token = token or f"sandbox-pat-{secrets.token_hex(16)}"
         self.oauth = oauth or OAuthCredentials.generate()
-        self.portal = Portal(self.store, self.token, self.oauth)
+        self.portal = Portal(self.store, self.token, self.oauth, tier=plan_tier, events_per_record_only=events_per_record_only)
         plan = FaultPlan(rate=faults, seed=fault_seed, kinds=tuple(fault_kinds), writes=fault_writes, slow_seconds=slow_seconds)
-        self.app = HubSpotApp(self.portal, _rate(rate_limit), _rate(search_rate), plan)
+        self.app = HubSpotApp(self.portal, _rate(rate_limit, plan_tier), _rate(search_rate, plan_tier), plan)
         load_owners(self.store)
         if seed == "demo":
             load_demo(self.store, contacts=seed_contacts, seed=random_seed)

@@ -1,9 +1,13 @@
 """Generated portals: deterministic for a seed, realistic enough to score, fast at 100,000 contacts.
 
-``--seed demo`` loads owners, ~5,000 contacts (titles, industries, company sizes, countries,
-lifecycle stages, owners) and months of activity: page views (incl. /pricing and /careers), form
-submissions, marketing email sent/open/click/unsubscribe, meetings, calls and logged (sales) emails. Contacts differ in
-intent on purpose (a hidden "interest" drives how active they are), so scoring has signal to find.
+``--seed demo`` loads owners, forms, ~5,000 contacts (titles, free-text industries, company sizes,
+countries, lifecycle stages, an owner each) and months of activity (``seed_activity.py``). Contacts
+differ in intent on purpose (a hidden "interest" drives how active they are), so scoring has signal
+to find. Nothing is dated after the portal's "now": the seed reads the clock once.
+
+One contact is broken on purpose: the first one (``riley.unassigned@northwind-labs.example``) is a
+hot lead with no owner, so a connector whose mapping names no default task owner must quarantine
+its task, and the demo shows what a quarantined action looks like. Every other contact has an owner.
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ import bisect
 import itertools
 import random
 import typing as t
+import uuid
 
+from connector.sandbox.hubspot.seed_activity import generate_activity
 from connector.sandbox.hubspot.store import Store
 
-__all__ = ["OWNERS", "contact_rows", "load_demo", "load_owners"]
+__all__ = ["FORMS", "OWNERS", "UNASSIGNED_EMAIL", "contact_rows", "load_demo", "load_forms", "load_owners"]
 
 OWNERS = (("ava.lopez@sandbox.example", "Ava", "Lopez"), ("ben.okafor@sandbox.example", "Ben", "Okafor"),
           ("chloe.martin@sandbox.example", "Chloe", "Martin"), ("dev.patel@sandbox.example", "Dev", "Patel"))
@@ -26,14 +32,18 @@ TITLES = (("Chief Executive Officer", 5), ("CTO", 4), ("VP of Marketing", 6), ("
           ("Marketing Intern", 5), ("Student", 5), ("Operations Director", 6), ("Account Executive", 8), ("Consultant", 6))
 COUNTRIES = (("United States", 35), ("United Kingdom", 12), ("Germany", 10), ("France", 8), ("Canada", 7), ("India", 8),
              ("Brazil", 5), ("Australia", 5), ("Netherlands", 4), ("Japan", 3), ("Nigeria", 3))
-INDUSTRIES = ("COMPUTER_SOFTWARE", "FINANCIAL_SERVICES", "HOSPITAL_HEALTH_CARE", "RETAIL", "MANUFACTURING", "EDUCATION_MANAGEMENT",
-              "MARKETING_AND_ADVERTISING", "INFORMATION_TECHNOLOGY_AND_SERVICES", "LOGISTICS_AND_SUPPLY_CHAIN", "TELECOMMUNICATIONS")
+# The contact's `industry` is free text on real portals: what people type or enrichment fills in,
+# in several spellings for one trade, sometimes blank.
+INDUSTRIES = (("Software", 14), ("SaaS", 6), ("Computer Software", 5), ("software", 2), ("Internet", 5), ("Financial Services", 8),
+              ("Banking", 4), ("Healthcare", 6), ("Hospital & Health Care", 3), ("Retail", 6), ("Manufacturing", 7),
+              ("Education", 4), ("Higher Education", 2), ("Marketing and Advertising", 6), ("Information Technology and Services", 6),
+              ("IT services", 3), ("Logistics", 3), ("Telecommunications", 3), ("", 7))
 BANDS = ("1-5", "5-25", "25-50", "50-100", "100-500", "500-1000", "1000+")
 STAGES = (("subscriber", 30), ("lead", 35), ("marketingqualifiedlead", 15), ("salesqualifiedlead", 8), ("opportunity", 6), ("customer", 5), ("other", 1))
-PAGES = (("/", "Home", 30), ("/blog/lead-scoring-guide", "Lead scoring guide", 20), ("/product", "Product", 15),
-         ("/pricing", "Pricing", 10), ("/careers", "Careers", 5), ("/docs/api", "API docs", 8), ("/case-studies", "Case studies", 7),
-         ("/demo", "Book a demo", 5))
-FORMS = (("f-newsletter", "Newsletter signup"), ("f-demo", "Request a demo"), ("f-ebook", "Download the e-book"), ("f-contact", "Contact sales"))
+#: The demo's forms: (human name, page it is embedded in). Their ids are GUIDs, as in HubSpot.
+FORMS = (("Contact us", "/contact"), ("Request a demo", "/demo"), ("Newsletter signup", "/blog/lead-scoring-guide"),
+         ("Download the e-book", "/resources/ebook"))
+UNASSIGNED_EMAIL = "riley.unassigned@northwind-labs.example"
 DAY_MS = 86_400_000
 
 
@@ -48,10 +58,6 @@ class _Pick:
         return self.values[bisect.bisect_right(self.cum, rng.random() * self.cum[-1])]
 
 
-def _weighted(rng: random.Random, items: t.Sequence[tuple[t.Any, int]]) -> t.Any:
-    return _Pick(items)(rng)
-
-
 def load_owners(store: Store) -> list[str]:
     """The demo owners (idempotent: existing owners are kept)."""
     if store.owners:
@@ -59,10 +65,23 @@ def load_owners(store: Store) -> list[str]:
     return [store.add_owner(*o).id for o in OWNERS]
 
 
+def load_forms(store: Store, rng: random.Random, created_ms: int) -> list[tuple[str, str]]:
+    """The demo forms with seeded GUIDs; returns ``(form id, page path)`` per form."""
+    out = []
+    for name, path in FORMS:
+        form = store.forms.add(name, created_ms, form_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                               fields=("email", "firstname", "lastname", "company", "jobtitle"))
+        out.append((form.id, path))
+    return out
+
+
 def contact_rows(count: int, seed: int = 42, owner_ids: t.Sequence[str] = (), start: int = 0) -> list[dict[str, str]]:
-    """``count`` generated contact property dicts; emails are unique for distinct ``start`` ranges."""
+    """``count`` generated contact property dicts, each owned by one of ``owner_ids`` if given.
+
+    Emails are unique for distinct ``start`` ranges.
+    """
     rng = random.Random(seed * 1_000_003 + start)
-    title, country, stage = _Pick(TITLES), _Pick(COUNTRIES), _Pick(STAGES)
+    title, country, stage, industry = _Pick(TITLES), _Pick(COUNTRIES), _Pick(STAGES), _Pick(INDUSTRIES)
     band = _Pick(list(zip(BANDS, (10, 20, 15, 15, 20, 10, 10), strict=False)))
     owners = list(owner_ids)
     rows = []
@@ -73,15 +92,24 @@ def contact_rows(count: int, seed: int = 42, owner_ids: t.Sequence[str] = (), st
         row = {
             "email": f"{first.lower()}.{last.lower()}.{n}@{domain}".encode("ascii", "ignore").decode(),
             "firstname": first, "lastname": last, "jobtitle": title(rng), "company": company,
-            "website": f"https://{domain}", "country": country(rng), "industry": rng.choice(INDUSTRIES),
-            "numemployees": band(rng), "lifecyclestage": stage(rng),
+            "website": f"https://{domain}", "country": country(rng), "numemployees": band(rng), "lifecyclestage": stage(rng),
         }
-        if owners and rng.random() < 0.8:
+        trade = industry(rng)
+        if trade:
+            row["industry"] = trade
+        if owners:
             row["hubspot_owner_id"] = rng.choice(owners)
         if rng.random() < 0.3:
             row["annualrevenue"] = str(rng.choice((250_000, 1_000_000, 5_000_000, 20_000_000, 100_000_000)))
         rows.append(row)
     return rows
+
+
+def _unassigned_hot_lead() -> dict[str, str]:
+    """The one deliberately broken contact: a strong fit with no owner (see the module docstring)."""
+    return {"email": UNASSIGNED_EMAIL, "firstname": "Riley", "lastname": "Unassigned", "jobtitle": "VP of Marketing",
+            "company": "Northwind Labs", "website": "https://northwind-labs.example", "country": "United States",
+            "industry": "Software", "numemployees": "100-500", "lifecyclestage": "lead"}
 
 
 def load_demo(store: Store, contacts: int = 5000, seed: int = 42, months: int = 6, activity: bool = True) -> list[str]:
@@ -90,53 +118,17 @@ def load_demo(store: Store, contacts: int = 5000, seed: int = 42, months: int = 
     owners = load_owners(store)
     now = store.clock.now_ms()
     span = months * 30 * DAY_MS
+    forms = load_forms(store, rng, now - span - 30 * DAY_MS)
     rows = contact_rows(contacts, seed, owners)
-    ids = []
+    if rows:
+        rows[0] = _unassigned_hot_lead()
+    ids, created = [], []
     with store.lock:
-        for row in rows:
-            created = now - rng.randrange(span)
-            record = store.create("contacts", row, admin=True, modified_at_ms=created + rng.randrange(max(1, now - created)), created_at_ms=created)
+        for i, row in enumerate(rows):
+            born = now - (rng.randrange(14 * DAY_MS, 45 * DAY_MS) if i == 0 else rng.randrange(span))
+            record = store.create("contacts", row, admin=True, modified_at_ms=born + rng.randrange(max(1, now - born)), created_at_ms=born)
             ids.append(record.id)
+            created.append(born)
         if activity:
-            _activity(store, rng, ids, rows, now, span)
+            generate_activity(store, rng, ids, rows, created, forms, now, span)
     return ids
-
-
-def _activity(store: Store, rng: random.Random, ids: list[str], rows: list[dict[str, str]], now: int, span: int) -> None:
-    web: list[dict[str, t.Any]] = []
-    mail: list[dict[str, t.Any]] = []
-    for cid, row in zip(ids, rows, strict=False):
-        interest = rng.random() ** 2  # most contacts are cold, a few are hot
-        for _ in range(int(interest * 40) + rng.randrange(3)):
-            path, title, _w = rng.choices(PAGES, weights=[p[2] * (3 if p[0] in ("/pricing", "/demo") and interest > 0.5 else 1) for p in PAGES])[0]
-            web.append({"objectId": cid, "eventType": "e_visited_page", "occurredAt": now - rng.randrange(span),
-                        "properties": {"hs_url": f"https://www.sandbox.example{path}", "hs_title": title}})
-        for _ in range(int(interest * 3 + rng.random())):
-            form_id, form_title = rng.choice(FORMS)
-            web.append({"objectId": cid, "eventType": "e_submitted_form", "occurredAt": now - rng.randrange(span),
-                        "properties": {"hs_form_id": form_id, "hs_form_title": form_title, "hs_url": "https://www.sandbox.example/demo"}})
-        for _ in range(rng.randrange(2, 8)):
-            sent = now - rng.randrange(span)
-            mail.append({"recipient": row["email"], "type": "SENT", "created": sent})
-            if rng.random() < 0.2 + interest * 0.6:
-                mail.append({"recipient": row["email"], "type": "OPEN", "created": sent + rng.randrange(1, 3 * DAY_MS)})
-                if rng.random() < 0.15 + interest * 0.5:
-                    mail.append({"recipient": row["email"], "type": "CLICK", "created": sent + rng.randrange(3 * DAY_MS, 4 * DAY_MS),
-                                 "url": "https://www.sandbox.example/pricing"})
-        if rng.random() < 0.03 * (1 - interest):
-            mail.append({"recipient": row["email"], "type": "STATUSCHANGE", "created": now - rng.randrange(span), "source": "SOURCE_RECIPIENT",
-                         "subscriptions": [{"id": 1, "status": "UNSUBSCRIBED"}]})
-        if interest > 0.4 and rng.random() < interest:
-            when = now - rng.randrange(span)
-            store.add_engagement("meetings", {"hs_timestamp": when, "hs_meeting_title": "Discovery call", "hs_meeting_outcome": "COMPLETED",
-                                              "hs_meeting_start_time": when, "hs_meeting_end_time": when + 1_800_000}, [cid], modified_at_ms=when)
-        if interest > 0.2 and rng.random() < interest:
-            when = now - rng.randrange(span)
-            store.add_engagement("calls", {"hs_timestamp": when, "hs_call_title": "Intro call", "hs_call_duration": str(rng.randrange(60_000, 1_800_000)),
-                                           "hs_call_direction": "OUTBOUND", "hs_call_status": "COMPLETED"}, [cid], modified_at_ms=when)
-        if interest > 0.3 and rng.random() < interest / 2:
-            when = now - rng.randrange(span)
-            store.add_engagement("emails", {"hs_timestamp": when, "hs_email_subject": "Following up", "hs_email_direction": "INCOMING_EMAIL",
-                                            "hs_email_status": "SENT"}, [cid], modified_at_ms=when)
-    store.add_events(sorted(web, key=lambda e: e["occurredAt"]))
-    store.add_email_events(sorted(mail, key=lambda e: e["created"]))

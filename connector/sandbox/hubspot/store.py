@@ -16,6 +16,7 @@ import typing as t
 
 from connector.sandbox.hubspot.clock import SandboxClock, iso_ms, parse_time_ms
 from connector.sandbox.hubspot.errors import not_found, validation_error
+from connector.sandbox.hubspot.forms import FormStore
 from connector.sandbox.hubspot.properties import OBJECT_TYPES, PropertyCatalog, canonical_object_type, default_catalog
 
 __all__ = [
@@ -149,8 +150,9 @@ class Store:
 
     def __init__(self, clock: SandboxClock | None = None, catalog: PropertyCatalog | None = None, portal_id: int = 1234567) -> None:
         self.clock = clock or SandboxClock()
-        self.catalog = catalog or default_catalog(self.clock.now_ms())
+        self.catalog = catalog or default_catalog(self.clock.now_ms(), portal_id)
         self.portal_id = portal_id
+        self.forms = FormStore()
         self.lock = threading.RLock()
         self.version = 0
         self._ids = itertools.count(1)
@@ -166,6 +168,10 @@ class Store:
         self._web_keys: list[int] | None = None
         self._email_keys: list[int] | None = None
         self._event_ids = itertools.count(1)
+        #: Anonymous web events per visitor cookie (``hubspotutk``), not yet on any contact; and the
+        #: contact each identified visitor became (``visitors.py`` moves events between the two).
+        self.anonymous_events: dict[str, list[WebEvent]] = {}
+        self.identified_visitors: dict[str, str] = {}
 
     # ---- records -------------------------------------------------------------------------
     def objects(self, object_type: str) -> _Objects:
@@ -183,6 +189,15 @@ class Store:
         if record is None or record.archived:
             raise not_found("Object not found.  objectId are usually numeric.", context={"id": [str(record_id)]})
         return record
+
+    def contact_id_by_email(self, email: str) -> str | None:
+        """The live contact with this e-mail (case-insensitive), or None."""
+        wanted = email.strip().lower()
+        with self.lock:
+            for record in self._objects["contacts"].records.values():
+                if not record.archived and (record.properties.get("email") or "").lower() == wanted:
+                    return record.id
+        return None
 
     def count(self, object_type: str) -> int:
         """How many records of a type."""
@@ -271,7 +286,13 @@ class Store:
 
     def add_engagement(self, object_type: str, properties: t.Mapping[str, t.Any], contact_ids: t.Iterable[str] = (),
                        modified_at_ms: int | None = None) -> str:
-        """Create a meeting/call/email/task associated with contacts; returns its id."""
+        """Create a meeting/call/email/task associated with contacts; returns its id.
+
+        The record is logged now (``hs_createdate`` = ``hs_lastmodifieddate`` = the clock, or
+        ``modified_at_ms``) whatever its ``hs_timestamp``, which "determines where the call sits on the
+        record timeline" and may lie in the past (https://developers.hubspot.com/docs/api/crm/calls):
+        a meeting logged a week late has an old ``hs_timestamp`` and a new ``hs_lastmodifieddate``.
+        """
         with self.lock:
             record = self.create(object_type, properties, admin=True, modified_at_ms=modified_at_ms)
             for contact_id in contact_ids:
@@ -292,26 +313,36 @@ class Store:
             return owner
 
     # ---- events --------------------------------------------------------------------------
-    def add_events(self, rows: t.Iterable[t.Mapping[str, t.Any]]) -> list[str]:
-        """Add web analytics events: ``{objectId, eventType, occurredAt (ms or ISO), properties}``."""
-        ids = []
+    def web_event(self, row: t.Mapping[str, t.Any], object_id: str) -> WebEvent:
+        """A web event from ``{eventType, occurredAt (ms or ISO), properties, id?}``; 400 naming the row."""
+        try:
+            return WebEvent(str(row.get("id") or f"ev-{next(self._event_ids)}"), object_id, str(row["eventType"]),
+                            parse_time_ms(row["occurredAt"]), {k: str(v) for k, v in (row.get("properties") or {}).items()})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise validation_error(f"invalid web event {dict(row)!r}: {exc}") from exc
+
+    def attach_web_events(self, events: t.Iterable[WebEvent]) -> None:
+        """Put events on their contact (``object_id``), keeping their original ``occurredAt``."""
         with self.lock:
-            for row in rows:
-                try:
-                    object_id = str(row["objectId"])
-                    event = WebEvent(str(row.get("id") or f"ev-{next(self._event_ids)}"), object_id, str(row["eventType"]),
-                                     parse_time_ms(row["occurredAt"]), {k: str(v) for k, v in (row.get("properties") or {}).items()})
-                except (KeyError, ValueError) as exc:
-                    raise validation_error(f"invalid web event {dict(row)!r}: {exc}") from exc
+            for event in events:
                 if self.web_events and event.occurred_ms < self.web_events[-1].occurred_ms:
                     self._web_sorted = False
                 self.web_events.append(event)
-                per_object = self._web_by_object.setdefault(object_id, [])
+                per_object = self._web_by_object.setdefault(event.object_id, [])
                 if per_object and event.occurred_ms < per_object[-1].occurred_ms:
-                    self._web_unsorted_objects.add(object_id)
+                    self._web_unsorted_objects.add(event.object_id)
                 per_object.append(event)
-                ids.append(event.id)
-        return ids
+
+    def add_events(self, rows: t.Iterable[t.Mapping[str, t.Any]]) -> list[str]:
+        """Add web analytics events: ``{objectId, eventType, occurredAt (ms or ISO), properties}``."""
+        with self.lock:
+            events = []
+            for row in rows:
+                if "objectId" not in row:
+                    raise validation_error(f"invalid web event {dict(row)!r}: 'objectId' is required")
+                events.append(self.web_event(row, str(row["objectId"])))
+            self.attach_web_events(events)
+        return [e.id for e in events]
 
     def add_email_events(self, rows: t.Iterable[t.Mapping[str, t.Any]]) -> list[str]:
         """Add marketing email events: ``{recipient, type, created (ms or ISO), ...extra}``."""
@@ -376,6 +407,9 @@ class Store:
                 "objects": {o: len(tbl.records) for o, tbl in self._objects.items()},
                 "owners": len(self.owners),
                 "webEvents": len(self.web_events),
+                "anonymousWebEvents": sum(len(v) for v in self.anonymous_events.values()),
+                "visitors": len(self.anonymous_events.keys() | self.identified_visitors.keys()),
+                "forms": len(self.forms.all()),
                 "emailEvents": len(self.email_events),
                 "nowMs": self.clock.now_ms(),
                 "version": self.version,

@@ -99,11 +99,7 @@ _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", 
 
 def _decode(raw: bytes, name: str) -> str:
     """UTF-8 (with or without a byte-order mark) or UTF-16 with one; a bad byte names its line."""
-    for bom, encoding in _BOMS:
-        if raw.startswith(bom):
-            break
-    else:
-        encoding = "utf-8"
+    encoding = next((name for bom, name in _BOMS if raw.startswith(bom)), "utf-8")
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:

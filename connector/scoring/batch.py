@@ -51,7 +51,7 @@ from connector.scoring.columns import (
     from_micros,
     to_micros,
 )
-from connector.scoring.model import TOTAL, AllOf, AnyOf, Condition, GradeSpec, HalfLifeDecay, Rule, ScoringModel, When
+from connector.scoring.model import TOTAL, AllOf, AnyOf, Condition, GradeSpec, HalfLifeDecay, Level, Rule, ScoringModel, When
 from connector.scoring.records import utc
 from connector.scoring.result import Reason, ScoreResult, ScoringState, TriggerEvent, round2
 from connector.scoring.triggers import action_dict
@@ -727,7 +727,7 @@ class BatchScorer:
         for i, stage in enumerate(spec.order):
             parts: list[np.ndarray] = []
             if stage.thresholds:
-                parts.append(np.logical_and.reduce([self._watch(d, values, total) >= need for d, need in stage.thresholds.items()]))
+                parts.append(np.logical_and.reduce([_reaches(self._watch(d, values, total), need.level) for d, need in stage.thresholds.items()]))
             if stage.activities:
                 parts.append(self._did(call, stage.activities))
             if stage.when is not None:
@@ -777,7 +777,7 @@ class BatchScorer:
             if trig.watch.stage is not None:
                 reached = stage >= self._stage_index[trig.watch.stage]
             else:
-                reached = self._watch(t.cast(str, trig.watch.dimension), values, total) >= t.cast(float, trig.watch.above)
+                reached = _reaches(self._watch(t.cast(str, trig.watch.dimension), values, total), trig.watch.level)
             fire = was & reached & ~excluded
             fired[trig.id] = fire
             armed[trig.id] = np.where(excluded, was, np.where(was, ~fire, ~reached))
@@ -802,6 +802,12 @@ class BatchScorer:
         rows, cols = self._bands(spec.rows, values, total), self._bands(spec.columns, values, total)
         width = len(spec.columns.bands)
         return np.where((rows >= 0) & (cols >= 0), rows.astype(np.int32) * width + cols, -1).astype(np.int16)
+
+
+def _reaches(values: np.ndarray, level: Level) -> np.ndarray:
+    """:func:`connector.scoring.model.reaches` over an array (the same IEEE comparison)."""
+    strict, bound = level
+    return values > bound if strict else values >= bound
 
 
 def _order_key(reason: Reason) -> tuple[t.Any, ...]:

@@ -57,6 +57,7 @@ __all__ = [
     "Exclusion",
     "GradeSpec",
     "HalfLifeDecay",
+    "Level",
     "MatrixSpec",
     "Operator",
     "Outputs",
@@ -66,11 +67,13 @@ __all__ = [
     "Stage",
     "StageSpec",
     "StepDecay",
+    "Threshold",
     "Total",
     "Trigger",
     "TriggerAction",
     "TriggerOn",
     "When",
+    "reaches",
 ]
 
 #: Name that triggers and stage thresholds use for the weighted total.
@@ -348,10 +351,47 @@ class MatrixSpec(_Strict):
     columns: GradeSpec
 
 
+#: A lower bound as engines use it: ``(strict, bound)``; strict means ``value > bound``, else ``>=``.
+Level = tuple[bool, float]
+
+
+def reaches(value: float, level: Level) -> bool:
+    """Whether ``value`` is above (strict) or at or above a :data:`Level`; both engines mean this."""
+    strict, bound = level
+    return value > bound if strict else value >= bound
+
+
+class Threshold(_Strict):
+    """A stage threshold: ``{gte: N}`` (N or more) or ``{gt: N}`` (more than N); a bare ``N`` is ``{gte: N}``.
+
+    "Above 50" used to need ``50.01``; ``gt`` says it, and it stays right for any rounding.
+    """
+
+    gt: float | None = None
+    gte: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shape(cls, value: t.Any) -> t.Any:
+        if not isinstance(value, dict):
+            return {"gte": value}
+        unknown = sorted(str(k) for k in value if k not in ("gt", "gte"))
+        if unknown or len(value) != 1:
+            got = f"got {', '.join(unknown)}" if unknown else f"got {len(value)} keys"
+            raise ValueError(f"a threshold is a number (that value or more), {{gte: N}} (the same) or {{gt: N}} (more than N), with one key; {got}")
+        return value
+
+    @property
+    def level(self) -> Level:
+        """``(strict, bound)`` for :func:`reaches`."""
+        return (True, self.gt) if self.gt is not None else (False, t.cast(float, self.gte))
+
+
 class Stage(_Strict):
     """A lifecycle stage and the conditions that reach it.
 
-    Parts: ``thresholds`` (every named dimension or ``total`` at or above its value),
+    Parts: ``thresholds`` (every named dimension or ``total`` at or above its value, or above it
+    with ``{gt: N}``),
     ``activities`` (any of these activity types ever happened, anonymous history included),
     ``when`` (a property condition, e.g. the CRM says the contact is a customer). ``match: any``
     reaches the stage when any present part holds, ``all`` when every present part holds.
@@ -361,16 +401,11 @@ class Stage(_Strict):
     """
 
     name: str
-    thresholds: dict[str, float] = Field(default_factory=dict)
+    thresholds: dict[str, Threshold] = Field(default_factory=dict)
     activities: list[str] = Field(default_factory=list)
     when: When | None = None
     match: t.Literal["any", "all"] = "any"
     reset_on_enter: list[str] = Field(default_factory=list)
-
-    @property
-    def unconditional(self) -> bool:
-        """True for an entry stage (no conditions)."""
-        return not self.thresholds and not self.activities and self.when is None
 
 
 class StageSpec(_Strict):
@@ -389,20 +424,35 @@ class StageSpec(_Strict):
 
 
 class TriggerOn(_Strict):
-    """What a trigger watches: a dimension/``total`` crossing ``above`` upwards, or a stage reached."""
+    """What a trigger watches: a dimension/``total`` reaching a level, or a stage reached.
+
+    The level is ``gte: N`` (N or more) or ``gt: N`` (more than N). ``above: N`` is the first
+    spelling of ``gte: N`` (it fires at N too) and keeps working in existing models.
+    """
 
     dimension: str | None = None
+    gt: float | None = None
+    gte: float | None = None
     above: float | None = None
     stage: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> TriggerOn:
+        levels = [k for k in ("gt", "gte", "above") if getattr(self, k) is not None]
         if self.stage is not None:
-            if self.dimension is not None or self.above is not None:
-                raise ValueError("a trigger watches either a stage or a dimension with 'above', not both")
-        elif self.dimension is None or self.above is None:
-            raise ValueError("a trigger needs 'stage: NAME' or 'dimension: NAME' with 'above: N'")
+            if self.dimension is not None or levels:
+                raise ValueError("a trigger watches either a stage or a dimension with 'gt'/'gte', not both")
+        elif self.dimension is None or len(levels) != 1:
+            got = f" (got {', '.join(levels)})" if len(levels) > 1 else ""
+            raise ValueError(f"a trigger needs 'stage: NAME', or 'dimension: NAME' with one of 'gte: N' (N or more) or 'gt: N' (more than N){got}")
         return self
+
+    @property
+    def level(self) -> Level:
+        """``(strict, bound)`` for :func:`reaches` (dimension triggers only)."""
+        if self.gt is not None:
+            return True, self.gt
+        return False, t.cast(float, self.gte if self.gte is not None else self.above)
 
 
 class TriggerAction(_Strict):

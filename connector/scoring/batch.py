@@ -51,7 +51,7 @@ from connector.scoring.columns import (
     from_micros,
     to_micros,
 )
-from connector.scoring.model import TOTAL, AllOf, AnyOf, Condition, GradeSpec, HalfLifeDecay, Level, Rule, ScoringModel, When
+from connector.scoring.model import TOTAL, AllOf, AnyOf, Condition, GradeSpec, HalfLifeDecay, Level, Rule, ScoringModel, When, level_of
 from connector.scoring.records import utc
 from connector.scoring.result import Reason, ScoreResult, ScoringState, TriggerEvent, round2
 from connector.scoring.triggers import action_dict
@@ -727,7 +727,7 @@ class BatchScorer:
         for i, stage in enumerate(spec.order):
             parts: list[np.ndarray] = []
             if stage.thresholds:
-                parts.append(np.logical_and.reduce([_reaches(self._watch(d, values, total), need.level) for d, need in stage.thresholds.items()]))
+                parts.append(np.logical_and.reduce([_reaches(self._watch(d, values, total), level_of(need)) for d, need in stage.thresholds.items()]))
             if stage.activities:
                 parts.append(self._did(call, stage.activities))
             if stage.when is not None:

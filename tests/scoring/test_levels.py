@@ -72,10 +72,14 @@ def test_malformed_levels_are_clear_errors_at_their_line(tmp_path: pathlib.Path,
     assert text.startswith(f"{path}:{line}: "), text
 
 
-def test_a_bare_number_and_gte_validate_to_the_same_model() -> None:
+def test_a_bare_number_and_gte_mean_the_same() -> None:
+    from connector.scoring.model import level_of
+
     bare = model(TEMPLATE.format(threshold="30", watch="above: 30"))
     spelled = model(TEMPLATE.format(threshold="{gte: 30}", watch="gte: 30"))
-    assert bare.stages == spelled.stages
+    assert bare.stages and spelled.stages
+    assert bare.stages.order[1].thresholds == {"engagement": 30.0}  # a bare number stays a number (the learner writes them)
+    assert level_of(bare.stages.order[1].thresholds["engagement"]) == level_of(spelled.stages.order[1].thresholds["engagement"]) == (False, 30.0)
     assert bare.triggers[0].watch.level == spelled.triggers[0].watch.level == (False, 30.0)
     with pytest.raises(ValidationError, match="either a stage or a dimension"):
         model(TEMPLATE.format(threshold="{gte: 30}", watch="gt: 3, stage: warm"))

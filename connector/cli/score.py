@@ -206,7 +206,7 @@ def score_command(
         raise typer.Exit(1) from None
 
     errors: list[readers.RecordError] = []
-    placeholders = frozenset(placeholder) if placeholder else readers.DEFAULT
+    placeholders = frozenset(placeholder) if placeholder else readers.DEFAULT_PLACEHOLDERS
 
     def read_all(path: pathlib.Path, records: t.Iterable[R]) -> list[R]:
         """Every good record of one file; a file with problems and no good record stops the run."""

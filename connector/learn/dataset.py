@@ -157,7 +157,7 @@ def _email(props: t.Mapping[str, t.Any]) -> str | None:
     return str(value) if isinstance(value, str) and "@" in value else None
 
 
-def read_activities(path: pathlib.Path, placeholders: t.Collection[str] = ("Select",)) -> tuple[dict[str, list[Activity]], list[Skipped]]:
+def read_activities(path: pathlib.Path, placeholders: t.Collection[str] = scoring_readers.DEFAULT_PLACEHOLDERS) -> tuple[dict[str, list[Activity]], list[Skipped]]:
     """Activities by contact id, read by :func:`connector.scoring.readers.read_activities`.
 
     Same file format as ``connector score --activities``; unusable lines are set aside with their

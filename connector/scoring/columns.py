@@ -96,11 +96,6 @@ class Categorical:
     codes: np.ndarray
     values: list[t.Any]
 
-    def value(self, row: int) -> t.Any:
-        """The raw value at ``row`` (``None`` when absent)."""
-        code = int(self.codes[row])
-        return None if code < 0 else self.values[code]
-
 
 class CategoricalBuilder:
     """Accumulates raw values row by row into codes and a dictionary of distinct values."""

@@ -7,7 +7,6 @@ models with one name, two models writing the same CRM output) live here.
 
 from __future__ import annotations
 
-import importlib
 import pathlib
 import typing as t
 
@@ -120,8 +119,8 @@ def load_models(paths: t.Iterable[str | pathlib.Path]) -> list[ScoringModel]:
 def load_predictors(model: ScoringModel, path: str | pathlib.Path) -> dict[str, Predictor]:
     """Load the predictor of every predictive dimension (its ``model_file`` is relative to ``path``).
 
-    ``connector.scoring.predictive`` is imported only when a model needs it; where it is not
-    available, or the model file cannot be loaded, the error names the file, line and key.
+    ``connector.scoring.predictive`` is imported only when a model needs it; a model file that
+    cannot be loaded is a problem naming the file, line and key.
     """
     path = pathlib.Path(path)
     predictors: dict[str, Predictor] = {}
@@ -130,11 +129,8 @@ def load_predictors(model: ScoringModel, path: str | pathlib.Path) -> dict[str, 
             continue
         loc = ("dimensions", name, "predictive", "model_file")
         key = f"dimensions.{name}.predictive.model_file"
-        try:
-            predictive = importlib.import_module("connector.scoring.predictive")
-            load_predictor = predictive.load_predictor
-        except (ImportError, AttributeError):
-            raise YamlFileError([_problem(path, loc, key, "predictive dimensions need connector.scoring.predictive, which is not available in this installation")]) from None
+        from connector.scoring.predictive import load_predictor
+
         target = path.parent / dim.predictive.model_file
         try:
             predictors[name] = load_predictor(target, name)

@@ -22,7 +22,6 @@ from connector.scoring.records import Activity, Adjustment, Contact, Identity, u
 from connector.scoring.rows import BadRow, file_kind, read_rows
 
 __all__ = [
-    "DEFAULT",
     "DEFAULT_PLACEHOLDERS",
     "RecordError",
     "parse_datetime",
@@ -34,7 +33,6 @@ __all__ = [
 
 #: Values that mean "nobody answered" unless the caller passes its own list.
 DEFAULT_PLACEHOLDERS: frozenset[str] = frozenset({"Select"})
-DEFAULT = DEFAULT_PLACEHOLDERS
 
 OnError = t.Callable[["RecordError"], None]
 _ACTIVITY_KEYS = ("id", "type", "occurred_at", "contact_id", "anonymous_id")
@@ -130,7 +128,7 @@ def read_contacts(
     path: str | pathlib.Path,
     *,
     id_column: str | None = None,
-    placeholders: t.Collection[str] = DEFAULT,
+    placeholders: t.Collection[str] = DEFAULT_PLACEHOLDERS,
     on_error: OnError | None = None,
 ) -> t.Iterator[Contact]:
     """Contacts from ``{"id", "email", "properties", "updated_at"}`` lines or a CSV with a column per property.
@@ -176,7 +174,7 @@ def read_contacts(
 def read_activities(
     path: str | pathlib.Path,
     *,
-    placeholders: t.Collection[str] = DEFAULT,
+    placeholders: t.Collection[str] = DEFAULT_PLACEHOLDERS,
     on_error: OnError | None = None,
 ) -> t.Iterator[Activity]:
     """Activities from ``{"id", "contact_id" | "anonymous_id", "type", "occurred_at", "attributes"}``.

@@ -60,6 +60,8 @@ def parse_datetime(value: t.Any, key: str) -> dt.datetime:
         return utc(dt.datetime.fromisoformat(value.strip()))
     except ValueError:
         raise _Bad(f"{key}: {value!r} is not an ISO 8601 date-time (e.g. 2024-05-01T09:30:00Z)") from None
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise _Bad(f"{key}: {value!r} is outside the years a date-time can have in UTC") from None
 
 
 def _text(record: t.Mapping[str, t.Any], key: str, *, required: bool = True) -> str | None:

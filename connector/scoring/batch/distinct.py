@@ -181,8 +181,11 @@ class DistinctValues:
             scalar = np.ones(len(self.values), dtype=bool)
             for i, v in enumerate(self.values):
                 kind = type(v)
-                if kind is int:  # present; to_number is float(v)
-                    found.append(float(v))
+                if kind is int:  # present; to_number is float(v) (or infinite beyond float's range)
+                    try:
+                        found.append(float(v))
+                    except OverflowError:
+                        found.append(t.cast(float, to_number(v)))
                 elif kind is str:  # present_values and to_number inlined (NaN stays NaN)
                     text = v.strip()
                     if text and text.casefold() not in norm:

@@ -16,6 +16,10 @@ NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors: a typo in a model must never be silently ignored."""
+    """Unknown keys are errors: a typo in a model must never be silently ignored.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Numbers are finite: YAML reads ``.inf`` and ``.nan`` as floats, and infinite points or
+    bounds would break rounding (``round2``) in the middle of a sync instead of here.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)

@@ -7,6 +7,7 @@ means is the evaluator's (:mod:`connector.scoring.conditions`), checked here onl
 from __future__ import annotations
 
 import builtins
+import math
 import re
 import typing as t
 
@@ -73,15 +74,19 @@ class Condition(Strict):
                 raise ValueError("operator 'between' needs a list of two numbers: [low, high]")
             try:
                 low, high = (float(v) for v in self.value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise ValueError("operator 'between' needs two numbers: [low, high]") from None
+            if not (math.isfinite(low) and math.isfinite(high)):
+                raise ValueError("operator 'between' needs two finite numbers: [low, high]")
             if low > high:
                 raise ValueError("operator 'between': low is greater than high")
         if self.op in ("gt", "gte", "lt", "lte"):
             try:
-                float(t.cast(t.Any, self.value))
-            except (TypeError, ValueError):
-                raise ValueError(f"operator '{self.op}' needs a number, got {self.value!r}") from None
+                bound = float(t.cast(t.Any, self.value))
+            except (TypeError, ValueError, OverflowError):
+                bound = math.nan
+            if isinstance(self.value, bool) or not math.isfinite(bound):
+                raise ValueError(f"operator '{self.op}' needs a finite number, got {self.value!r}")
         if self.op in ("eq", "ne") and isinstance(self.value, (list, dict)):
             raise ValueError(f"operator '{self.op}' compares with one value; for a list use '{'in' if self.op == 'eq' else 'not_in'}'")
         if self.op == "regex":

@@ -208,6 +208,8 @@ def _csv_error(message: str, start: int, end: int) -> str:
     if message.startswith("',' expected after '\"'"):
         where = f" on line {end}" if end != start else ""
         return f"text follows a closing quote{where}: a quoted value must end at a comma or at the end of the line (write a quote inside a value as \"\")"
+    if message.startswith("new-line character seen in unquoted field"):
+        return "a carriage return inside an unquoted value (values with line breaks must be quoted; a file with old Mac line ends, CR only, must be saved with Windows or Unix ones)"
     if message.startswith("field larger than field limit"):
         return f"a value is longer than {csv.field_size_limit():,} characters"
     return f"not valid CSV: {message}"

@@ -87,6 +87,10 @@ class Condition(Strict):
                 bound = math.nan
             if isinstance(self.value, bool) or not math.isfinite(bound):
                 raise ValueError(f"operator '{self.op}' needs a finite number, got {self.value!r}")
+        if self.op in ("eq", "ne", "in", "not_in"):
+            for item in self.value if isinstance(self.value, list) else [self.value]:
+                if isinstance(item, (int, float)) and not isinstance(item, bool) and not _finite(item):
+                    raise ValueError(f"operator '{self.op}' compares with numbers, and {item!r} is not a finite one")
         if self.op in ("eq", "ne") and isinstance(self.value, (list, dict)):
             raise ValueError(f"operator '{self.op}' compares with one value; for a list use '{'in' if self.op == 'eq' else 'not_in'}'")
         if self.op == "regex":
@@ -101,6 +105,14 @@ class Condition(Strict):
     def field(self) -> str:
         """The property or attribute name this condition reads."""
         return t.cast(str, self.property if self.property is not None else self.attribute)
+
+
+def _finite(number: float) -> bool:
+    """Whether a YAML number is a finite float (a 400-digit integer is not: it overflows)."""
+    try:
+        return math.isfinite(float(number))
+    except OverflowError:
+        return False
 
 
 def _when_kind(value: t.Any) -> str:

@@ -176,26 +176,5 @@ def _leaves(model: ScoringModel) -> dict[str, list[Condition]]:
 
 def fields(model: ScoringModel) -> tuple[set[str], set[str]]:
     """Property names and attribute names the model's conditions read (only those become columns)."""
-    props: set[str] = set()
-    attrs: set[str] = set()
-
-    def walk(when: When | None, into: set[str]) -> None:
-        if when is None:
-            return
-        if isinstance(when, (AllOf, AnyOf)):
-            for part in when.all if isinstance(when, AllOf) else when.any:
-                walk(part, into)
-        else:
-            into.add(when.field)
-
-    for ex in model.exclusions:
-        walk(ex.when, props)
-    for rule in model.rules:
-        walk(rule.when, props)
-        for where in rule.activity.where if rule.activity else []:
-            walk(where, attrs)
-    for stage in model.stages.order if model.stages else []:
-        walk(stage.when, props)
-    return props, attrs
-
-
+    leaves = _leaves(model)
+    return {c.field for c in leaves["property"]}, {c.field for c in leaves["attribute"]}

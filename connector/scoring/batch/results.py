@@ -43,12 +43,7 @@ class Results:
     def make(
         self, cols: ResultColumns, adjustments: t.Sequence[Adjustment], previous: t.Mapping[str, ScoringState], as_of: dt.datetime
     ) -> list[ScoreResult]:
-        """Materialise :class:`ScoreResult` objects (reasons, events, state) from result columns.
-
-        ``adjustments`` are the records the :class:`AdjustmentColumns` were built from (same
-        order: their reason and author go into the explanation); ``previous`` the states the
-        :class:`PreviousColumns` were built from (an excluded contact hands its state back as is).
-        """
+        """What :meth:`connector.scoring.batch.BatchScorer.results` returns (the arguments are described there)."""
         model = self.model
         as_of = utc(as_of)
         n = len(cols)

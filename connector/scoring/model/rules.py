@@ -9,7 +9,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 from connector.scoring.model.base import NAME, Strict
 from connector.scoring.model.conditions import When
 
-__all__ = ["ActivityMatch", "Decay", "Dimension", "Exclusion", "HalfLifeDecay", "PredictiveSpec", "Rule", "StepDecay", "Total"]
+__all__ = ["ActivityMatch", "Bounds", "Decay", "Dimension", "Exclusion", "HalfLifeDecay", "PredictiveSpec", "Rule", "StepDecay", "Total"]
 
 
 class HalfLifeDecay(Strict):
@@ -94,32 +94,28 @@ class PredictiveSpec(Strict):
     model_file: str
 
 
-class Dimension(Strict):
-    """A scored axis, clamped to [floor, ceiling]; ``weight`` is its share in the total."""
+class Bounds(Strict):
+    """A value clamped to [floor, ceiling] (0..100 unless written otherwise)."""
 
     floor: float = 0
     ceiling: float = 100
+
+    @model_validator(mode="after")
+    def _check(self) -> t.Self:
+        if self.floor > self.ceiling:
+            raise ValueError(f"floor {self.floor} is above ceiling {self.ceiling}")
+        return self
+
+
+class Dimension(Bounds):
+    """A scored axis, clamped to [floor, ceiling]; ``weight`` is its share in the total."""
+
     weight: float = 1.0
     predictive: PredictiveSpec | None = None
 
-    @model_validator(mode="after")
-    def _check(self) -> Dimension:
-        if self.floor > self.ceiling:
-            raise ValueError(f"floor {self.floor} is above ceiling {self.ceiling}")
-        return self
 
-
-class Total(Strict):
+class Total(Bounds):
     """Bounds of the weighted total."""
-
-    floor: float = 0
-    ceiling: float = 100
-
-    @model_validator(mode="after")
-    def _check(self) -> Total:
-        if self.floor > self.ceiling:
-            raise ValueError(f"floor {self.floor} is above ceiling {self.ceiling}")
-        return self
 
 
 class Exclusion(Strict):

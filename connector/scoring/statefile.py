@@ -29,7 +29,7 @@ import typing as t
 
 from connector.scoring.readers import RecordError, parse_datetime
 from connector.scoring.result import ScoringState
-from connector.scoring.rows import BadRow, read_rows
+from connector.scoring.rows import BadRow, file_kind, read_rows
 
 __all__ = ["Entry", "read_states", "write_states"]
 
@@ -53,6 +53,9 @@ def read_states(path: str | pathlib.Path) -> tuple[dict[Key, Entry], list[Record
     path = pathlib.Path(path)
     entries: dict[Key, Entry] = {}
     problems: list[RecordError] = []
+    if file_kind(path) != "jsonl":
+        problems.append(RecordError(str(path), None, "a state file is JSON Lines: name it .jsonl"))
+        return entries, problems
     if not path.exists():
         return entries, problems
     seen: dict[Key, int] = {}

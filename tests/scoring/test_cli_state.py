@@ -83,6 +83,8 @@ def test_a_broken_or_newer_state_file_stops_the_run_before_scoring(tmp_path: pat
     state.write_text('{"contact_id": "c001", "model": "b2b-saas", "as_of": "2026-12-01T00:00:00Z", "stage": "mql", "armed": {}}\n', encoding="utf-8")
     code, text = score("--as-of", AS_OF, "--state", str(state), "--output", str(tmp_path / "o.jsonl"))
     assert code == 1 and "1 state(s) were written by a later scoring than --as-of" in text
+    code, text = score("--as-of", AS_OF, "--state", str(tmp_path / "state.csv"), "--output", str(tmp_path / "o.jsonl"))
+    assert code == 1 and "a state file is JSON Lines: name it .jsonl" in text and not (tmp_path / "state.csv").exists()
 
 
 def test_validate_says_the_crm_was_not_consulted(tmp_path: pathlib.Path) -> None:

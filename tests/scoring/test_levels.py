@@ -83,3 +83,14 @@ def test_a_bare_number_and_gte_mean_the_same() -> None:
     assert bare.triggers[0].watch.level == spelled.triggers[0].watch.level == (False, 30.0)
     with pytest.raises(ValidationError, match="either a stage or a dimension"):
         model(TEMPLATE.format(threshold="{gte: 30}", watch="gt: 3, stage: warm"))
+
+
+def test_connector_validate_accepts_every_spelling(tmp_path: pathlib.Path) -> None:
+    from typer.testing import CliRunner
+
+    from connector.cli import app
+
+    path = tmp_path / "m.yaml"
+    path.write_text(TEMPLATE.format(threshold="{gt: 30}", watch="gt: 30").replace("{name: lead}", "{name: lead, thresholds: {total: {gte: 0}}}"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0 and "ok" in result.output, result.output

@@ -5,9 +5,11 @@ a RevOps admin always reads the same kind of message::
 
     mappings/models/product-a.yaml:14: rules[2].activity.max_times: Input should be greater than 0
 
-The trick: parse twice. ``yaml.compose`` keeps each node's position; ``yaml.safe_load`` gives the
-data pydantic validates. A pydantic error location (``('rules', 2, 'activity')``) is walked down the
-node tree to find the line of the deepest node that exists.
+The trick: keep the node tree. PyYAML's safe loader composes nodes (each with its position), then
+constructs the data pydantic validates from them. A pydantic error location (``('rules', 2,
+'activity')``) is walked down the node tree to find the line of the deepest node that exists.
+The tree also shows what the data hides: a key written twice in one mapping (YAML silently keeps
+the last), which is an error here.
 """
 
 from __future__ import annotations
@@ -91,26 +93,125 @@ def line_of(node: yaml.Node | None, loc: t.Sequence[t.Any]) -> int | None:
     return line
 
 
+#: Byte-order marks of the encodings a YAML file may use (YAML 1.1 allows UTF-8 and UTF-16).
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def _decode(raw: bytes, name: str) -> str:
+    """UTF-8 (with or without a byte-order mark) or UTF-16 with one; a bad byte names its line."""
+    encoding = next((name for bom, name in _BOMS if raw.startswith(bom)), "utf-8")
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if encoding != "utf-8":
+            raise YamlFileError([FileProblem(name, None, "", f"not valid {encoding.upper()} text ({exc.reason}); save the file as UTF-8")]) from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = len(raw[raw.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8", "replace")) + 1
+        message = f"byte 0x{raw[exc.start]:02X} at column {column} is not UTF-8; save the file as UTF-8"
+        raise YamlFileError([FileProblem(name, line, "", message)]) from None
+
+
+class _BadValue(yaml.constructor.ConstructorError):
+    """A scalar whose tag its text cannot satisfy (a date that is no date)."""
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader whose value errors carry the place of the value.
+
+    The safe constructors raise bare ``ValueError``/``TypeError`` for values their tag promises
+    but their text breaks (``2024-13-45`` resolves as a date, ``!!int x``): rewrapped here as
+    the marked errors every other YAML problem is, so the admin reads a line, not a traceback.
+    """
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> t.Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except yaml.MarkedYAMLError:
+            raise
+        except (ValueError, TypeError, AttributeError, OverflowError, KeyError, IndexError) as exc:
+            shown = node.value if isinstance(node, yaml.ScalarNode) else node.tag
+            why = f": {exc}" if type(exc) is ValueError else ""
+            raise _BadValue(None, None, f"cannot read {shown!r} as {node.tag.rsplit(':', 1)[-1]}{why}", node.start_mark) from None
+
+
+def _key_label(node: yaml.Node) -> tuple[str, str] | None:
+    """What makes two mapping keys the same key to PyYAML: tag and text (``None``: not a plain key)."""
+    if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:merge":
+        return None
+    return node.tag, node.value.casefold() if node.tag == "tag:yaml.org,2002:bool" else node.value
+
+
+def _duplicate_keys(root: yaml.Node | None, name: str) -> list[FileProblem]:
+    """Every key written twice in one mapping, at the line of its repeat.
+
+    YAML keeps the last value of a repeated key without a word: a second ``rules:`` block
+    replaced the first one's rules while the model still validated. Aliases may share nodes
+    (or even loop), so each node is visited once.
+    """
+    problems: list[FileProblem] = []
+    visited: set[int] = set()
+    stack: list[tuple[yaml.Node, tuple[t.Any, ...]]] = [(root, ())] if root is not None else []
+    while stack:
+        node, loc = stack.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[tuple[str, str], int] = {}
+            for key_node, value_node in node.value:
+                label = _key_label(key_node)
+                here = key_node.start_mark.line + 1
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "<<"
+                if label is not None and label in first:
+                    problems.append(
+                        FileProblem(name, here, _key_path((*loc, key)), f"key '{key}' appears twice in one mapping (first on line {first[label]}); YAML would keep only this last one, so remove or merge one of them")
+                    )
+                elif label is not None:
+                    first[label] = here
+                stack.append((value_node, (*loc, key)))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((child, (*loc, i)) for i, child in enumerate(node.value))
+    return sorted(problems, key=lambda p: p.line or 0)
+
+
 def load_yaml(path: str | pathlib.Path) -> tuple[t.Any, yaml.Node | None]:
-    """Read and parse a YAML file; syntax errors become a :class:`YamlFileError` with the line."""
+    """Read and parse a YAML file: its data and its node tree (for lines).
+
+    Syntax errors, values their tag cannot hold, bytes that are not UTF-8 and keys written twice
+    in one mapping all become a :class:`YamlFileError` naming the line.
+    """
     path = pathlib.Path(path)
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise YamlFileError([FileProblem(name, None, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise YamlFileError([FileProblem(name, None, "", f"cannot read file: {exc}")]) from None
+    except OSError as exc:
+        raise YamlFileError([FileProblem(name, None, "", f"cannot read file: {exc.strerror or exc}")]) from None
+    text = _decode(raw, name)
+    loader: _Loader | None = None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = _Loader(text)
+        node = loader.get_single_node()
+        duplicates = _duplicate_keys(node, name)
+        if duplicates:
+            raise YamlFileError(duplicates)
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        message = f"YAML syntax error: {exc.problem or exc.context}"
+        message = f"{exc.problem}" if isinstance(exc, _BadValue) else f"YAML syntax error: {exc.problem or exc.context}"
         raise YamlFileError([FileProblem(name, line, "", message)]) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise YamlFileError([FileProblem(name, line, "", f"YAML syntax error: character U+{exc.character:04X} is not allowed in YAML text")]) from None
     except yaml.YAMLError as exc:
         raise YamlFileError([FileProblem(name, None, "", f"YAML syntax error: {exc}")]) from None
+    except RecursionError:
+        raise YamlFileError([FileProblem(name, None, "", "the document nests lists or mappings too deeply to read")]) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     return data, node
 
 

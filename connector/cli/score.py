@@ -1,7 +1,8 @@
 """CLI commands ``connector score`` and ``connector validate``.
 
 Thin on purpose: read files with :mod:`connector.scoring.readers`, score with
-:class:`connector.scoring.engine.Scorer`, write JSON Lines. Bad input lines are reported with
+:class:`connector.scoring.engine.Scorer`, write JSON Lines (and, with ``--state``, the state file of
+:mod:`connector.scoring.statefile`). Bad input lines are reported with
 file:line and skipped, so one broken export line never stops a run (``--strict`` stops it).
 """
 
@@ -20,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from connector.scoring import readers
+from connector.scoring import readers, statefile
 from connector.scoring.engine import Scorer
 from connector.scoring.identity import resolve
 from connector.scoring.loader import load_model, load_models, load_predictors
@@ -89,12 +90,14 @@ def validate_command(files: list[pathlib.Path] = typer.Argument(..., help="YAML 
     if not paths:
         console.print("no YAML files found")
         raise typer.Exit(2)
+    offline = False  # a mapping was checked without its CRM
     for path in paths:
         try:
             data, _ = load_yaml(path)
             kind = next((k for k in VALIDATORS if isinstance(data, dict) and k in data), None)
             if kind is None:
                 raise YamlFileError([FileProblem(str(path), 1, "", f"unknown kind of file: expected a top-level key {', '.join(repr(k) for k in VALIDATORS)}")])
+            offline = offline or kind in ("crm", "crms")
             what = VALIDATORS[kind](path)
             if kind == "model":
                 model_files.append(path)
@@ -108,6 +111,12 @@ def validate_command(files: list[pathlib.Path] = typer.Argument(..., help="YAML 
             problems.extend(exc.problems)
     for problem in problems:
         console.print(f"[red]error[/red] {problem}", soft_wrap=True)
+    if offline:
+        console.print(
+            "[yellow]note[/yellow] the CRM was not consulted: validate reads files only, so a mapped property or field the CRM "
+            "does not have passes here; `connector check --crm NAME` compares the mapping with the CRM's real properties",
+            soft_wrap=True,
+        )
     if problems:
         console.print(f"{len(problems)} problem(s) in {len({p.file for p in problems})} file(s)")
         raise typer.Exit(1)
@@ -170,10 +179,13 @@ def _summary_table(tallies: t.Mapping[str, _Tally]) -> Table:
 def score_command(
     model: list[pathlib.Path] = typer.Option(..., "--model", help="Scoring model YAML; repeat for several models."),
     contacts: pathlib.Path = typer.Option(..., "--contacts", help="Contacts, JSON Lines or CSV."),
-    activities: pathlib.Path = typer.Option(..., "--activities", help="Activities, JSON Lines or CSV."),
     output: pathlib.Path = typer.Option(..., "--output", help="Where to write one JSON object per contact and model (JSON Lines; '-' for stdout)."),
+    activities: pathlib.Path | None = typer.Option(None, "--activities", help="Activities, JSON Lines or CSV (without: fit-only scoring, no activity counts)."),
     adjustments: pathlib.Path | None = typer.Option(None, "--adjustments", help="Manual adjustments, JSON Lines or CSV."),
     identities: pathlib.Path | None = typer.Option(None, "--identities", help="anonymous_id -> contact_id links, JSON Lines or CSV."),
+    state: pathlib.Path | None = typer.Option(
+        None, "--state", help="State file (JSON Lines) carrying stages and trigger arming from run to run: read if it exists, then written back."
+    ),
     id_column: str | None = typer.Option(None, "--id-column", help="Name of the contact id column in a contacts CSV (default: id)."),
     placeholder: list[str] | None = typer.Option(None, "--placeholder", help="A value meaning 'not answered' (repeatable; default: Select)."),
     as_of: str | None = typer.Option(None, "--as-of", help="Score as of this ISO 8601 instant (default: now; naive means UTC)."),
@@ -194,7 +206,7 @@ def score_command(
         raise typer.Exit(1) from None
 
     errors: list[readers.RecordError] = []
-    placeholders = frozenset(placeholder) if placeholder else readers.DEFAULT
+    placeholders = frozenset(placeholder) if placeholder else readers.DEFAULT_PLACEHOLDERS
 
     def read_all(path: pathlib.Path, records: t.Iterable[R]) -> list[R]:
         """Every good record of one file; a file with problems and no good record stops the run."""
@@ -215,9 +227,10 @@ def score_command(
     if not contact_list:
         console.print(f"[red]error[/red] no contact in {contacts}")
         raise typer.Exit(1)
-    act_list = read_all(activities, readers.read_activities(activities, placeholders=placeholders, on_error=on_error))
+    act_list = read_all(activities, readers.read_activities(activities, placeholders=placeholders, on_error=on_error)) if activities else []
     adj_list = read_all(adjustments, readers.read_adjustments(adjustments, on_error=on_error)) if adjustments else []
     links = read_all(identities, readers.read_identities(identities, on_error=on_error)) if identities else []
+    states = _read_state(console, state, [s.model.model for s in scorers], {c.id for c in contact_list}, when) if state else {}
 
     known_dims = {d for s in scorers for d in s.model.dimensions}
     for adj in adj_list:
@@ -245,7 +258,11 @@ def score_command(
             for contact in contact_list:
                 acts, adjs = by_contact.get(contact.id, []), adj_by_contact.get(contact.id, [])
                 for scorer in scorers:
-                    result = scorer.score(contact, acts, adjs, when)
+                    key = (scorer.model.model, contact.id)
+                    previous = states.get(key)
+                    result = scorer.score(contact, acts, adjs, when, previous.state if previous else None)
+                    if state is not None:
+                        states[key] = statefile.Entry(result.state, result.as_of)
                     tallies[scorer.model.model].add(result)
                     sink.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
                 progress.advance(task)
@@ -256,7 +273,37 @@ def score_command(
     console.print(_summary_table(tallies))
     if not to_stdout:
         console.print(f"wrote {sum(x.contacts for x in tallies.values())} result(s) to {output}")
+    if state is not None:
+        try:
+            statefile.write_states(state, states)
+        except OSError as exc:
+            console.print(f"[red]error[/red] cannot write the state file {state}: {exc.strerror or exc}")
+            raise typer.Exit(1) from None
+        console.print(f"state of {len(states)} contact(s) and model(s) saved to {state}")
     _print_problems(console, errors)
+
+
+def _read_state(console: Console, path: pathlib.Path, models: t.Collection[str], contact_ids: t.Collection[str], as_of: dt.datetime) -> dict[statefile.Key, statefile.Entry]:
+    """The state file's entries; any problem in it, or a state newer than ``as_of``, stops the run.
+
+    A bad line is not skipped as an input line would be: the file is written back after the run,
+    and skipping would silently reset that contact's stage and triggers.
+    """
+    entries, problems = statefile.read_states(path)
+    ahead = [(key, e) for key, e in entries.items() if e.as_of > as_of and key[0] in models and key[1] in contact_ids]
+    if ahead:
+        (model, cid), entry = ahead[0]
+        problems.append(readers.RecordError(
+            str(path), None,
+            f"{len(ahead)} state(s) were written by a later scoring than --as-of {as_of.isoformat()} (e.g. contact {cid!r}, model {model!r}, "
+            f"as of {entry.as_of.isoformat()}); score as of that instant or later, or start another state file",
+        ))  # fmt: skip
+    if problems:
+        for problem in problems[:MAX_LISTED]:
+            console.print(f"[red]error[/red] {problem}", soft_wrap=True)
+        console.print(f"[red]error[/red] the state file {path} cannot be used as it is; nothing was scored (fix the lines above, or start another state file)")
+        raise typer.Exit(1)
+    return entries
 
 
 def _print_problems(console: Console, errors: t.Sequence[readers.RecordError]) -> None:

@@ -8,14 +8,13 @@ the rest goes on.
 
 from __future__ import annotations
 
-import csv
 import dataclasses as dc
 import datetime as dt
-import json
 import pathlib
 import typing as t
 
 from connector.scoring import readers as scoring_readers
+from connector.scoring import rows as scoring_rows
 from connector.scoring.readers import RecordError
 from connector.scoring.records import Activity, Contact
 
@@ -75,46 +74,28 @@ def parse_label(value: t.Any) -> int | None:
 
 
 def read_rows(path: pathlib.Path) -> tuple[list[tuple[int, dict[str, t.Any]]], list[Skipped]]:
-    """Rows of a ``.csv`` or ``.jsonl`` file with their 1-based line numbers; broken rows set aside."""
+    """Rows of a ``.csv`` or ``.jsonl`` file with their 1-based line numbers; broken rows set aside.
+
+    Read by :func:`connector.scoring.rows.read_rows`, the reader ``connector score`` uses too
+    (strict CSV, encodings, line numbers); a problem with the file as a whole is a
+    :class:`DataError`.
+    """
     path = pathlib.Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    suffix = path.suffix.lower()
     rows: list[tuple[int, dict[str, t.Any]]] = []
     skipped: list[Skipped] = []
-    try:
-        if suffix == ".csv":
-            with path.open(encoding="utf-8-sig", newline="") as fh:
-                reader = csv.DictReader(fh)
-                if not reader.fieldnames:
-                    raise DataError(f"{path}: the file is empty (a CSV needs a header row)")
-                for row in reader:
-                    if None in row:
-                        skipped.append(Skipped(reader.line_num, f"{len(row[None])} more cells than the header has columns"))
-                        continue
-                    rows.append((reader.line_num, row))
-        elif suffix in (".jsonl", ".ndjson"):
-            with path.open(encoding="utf-8") as fh:
-                for number, line in enumerate(fh, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        obj = json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        skipped.append(Skipped(number, f"not valid JSON: {exc.msg}"))
-                        continue
-                    if not isinstance(obj, dict):
-                        skipped.append(Skipped(number, "a JSONL line must be a JSON object"))
-                        continue
-                    nested = obj.get("properties")
-                    if isinstance(nested, dict):
-                        # The contacts format of `connector score`: {"id", "email", "properties": {...}}.
-                        obj = {**{k: v for k, v in obj.items() if k != "properties"}, **nested}
-                    rows.append((number, obj))
-        else:
-            raise DataError(f"{path}: unsupported file type '{suffix or '(none)'}'; use .csv or .jsonl")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    for row in scoring_rows.read_rows(path):
+        if isinstance(row, scoring_rows.BadRow):
+            if row.final:
+                where = f"{path}:{row.line}" if row.line else f"{path}"
+                raise DataError(f"{where}: {row.message}")
+            skipped.append(Skipped(t.cast(int, row.line), row.message))
+            continue
+        obj = row.values
+        nested = obj.get("properties")
+        if isinstance(nested, dict):
+            # The contacts format of `connector score`: {"id", "email", "properties": {...}}.
+            obj = {**{k: v for k, v in obj.items() if k != "properties"}, **nested}
+        rows.append((row.line, obj))
     return rows, skipped
 
 
@@ -176,7 +157,7 @@ def _email(props: t.Mapping[str, t.Any]) -> str | None:
     return str(value) if isinstance(value, str) and "@" in value else None
 
 
-def read_activities(path: pathlib.Path, placeholders: t.Collection[str] = ("Select",)) -> tuple[dict[str, list[Activity]], list[Skipped]]:
+def read_activities(path: pathlib.Path, placeholders: t.Collection[str] = scoring_readers.DEFAULT_PLACEHOLDERS) -> tuple[dict[str, list[Activity]], list[Skipped]]:
     """Activities by contact id, read by :func:`connector.scoring.readers.read_activities`.
 
     Same file format as ``connector score --activities``; unusable lines are set aside with their

@@ -60,7 +60,10 @@ def to_number(value: t.Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond float's range reads as its text would: infinite
+            return math.inf if value > 0 else -math.inf
     elif isinstance(value, str):
         try:
             number = float(value.strip())

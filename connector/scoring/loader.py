@@ -7,7 +7,6 @@ models with one name, two models writing the same CRM output) live here.
 
 from __future__ import annotations
 
-import importlib
 import pathlib
 import typing as t
 
@@ -29,13 +28,49 @@ def _problem(path: pathlib.Path, loc: tuple[t.Any, ...], key: str, message: str)
     return FileProblem(str(path), line_of(node, loc), key, message)
 
 
+_OUTPUT_WHAT = {"score": "the total score", "grade": "the grade", "matrix": "the matrix", "stage": "the stage", "reasons": "the reasons", "scored_at": "the scoring time"}
+
+
+def _output_origin(model: ScoringModel, key: str) -> tuple[tuple[t.Any, ...], str, str]:
+    """Where output ``key`` (``score``, ``dimension:fit``, ...) gets its name: place, key path, and what it is.
+
+    An explicit name points at its ``outputs`` entry; a default one at what it derives from (a
+    dimension's own entry, since that is what an admin would rename).
+    """
+    if key.startswith("dimension:"):
+        dim = key.removeprefix("dimension:")
+        if dim in model.outputs.dimensions:
+            return ("outputs", "dimensions", dim), f"outputs.dimensions.{dim}", f"dimension '{dim}'"
+        return ("dimensions", dim), f"dimensions.{dim}", f"dimension '{dim}'"
+    if getattr(model.outputs, key, None) is not None:
+        return ("outputs", key), f"outputs.{key}", _OUTPUT_WHAT[key]
+    return ("outputs",), "outputs", _OUTPUT_WHAT[key]
+
+
+def _renaming_hint(model: ScoringModel, key: str, name: str) -> str:
+    """How to give output ``key`` another name."""
+    if key.startswith("dimension:"):
+        dim = key.removeprefix("dimension:")
+        return f"rename the dimension, or give its output another name: outputs: {{dimensions: {{{dim}: {name}_dimension}}}}"
+    return f"give it another name under outputs.{key}"
+
+
 def _own_output_clashes(model: ScoringModel, path: pathlib.Path) -> list[FileProblem]:
-    """Two outputs of one model mapped to the same name would overwrite each other in the CRM."""
+    """Two outputs of one model mapped to the same name would overwrite each other in the CRM.
+
+    The problem points at the output an admin would rename: a dimension's entry rather than the
+    total's (a dimension called ``score`` collides with the default ``<model>_score``).
+    """
     seen: dict[str, str] = {}
     problems = []
     for key, name in model.output_names().items():
         if name in seen:
-            problems.append(_problem(path, ("outputs",), "outputs", f"'{key}' and '{seen[name]}' both write output '{name}'"))
+            first = seen[name]
+            blamed, other = (key, first) if key.startswith("dimension:") or not first.startswith("dimension:") else (first, key)
+            loc, where, what = _output_origin(model, blamed)
+            other_what = _output_origin(model, other)[2]
+            message = f"{what} writes output '{name}', which {other_what} writes too; {_renaming_hint(model, blamed, name)}"
+            problems.append(_problem(path, loc, where, message))
         seen.setdefault(name, key)
     return problems
 
@@ -70,10 +105,11 @@ def load_models(paths: t.Iterable[str | pathlib.Path]) -> list[ScoringModel]:
         if model.model in names:
             problems.append(_problem(path, ("model",), "model", f"model name '{model.model}' is also used by {names[model.model]}"))
         names.setdefault(model.model, path)
-        for name in set(model.output_names().values()):
+        for key, name in model.output_names().items():
             if name in outputs and outputs[name][0] != model.model:
                 other, other_path = outputs[name]
-                problems.append(_problem(path, ("outputs",), "outputs", f"output '{name}' is also written by model '{other}' ({other_path})"))
+                loc, where, what = _output_origin(model, key)
+                problems.append(_problem(path, loc, where, f"{what} writes output '{name}', which model '{other}' ({other_path}) writes too; {_renaming_hint(model, key, name)}"))
             outputs.setdefault(name, (model.model, path))
     if problems:
         raise YamlFileError(problems)
@@ -83,8 +119,8 @@ def load_models(paths: t.Iterable[str | pathlib.Path]) -> list[ScoringModel]:
 def load_predictors(model: ScoringModel, path: str | pathlib.Path) -> dict[str, Predictor]:
     """Load the predictor of every predictive dimension (its ``model_file`` is relative to ``path``).
 
-    ``connector.scoring.predictive`` is imported only when a model needs it; where it is not
-    available, or the model file cannot be loaded, the error names the file, line and key.
+    ``connector.scoring.predictive`` is imported only when a model needs it; a model file that
+    cannot be loaded is a problem naming the file, line and key.
     """
     path = pathlib.Path(path)
     predictors: dict[str, Predictor] = {}
@@ -93,11 +129,8 @@ def load_predictors(model: ScoringModel, path: str | pathlib.Path) -> dict[str, 
             continue
         loc = ("dimensions", name, "predictive", "model_file")
         key = f"dimensions.{name}.predictive.model_file"
-        try:
-            predictive = importlib.import_module("connector.scoring.predictive")
-            load_predictor = predictive.load_predictor
-        except (ImportError, AttributeError):
-            raise YamlFileError([_problem(path, loc, key, "predictive dimensions need connector.scoring.predictive, which is not available in this installation")]) from None
+        from connector.scoring.predictive import load_predictor
+
         target = path.parent / dim.predictive.model_file
         try:
             predictors[name] = load_predictor(target, name)

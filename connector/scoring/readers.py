@@ -1,9 +1,10 @@
 """Read canonical records from JSON Lines or CSV files, reporting bad lines by file:line.
 
 The format follows the file name: ``.csv`` is CSV (one column per property, a header row),
-anything else (``.jsonl``, ``.ndjson``, ``.json``) is JSON Lines (one object per line, blank
-lines skipped). Blank values and placeholder values (``Select`` by default) mean missing and
-are dropped from properties/attributes.
+``.jsonl``, ``.ndjson`` and ``.json`` are JSON Lines (one object per line, blank lines skipped);
+:mod:`connector.scoring.rows` reads the lines (encodings, strict CSV, line numbers). Blank values
+and placeholder values (``Select`` by default) mean missing and are dropped from
+properties/attributes.
 
 A bad line raises :class:`RecordError`, or, when ``on_error`` is given, is handed to it and
 reading goes on; so the CLI can score the good records and list the bad lines at the end.
@@ -11,18 +12,16 @@ reading goes on; so the CLI can score the good records and list the bad lines at
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import json
 import math
 import pathlib
 import typing as t
 
 from connector.scoring.conditions import is_missing
 from connector.scoring.records import Activity, Adjustment, Contact, Identity, utc
+from connector.scoring.rows import BadRow, file_kind, read_rows
 
 __all__ = [
-    "DEFAULT",
     "DEFAULT_PLACEHOLDERS",
     "RecordError",
     "parse_datetime",
@@ -34,7 +33,6 @@ __all__ = [
 
 #: Values that mean "nobody answered" unless the caller passes its own list.
 DEFAULT_PLACEHOLDERS: frozenset[str] = frozenset({"Select"})
-DEFAULT = DEFAULT_PLACEHOLDERS
 
 OnError = t.Callable[["RecordError"], None]
 _ACTIVITY_KEYS = ("id", "type", "occurred_at", "contact_id", "anonymous_id")
@@ -62,6 +60,8 @@ def parse_datetime(value: t.Any, key: str) -> dt.datetime:
         return utc(dt.datetime.fromisoformat(value.strip()))
     except ValueError:
         raise _Bad(f"{key}: {value!r} is not an ISO 8601 date-time (e.g. 2024-05-01T09:30:00Z)") from None
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise _Bad(f"{key}: {value!r} is outside the years a date-time can have in UTC") from None
 
 
 def _text(record: t.Mapping[str, t.Any], key: str, *, required: bool = True) -> str | None:
@@ -98,40 +98,6 @@ def _clean(values: t.Mapping[str, t.Any], placeholders: frozenset[str]) -> dict[
     return out
 
 
-def _rows(path: pathlib.Path, columns: t.Sequence[str]) -> t.Iterator[tuple[int, t.Mapping[str, t.Any] | _Bad]]:
-    """``(line, record)`` pairs; a line that is not a JSON object yields a :class:`_Bad` instead.
-
-    A CSV file without one of the ``columns`` gives a single problem on line 1 and no rows: a
-    wrong ``--id-column`` should not be reported once per line of a million-line export.
-    """
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        if path.suffix.lower() == ".csv":
-            reader = csv.DictReader(fh)
-            header = [h.strip() for h in reader.fieldnames or []]
-            absent = [c for c in columns if c not in header]
-            if absent:
-                shown = ", ".join(header[:10]) + (", ..." if len(header) > 10 else "")
-                yield 1, _Bad(f"no column {', '.join(repr(c) for c in absent)} in the header (columns: {shown})")
-                return
-            start = 2
-            for row in reader:
-                if None in row:
-                    yield start, _Bad(f"{len(row[None])} more value(s) than header columns")
-                elif any(v is not None and v.strip() for v in row.values()):
-                    yield start, {k.strip(): v for k, v in row.items() if k is not None}
-                start = reader.line_num + 1
-            return
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, _Bad(f"not valid JSON: {exc.msg} (column {exc.colno})")
-                continue
-            yield number, data if isinstance(data, dict) else _Bad(f"expected a JSON object, got {type(data).__name__}")
-
-
 R = t.TypeVar("R")
 
 
@@ -141,33 +107,30 @@ def _read(
     on_error: OnError | None,
     columns: t.Sequence[str] = (),
 ) -> t.Iterator[R]:
-    """Build one record per row; bad rows go to ``on_error`` or raise :class:`RecordError`."""
+    """One record per row of :func:`~connector.scoring.rows.read_rows`; bad rows go to ``on_error``.
+
+    Without ``on_error`` the first bad row raises :class:`RecordError`. ``columns`` are CSV columns the records need: a header without one is a single problem on
+    its line, not one per row.
+    """
     path = pathlib.Path(path)
-    is_csv = path.suffix.lower() == ".csv"
-    try:
-        rows = _rows(path, columns)
-        for line, row in rows:
-            try:
-                if isinstance(row, _Bad):
-                    raise row
-                yield build(row, is_csv, line)
-            except _Bad as exc:
-                error = RecordError(str(path), line, str(exc))
-                if on_error is None:
-                    raise error from None
-                on_error(error)
-    except (OSError, UnicodeDecodeError) as exc:
-        error = RecordError(str(path), None, f"cannot read file: {exc}")
-        if on_error is None:
-            raise error from None
-        on_error(error)
+    is_csv = file_kind(path) == "csv"
+    for row in read_rows(path, required=columns):
+        try:
+            if isinstance(row, BadRow):
+                raise _Bad(row.message)
+            yield build(row.values, is_csv, row.line)
+        except _Bad as exc:
+            error = RecordError(str(path), row.line, str(exc))
+            if on_error is None:
+                raise error from None
+            on_error(error)
 
 
 def read_contacts(
     path: str | pathlib.Path,
     *,
     id_column: str | None = None,
-    placeholders: t.Collection[str] = DEFAULT,
+    placeholders: t.Collection[str] = DEFAULT_PLACEHOLDERS,
     on_error: OnError | None = None,
 ) -> t.Iterator[Contact]:
     """Contacts from ``{"id", "email", "properties", "updated_at"}`` lines or a CSV with a column per property.
@@ -213,7 +176,7 @@ def read_contacts(
 def read_activities(
     path: str | pathlib.Path,
     *,
-    placeholders: t.Collection[str] = DEFAULT,
+    placeholders: t.Collection[str] = DEFAULT_PLACEHOLDERS,
     on_error: OnError | None = None,
 ) -> t.Iterator[Activity]:
     """Activities from ``{"id", "contact_id" | "anonymous_id", "type", "occurred_at", "attributes"}``.

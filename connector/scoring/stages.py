@@ -12,7 +12,7 @@ import datetime as dt
 import typing as t
 
 from connector.scoring.conditions import matches
-from connector.scoring.model import Stage, StageSpec
+from connector.scoring.model import Stage, StageSpec, level_of, reaches
 
 __all__ = ["StageOutcome", "holds", "next_stage", "reset_dimensions"]
 
@@ -36,7 +36,7 @@ def holds(
     """Whether the stage's present parts hold, combined by its ``match`` (any/all)."""
     parts: list[bool] = []
     if stage.thresholds:
-        parts.append(all(values[dim] >= need for dim, need in stage.thresholds.items()))
+        parts.append(all(reaches(values[dim], level_of(need)) for dim, need in stage.thresholds.items()))
     if stage.activities:
         parts.append(any(kind in activity_types for kind in stage.activities))
     if stage.when is not None:

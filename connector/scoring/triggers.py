@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typing as t
 
-from connector.scoring.model import Trigger, TriggerAction
+from connector.scoring.model import Trigger, TriggerAction, reaches
 from connector.scoring.result import TriggerEvent
 
 __all__ = ["action_dict", "evaluate"]
@@ -46,7 +46,7 @@ def evaluate(
         else:
             dim = t.cast(str, watch.dimension)
             value = values[dim]
-            reached = value >= t.cast(float, watch.above)
+            reached = reaches(value, watch.level)
             watched = dim
         is_armed = armed.get(trig.id, True)
         if is_armed and reached:

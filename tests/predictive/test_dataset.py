@@ -52,7 +52,7 @@ def test_missing_label_or_id_column_and_file_type(tmp_path: pathlib.Path) -> Non
 
 def test_activities_need_contact_type_and_date(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "a.csv"
-    path.write_text("id,contact_id,type,occurred_at,url\n1,a,page_view,2026-01-01T10:00:00Z,/p\n2,,page_view,2026-01-01\n3,b,email_open,yesterday\n")
+    path.write_text("id,contact_id,type,occurred_at,url\n1,a,page_view,2026-01-01T10:00:00Z,/p\n2,,page_view,2026-01-01,\n3,b,email_open,yesterday,\n")
     acts, skipped = read_activities(path)
     assert list(acts) == ["a"] and acts["a"][0].attributes == {"url": "/p"}
     assert acts["a"][0].occurred_at.tzinfo is not None
@@ -66,3 +66,12 @@ def test_jsonl_in_connector_score_shape_and_default_id(tmp_path: pathlib.Path) -
     assert [c.id for c in contacts] == ["a", "b"] and labels == [1, 0]
     assert contacts[0].properties == {"email": "a@x.io", "Source": "Ads"} and contacts[0].email == "a@x.io"
     assert "id" not in columns
+
+
+def test_csv_rows_that_do_not_fit_the_header_are_set_aside_by_physical_line(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_bytes(b'id,won,Source\na,yes,"Ads\nb,no,Web\ngarbage line with no commas\nc,yes,Caf\xe9\nd,no,Mail\n')
+    contacts, labels, _, skipped, _ = read_labelled_contacts(path, label="won", id_column="id")
+    assert [c.id for c in contacts] == ["b", "d"] and labels == [0, 0]
+    assert [s.line for s in skipped] == [2, 4, 5]
+    assert "never closed" in skipped[0].reason and "not UTF-8" in skipped[2].reason

@@ -14,7 +14,7 @@ import typing as t
 import pytest
 
 from connector.scoring import conditions
-from connector.scoring.columns import DistinctValues
+from connector.scoring.batch.distinct import DistinctValues
 from connector.scoring.model import Condition
 
 PLACEHOLDERS = frozenset({"Select", " N/A ", "n@n.io", "ẞ"})

@@ -1,7 +1,8 @@
 """The batch scorer gives exactly the per-contact engine's results, on randomised models and data.
 
 Random models are built from the schema (every operator, all/any groups, caps, both decays,
-windows, exclusions, stages with reset_on_enter and regression, triggers, predictive-free) and
+windows, exclusions, stages with reset_on_enter and regression and ``gt``/``gte`` thresholds,
+triggers on ``gt``/``gte``/``above`` levels, predictive-free) and
 random contacts/activities carry placeholders, missing values, numbers-as-strings, multi-select
 lists, timestamp ties and future activity. ``BatchScorer.score`` must equal ``Scorer.score``
 result by result, field by field. Seeded, so a failure names a reproducible case.
@@ -149,7 +150,7 @@ def _model_dict(rng: random.Random, index: int) -> dict[str, t.Any]:
             stage: dict[str, t.Any] = {"name": f"s{i}"}
             if i > 0 or rng.random() < 0.3:
                 if rng.random() < 0.6:
-                    stage["thresholds"] = {d: rng.choice([5, 10, 20, 40]) * (i or 1) for d in rng.sample(known, rng.randint(1, 2))}
+                    stage["thresholds"] = {d: _level(rng, rng.choice([5, 10, 20, 40]) * (i or 1)) for d in rng.sample(known, rng.randint(1, 2))}
                 if rng.random() < 0.4:
                     stage["activities"] = rng.sample(TYPES, rng.randint(1, 2))
                 if rng.random() < 0.25:
@@ -165,7 +166,7 @@ def _model_dict(rng: random.Random, index: int) -> dict[str, t.Any]:
         if stage_names and rng.random() < 0.4:
             watch: dict[str, t.Any] = {"stage": rng.choice(stage_names)}
         else:
-            watch = {"dimension": rng.choice(known), "above": rng.choice([5, 10, 20, 50])}
+            watch = {"dimension": rng.choice(known), rng.choice(["above", "gte", "gt"]): rng.choice([5, 10, 20, 50])}
         actions = [rng.choice([
             {"type": "add_to_list", "list": "hot"},
             {"type": "set_property", "property": "hot", "value": True},
@@ -175,6 +176,11 @@ def _model_dict(rng: random.Random, index: int) -> dict[str, t.Any]:
         triggers.append({"id": f"t{i}", "watch": watch, "actions": actions})
     model["triggers"] = triggers
     return model
+
+
+def _level(rng: random.Random, bound: float) -> t.Any:
+    """A stage threshold in one of its spellings: a bare number or ``{gte: N}`` (N or more), ``{gt: N}`` (more than N)."""
+    return rng.choice([bound, {"gte": bound}, {"gt": bound}])
 
 
 def _grade(rng: random.Random, dim: str, digits: bool = False) -> dict[str, t.Any]:

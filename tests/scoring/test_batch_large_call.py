@@ -1,8 +1,8 @@
 """The large-call path (one call over a whole portal) equals the per-contact engine too.
 
-A column with ``batch.LARGE_COLUMN`` distinct values or more skips the condition memos and is
+A column with ``batch.memo.LARGE_COLUMN`` distinct values or more skips the condition memos and is
 answered per call, and ``email_domain_in`` groups addresses by tail from
-``columns.GROUP_TAILS_FROM`` values on. Random data never gets that big, so the thresholds are
+``batch.distinct.GROUP_TAILS_FROM`` values on. Random data never gets that big, so the thresholds are
 lowered (to 0: every column takes that path; to a middle value: columns of one call take both).
 """
 
@@ -12,8 +12,8 @@ import random
 
 import pytest
 
-from connector.scoring import batch, columns
-from connector.scoring.columns import DistinctValues
+from connector.scoring.batch import distinct, memo
+from connector.scoring.batch.distinct import DistinctValues
 from tests.scoring.test_batch_distinct_values import CONDITIONS, PLACEHOLDERS, _values
 from tests.scoring.test_batch_reuse import _check_chunks
 
@@ -21,8 +21,8 @@ from tests.scoring.test_batch_reuse import _check_chunks
 @pytest.mark.parametrize("threshold", [0, 5])
 @pytest.mark.parametrize("seed", range(4000, 4008))
 def test_large_columns_skip_the_memos(seed: int, threshold: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(batch, "LARGE_COLUMN", threshold)
-    monkeypatch.setattr(columns, "GROUP_TAILS_FROM", threshold)
+    monkeypatch.setattr(memo, "LARGE_COLUMN", threshold)
+    monkeypatch.setattr(distinct, "GROUP_TAILS_FROM", threshold)
     _check_chunks(seed)
 
 
@@ -30,7 +30,7 @@ def test_large_columns_skip_the_memos(seed: int, threshold: int, monkeypatch: py
 def test_domains_grouped_by_tail_equal_test(cond: object, monkeypatch: pytest.MonkeyPatch) -> None:
     from connector.scoring import conditions
 
-    monkeypatch.setattr(columns, "GROUP_TAILS_FROM", 0)
+    monkeypatch.setattr(distinct, "GROUP_TAILS_FROM", 0)
     values = _values(random.Random(5), 3000)
     got = DistinctValues(values, PLACEHOLDERS).answers(cond)
     want = [conditions.test(cond, v, PLACEHOLDERS) for v in values]

@@ -12,8 +12,7 @@ import random
 
 import pytest
 
-from connector.scoring import batch
-from connector.scoring.batch import BatchScorer
+from connector.scoring.batch import BatchScorer, memo
 from connector.scoring.engine import Scorer
 from connector.scoring.model import ScoringModel
 from connector.scoring.records import Activity, Contact
@@ -44,7 +43,7 @@ def test_one_scorer_over_many_chunks(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", range(3000, 3004))
 def test_a_full_memo_starts_afresh(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(batch, "MEMO_LIMIT", 7)  # smaller than one chunk's distinct values
+    monkeypatch.setattr(memo, "MEMO_LIMIT", 7)  # smaller than one chunk's distinct values
     _check_chunks(seed)
 
 
@@ -73,7 +72,7 @@ def test_threads_sharing_one_scorer(monkeypatch: pytest.MonkeyPatch) -> None:
     """``connector run`` keeps scorers between runs on worker threads: concurrent calls stay exact."""
     import concurrent.futures
 
-    monkeypatch.setattr(batch, "MEMO_LIMIT", 50)  # memos fill up and start afresh while threads race
+    monkeypatch.setattr(memo, "MEMO_LIMIT", 50)  # memos fill up and start afresh while threads race
     rng = random.Random(77)
     model = random_model(rng, 77)
     stage_names = [s.name for s in model.stages.order] if model.stages else []

@@ -93,7 +93,7 @@ def test_nothing_readable_exits_1(tmp_path: pathlib.Path) -> None:
     assert f"nothing could be read from {contacts}" in text.replace("\n", "")
     code, text = run("score", "--model", str(B2B), "--contacts", str(EX / "contacts.jsonl"), "--activities", str(tmp_path / "missing.jsonl"), "--output", str(tmp_path / "o.jsonl"))
     assert code == 1
-    assert "cannot read file" in text and "nothing could be read" in text
+    assert "file not found" in text and "nothing could be read" in text
     code, text = run("score", "--model", str(B2B), "--contacts", str(EX / "contacts.jsonl"), "--activities", str(EX / "activities.jsonl"), "--output", str(tmp_path / "no" / "dir" / "o.jsonl"))
     assert code == 1 and "cannot write" in text
 

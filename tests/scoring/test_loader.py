@@ -86,8 +86,21 @@ def test_empty_file_and_missing_file(tmp_path: pathlib.Path) -> None:
 
 def test_outputs_of_one_model_must_differ(tmp_path: pathlib.Path) -> None:
     path = write(tmp_path, "m.yaml", GOOD.format(name="a") + "outputs: {score: a_x, grade: a_x}\ngrade: {dimension: fit, bands: [{label: A}]}\n")
-    with pytest.raises(YamlFileError, match="both write output 'a_x'"):
+    with pytest.raises(YamlFileError) as exc:
         load_model(path)
+    assert problems(exc) == [f"{path}:9: outputs.grade: the grade writes output 'a_x', which the total score writes too; give it another name under outputs.grade"]
+
+
+def test_a_dimension_named_like_the_total_is_pointed_at_with_how_to_rename_its_output(tmp_path: pathlib.Path) -> None:
+    path = write(tmp_path, "m.yaml", "model: m\ndimensions:\n  fit: {}\n  score: {}\n")
+    with pytest.raises(YamlFileError) as exc:
+        load_model(path)
+    assert problems(exc) == [
+        f"{path}:4: dimensions.score: dimension 'score' writes output 'm_score', which the total score writes too; "
+        "rename the dimension, or give its output another name: outputs: {dimensions: {score: m_score_dimension}}"
+    ]
+    fixed = write(tmp_path, "ok.yaml", "model: m\ndimensions:\n  fit: {}\n  score: {}\noutputs: {dimensions: {score: m_score_dimension}}\n")
+    assert load_model(fixed).output_names()["dimension:score"] == "m_score_dimension"
 
 
 def test_several_models_duplicate_names_and_output_clashes(tmp_path: pathlib.Path) -> None:
@@ -99,8 +112,9 @@ def test_several_models_duplicate_names_and_output_clashes(tmp_path: pathlib.Pat
         load_models([a, a2])
     assert any(p.startswith(f"{a2}:1: model: ") and "also used by" in p for p in problems(exc))
     clash = write(tmp_path, "c.yaml", GOOD.format(name="c") + "outputs: {score: a_score}\n")
-    with pytest.raises(YamlFileError, match="output 'a_score' is also written by model 'a'"):
+    with pytest.raises(YamlFileError) as exc:
         load_models([a, clash])
+    assert problems(exc) == [f"{clash}:9: outputs.score: the total score writes output 'a_score', which model 'a' ({a}) writes too; give it another name under outputs.score"]
 
 
 def test_all_problems_of_all_files_are_listed(tmp_path: pathlib.Path) -> None:

@@ -56,17 +56,6 @@ def test_scorer_without_predictor_says_what_to_do() -> None:
         Scorer(model(TEXT))
 
 
-def test_from_file_without_predictive_module_names_file_line_key(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "p.yaml"
-    path.write_text(TEXT, encoding="utf-8")
-    monkeypatch.setitem(sys.modules, "connector.scoring.predictive", None)  # import now fails
-    with pytest.raises(YamlFileError) as exc:
-        Scorer.from_file(path)
-    (problem,) = exc.value.problems
-    assert (problem.line, problem.key) == (5, "dimensions.likely.predictive.model_file")
-    assert "connector.scoring.predictive" in problem.message
-
-
 def test_from_file_loads_predictor_relative_to_the_yaml(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "p.yaml"
     path.write_text(TEXT, encoding="utf-8")

@@ -9,7 +9,7 @@ from connector.sandbox.hubspot.clock import SandboxClock, iso_ms, parse_time_ms
 from connector.sandbox.hubspot.faults import ALL_KINDS, FaultPlan
 from connector.sandbox.hubspot.portal import OAuthCredentials
 from connector.sandbox.hubspot.ratelimit import RateLimit, parse_rate
-from connector.sandbox.hubspot.requestlog import RequestRecord
+from connector.sandbox.requestlog import RequestRecord
 from connector.sandbox.hubspot.sandbox import HubSpotSandbox
 from connector.sandbox.hubspot.store import Record, Store
 

@@ -19,7 +19,7 @@ from connector.sandbox.hubspot.errors import ApiError, error_body
 from connector.sandbox.hubspot.faults import FaultInjector, FaultPlan
 from connector.sandbox.hubspot.portal import Portal
 from connector.sandbox.hubspot.ratelimit import RateLimit, RateLimiter
-from connector.sandbox.hubspot.requestlog import RequestLog, RequestRecord
+from connector.sandbox.requestlog import RequestLog, RequestRecord
 
 __all__ = ["DAILY_LIMIT", "HubSpotApp"]
 

@@ -1,59 +1,24 @@
-"""The sandbox's notion of "now", in epoch milliseconds, which tests can move forward.
+"""HubSpot's timestamp formats on top of the shared :class:`connector.sandbox.clock.SandboxClock`.
 
-HubSpot stamps every write with a millisecond ``lastmodifieddate``; the sync engine's cursors and
-its "decay day" depend on it. A clock the test can advance (``advance(days=1)``) replaces waiting.
-Rate limits are not on this clock: they protect the real wall-clock throughput.
+HubSpot stamps every write with a millisecond ``lastmodifieddate`` and accepts epoch ms or ISO-8601
+where it takes a time; ``SandboxClock`` is re-exported so existing imports keep one clock class.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import threading
-import time
 import typing as t
 
+from connector.sandbox.clock import SandboxClock
+
 __all__ = ["SandboxClock", "iso_ms", "parse_time_ms"]
-
-
-class SandboxClock:
-    """Real time plus an offset, or a frozen instant; both moved forward by :meth:`advance`."""
-
-    def __init__(self, frozen_ms: int | None = None, wall: t.Callable[[], float] = time.time) -> None:
-        self._frozen_ms = frozen_ms
-        self._offset_ms = 0
-        self._wall = wall
-        self._lock = threading.Lock()
-
-    def now_ms(self) -> int:
-        """Current sandbox time in epoch milliseconds."""
-        with self._lock:
-            if self._frozen_ms is not None:
-                return self._frozen_ms
-            return int(self._wall() * 1000) + self._offset_ms
-
-    def advance(self, days: float = 0, hours: float = 0, seconds: float = 0, ms: int = 0) -> int:
-        """Move time forward (never backward) and return the new now."""
-        delta = int(round(((days * 24 + hours) * 3600 + seconds) * 1000)) + int(ms)
-        if delta < 0:
-            raise ValueError("the sandbox clock only moves forward")
-        with self._lock:
-            if self._frozen_ms is not None:
-                self._frozen_ms += delta
-            else:
-                self._offset_ms += delta
-        return self.now_ms()
-
-    def set_ms(self, when_ms: int) -> None:
-        """Freeze the clock at an instant (tests that need exact timestamps)."""
-        with self._lock:
-            self._frozen_ms = int(when_ms)
 
 
 @functools.lru_cache(maxsize=65_536)
 def iso_ms(epoch_ms: int) -> str:
     """HubSpot's timestamp format: ISO-8601 UTC with milliseconds and ``Z``."""
-    stamp = dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.timezone.utc)
+    stamp = dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.UTC)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
 
 
@@ -72,10 +37,10 @@ def parse_time_ms(value: t.Any) -> int:
     try:
         if len(text) == 10:
             day = dt.date.fromisoformat(text)
-            return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp() * 1000)
+            return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
         parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
         raise ValueError(f"not a timestamp (epoch ms or ISO-8601 expected): {value!r}") from exc
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return int(round(parsed.timestamp() * 1000))
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return round(parsed.timestamp() * 1000)

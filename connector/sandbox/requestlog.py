@@ -1,4 +1,4 @@
-"""A record of every request the sandbox served, for tests and benchmarks to count calls."""
+"""A record of every request a sandbox served, for tests and benchmarks to count calls (any vendor)."""
 
 from __future__ import annotations
 

@@ -16,9 +16,9 @@ from connector.sandbox.hubspot.faults import ALL_KINDS, FaultPlan
 from connector.sandbox.hubspot.lists import ListStore
 from connector.sandbox.hubspot.portal import OAuthCredentials, Portal
 from connector.sandbox.hubspot.ratelimit import RateLimit, parse_rate
-from connector.sandbox.requestlog import RequestRecord
 from connector.sandbox.hubspot.seed import load_demo, load_owners
 from connector.sandbox.hubspot.store import Store
+from connector.sandbox.requestlog import RequestRecord
 
 __all__ = ["HubSpotSandbox"]
 

@@ -28,6 +28,7 @@ INDUSTRY = (
     "Education", "Electronics", "Energy", "Engineering", "Entertainment", "Environmental", "Finance", "Food & Beverage",
     "Government", "Healthcare", "Hospitality", "Insurance", "Machinery", "Manufacturing", "Media", "Not For Profit",
     "Recreation", "Retail", "Shipping", "Technology", "Telecommunications", "Transportation", "Utilities", "Other",
+    "Software", "SaaS", "Internet", "Financial Services",  # org values: B2B SaaS orgs add them to the standard list
 )
 SALUTATION = ("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.")
 RATING = ("Hot", "Warm", "Cold")

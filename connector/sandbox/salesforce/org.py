@@ -38,12 +38,18 @@ class Org:
         self.clock = clock
         self.lock = threading.RLock()
         self.org_id = make_id("00D", 1)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every record and custom field (the ids start again, so users get their old ids back)."""
         self.objects: dict[str, ObjectDef] = standard_objects()
         self.tables: dict[str, dict[str, Record]] = {name: {} for name in self.objects}
+        self._by_prefix = {obj.key_prefix: obj for obj in self.objects.values()}
         self.ids = IdAllocator()
         self.member_statuses: dict[str, dict[str, bool]] = {}
         self.integration_user_id = ""
-        self._fls_version = 0
+        self._members: dict[str, set[str]] | None = None
+        self._fls_version = getattr(self, "_fls_version", 0) + 1
         self._fls_cache: dict[tuple[str, int], dict[str, tuple[frozenset[str], frozenset[str]]]] = {}
 
     # ---- schema ------------------------------------------------------------------------------
@@ -61,10 +67,7 @@ class Org:
 
     def object_of_id(self, record_id: str) -> ObjectDef | None:
         """The object whose key prefix starts ``record_id``."""
-        for obj in self.objects.values():
-            if record_id.startswith(obj.key_prefix):
-                return obj
-        return None
+        return self._by_prefix.get(record_id[:3])
 
     def find(self, record_id: str) -> tuple[ObjectDef, Record] | None:
         """The object and record of an id, whatever its type."""
@@ -134,6 +137,27 @@ class Org:
     def statuses_of(self, campaign_id: str) -> dict[str, bool]:
         """A campaign's member statuses and whether each counts as responded (default Sent / Responded)."""
         return self.member_statuses.setdefault(campaign_id, dict(DEFAULT_MEMBER_STATUSES))
+
+    def members_of(self, campaign_id: str) -> set[str]:
+        """Lead and contact ids that are live members of a campaign (an index kept by the writer)."""
+        if self._members is None:
+            self._members = {}
+            for member in self.tables["campaignmember"].values():
+                self.index_member(member)
+        return self._members.get(campaign_id, set())
+
+    def index_member(self, member: Record) -> None:
+        """Keep the membership index in step with one saved campaign member."""
+        if self._members is None:
+            return
+        people = self._members.setdefault(member["CampaignId"], set())
+        for key in ("LeadId", "ContactId"):
+            if member.get(key):
+                (people.discard if member.get("IsDeleted") else people.add)(member[key])
+
+    def reindex_members(self) -> None:
+        """Rebuild the membership index (after merges and conversions move members)."""
+        self._members = None
 
     # ---- summary ---------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:

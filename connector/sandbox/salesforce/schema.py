@@ -136,10 +136,38 @@ class ObjectDef:
     def add(self, field: FieldDef) -> None:
         """Add or replace a field."""
         self.fields[field.name.lower()] = field
+        self._required = self._template = self._references = None
 
     def remove(self, name: str) -> None:
         """Remove a (custom) field."""
         self.fields.pop(name.lower(), None)
+        self._required = self._template = self._references = None
+
+    _required: list[FieldDef] | None = None
+    _template: dict[str, t.Any] | None = None
+    _references: dict[str, FieldDef] | None = None
+
+    @property
+    def required(self) -> list[FieldDef]:
+        """Fields an insert must give (computed once per schema change: every insert checks them)."""
+        if self._required is None:
+            self._required = [f for f in self.fields.values() if f.required_on_create and f.name != "OwnerId"]
+        return self._required
+
+    @property
+    def template(self) -> dict[str, t.Any]:
+        """A new record's values before the insert's own: booleans false or their default, picklist defaults, else null."""
+        if self._template is None or len(self._template) != len(self.fields):
+            self._template = {f.name: (bool(f.default) if f.type == "boolean" else f.default if f.default_on_create else None) for f in self.fields.values()}
+        return self._template
+
+    @property
+    def references(self) -> dict[str, FieldDef]:
+        """Reference fields a write must check (declared name -> field), audit fields excluded."""
+        if self._references is None:
+            audit = ("CreatedById", "LastModifiedById")
+            self._references = {f.name: f for f in self.fields.values() if f.type == "reference" and f.reference_to and f.name not in audit}
+        return self._references
 
     def field(self, name: str) -> FieldDef | None:
         """The field named so, any case."""

@@ -92,16 +92,9 @@ class Writer:
         if not obj.createable and user_id is not None:
             raise RecordError("INVALID_TYPE_FOR_OPERATION", f"entity type cannot be inserted: {obj.name}")
         actor = user_id or self.org.integration_user_id
-        record: Record = {}
-        for field in obj.fields.values():
-            if field.type == "boolean":
-                record[field.name] = bool(field.default)
-            elif field.default_on_create and field.default is not None:
-                record[field.name] = field.default
-            else:
-                record[field.name] = None
+        record: Record = dict(obj.template)
         record.update(values)
-        missing = [f.name for f in obj.fields.values() if f.required_on_create and record.get(f.name) in (None, "") and f.name not in ("OwnerId",)]
+        missing = [f.name for f in obj.required if record.get(f.name) in (None, "")]
         if missing:
             raise RecordError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", tuple(missing))
         if "OwnerId" in record and record["OwnerId"] is None:
@@ -114,6 +107,7 @@ class Writer:
         for name in ("CreatedDate", "LastModifiedDate", "SystemModstamp"):
             if user_id is not None or record.get(name) is None:
                 record[name] = when
+            record[name] = timefmt.truncate_to_second(int(record[name]))
         for name in ("CreatedById", "LastModifiedById"):
             if user_id is not None or record.get(name) is None:
                 record[name] = actor
@@ -159,9 +153,10 @@ class Writer:
 
     # ---- rules -----------------------------------------------------------------------------------------
     def _check_references(self, obj: ObjectDef, record: Record, changed: t.Mapping[str, t.Any]) -> None:
+        references = obj.references
         for name, value in changed.items():
-            field = obj.field(name)
-            if field is None or field.type != "reference" or value is None or name in _AUDIT or not field.reference_to:
+            field = references.get(name)
+            if field is None or value is None:
                 continue
             target = self.org.object_of_id(value)
             if target is None or target.name not in field.reference_to:
@@ -216,11 +211,9 @@ class Writer:
         record["Type"] = "Contact" if record.get("ContactId") else "Lead"
         record["LeadOrContactId"] = record.get("ContactId") or record.get("LeadId")
         if before is None:
-            for other in self.org.tables["campaignmember"].values():
-                if other.get("IsDeleted") or other["CampaignId"] != record["CampaignId"]:
-                    continue
-                if (record.get("LeadId") and other.get("LeadId") == record["LeadId"]) or (record.get("ContactId") and other.get("ContactId") == record["ContactId"]):
-                    raise RecordError("DUPLICATE_VALUE", "Already a campaign member.", ())
+            members = self.org.members_of(record["CampaignId"])
+            if (record.get("LeadId") and record["LeadId"] in members) or (record.get("ContactId") and record["ContactId"] in members):
+                raise RecordError("DUPLICATE_VALUE", "Already a campaign member.", ())
 
     def _field_permission(self, record: Record) -> None:
         sobject, _, name = str(record.get("Field") or "").partition(".")
@@ -236,3 +229,5 @@ class Writer:
     def _after_save(self, obj: ObjectDef, record: Record) -> None:
         if obj.name.lower() in FLS_OBJECTS:
             self.org.fls_changed()
+        elif obj.name == "CampaignMember":
+            self.org.index_member(record)

@@ -169,7 +169,7 @@ class SalesforceApp:
         version = _VERSION.match(request.path)
         if version is not None and not MIN_VERSION <= float(version.group(1)) <= MAX_VERSION:
             raise not_found()
-        counted = not request.path.startswith(_NO_SESSION)
+        counted = not request.path.startswith(_NO_SESSION) and request.path.rstrip("/") != "/services/data"  # the versions list is public
         if counted:
             self.sessions.authenticate(request.header("authorization"))
             self.daily.spend()

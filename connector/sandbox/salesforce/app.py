@@ -75,6 +75,7 @@ class SalesforceApp:
             raise ValueError("lead and contact counts cannot be negative")
         with self.org.lock:
             self.org.reset()
+            self.cursors.clear()
             self.custom_fields.definitions.clear()
             load_users(self.org, self.writer)
             if seed == "demo":

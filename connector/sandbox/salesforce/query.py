@@ -132,6 +132,11 @@ class Cursors:
         for key in [k for k, c in self._open.items() if now - c.last_used > CURSOR_IDLE_S]:
             del self._open[key]
 
+    def clear(self) -> None:
+        """Close every cursor (the org was reset)."""
+        with self._lock:
+            self._open.clear()
+
     @property
     def open_count(self) -> int:
         """Cursors still open."""

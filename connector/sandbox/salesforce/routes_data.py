@@ -130,7 +130,10 @@ def register(router: Router, app: SalesforceApp) -> None:
     def create(request: Request) -> Response:
         obj = sobject(request)
         user = app.user_id(request)
-        values, errors = app.writer.values_from_json(obj, json_object(request), user, creating=True)
+        body = json_object(request)
+        values, errors = app.writer.values_from_json(obj, body, user, creating=True)
+        if any(k.lower() == "id" for k in body):
+            errors.insert(0, RecordError("INVALID_FIELD", "Record ID: cannot specify Id in an insert call", ("Id",)))
         if errors:
             return record_errors(errors)
         try:

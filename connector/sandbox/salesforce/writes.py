@@ -50,7 +50,7 @@ class Writer:
         values: dict[str, t.Any] = {}
         errors: list[RecordError] = []
         for key, raw in body.items():
-            if key == "attributes" or (key.lower() == "id" and not creating):
+            if key == "attributes" or key.lower() == "id":  # the record's id is the caller's business (update target, or refused on insert)
                 continue
             field = self.org.field_for(obj, key, user_id)
             if field is None:

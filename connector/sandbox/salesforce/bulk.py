@@ -225,9 +225,9 @@ class BulkJobs:
 
     def _process_row(self, job: IngestJob, fields: list[FieldDef], row: list[str]) -> None:
         writer, obj = self.app.writer, job.sobject
-        row_id = ""
+        cells = dict(zip([f.name for f in fields], row, strict=False))
+        row_id = cells.get("Id", "").strip() if job.operation != "insert" else ""  # failedResults name the record the row was for
         try:
-            cells = dict(zip([f.name for f in fields], row, strict=False))
             target = self._target(job, cells)
             row_id = target["Id"] if target is not None else ""
             if job.operation in ("delete", "hardDelete"):

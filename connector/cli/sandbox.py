@@ -7,8 +7,6 @@ connector needs (so ``eval`` or a ``.env`` file can pick them up).
 
 from __future__ import annotations
 
-import typing as t
-
 import typer
 
 __all__ = ["hubspot_command", "register", "salesforce_command"]
@@ -25,7 +23,7 @@ def hubspot_command(
     fault_writes: str = typer.Option("skip", "--fault-writes", help="A faulted write: skip (not applied) or apply (applied, then the fault)."),
     rate_limit: str = typer.Option("190/10s", "--rate-limit", help="General limit, e.g. 190/10s; 'none' disables."),
     search_rate: str = typer.Option("5/s", "--search-rate", help="CRM search limit, e.g. 5/s; 'none' disables."),
-    token: t.Optional[str] = typer.Option(None, "--token", help="Private-app token to accept (default: random)."),
+    token: str | None = typer.Option(None, "--token", help="Private-app token to accept (default: random)."),
 ) -> None:
     """Serve a HubSpot sandbox on 127.0.0.1 and print HUBSPOT_BASE_URL / HUBSPOT_ACCESS_TOKEN."""
     from connector.sandbox.hubspot import HubSpotSandbox, parse_rate

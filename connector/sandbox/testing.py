@@ -1,13 +1,12 @@
 """Pytest helpers: fixture factories that run a HubSpot or Salesforce sandbox for a test.
 
-    from connector.sandbox.testing import hubspot_sandbox_fixture
-    hubspot_sandbox = hubspot_sandbox_fixture(seed="empty", rate_limit=None)
+from connector.sandbox.testing import hubspot_sandbox_fixture
+hubspot_sandbox = hubspot_sandbox_fixture(seed="empty", rate_limit=None)
 
-    def test_pull(hubspot_sandbox): ...   # a started HubSpotSandbox, stopped after the test
+def test_pull(hubspot_sandbox): ...   # a started HubSpotSandbox, stopped after the test
 
-    salesforce_sandbox = salesforce_sandbox_fixture(seed="empty")
-    def test_query(salesforce_sandbox):
-        sf = salesforce_client(salesforce_sandbox)   # simple-salesforce over HTTPS, trusting the sandbox CA
+salesforce_sandbox = salesforce_sandbox_fixture(seed="empty")
+def test_query(salesforce_sandbox): sf = salesforce_client(salesforce_sandbox)   # simple-salesforce over HTTPS, trusting the sandbox CA
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ def hubspot_sandbox_fixture(scope: str = "function", **options: t.Any) -> t.Any:
     settings: dict[str, t.Any] = {"seed": "empty", "rate_limit": None, "search_rate": None, "faults": 0.0}
     settings.update(options)
 
-    @pytest.fixture(scope=scope)  # type: ignore[misc]
+    @pytest.fixture(scope=scope)  # type: ignore[call-overload]
     def _fixture() -> t.Iterator[HubSpotSandbox]:
         with HubSpotSandbox(**settings) as sandbox:
             yield sandbox
@@ -55,7 +54,7 @@ def salesforce_sandbox_fixture(scope: str = "function", **options: t.Any) -> t.A
     settings: dict[str, t.Any] = {"seed": "empty", "faults": 0.0, "bulk_delay_s": 0.05}
     settings.update(options)
 
-    @pytest.fixture(scope=scope)  # type: ignore[misc]
+    @pytest.fixture(scope=scope)  # type: ignore[call-overload]
     def _fixture() -> t.Iterator[SalesforceSandbox]:
         with SalesforceSandbox(**settings) as sandbox:
             yield sandbox

@@ -14,7 +14,7 @@ def test_global_describe_lists_the_objects(sf: t.Any) -> None:
     answer = sf.describe()
     assert answer["encoding"] == "UTF-8" and answer["maxBatchSize"] == 200
     listed = {o["name"]: o for o in answer["sobjects"]}
-    assert OBJECTS <= set(listed)
+    assert set(listed) >= OBJECTS
     assert listed["Lead"]["keyPrefix"] == "00Q" and listed["Lead"]["urls"]["describe"] == "/services/data/v59.0/sobjects/Lead/describe"
 
 
@@ -30,7 +30,7 @@ def test_lead_describe(sf: t.Any) -> None:
     assert fields["IsConverted"]["updateable"] is False and fields["Id"]["type"] == "id"
     status = fields["Status"]
     assert status["type"] == "picklist" and "Closed - Converted" in [p["value"] for p in status["picklistValues"]]
-    assert [p for p in status["picklistValues"] if p["defaultValue"]][0]["value"] == "Open - Not Contacted"
+    assert next(p for p in status["picklistValues"] if p["defaultValue"])["value"] == "Open - Not Contacted"
     assert fields["OwnerId"]["referenceTo"] == ["User"] and fields["OwnerId"]["relationshipName"] == "Owner"
     assert fields["NumberOfEmployees"]["type"] == "int" and fields["AnnualRevenue"]["type"] == "currency"
     assert all(f["custom"] is False for f in describe["fields"])

@@ -28,7 +28,7 @@ def test_client_credentials_through_simple_salesforce(sandbox: SalesforceSandbox
                     session=trusting_session(sandbox.ca_path))
     assert sf.auth_type == "client-credentials"
     assert sf.sf_instance == sandbox.instance_url.removeprefix("https://")
-    me = sf.query("SELECT Username FROM User WHERE Id = '%s'" % sandbox.integration_user_id)
+    me = sf.query(f"SELECT Username FROM User WHERE Id = '{sandbox.integration_user_id}'")
     assert me["records"][0]["Username"] == INTEGRATION_USERNAME
 
 

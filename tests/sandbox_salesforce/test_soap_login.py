@@ -25,7 +25,7 @@ def test_wrong_password_is_a_login_fault(sandbox: SalesforceSandbox) -> None:
         Salesforce(username=env["SALESFORCE_USERNAME"], password="wrong", security_token=env["SALESFORCE_SECURITY_TOKEN"],
                    domain=env["SALESFORCE_DOMAIN"], session=trusting_session(sandbox.ca_path))
     assert failed.value.code == "INVALID_LOGIN"
-    assert "Invalid username, password, security token; or user locked out." == failed.value.auth_message
+    assert failed.value.auth_message == "Invalid username, password, security token; or user locked out."
 
 
 def test_garbage_envelope_is_a_fault_not_a_crash(sandbox: SalesforceSandbox) -> None:

@@ -166,7 +166,8 @@ def _campaigns(org: Org, writer: Writer, rng: random.Random, people: list[tuple[
             if joined >= now - HOUR_MS or rng.random() > (0.08 + interest) * (0.35 if kind != "Email" else 0.9) or interest < needed * rng.random():
                 continue
             responded = [s for s, r in statuses if r]
-            status = rng.choice(responded) if responded and rng.random() < 0.2 + interest else statuses[0][0]
+            waiting = [s for s, r in statuses if not r] or responded
+            status = rng.choice(responded) if responded and rng.random() < 0.2 + interest else rng.choice(waiting)
             when = _between(rng, joined, now - HOUR_MS)
             key = "LeadId" if sobject == "Lead" else "ContactId"
             extra = {"ContactId": person["ConvertedContactId"]} if person.get("ConvertedContactId") else {}

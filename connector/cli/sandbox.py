@@ -7,7 +7,12 @@ connector needs (so ``eval`` or a ``.env`` file can pick them up).
 
 from __future__ import annotations
 
+import typing as t
+
 import typer
+
+if t.TYPE_CHECKING:
+    from connector.sandbox.serving import Served
 
 __all__ = ["hubspot_command", "register", "salesforce_command"]
 
@@ -35,31 +40,13 @@ def hubspot_command(
             parse_rate(value)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint=hint) from exc
-    try:
-        sandbox = HubSpotSandbox(
-            seed=seed, seed_contacts=seed_contacts, random_seed=random_seed, token=token, port=port,
-            rate_limit=rate_limit, search_rate=search_rate, faults=faults, fault_seed=fault_seed,
-            fault_kinds=tuple(k.strip() for k in fault_kinds.split(",") if k.strip()), fault_writes=fault_writes,
-        )
-        sandbox.start()
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    except OSError as exc:
-        typer.echo(f"error: cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", err=True)
-        raise typer.Exit(2) from exc
-    for name, value in sandbox.env().items():
-        typer.echo(f"{name}={value}")
+    sandbox = _started(lambda: HubSpotSandbox(
+        seed=seed, seed_contacts=seed_contacts, random_seed=random_seed, token=token, port=port,
+        rate_limit=rate_limit, search_rate=search_rate, faults=faults, fault_seed=fault_seed,
+        fault_kinds=tuple(k.strip() for k in fault_kinds.split(",") if k.strip()), fault_writes=fault_writes,
+    ), port)
     counts = sandbox.store.summary()["objects"]
-    typer.echo(f"# serving {counts['contacts']} contacts ({seed}); admin API under {sandbox.base_url}/_sandbox/ ; Ctrl-C to stop", err=True)
-    try:
-        import threading
-
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sandbox.stop()
+    _serve(sandbox, sandbox.env(), f"serving {counts['contacts']} contacts ({seed}); admin API under {sandbox.base_url}/_sandbox/")
 
 
 def salesforce_command(
@@ -94,13 +81,24 @@ def salesforce_command(
             clock = SandboxClock(frozen_ms=parse_datetime(frozen_at))
         except ValueError as exc:
             raise typer.BadParameter(f"{frozen_at!r} is not an ISO-8601 date-time", param_hint="--frozen-at") from exc
+    sandbox = _started(lambda: SalesforceSandbox(
+        seed=seed, seed_leads=seed_leads, seed_contacts=seed_contacts, random_seed=random_seed, port=port, daily_limit=daily_limit,
+        session_ttl_s=session_ttl, faults=faults, fault_seed=fault_seed, fault_kinds=tuple(k.strip() for k in fault_kinds.split(",") if k.strip()),
+        fault_writes=fault_writes, slow_seconds=slow_seconds, long_request_limit=long_request_limit, long_request_seconds=long_request_seconds,
+        bulk_delay_s=bulk_delay, clock=clock, work_dir=work_dir,
+    ), port)
+    counts = sandbox.org.counts()
+    _serve(sandbox, sandbox.env(), f"serving {counts['Lead']} leads and {counts['Contact']} contacts ({seed}) over HTTPS; trust SALESFORCE_CA_BUNDLE; "
+                                   f"admin API under {sandbox.instance_url}/_sandbox/")
+
+
+_S = t.TypeVar("_S", bound="Served")
+
+
+def _started(build: t.Callable[[], _S], port: int) -> _S:
+    """Build and start a sandbox; a bad option or a busy port exits 2 with the reason."""
     try:
-        sandbox = SalesforceSandbox(
-            seed=seed, seed_leads=seed_leads, seed_contacts=seed_contacts, random_seed=random_seed, port=port, daily_limit=daily_limit,
-            session_ttl_s=session_ttl, faults=faults, fault_seed=fault_seed, fault_kinds=tuple(k.strip() for k in fault_kinds.split(",") if k.strip()),
-            fault_writes=fault_writes, slow_seconds=slow_seconds, long_request_limit=long_request_limit, long_request_seconds=long_request_seconds,
-            bulk_delay_s=bulk_delay, clock=clock, work_dir=work_dir,
-        )
+        sandbox = build()
         sandbox.start()
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -108,20 +106,22 @@ def salesforce_command(
     except OSError as exc:
         typer.echo(f"error: cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", err=True)
         raise typer.Exit(2) from exc
-    for name, value in sandbox.env().items():
-        typer.echo(f"{name}={value}")
+    return sandbox
+
+
+def _serve(sandbox: Served, env: dict[str, str], banner: str) -> None:
+    """Print the ``NAME=value`` settings, then serve until Ctrl-C or SIGTERM (both stop cleanly, removing temp files)."""
     import signal
+    import threading
 
     def _terminate(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # SIGTERM stops like Ctrl-C, so the temp CA and key files are removed
+        raise KeyboardInterrupt
 
+    for name, value in env.items():
+        typer.echo(f"{name}={value}")
+    typer.echo(f"# {banner} ; Ctrl-C to stop", err=True)
     signal.signal(signal.SIGTERM, _terminate)
-    counts = sandbox.org.counts()
-    typer.echo(f"# serving {counts['Lead']} leads and {counts['Contact']} contacts ({seed}) over HTTPS; trust SALESFORCE_CA_BUNDLE; "
-               f"admin API under {sandbox.instance_url}/_sandbox/ ; Ctrl-C to stop", err=True)
     try:
-        import threading
-
         threading.Event().wait()
     except KeyboardInterrupt:
         pass

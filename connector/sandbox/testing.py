@@ -19,23 +19,28 @@ if t.TYPE_CHECKING:
     import requests
 
     from connector.sandbox.salesforce import SalesforceSandbox
+    from connector.sandbox.serving import Served
 
 __all__ = ["hubspot_sandbox_fixture", "salesforce_client", "salesforce_sandbox_fixture", "sdk_client", "trusting_session"]
 
 
-def hubspot_sandbox_fixture(scope: str = "function", **options: t.Any) -> t.Any:
-    """A pytest fixture yielding a started ``HubSpotSandbox(**options)`` (defaults: empty, no limits)."""
+def _fixture_of(cls: type[Served], defaults: dict[str, t.Any], scope: str, options: dict[str, t.Any]) -> t.Any:
+    """A pytest fixture yielding a started ``cls(**defaults, **options)``, stopped after use."""
     import pytest
 
-    settings: dict[str, t.Any] = {"seed": "empty", "rate_limit": None, "search_rate": None, "faults": 0.0}
-    settings.update(options)
+    settings = {**defaults, **options}
 
     @pytest.fixture(scope=scope)  # type: ignore[call-overload]
-    def _fixture() -> t.Iterator[HubSpotSandbox]:
-        with HubSpotSandbox(**settings) as sandbox:
+    def _fixture() -> t.Iterator[Served]:
+        with cls(**settings) as sandbox:
             yield sandbox
 
     return _fixture
+
+
+def hubspot_sandbox_fixture(scope: str = "function", **options: t.Any) -> t.Any:
+    """A pytest fixture yielding a started ``HubSpotSandbox(**options)`` (defaults: empty, no limits)."""
+    return _fixture_of(HubSpotSandbox, {"seed": "empty", "rate_limit": None, "search_rate": None, "faults": 0.0}, scope, options)
 
 
 def sdk_client(sandbox: HubSpotSandbox, access_token: str | None = None) -> t.Any:
@@ -47,19 +52,9 @@ def sdk_client(sandbox: HubSpotSandbox, access_token: str | None = None) -> t.An
 
 def salesforce_sandbox_fixture(scope: str = "function", **options: t.Any) -> t.Any:
     """A pytest fixture yielding a started ``SalesforceSandbox(**options)`` (defaults: empty org, no faults, quick Bulk jobs)."""
-    import pytest
-
     from connector.sandbox.salesforce import SalesforceSandbox
 
-    settings: dict[str, t.Any] = {"seed": "empty", "faults": 0.0, "bulk_delay_s": 0.05}
-    settings.update(options)
-
-    @pytest.fixture(scope=scope)  # type: ignore[call-overload]
-    def _fixture() -> t.Iterator[SalesforceSandbox]:
-        with SalesforceSandbox(**settings) as sandbox:
-            yield sandbox
-
-    return _fixture
+    return _fixture_of(SalesforceSandbox, {"seed": "empty", "faults": 0.0, "bulk_delay_s": 0.05}, scope, options)
 
 
 def trusting_session(ca_path: str) -> requests.Session:

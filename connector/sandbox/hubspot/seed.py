@@ -8,12 +8,11 @@ intent on purpose (a hidden "interest" drives how active they are), so scoring h
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import random
 import typing as t
 
 from connector.sandbox.hubspot.store import Store
+from connector.sandbox.sampling import WeightedChoice as _Pick
 
 __all__ = ["OWNERS", "contact_rows", "load_demo", "load_owners"]
 
@@ -36,16 +35,6 @@ PAGES = (("/", "Home", 30), ("/blog/lead-scoring-guide", "Lead scoring guide", 2
 FORMS = (("f-newsletter", "Newsletter signup"), ("f-demo", "Request a demo"), ("f-ebook", "Download the e-book"), ("f-contact", "Contact sales"))
 DAY_MS = 86_400_000
 
-
-class _Pick:
-    """Weighted choice with cumulative weights computed once (generation of 100,000 rows stays fast)."""
-
-    def __init__(self, items: t.Sequence[tuple[t.Any, int]]) -> None:
-        self.values = [i[0] for i in items]
-        self.cum = list(itertools.accumulate(i[1] for i in items))
-
-    def __call__(self, rng: random.Random) -> t.Any:
-        return self.values[bisect.bisect_right(self.cum, rng.random() * self.cum[-1])]
 
 
 def _weighted(rng: random.Random, items: t.Sequence[tuple[t.Any, int]]) -> t.Any:

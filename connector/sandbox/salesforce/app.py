@@ -20,7 +20,7 @@ import uuid
 
 from connector.sandbox.faults import FaultInjector
 from connector.sandbox.http import Request, Response, Router
-from connector.sandbox.requestlog import RequestLog, RequestRecord
+from connector.sandbox.requestlog import RequestLog
 from connector.sandbox.salesforce import routes_admin, routes_auth, routes_bulk, routes_composite, routes_data, routes_query, routes_tooling
 from connector.sandbox.salesforce.auth import ConnectedApp, Login, Sessions, TokenEndpoint
 from connector.sandbox.salesforce.bulk import BulkJobs
@@ -149,10 +149,7 @@ class SalesforceApp:
             response = Response.json([{"errorCode": "UNKNOWN_EXCEPTION",
                                        "message": f"An unexpected error occurred (sandbox bug {type(exc).__name__}: {exc}). ErrorId: {error_id}"}], 500)
         if not admin:
-            query = "&".join(f"{k}={v}" for k, vs in request.query.items() for v in vs)
-            self.log.add(RequestRecord(request.method, request.path, query, 0 if response.drop else response.status, started,
-                                       (time.perf_counter() - t0) * 1000 + response.delay_seconds * 1000,
-                                       len(request.body), len(response.body), fault, request.route))
+            self.log.record(request, response, started, t0, fault)
         return response
 
     def _dispatch(self, request: Request, admin: bool) -> tuple[Response, str | None]:

@@ -14,17 +14,18 @@ import os
 import pathlib
 import secrets
 import shutil
+import ssl
 import tempfile
 import typing as t
 
 from connector.sandbox.clock import SandboxClock
 from connector.sandbox.http import HttpServer
-from connector.sandbox.requestlog import RequestRecord
 from connector.sandbox.salesforce.app import SalesforceApp
 from connector.sandbox.salesforce.auth import ConnectedApp, Login
 from connector.sandbox.salesforce.faults import ALL_KINDS, SalesforceFaultPlan
 from connector.sandbox.salesforce.org import Org
 from connector.sandbox.salesforce.seed import INTEGRATION_USERNAME
+from connector.sandbox.serving import Served
 from connector.sandbox.tls import TestAuthority
 
 __all__ = ["API_VERSION", "SalesforceSandbox"]
@@ -43,8 +44,10 @@ def _rsa_key_pair() -> tuple[bytes, bytes]:
     return private, public
 
 
-class SalesforceSandbox:
-    """A running (after :meth:`start` or ``with``) Salesforce sandbox org."""
+class SalesforceSandbox(Served):
+    """A running (after :meth:`start` or ``with``) Salesforce sandbox org (lifecycle from :class:`connector.sandbox.serving.Served`)."""
+
+    app: SalesforceApp
 
     def __init__(
         self,
@@ -89,43 +92,21 @@ class SalesforceSandbox:
                                  session_ttl_s=session_ttl_s, faults=plan, long_request_limit=long_request_limit,
                                  long_request_seconds=long_request_seconds, bulk_delay_s=bulk_delay_s)
         self.app.reseed(seed, leads=seed_leads, contacts=seed_contacts, random_seed=random_seed)
+        self.request_log = self.app.log
         self._port = port
-        self._server: HttpServer | None = None
 
-    # ---- lifecycle -------------------------------------------------------------------------------------
-    def _bind(self) -> HttpServer:
-        if self._server is None:
-            self._server = HttpServer(self.app, self._port, tls=self.tls.server_context())
-            self.app.base_url = self._server.base_url
-        return self._server
+    # ---- lifecycle (start/stop/with from Served) ------------------------------------------------------
+    def _tls(self) -> ssl.SSLContext:
+        return self.tls.server_context()
 
-    def start(self) -> SalesforceSandbox:
-        """Bind the port and serve in a background thread."""
-        if self._server is None:
-            self._bind().start()
-        return self
+    def _bound(self, server: HttpServer) -> None:
+        self.app.base_url = server.base_url  # token answers and SOAP login name the instance URL
 
-    def stop(self) -> None:
-        """Stop serving, end the Bulk worker and remove the private temp directory."""
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+    def _stopped(self) -> None:
+        """End the Bulk worker and remove the private temp directory (CA file, JWT key)."""
         self.app.bulk.stop()
         if self._own_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
-
-    def serve_forever(self) -> None:
-        """Serve in the calling thread (CLI) until KeyboardInterrupt."""
-        try:
-            self._bind().serve_forever()
-        finally:
-            self.stop()
-
-    def __enter__(self) -> SalesforceSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def reset(self, seed: str = "empty", **counts: int) -> dict[str, int]:
         """Back to a fresh org: reseeded, no sessions, faults off, daily usage 0, no Bulk jobs, empty request log.
@@ -143,9 +124,7 @@ class SalesforceSandbox:
     @property
     def instance_url(self) -> str:
         """``https://127.0.0.1:<port>``, the value of ``SALESFORCE_INSTANCE_URL``."""
-        if self._server is None:
-            raise RuntimeError("the sandbox is not started; use it as a context manager or call start()")
-        return self._server.base_url
+        return self.url
 
     @property
     def ca_path(self) -> str:
@@ -169,15 +148,6 @@ class SalesforceSandbox:
     def expire_sessions(self, token: str | None = None) -> int:
         """End one session or all; the next API call with it gets 401 ``INVALID_SESSION_ID``."""
         return self.app.sessions.expire(token)
-
-    @property
-    def requests(self) -> list[RequestRecord]:
-        """Every API request served so far (admin requests excluded)."""
-        return self.app.log.snapshot()
-
-    def requests_clear(self) -> None:
-        """Forget the request log."""
-        self.app.log.clear()
 
     def set_faults(self, rate: float, seed: int = 0, kinds: t.Sequence[str] = ALL_KINDS, writes: str = "skip", slow_seconds: float = 1.0) -> None:
         """Change fault injection while running."""

@@ -14,8 +14,6 @@ after the org clock's now.
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import random
 import typing as t
 
@@ -23,6 +21,7 @@ from connector.sandbox.salesforce import timefmt
 from connector.sandbox.salesforce.ops import convert_lead, merge
 from connector.sandbox.salesforce.org import Org, Record
 from connector.sandbox.salesforce.writes import Writer
+from connector.sandbox.sampling import WeightedChoice
 
 __all__ = ["ADMIN_USERNAME", "INTEGRATION_USERNAME", "REPS", "load_demo", "load_users", "person_rows"]
 
@@ -63,16 +62,6 @@ CAMPAIGNS = (  # name, type, statuses (name, responded), start days ago, interes
 HOUR_MS, DAY_MS = 3_600_000, 86_400_000
 
 
-class _Pick:
-    """Weighted choice with cumulative weights computed once."""
-
-    def __init__(self, items: t.Sequence[tuple[t.Any, int]]) -> None:
-        self.values = [i[0] for i in items]
-        self.cum = list(itertools.accumulate(i[1] for i in items))
-
-    def __call__(self, rng: random.Random) -> t.Any:
-        return self.values[bisect.bisect_right(self.cum, rng.random() * self.cum[-1])]
-
 
 def _create(org: Org, writer: Writer, sobject: str, values: dict[str, t.Any]) -> Record:
     obj = org.obj(sobject)
@@ -96,7 +85,7 @@ def load_users(org: Org, writer: Writer) -> dict[str, str]:
 def person_rows(count: int, seed: int = 42, start: int = 0) -> list[dict[str, t.Any]]:
     """``count`` generated lead field dicts (unique e-mails for distinct ``start`` ranges), with a hidden ``_interest``."""
     rng = random.Random(seed * 1_000_003 + start)
-    title, country, industry, size, source = _Pick(TITLES), _Pick(COUNTRIES), _Pick(INDUSTRIES), _Pick(SIZES), _Pick(SOURCES)
+    title, country, industry, size, source = WeightedChoice(TITLES), WeightedChoice(COUNTRIES), WeightedChoice(INDUSTRIES), WeightedChoice(SIZES), WeightedChoice(SOURCES)
     rows = []
     for n in range(start, start + count):
         first, last = rng.choice(FIRST), rng.choice(LAST)

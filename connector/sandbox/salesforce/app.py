@@ -182,7 +182,8 @@ class SalesforceApp:
                 response = self._run(match.handler, request)
                 if kind in (None, "slow"):
                     return self._with_usage(response, counted), kind
-            return self._with_usage(self._fault(t.cast(str, kind)), counted), kind
+            assert kind is not None
+            return self._with_usage(self._fault(kind), counted), kind
         finally:
             self.gate.leave(ticket)
 

@@ -66,6 +66,7 @@ def salesforce_command(
     session_ttl: float = typer.Option(7200.0, "--session-ttl", min=1.0, help="Seconds of inactivity (org time) after which a session expires."),
     bulk_delay: float = typer.Option(0.5, "--bulk-delay", min=0.0, help="Seconds per Bulk API 2.0 job step (UploadComplete -> InProgress -> done)."),
     frozen_at: str | None = typer.Option(None, "--frozen-at", help="Freeze the org clock at this ISO-8601 instant (moved by /_sandbox/clock/advance)."),
+    start_at: str | None = typer.Option(None, "--start-at", help="Start the org clock at this ISO-8601 instant and let it run (same seeded org on every start)."),
     work_dir: str | None = typer.Option(None, "--work-dir", help="Where to write ca.pem and the JWT key (default: a temp dir removed at exit)."),
 ) -> None:
     """Serve a Salesforce sandbox org over HTTPS on 127.0.0.1 and print the SALESFORCE_* settings."""
@@ -75,12 +76,16 @@ def salesforce_command(
 
     if seed not in ("demo", "empty"):
         raise typer.BadParameter("must be 'demo' or 'empty'", param_hint="--seed")
-    clock = None
-    if frozen_at is not None:
-        try:
-            clock = SandboxClock(frozen_ms=parse_datetime(frozen_at))
-        except ValueError as exc:
-            raise typer.BadParameter(f"{frozen_at!r} is not an ISO-8601 date-time", param_hint="--frozen-at") from exc
+    instants: dict[str, int] = {}
+    for hint, text in (("--frozen-at", frozen_at), ("--start-at", start_at)):
+        if text is not None:
+            try:
+                instants[hint] = parse_datetime(text)
+            except ValueError as exc:
+                raise typer.BadParameter(f"{text!r} is not an ISO-8601 date-time", param_hint=hint) from exc
+    if len(instants) > 1:
+        raise typer.BadParameter("give --frozen-at or --start-at, not both", param_hint="--start-at")
+    clock = SandboxClock(frozen_ms=instants.get("--frozen-at"), start_ms=instants.get("--start-at"))
     sandbox = _started(lambda: SalesforceSandbox(
         seed=seed, seed_leads=seed_leads, seed_contacts=seed_contacts, random_seed=random_seed, port=port, daily_limit=daily_limit,
         session_ttl_s=session_ttl, faults=faults, fault_seed=fault_seed, fault_kinds=tuple(k.strip() for k in fault_kinds.split(",") if k.strip()),

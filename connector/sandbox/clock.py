@@ -16,12 +16,19 @@ __all__ = ["SandboxClock"]
 
 
 class SandboxClock:
-    """Real time plus an offset, or a frozen instant; both moved forward by :meth:`advance`."""
+    """Real time plus an offset, or a frozen instant; both moved forward by :meth:`advance`.
 
-    def __init__(self, frozen_ms: int | None = None, wall: t.Callable[[], float] = time.time) -> None:
+    ``frozen_ms`` stands still (tests, and ``--frozen-at``); ``start_ms`` runs in real time from that
+    instant (``--start-at``), so a seeded sandbox is the same on every start while later writes still
+    get later timestamps.
+    """
+
+    def __init__(self, frozen_ms: int | None = None, wall: t.Callable[[], float] = time.time, start_ms: int | None = None) -> None:
+        if frozen_ms is not None and start_ms is not None:
+            raise ValueError("a sandbox clock is either frozen or started at an instant, not both")
         self._frozen_ms = frozen_ms
-        self._offset_ms = 0
         self._wall = wall
+        self._offset_ms = 0 if start_ms is None else int(start_ms) - int(wall() * 1000)
         self._lock = threading.Lock()
 
     def now_ms(self) -> int:

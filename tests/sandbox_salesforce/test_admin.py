@@ -67,3 +67,11 @@ def test_expire_one_session(sandbox: SalesforceSandbox, http: requests.Session) 
     assert admin(sandbox, "POST", "sessions/expire", json={"token": token}).json() == {"expired": 1}
     assert http.get(api(sandbox, "limits")).status_code == 401
     assert requests.get(api(sandbox, "limits"), headers={"Authorization": f"Bearer {other}"}, verify=sandbox.ca_path).status_code == 200
+
+
+def test_clock_started_at_an_instant_runs_from_there() -> None:
+    from connector.sandbox.clock import SandboxClock
+
+    ticks = iter([1000.0, 1000.0, 1002.5])
+    clock = SandboxClock(start_ms=1_736_942_400_000, wall=lambda: next(ticks))
+    assert clock.now_ms() == 1_736_942_400_000 and clock.now_ms() == 1_736_942_402_500

@@ -33,6 +33,6 @@ def test_prints_settings_that_work_then_cleans_up_on_sigterm() -> None:
 
 
 def test_bad_options_exit_2() -> None:
-    for args in (["--seed", "huge"], ["--frozen-at", "yesterday"], ["--fault-kinds", "429"]):
+    for args in (["--seed", "huge"], ["--frozen-at", "yesterday"], ["--fault-kinds", "429"], ["--frozen-at", "2025-01-01T00:00:00Z", "--start-at", "2025-01-01T00:00:00Z"]):
         done = subprocess.run([CONNECTOR, "sandbox", "salesforce", "--port", "0", *args], capture_output=True, text=True, timeout=60)
         assert done.returncode == 2, (args, done.stderr)

@@ -15,6 +15,7 @@ import json
 import re
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 import typing as t
@@ -207,20 +208,42 @@ class _ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+    tls: ssl.SSLContext | None = None
+    handshake_timeout_s = 10.0
+
+    def get_request(self) -> tuple[t.Any, t.Any]:
+        """Accept a connection; with TLS, wrap it without handshaking (the worker thread does that)."""
+        sock, address = self.socket.accept()
+        if self.tls is not None:
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
+    def finish_request(self, request: t.Any, client_address: t.Any) -> None:
+        """Handshake in the worker thread, so a slow or broken client never blocks the accept loop."""
+        if isinstance(request, ssl.SSLSocket):
+            request.settimeout(self.handshake_timeout_s)
+            request.do_handshake()
+            request.settimeout(None)
+        super().finish_request(request, client_address)
 
     def handle_error(self, request: t.Any, client_address: t.Any) -> None:
-        """A client that hung up (e.g. timed out on a slow answer) is normal here, not an error to print."""
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+        """A client that hung up, timed out or refused our certificate is normal here, not an error to print."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError, ssl.SSLError)):
             return
         super().handle_error(request, client_address)
 
 
 class HttpServer:
-    """Serves an ``App`` on 127.0.0.1 in a background thread; ``port=0`` picks a free port."""
+    """Serves an ``App`` on 127.0.0.1 in a background thread; ``port=0`` picks a free port.
 
-    def __init__(self, app: App, port: int = 0, host: str = "127.0.0.1") -> None:
+    With ``tls`` (a server-side ``ssl.SSLContext``, e.g. from :class:`connector.sandbox.tls.TestAuthority`)
+    it speaks HTTPS, for SDKs that only build ``https://`` URLs.
+    """
+
+    def __init__(self, app: App, port: int = 0, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
         self._server = _ThreadingServer((host, port), _RequestHandler)
         self._server.app = app  # type: ignore[attr-defined]
+        self._server.tls = tls
         self._thread: threading.Thread | None = None
 
     @property
@@ -230,8 +253,9 @@ class HttpServer:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        return f"http://{self._server.server_address[0]!s}:{self.port}"
+        """``http://127.0.0.1:<port>`` (``https://`` with TLS)."""
+        scheme = "https" if self._server.tls is not None else "http"
+        return f"{scheme}://{self._server.server_address[0]!s}:{self.port}"
 
     def start(self) -> None:
         """Serve in a daemon thread until :meth:`stop`."""

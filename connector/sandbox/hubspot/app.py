@@ -19,7 +19,7 @@ from connector.sandbox.hubspot.errors import ApiError, error_body
 from connector.sandbox.hubspot.faults import FaultInjector, FaultPlan
 from connector.sandbox.hubspot.portal import Portal
 from connector.sandbox.hubspot.ratelimit import RateLimit, RateLimiter
-from connector.sandbox.hubspot.requestlog import RequestLog, RequestRecord
+from connector.sandbox.requestlog import RequestLog
 
 __all__ = ["HubSpotApp"]
 
@@ -67,10 +67,7 @@ class HubSpotApp:
             traceback.print_exc()
             response = Response.json(error_body(f"internal sandbox error: {type(exc).__name__}: {exc}", "INTERNAL_ERROR"), 500)
         if not admin:
-            query = "&".join(f"{k}={v}" for k, vs in request.query.items() for v in vs)
-            self.log.add(RequestRecord(request.method, request.path, query, 0 if response.drop else response.status, started,
-                                       (time.perf_counter() - t0) * 1000 + response.delay_seconds * 1000,
-                                       len(request.body), len(response.body), fault, request.route))
+            self.log.record(request, response, started, t0, fault)
         return response
 
     def _dispatch(self, request: Request, admin: bool) -> tuple[Response, str | None]:

@@ -9,17 +9,16 @@ from __future__ import annotations
 import secrets
 import typing as t
 
-from connector.sandbox.http import HttpServer
 from connector.sandbox.hubspot.app import HubSpotApp
 from connector.sandbox.hubspot.clock import SandboxClock
 from connector.sandbox.hubspot.faults import ALL_KINDS, FaultPlan
 from connector.sandbox.hubspot.lists import ListStore
 from connector.sandbox.hubspot.portal import OAuthCredentials, Portal
 from connector.sandbox.hubspot.ratelimit import RateLimit, parse_rate
-from connector.sandbox.hubspot.requestlog import RequestRecord
 from connector.sandbox.hubspot.seed import load_demo, load_owners
 from connector.sandbox.hubspot.store import Store
 from connector.sandbox.hubspot.tiers import DEFAULT_TIER, PortalTier, tier_named
+from connector.sandbox.serving import Served
 
 __all__ = ["TIER_LIMIT", "HubSpotSandbox"]
 
@@ -33,8 +32,10 @@ def _rate(value: str | RateLimit | None, tier: PortalTier) -> RateLimit | None:
     return value if isinstance(value, RateLimit) or value is None else parse_rate(value)
 
 
-class HubSpotSandbox:
-    """A running (after :meth:`start` or ``with``) HubSpot sandbox."""
+class HubSpotSandbox(Served):
+    """A running (after :meth:`start` or ``with``) HubSpot sandbox (lifecycle from :class:`connector.sandbox.serving.Served`)."""
+
+    app: HubSpotApp
 
     def __init__(
         self,
@@ -69,59 +70,19 @@ class HubSpotSandbox:
         load_owners(self.store)
         if seed == "demo":
             load_demo(self.store, contacts=seed_contacts, seed=random_seed)
+        self.request_log = self.app.log
         self._port = port
-        self._server: HttpServer | None = None
-
-    # ---- lifecycle -----------------------------------------------------------------------
-    def start(self) -> HubSpotSandbox:
-        """Bind the port and serve in a background thread."""
-        if self._server is None:
-            self._server = HttpServer(self.app, self._port)
-            self._server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-
-    def serve_forever(self) -> None:
-        """Serve in the calling thread (CLI) until KeyboardInterrupt."""
-        if self._server is None:
-            self._server = HttpServer(self.app, self._port)
-        try:
-            self._server.serve_forever()
-        finally:
-            self.stop()
-
-    def __enter__(self) -> HubSpotSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # ---- what tests use ------------------------------------------------------------------
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>``, the value for ``HUBSPOT_BASE_URL``."""
-        if self._server is None:
-            raise RuntimeError("the sandbox is not started; use it as a context manager or call start()")
-        return self._server.base_url
+        return self.url
 
     @property
     def lists(self) -> ListStore:
         """The portal's lists."""
         return self.portal.lists
-
-    @property
-    def requests(self) -> list[RequestRecord]:
-        """Every API request served so far (admin requests excluded)."""
-        return self.app.log.snapshot()
-
-    def requests_clear(self) -> None:
-        """Forget the request log."""
-        self.app.log.clear()
 
     def set_faults(self, rate: float, seed: int = 0, kinds: t.Sequence[str] = ALL_KINDS, writes: str = "skip", slow_seconds: float = 1.0) -> None:
         """Change fault injection while running."""

@@ -12,14 +12,13 @@ its task, and the demo shows what a quarantined action looks like. Every other c
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import random
 import typing as t
 import uuid
 
 from connector.sandbox.hubspot.seed_activity import generate_activity
 from connector.sandbox.hubspot.store import Store
+from connector.sandbox.sampling import WeightedChoice as _Pick
 
 __all__ = ["FORMS", "OWNERS", "UNASSIGNED_EMAIL", "contact_rows", "load_demo", "load_forms", "load_owners"]
 
@@ -46,16 +45,6 @@ FORMS = (("Contact us", "/contact"), ("Request a demo", "/demo"), ("Newsletter s
 UNASSIGNED_EMAIL = "riley.unassigned@northwind-labs.example"
 DAY_MS = 86_400_000
 
-
-class _Pick:
-    """Weighted choice with cumulative weights computed once (generation of 100,000 rows stays fast)."""
-
-    def __init__(self, items: t.Sequence[tuple[t.Any, int]]) -> None:
-        self.values = [i[0] for i in items]
-        self.cum = list(itertools.accumulate(i[1] for i in items))
-
-    def __call__(self, rng: random.Random) -> t.Any:
-        return self.values[bisect.bisect_right(self.cum, rng.random() * self.cum[-1])]
 
 
 def load_owners(store: Store) -> list[str]:

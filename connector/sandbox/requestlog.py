@@ -1,10 +1,14 @@
-"""A record of every request the sandbox served, for tests and benchmarks to count calls."""
+"""A record of every request a sandbox served, for tests and benchmarks to count calls (any vendor)."""
 
 from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 import typing as t
+
+if t.TYPE_CHECKING:
+    from connector.sandbox.http import Request, Response
 
 __all__ = ["RequestLog", "RequestRecord"]
 
@@ -42,6 +46,13 @@ class RequestLog:
         """Append one record."""
         with self._lock:
             self._items.append(record)
+
+    def record(self, request: Request, response: Response, started: float, t0: float, fault: str | None) -> None:
+        """Append the record of a served exchange (``started``: wall time; ``t0``: ``perf_counter`` at arrival)."""
+        query = "&".join(f"{k}={v}" for k, vs in request.query.items() for v in vs)
+        self.add(RequestRecord(request.method, request.path, query, 0 if response.drop else response.status, started,
+                               (time.perf_counter() - t0) * 1000 + response.delay_seconds * 1000,
+                               len(request.body), len(response.body), fault, request.route))
 
     def snapshot(self) -> list[RequestRecord]:
         """A copy of every record so far."""

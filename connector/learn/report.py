@@ -2,8 +2,10 @@
 
 Writes ``report.md`` (figures, thresholds, excluded columns, rules), ``thresholds.csv`` (every
 threshold of both scores: contacts above, conversion rate, share of conversions captured) and
-``lift_gain.png`` (cumulative gain, and conversion/capture by threshold). All figures come from
-out-of-fold predictions, so they estimate how the model does on leads it has not seen.
+``lift_gain.png`` (cumulative gain, and conversion/capture by threshold). The tables, the chart and
+every line marked "out-of-fold" come from nested cross-validation, so they estimate how the model does
+on leads it has not seen; the two in-sample figures (the selection score, the written thresholds'
+rates) say so where they are printed.
 """
 
 from __future__ import annotations

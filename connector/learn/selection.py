@@ -294,56 +294,60 @@ def _mean_above(items: t.Sequence[AboveHot]) -> AboveHot:
     )
 
 
+@dc.dataclass(frozen=True)
+class _Repeat:
+    """One pass of the outer cross-validation, every lead scored by a model that never saw it."""
+
+    probability: np.ndarray
+    points: np.ndarray
+    hot: AboveHot
+    points_hot: AboveHot
+
+
+def _one_repeat(ctx: Context, seed: int, fold_auc: list[float], choices: list[Choice], tick: t.Callable[[], None]) -> _Repeat:
+    y = ctx.y
+    prob, pts = np.zeros(len(y)), np.zeros(len(y))
+    hot, points_hot = np.zeros(len(y), dtype=bool), np.zeros(len(y), dtype=bool)
+    cuts: list[float] = []
+    point_cuts: list[float] = []
+    for train, test in stratified_folds(y, np.arange(len(y)), ctx.folds, seed):
+        fitted = fit_procedure(ctx, train)
+        prob[test] = fitted.probability(fitted.x[test])
+        pts[test] = fitted.points_score(test)
+        hot[test] = score100(prob[test]) >= fitted.thresholds.hot
+        points_hot[test] = pts[test] >= fitted.points_thresholds.hot
+        cuts.append(fitted.thresholds.hot)
+        point_cuts.append(fitted.points_thresholds.hot)
+        fold_auc.append(roc_auc(y[test], prob[test]))
+        choices.append(fitted.choice)
+        tick()
+    return _Repeat(prob, pts, _above(y, hot, cuts), _above(y, points_hot, point_cuts))
+
+
 def nested_evaluation(ctx: Context, repeats: int, on_fold: t.Callable[[int, int], None] | None = None) -> Evaluation:
     """Run :func:`fit_procedure` in each outer fold (``repeats`` times, new folds each time) and judge it on the fold left out."""
     y = ctx.y
-    everyone = np.arange(len(y))
-    per_repeat: list[dict[str, t.Any]] = []
     fold_auc: list[float] = []
     choices: list[Choice] = []
-    done = 0
-    for r in range(repeats):
-        prob, pts = np.zeros(len(y)), np.zeros(len(y))
-        hot, points_hot = np.zeros(len(y), dtype=bool), np.zeros(len(y), dtype=bool)
-        cuts: list[float] = []
-        point_cuts: list[float] = []
-        # The outer folds use other seeds than the inner ones, so the two splits never coincide.
-        outer = stratified_folds(y, everyone, ctx.folds, ctx.seed + 7919 * (r + 1))
-        for train, test in outer:
-            fitted = fit_procedure(ctx, train)
-            prob[test] = fitted.probability(fitted.x[test])
-            pts[test] = fitted.points_score(test)
-            hot[test] = score100(prob[test]) >= fitted.thresholds.hot
-            points_hot[test] = pts[test] >= fitted.points_thresholds.hot
-            cuts.append(fitted.thresholds.hot)
-            point_cuts.append(fitted.points_thresholds.hot)
-            fold_auc.append(roc_auc(y[test], prob[test]))
-            choices.append(fitted.choice)
-            done += 1
-            if on_fold is not None:
-                on_fold(done, repeats * len(outer))
-        per_repeat.append(
-            {
-                "auc": roc_auc(y, prob),
-                "points_auc": roc_auc(y, pts),
-                "ece": expected_calibration_error(y, prob),
-                "hot": _above(y, hot, cuts),
-                "points_hot": _above(y, points_hot, point_cuts),
-                "prob": prob,
-                "pts": pts,
-            }
-        )
+    total = repeats * len(stratified_folds(y, np.arange(len(y)), ctx.folds, ctx.seed))
+
+    def tick() -> None:
+        if on_fold is not None:
+            on_fold(len(fold_auc), total)
+
+    # The outer folds use other seeds than the inner ones, so the two splits never coincide.
+    runs = [_one_repeat(ctx, ctx.seed + 7919 * (r + 1), fold_auc, choices, tick) for r in range(repeats)]
     return Evaluation(
         folds=len(fold_auc) // repeats,
         repeats=repeats,
-        auc_probability=float(np.mean([p["auc"] for p in per_repeat])),
-        auc_points=float(np.mean([p["points_auc"] for p in per_repeat])),
-        ece=float(np.mean([p["ece"] for p in per_repeat])),
-        hot=_mean_above([p["hot"] for p in per_repeat]),
-        points_hot=_mean_above([p["points_hot"] for p in per_repeat]),
+        auc_probability=float(np.mean([roc_auc(y, r.probability) for r in runs])),
+        auc_points=float(np.mean([roc_auc(y, r.points) for r in runs])),
+        ece=float(np.mean([expected_calibration_error(y, r.probability) for r in runs])),
+        hot=_mean_above([r.hot for r in runs]),
+        points_hot=_mean_above([r.points_hot for r in runs]),
         fold_auc=fold_auc,
-        repeat_auc=[p["auc"] for p in per_repeat],
+        repeat_auc=[roc_auc(y, r.probability) for r in runs],
         choices=choices,
-        oof_probability=per_repeat[0]["prob"],
-        oof_points=per_repeat[0]["pts"],
+        oof_probability=runs[0].probability,
+        oof_points=runs[0].points,
     )

@@ -15,7 +15,8 @@ import uuid
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+# ../shared beside the main checkout; a worktree under /work/wt/<name> finds it one level further up.
+SHARED = next((d / "shared" for d in (REPO.parent, REPO.parent.parent) if (d / "shared").is_dir()), REPO.parent / "shared")
 
 
 def _postgres_url() -> str | None:

@@ -37,8 +37,9 @@ def learn_command(
     placeholder: list[str] | None = typer.Option(None, "--placeholder", help="Value meaning 'not answered' (repeatable; default: Select)."),
     target_conversion: float = typer.Option(0.8, "--target-conversion", help="Conversion rate the hot (sql) stage must reach."),
     seed: int = typer.Option(0, "--seed", help="Random seed: same data + same seed = same model."),
-    trees: int = typer.Option(300, "--trees", min=1, help="Trees in the probability model (fewer = faster, a little less accurate)."),
-    folds: int = typer.Option(5, "--folds", min=2, max=20, help="Cross-validation folds."),
+    trees: int = typer.Option(200, "--trees", min=1, help="Most trees the probability model may use; inner cross-validation picks how many (fewer = faster)."),
+    folds: int = typer.Option(5, "--folds", min=2, max=20, help="Cross-validation folds (outer and inner)."),
+    repeats: int = typer.Option(1, "--repeats", min=1, max=20, help="Repeat the outer cross-validation with new folds; the figures are the mean (each repeat adds the time of one run)."),
     report: pathlib.Path | None = typer.Option(None, "--report", help="Directory for report.md, thresholds.csv and lift_gain.png."),
     as_of: str | None = typer.Option(None, "--as-of", help="Count activities up to this ISO 8601 instant (default: the latest activity in --activities)."),
 ) -> None:
@@ -47,6 +48,9 @@ def learn_command(
     if any(importlib.util.find_spec(m) is None for m in needed):
         typer.echo(f"error: {INSTALL_HINT}", err=True)
         raise typer.Exit(2)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from connector.learn.dataset import DataError
     from connector.learn.pipeline import DEFAULT_PLACEHOLDERS, LearnOptions, learn
     from connector.learn.probability import BoostingParams
@@ -71,12 +75,15 @@ def learn_command(
         target_conversion=target_conversion,
         seed=seed,
         folds=folds,
+        repeats=repeats,
         boosting=BoostingParams(trees=trees),
         as_of=when,
     )
-    typer.echo(f"learning from {contacts} ({folds}-fold cross-validation, {trees} trees, seed {seed}) ...", err=True)
+    typer.echo(f"learning from {contacts} (nested {folds}-fold cross-validation x {repeats}, at most {trees} trees, seed {seed}) ...", err=True)
     try:
-        learned = learn(options)
+        with Progress(TextColumn("cross-validating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True), transient=True) as progress:
+            task = progress.add_task("folds", total=folds * repeats + 1)
+            learned = learn(options, on_fold=lambda done, total: progress.update(task, completed=done, total=total))
     except DataError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

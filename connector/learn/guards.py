@@ -72,8 +72,12 @@ def check_labels(y: np.ndarray, label: str) -> list[str]:
 
 
 def _univariate_auc(col: Column, y: np.ndarray, folds: t.Sequence[tuple[np.ndarray, np.ndarray]], min_size: int) -> float:
-    """Out-of-fold AUC of the column alone: each bucket scored by its conversion rate in the other folds."""
-    score = np.full(len(y), float(y.mean()))
+    """Out-of-fold AUC of the column alone: each bucket scored by its conversion rate in the other folds.
+
+    Only the folds' rows count, so the screen can run on the training part of a larger set.
+    """
+    tested = np.concatenate([test for _, test in folds])
+    score = np.full(len(y), float(y[tested].mean()))
     for train, test in folds:
         prior = float(y[train].mean())
         for bucket in fit_buckets(col, train, min_size=min_size):
@@ -83,7 +87,7 @@ def _univariate_auc(col: Column, y: np.ndarray, folds: t.Sequence[tuple[np.ndarr
                 # Shrink small buckets toward the prior so a lucky handful cannot look perfect.
                 rate = (y[train][inside].sum() + 5 * prior) / (inside.sum() + 5)
                 score[test[members[test]]] = rate
-    auc = roc_auc(y, score)
+    auc = roc_auc(y[tested], score[tested])
     return max(auc, 1.0 - auc)
 
 

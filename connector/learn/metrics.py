@@ -24,17 +24,11 @@ def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
     pos, neg = int(y.sum()), int((~y).sum())
     if pos == 0 or neg == 0:
         return float("nan")
-    order = np.argsort(score, kind="mergesort")
-    s = np.asarray(score, dtype=np.float64)[order]
-    ranks = np.empty(len(s), dtype=np.float64)
-    i = 0
-    while i < len(s):  # average ranks over ties
-        j = i
-        while j + 1 < len(s) and s[j + 1] == s[i]:
-            j += 1
-        ranks[i : j + 1] = (i + j) / 2.0 + 1.0
-        i = j + 1
-    rank_sum = ranks[y[order]].sum()
+    # Mid-ranks: a value's rank is the average of the positions its ties occupy (1-based).
+    _, inverse, counts = np.unique(np.asarray(score, dtype=np.float64), return_inverse=True, return_counts=True)
+    upto = np.cumsum(counts)
+    ranks = (upto - (counts - 1) / 2.0)[inverse]
+    rank_sum = float(ranks[y].sum())
     return float((rank_sum - pos * (pos + 1) / 2.0) / (pos * neg))
 
 

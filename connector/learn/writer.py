@@ -72,7 +72,6 @@ def _rule_id(rule: PointRule, seen: set[str]) -> str:
 
 def model_dict(learned: Learned, output: pathlib.Path, json_name: str) -> tuple[dict[str, t.Any], list[str]]:
     """The scoring model as plain data, plus one evidence comment per rule."""
-    ev = learned.evaluation
     y = learned.y
     rate = float(y.mean())
     rules: list[dict[str, t.Any]] = []
@@ -81,7 +80,7 @@ def model_dict(learned: Learned, output: pathlib.Path, json_name: str) -> tuple[
     for rule in sorted(learned.points.rules, key=lambda r: (r.bucket.column if r.bucket else "~" + t.cast(t.Any, r.term).type, -r.points)):
         rules.append(_rule_dict(rule, _rule_id(rule, seen)))
         comments.append(f"evidence: {rule.n} contacts, {rule.rate:.1%} converted (all contacts: {rate:.1%})")
-    hot, mql = ev.thresholds.hot, ev.thresholds.mql
+    hot, mql = learned.thresholds.hot, learned.thresholds.mql
     data: dict[str, t.Any] = {
         "model": _model_name(output),
         "description": (
@@ -144,11 +143,13 @@ def _flow(value: t.Any) -> str:
 def render_yaml(data: dict[str, t.Any], comments: t.Sequence[str], learned: Learned) -> str:
     """The YAML text: header comments, the model, one commented block per rule."""
     ev = learned.evaluation
+    th = learned.thresholds
     lines = [
         "# Learned by `connector learn`. Edit freely: it is an ordinary scoring model.",
-        f"# Cross-validated ROC AUC: probability {ev.auc_probability:.3f}, points {ev.auc_points:.3f}; calibration error {ev.ece:.3f}.",
-        f"# Hot (sql) threshold {ev.thresholds.hot:g}: {ev.thresholds.hot_row.conversion:.1%} convert, holding {ev.thresholds.hot_row.captured:.1%} of all conversions.",
-        f"# MQL threshold {ev.thresholds.mql:g}: {ev.thresholds.mql_row.conversion:.1%} convert, holding {ev.thresholds.mql_row.captured:.1%} of all conversions.",
+        f"# Out-of-fold (nested cross-validation) ROC AUC: probability {ev.auc_probability:.3f}, points {ev.auc_points:.3f}; calibration error {ev.ece:.3f}.",
+        f"# Out-of-fold hot stage (each fold's own threshold): {ev.hot.conversion:.1%} convert, holding {ev.hot.captured:.1%} of all conversions.",
+        f"# Hot (sql) threshold {th.hot:g}: {th.hot_row.conversion:.1%} convert, holding {th.hot_row.captured:.1%} of all conversions (on the scores it was picked on).",
+        f"# MQL threshold {th.mql:g}: {th.mql_row.conversion:.1%} convert, holding {th.mql_row.captured:.1%} of all conversions (same).",
         "# The total is the calibrated probability (0..100); the points dimension (weight 0) explains it",
         "# in readable rules. Raise its weight (and total.ceiling) to make the points count in the total.",
     ]

@@ -20,7 +20,8 @@ def test_learn_writes_model_json_and_report(synth_dir: pathlib.Path, tmp_path: p
          "--id-column", "id", "--exclude", "Country", "--trees", "30", "--as-of", "2026-03-01T00:00:00Z", "--output", str(out), "--report", str(tmp_path / "rep")],
     )
     assert result.exit_code == 0, result.output
-    for text in ("ROC AUC: probability", "points model", "calibration error", "precision", "recall", "hot threshold"):
+    for text in ("out-of-fold ROC AUC (nested 5-fold CV", "): probability", "points model", "out-of-fold calibration error", "precision", "recall",
+                 "written hot threshold", "in-sample for that choice"):
         assert text in result.output
     assert out.exists() and (out.parent / "learned.probability.json").exists()
     assert 'probability: {floor: 0, ceiling: 100, weight: 1, predictive: {model_file: "learned.probability.json"}}' in out.read_text()

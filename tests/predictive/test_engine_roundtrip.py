@@ -49,7 +49,7 @@ def test_probability_dimension_equals_training_prediction(written: Written, lear
 
 def test_model_validates_and_has_stages_from_thresholds(written: Written, learned: Learned) -> None:
     model = load_model(written.yaml)
-    th = learned.evaluation.thresholds
+    th = learned.thresholds
     stages = {s.name: s.thresholds for s in model.stages.order} if model.stages else {}
     assert stages["sql"] == {"probability": th.hot} and stages["mql"] == {"probability": th.mql}
     assert th.mql < th.hot

@@ -16,23 +16,15 @@ import typing as t
 
 import sqlalchemy as sa
 
+from connector.scoring.identity import email_id, email_of, normalize_anonymous_id
 from connector.scoring.records import Activity, Contact, utc
 from connector.scoring.result import ScoreResult, ScoringState
-from connector.sync import tables as T
 from connector.sync.cursor import State
+from connector.sync.tables import UTCDateTime, activities, contacts, cursors, identities, quarantine, runs, scores, stage_history
 
 __all__ = ["Store", "ToScore", "bulk_insert", "bulk_upsert", "dumps", "jsonable", "upsert"]
 
 _CHUNK = 500
-
-contacts = T.ContactRow.__table__  # type: ignore[attr-defined]
-activities = T.ActivityRow.__table__  # type: ignore[attr-defined]
-identities = T.IdentityRow.__table__  # type: ignore[attr-defined]
-cursors = T.CursorRow.__table__  # type: ignore[attr-defined]
-scores = T.ScoreRow.__table__  # type: ignore[attr-defined]
-quarantine = T.QuarantineRow.__table__  # type: ignore[attr-defined]
-stage_history = T.StageHistoryRow.__table__  # type: ignore[attr-defined]
-runs = T.RunRow.__table__  # type: ignore[attr-defined]
 
 
 def _chunks(items: t.Sequence[t.Any], size: int = _CHUNK) -> t.Iterator[t.Sequence[t.Any]]:
@@ -153,7 +145,7 @@ def _bind_processor(column: sa.Column[t.Any], dialect: sa.Dialect) -> t.Callable
     the same result, so it is converted once.
     """
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
-    if process is None or not isinstance(column.type, T.UTCDateTime):
+    if process is None or not isinstance(column.type, UTCDateTime):
         return process
     last: list[t.Any] = [_UNSET, None]
 
@@ -226,20 +218,20 @@ class Store:
         for c in records:
             latest[c.id] = c
         with self.engine.begin() as conn:
-            existing: dict[str, tuple[t.Any, t.Any]] = {}
+            existing: dict[str, tuple[t.Any, t.Any, t.Any]] = {}
             for part in _chunks(list(latest)):
-                for cid, email, props in conn.execute(
-                    sa.select(contacts.c.id, contacts.c.email, contacts.c.properties).where(contacts.c.crm == self.crm, contacts.c.id.in_(part))
+                for cid, email, props, owner in conn.execute(
+                    sa.select(contacts.c.id, contacts.c.email, contacts.c.properties, contacts.c.owner_id).where(contacts.c.crm == self.crm, contacts.c.id.in_(part))
                 ):
-                    existing[cid] = (email, props)
+                    existing[cid] = (email, props, owner)
             rows = []
             for c in latest.values():
                 email = c.email.strip().lower() if c.email else None
                 props = jsonable(dict(c.properties))
-                if existing.get(c.id) == (email, props):
+                if existing.get(c.id) == (email, props, c.owner_id):
                     continue
-                rows.append({"crm": self.crm, "id": c.id, "email": email, "properties": props, "updated_at": c.updated_at, "pulled_at": now, "needs_score": True})
-            bulk_upsert(conn, contacts, rows, ["crm", "id"], ["email", "properties", "updated_at", "pulled_at", "needs_score"])
+                rows.append({"crm": self.crm, "id": c.id, "email": email, "properties": props, "updated_at": c.updated_at, "pulled_at": now, "needs_score": True, "owner_id": c.owner_id})
+            bulk_upsert(conn, contacts, rows, ["crm", "id"], ["email", "properties", "updated_at", "pulled_at", "needs_score", "owner_id"])
         return [r["id"] for r in rows]
 
     def save_activities(self, records: t.Sequence[Activity], now: dt.datetime) -> int:
@@ -262,7 +254,7 @@ class Store:
                     "type": a.type,
                     "occurred_at": a.occurred_at,
                     "contact_id": a.contact_id,
-                    "anonymous_id": a.anonymous_id.strip().lower() if a.anonymous_id and a.anonymous_id.lower().startswith("email:") else a.anonymous_id,
+                    "anonymous_id": normalize_anonymous_id(a.anonymous_id) if a.anonymous_id else None,
                     "attributes": jsonable(dict(a.attributes)),
                     "pulled_at": now,
                 }
@@ -273,10 +265,10 @@ class Store:
         return len(rows)
 
     def _mark_for_activity(self, conn: sa.Connection, rows: t.Sequence[t.Mapping[str, t.Any]]) -> None:
-        """Mark the contacts new activity belongs to (directly, by ``email:`` id or by identity)."""
+        """Mark the contacts new activity belongs to (directly, by e-mail id or by identity)."""
         direct = {r["contact_id"] for r in rows if r["contact_id"]}
         anon = {r["anonymous_id"] for r in rows if not r["contact_id"] and r["anonymous_id"]}
-        emails = {a[len("email:"):] for a in anon if a.startswith("email:")}
+        emails = {address for a in anon if (address := email_of(a)) is not None}
         for part in _chunks(sorted(anon)):
             direct.update(
                 cid for (cid,) in conn.execute(sa.select(identities.c.contact_id).where(identities.c.crm == self.crm, identities.c.anonymous_id.in_(part)))
@@ -335,13 +327,15 @@ class Store:
         with self.engine.connect() as conn:
             owner_of: dict[str, str] = {}
             for part in _chunks(list(ids)):
-                for cid, email, props, updated in conn.execute(
-                    sa.select(contacts.c.id, contacts.c.email, contacts.c.properties, contacts.c.updated_at).where(contacts.c.crm == self.crm, contacts.c.id.in_(part))
+                for cid, email, props, updated, owner in conn.execute(
+                    sa.select(contacts.c.id, contacts.c.email, contacts.c.properties, contacts.c.updated_at, contacts.c.owner_id).where(
+                        contacts.c.crm == self.crm, contacts.c.id.in_(part)
+                    )
                 ):
-                    out.contacts.append(Contact(id=cid, email=email, properties=props or {}, updated_at=updated))
+                    out.contacts.append(Contact(id=cid, email=email, properties=props or {}, updated_at=updated, owner_id=owner))
                     out.activities[cid] = []
                     if email:
-                        owner_of[f"email:{email}"] = cid
+                        owner_of[email_id(email)] = cid
                 for anon, cid in conn.execute(sa.select(identities.c.anonymous_id, identities.c.contact_id).where(identities.c.crm == self.crm, identities.c.contact_id.in_(part))):
                     owner_of[anon] = cid
                 for cid, model, state, stage in conn.execute(

@@ -195,7 +195,7 @@ class HubSpotMapping(_Strict):
 
     def contact_properties(self) -> list[str]:
         """HubSpot properties a contact pull asks for: only those the mapping names (plus bookkeeping)."""
-        names = [self.contacts.email_property, "lastmodifieddate", "hs_object_id"]
+        names = [self.contacts.email_property, self.contacts.owner_property, "lastmodifieddate", "hs_object_id"]
         names += [spec.property for spec in self.contacts.properties.values()]
         return list(dict.fromkeys(names))
 

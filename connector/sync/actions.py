@@ -32,7 +32,7 @@ import urllib.request
 import sqlalchemy as sa
 
 from connector.adapters.base import CRMAdapter, CRMError, FieldUpdate, TaskRequest
-from connector.scoring.result import ScoreResult
+from connector.sync.scorers import Firing
 from connector.sync.store import Store, jsonable, upsert
 from connector.sync.tables import actions, contacts, firings, written
 
@@ -42,39 +42,36 @@ __all__ = ["ActionCounts", "Webhook", "execute_pending", "firing_key", "post_web
 Webhook = t.Callable[[str, t.Mapping[str, t.Any], str], None]
 
 
-def firing_key(crm: str, result: ScoreResult, trigger: str, seq: int) -> str:
-    """The idempotency key of a contact's ``seq``-th firing of ``trigger`` (1, 2, ... as it re-arms).
+def firing_key(crm: str, firing: Firing, seq: int) -> str:
+    """The idempotency key of a contact's ``seq``-th firing of a trigger (1, 2, ... as it re-arms).
 
     Counting firings instead of stamping the time makes the key the same whichever run records
     it, so the key handed to the CRM (e.g. with a task) survives a crash and a redo.
     """
-    return f"{crm}:{result.model}:{result.contact_id}:{trigger}:{seq}"
+    return f"{crm}:{firing.model}:{firing.contact_id}:{firing.trigger}:{seq}"
 
 
-def record_firings(conn: sa.Connection, crm: str, results: t.Sequence[ScoreResult]) -> int:
-    """Record the triggers fired by ``results`` and their actions, in the scoring transaction."""
-    count = 0
-    for r in results:
-        for event in r.triggers:
-            earlier = conn.execute(
-                sa.select(sa.func.count()).select_from(firings).where(
-                    firings.c.crm == crm, firings.c.model == r.model, firings.c.contact_id == r.contact_id, firings.c.trigger == event.trigger
-                )
-            ).scalar_one()
-            key = firing_key(crm, r, event.trigger, int(earlier) + 1)
-            fid = conn.execute(
-                sa.insert(firings)
-                .values(key=key, crm=crm, contact_id=r.contact_id, model=r.model, trigger=event.trigger, watched=event.watched, value=jsonable(event.value), fired_at=r.as_of)
-                .returning(firings.c.id)
-            ).scalar_one()
-            rows = []
-            for i, action in enumerate(event.actions):
-                params = {k: jsonable(v) for k, v in dict(action).items() if v is not None and k != "type"}
-                rows.append({"key": f"{key}#{i}", "firing_id": fid, "crm": crm, "contact_id": r.contact_id, "type": str(action.get("type")), "params": params, "status": "pending", "attempts": 0})
-            if rows:
-                conn.execute(sa.insert(actions), rows)
-            count += 1
-    return count
+def record_firings(conn: sa.Connection, crm: str, fired: t.Sequence[Firing]) -> int:
+    """Record the triggers a scoring fired and their actions, in the scoring transaction."""
+    for f in fired:
+        earlier = conn.execute(
+            sa.select(sa.func.count()).select_from(firings).where(
+                firings.c.crm == crm, firings.c.model == f.model, firings.c.contact_id == f.contact_id, firings.c.trigger == f.trigger
+            )
+        ).scalar_one()
+        key = firing_key(crm, f, int(earlier) + 1)
+        fid = conn.execute(
+            sa.insert(firings)
+            .values(key=key, crm=crm, contact_id=f.contact_id, model=f.model, trigger=f.trigger, watched=f.watched, value=jsonable(f.value), fired_at=f.fired_at)
+            .returning(firings.c.id)
+        ).scalar_one()
+        rows = []
+        for i, action in enumerate(f.actions):
+            params = {k: jsonable(v) for k, v in action.items() if v is not None and k != "type"}
+            rows.append({"key": f"{key}#{i}", "firing_id": fid, "crm": crm, "contact_id": f.contact_id, "type": str(action.get("type")), "params": params, "status": "pending", "attempts": 0})
+        if rows:
+            conn.execute(sa.insert(actions), rows)
+    return len(fired)
 
 
 @dc.dataclass

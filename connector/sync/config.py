@@ -137,12 +137,17 @@ class BatchConfig(_Strict):
     ``score_chunk`` contacts are scored and committed per transaction (contacts pulled new or
     changed are scored page by page as they arrive). A chunk or page of at least
     ``batch_scorer_min`` contacts is scored by the vectorised batch scorer (same results, faster).
+    Once a run has scored ``score_worker_after`` contacts, it scores on in a worker process (a
+    second CPU core; see :mod:`connector.sync.score_worker`).
     """
 
     push_size: int = Field(default=100, gt=0)
     score_chunk: int = Field(default=1000, gt=0)
     batch_scorer_min: int = Field(default=50, gt=0)
     max_push_attempts: int = Field(default=5, gt=0)
+    #: Contacts scored in one run after which the scoring moves to a worker process (a second CPU
+    #: core; a second or two to start). 0: always score in the run's own process.
+    score_worker_after: int = Field(default=5000, ge=0)
 
     @model_validator(mode="before")
     @classmethod

@@ -11,7 +11,9 @@ Follow a contact through :func:`run_sync`:
    pulled (their activity is already stored), in the time the pull would wait for its search
    budget; then the rest: contacts with new activity, contacts whose stored ``changes_at`` (a decay
    step, an activity leaving a window) has passed, contacts a model has never scored, everyone on
-   ``full``. Anonymous e-mail activity and known identities are resolved by the store.
+   ``full``. Anonymous e-mail activity and known identities are resolved by the store. A large run
+   scores in a worker process, a chunk or two ahead of the commits
+   (:mod:`connector.sync.score_worker`); the results are committed here, in order.
 3. **Diff.** Each scored contact's outputs (score, dimensions, grade, matrix, stage, reasons
    summary, scored-at) are compared with what the CRM holds after the writes already made or in
    flight; only real changes go to the outbox, in the same transaction as the scores, stage
@@ -31,6 +33,8 @@ this function), the adapter factory, a progress sink and a stop event.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures as cf
 import contextlib
 import dataclasses as dc
 import datetime as dt
@@ -42,11 +46,7 @@ import typing as t
 import sqlalchemy as sa
 
 from connector.adapters.base import ApiStats, CRMAdapter, CRMError, Page
-from connector.scoring.batch import BatchScorer
-from connector.scoring.engine import Scorer
-from connector.scoring.model import ScoringModel
 from connector.scoring.records import Activity, Contact, utc
-from connector.scoring.result import ScoreResult
 from connector.sync import cursor
 from connector.sync.actions import execute_pending, record_firings
 from connector.sync.config import ConnectorConfig, CRMConfig
@@ -58,8 +58,9 @@ from connector.sync.prefetch import Prefetch
 from connector.sync.progress import NullProgress, Progress
 from connector.sync.push import Pusher
 from connector.sync.ratelimit import RateLimiter
-from connector.sync.scorers import ScorerSet, outputs_of
-from connector.sync.store import Store, ToScore
+from connector.sync.score_worker import InProcess, Scoring, ScoringWorker, worker_blocker
+from connector.sync.scorers import ScoredChunk, ScorerSet
+from connector.sync.store import Store
 from connector.sync.summary import RunSummary
 
 __all__ = ["run_sync"]
@@ -71,6 +72,8 @@ Stream = t.Literal["contacts", "activities"]
 
 #: Records of the contact pull that may wait while the activity is pulled (see ``_Run.contacts_ahead``).
 AHEAD_RECORDS = 20_000
+#: Chunks being scored (in the worker) ahead of the one committed next.
+SCORING_AHEAD = 2
 
 
 def _real_clock() -> dt.datetime:
@@ -150,6 +153,12 @@ class _Run:
     adapters: dict[str, CRMAdapter] = dc.field(default_factory=dict)
     #: Contacts already scored in this run (page by page as they were pulled).
     scored_ids: set[str] = dc.field(default_factory=set)
+    #: Where chunks are scored: in this process, then (a large run) in a worker.
+    scoring: Scoring | None = None
+    #: Whether the run has decided where to score on (after ``batch.score_worker_after`` contacts).
+    worker_decided: bool = False
+    #: Chunks handed to the scoring and not committed yet, oldest first.
+    scoring_ahead: collections.deque[cf.Future[ScoredChunk]] = dc.field(default_factory=collections.deque)
 
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -210,6 +219,7 @@ class _Run:
         with self.store.transaction() as conn:
             release_unsent(conn, self.crm.name)  # rows a killed run was sending
         pusher = self.pusher().start()
+        self.scoring = self.in_process()
         scored = False
         finished = False
         try:
@@ -223,10 +233,14 @@ class _Run:
 
             with self.contacts_ahead(until, resync) as contact_pages:
                 if self.pull("activities", until, resync) and self.pull("contacts", until, resync, on_page=score_page, pages=contact_pages):
+                    self.commit_scored(on_chunk=pusher.poke, ahead=0)
                     scored = self.score(full, as_of=until, on_chunk=pusher.poke)
             finished = True
         finally:
-            counts = pusher.finish(flush=finished and scored and not self.stopped())
+            try:
+                self.scoring.close()  # what is still being scored is dropped: those contacts keep needs_score
+            finally:
+                counts = pusher.finish(flush=finished and scored and not self.stopped())
         self.progress.finish("push")
         self.summary.written += counts.written
         self.summary.failed += counts.failed
@@ -323,6 +337,9 @@ class _Run:
 
     # 2-3. score, diff, outbox ----------------------------------------------------------------------
 
+    def in_process(self) -> Scoring:
+        return InProcess(self.store, self.scorers, reasons_limit=self.crm.reasons_limit, batch_min=self.config.batch.batch_scorer_min)
+
     def score(self, full: bool, *, as_of: dt.datetime, on_chunk: t.Callable[[], None]) -> bool:
         """Score what still needs it, chunk by chunk, each chunk one transaction with its outbox entries.
 
@@ -335,65 +352,55 @@ class _Run:
         for i in range(0, len(ids), size):
             self.score_chunk(ids[i : i + size], as_of=as_of, on_chunk=on_chunk)
             if self.stopped():
-                self.progress.finish("score")
-                return False
+                break
+        self.commit_scored(on_chunk=on_chunk, ahead=0)
         self.progress.finish("score")
-        return True
+        return not self.stopped()
 
     def score_chunk(self, chunk: t.Sequence[str], *, as_of: dt.datetime, on_chunk: t.Callable[[], None]) -> None:
-        """Score ``chunk`` under every model; scores, stage changes, firings and outbox in one commit."""
-        data = self.store.load_for_scoring(chunk)
-        use_batch = len(chunk) >= self.config.batch.batch_scorer_min
-        results: list[ScoreResult] = []
-        failed: set[str] = set()
-        for model, scorer, batch in zip(self.scorers.models, self.scorers.scorers, self.scorers.batch, strict=True):
-            results += self._score_model(model, scorer, batch if use_batch else None, data, as_of, failed)
-        results = [r for r in results if r.contact_id not in failed]
-        desired: dict[str, dict[str, t.Any]] = {}
-        moves: list[tuple[str, str, str | None, str | None, dt.datetime]] = []
-        by_name = {m.model: m for m in self.scorers.models}
-        names = {m.model: m.output_names() for m in self.scorers.models}
-        for r in results:
-            desired.setdefault(r.contact_id, {}).update(outputs_of(r, by_name[r.model], self.crm.reasons_limit, names[r.model]))
-            before = data.previous_stage.get((r.contact_id, r.model))
-            if r.stage != before and ((r.contact_id, r.model) in data.previous_stage or r.stage is not None):
-                moves.append((r.contact_id, r.model, before, r.stage, as_of))
+        """Hand ``chunk`` to the scoring; commit what is scored, keeping at most :data:`SCORING_AHEAD` chunks ahead."""
+        assert self.scoring is not None
+        after = self.config.batch.score_worker_after
+        if after and not self.worker_decided and len(self.scored_ids) >= after:
+            self.worker_decided = True
+            blocker = worker_blocker(self.store.engine)
+            if blocker is None:
+                url = self.store.engine.url.render_as_string(hide_password=False)
+                self.scoring.close()
+                self.scoring = ScoringWorker(
+                    url, self.crm.name, [str(m) for m in self.crm.models], reasons_limit=self.crm.reasons_limit, batch_min=self.config.batch.batch_scorer_min
+                )
+                log.info("crm %s: scoring continues in a worker process", self.crm.name)
+            else:
+                log.debug("crm %s: scoring stays in this process: %s", self.crm.name, blocker)
+        self.scoring_ahead.append(self.scoring.submit(chunk, as_of))
+        self.scored_ids.update(chunk)
+        self.commit_scored(on_chunk=on_chunk, ahead=SCORING_AHEAD)
+
+    def commit_scored(self, *, on_chunk: t.Callable[[], None], ahead: int) -> None:
+        """Commit scored chunks in order: those done, and more (waiting) until at most ``ahead`` are left."""
+        while self.scoring_ahead and (self.scoring_ahead[0].done() or len(self.scoring_ahead) > ahead):
+            self._commit(self.scoring_ahead.popleft().result())
+            on_chunk()
+            self.renew()
+
+    def _commit(self, chunk: ScoredChunk) -> None:
+        """Scores, stage moves, firings, outbox entries and quarantined contacts of a chunk: one transaction."""
+        now = utc(self.clock())
+        for warning in chunk.warnings:
+            log.warning("crm %s: %s", self.crm.name, warning)
         companions = {m.output_names()["scored_at"] for m in self.scorers.models}
         with self.store.transaction() as conn:
-            self.store.save_scores(conn, results)
-            self.store.add_stage_changes(conn, moves)
-            record_firings(conn, self.crm.name, results)
-            self.summary.changed += stage_changes(conn, self.crm.name, desired, as_of, self.summary.run_id, companions=companions)
-            self.store.clear_needs_score(conn, chunk)
-        self.scored_ids.update(chunk)
-        self.summary.scored += len(chunk) - len(failed)
-        self.progress.advance("score", len(chunk))
-        on_chunk()
-        self.renew()
-
-    def _score_model(
-        self, model: ScoringModel, scorer: Scorer, batch: BatchScorer | None, data: ToScore, as_of: dt.datetime, failed: set[str]
-    ) -> list[ScoreResult]:
-        """Score a chunk under one model; a contact the engine cannot score is quarantined, not fatal."""
-        previous = {cid: st for (cid, m), st in data.previous.items() if m == model.model}
-        if batch is not None:
-            try:
-                flat = [a for c in data.contacts for a in data.activities[c.id]]
-                return list(batch.score(data.contacts, flat, [], as_of, previous))
-            except Exception:
-                log.exception("crm %s: batch scoring failed; scoring the chunk contact by contact", self.crm.name)
-        out = []
-        for contact in data.contacts:
-            if contact.id in failed:
-                continue
-            try:
-                out.append(scorer.score(contact, data.activities[contact.id], [], as_of, previous.get(contact.id)))
-            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the run
-                failed.add(contact.id)
-                raw = {"contact_id": contact.id, "properties": dict(contact.properties)}
-                self.store.add_quarantine("scoring", contact.id, f"model {model.model}: {type(exc).__name__}: {exc}", raw, as_of, self.summary.run_id)
-                self.summary.quarantined += 1
-        return out
+            self.store.save_scores(conn, chunk.scores)
+            self.store.add_stage_changes(conn, chunk.moves)
+            record_firings(conn, self.crm.name, chunk.firings)
+            self.summary.changed += stage_changes(conn, self.crm.name, chunk.desired, chunk.as_of, self.summary.run_id, companions=companions)
+            self.store.clear_needs_score(conn, chunk.ids)
+            for cid, reason, raw in chunk.failed:
+                self.store.add_quarantine("scoring", cid, reason, raw, now, self.summary.run_id, conn=conn)
+        self.summary.scored += len(chunk.ids) - len(chunk.failed)
+        self.summary.quarantined += len(chunk.failed)
+        self.progress.advance("score", len(chunk.ids))
 
     # 4. push and 5. actions ------------------------------------------------------------------------
 

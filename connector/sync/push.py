@@ -164,27 +164,25 @@ class Pusher:
         crm = self.store.crm
         while not self._stopped() and not (self._finish.is_set() and not self._flush):
             with self.store.engine.connect() as conn:
-                rows = [
-                    _Row(*r)
-                    for r in conn.execute(
-                        sa.select(outbox.c.id, outbox.c.contact_id, outbox.c["values"], outbox.c.attempts)
+                ids = list(
+                    conn.execute(
+                        sa.select(outbox.c.id)
                         .where(outbox.c.crm == crm, outbox.c.status == "pending", outbox.c.id > self._last_id)
                         .order_by(outbox.c.id)
                         .limit(self.size)
-                    )
-                ]
-            if not rows or (only_full and len(rows) < self.size):
+                    ).scalars()
+                )
+            if not ids or (only_full and len(ids) < self.size):
                 return
-            self._last_id = rows[-1].id
+            self._last_id = ids[-1]
             self.before_batch()
-            claimed = self._claim(rows)
+            claimed = self._claim(ids)
             if claimed:
                 self._push_batch(claimed)
                 self.on_batch(len(claimed))
 
-    def _claim(self, rows: t.Sequence[_Row]) -> list[_Row]:
-        """Mark rows ``sending`` (so scoring no longer edits them in place) and re-read their values."""
-        ids = [r.id for r in rows]
+    def _claim(self, ids: t.Sequence[int]) -> list[_Row]:
+        """Mark rows ``sending`` (so scoring no longer edits them in place) and read their values."""
         with self.store.transaction() as conn:
             conn.execute(sa.update(outbox).where(outbox.c.id.in_(ids), outbox.c.status == "pending").values(status=SENDING))
             return [

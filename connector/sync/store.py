@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from connector.scoring.identity import email_id, email_of, normalize_anonymous_id
 from connector.scoring.records import Activity, Contact, utc
-from connector.scoring.result import ScoreResult, ScoringState
+from connector.scoring.result import ScoringState
 from connector.sync.cursor import State
 from connector.sync.tables import UTCDateTime, activities, contacts, cursors, identities, quarantine, runs, scores, stage_history
 
@@ -359,28 +359,11 @@ class Store:
         out.contacts.sort(key=lambda c: c.id)
         return out
 
-    def save_scores(self, conn: sa.Connection, results: t.Sequence[ScoreResult]) -> None:
-        """Store each contact's score per model, with reasons, state and ``changes_at``."""
-        rows = [
-            {
-                "crm": self.crm,
-                "contact_id": r.contact_id,
-                "model": r.model,
-                "score": r.score,
-                "dimensions": dict(r.dimensions),
-                "grade": r.grade,
-                "matrix": r.matrix,
-                "stage": r.stage,
-                "excluded": r.excluded,
-                "reasons": [x.to_dict() for x in r.reasons],
-                "state": r.state.to_dict(),
-                "as_of": r.as_of,
-                "changes_at": r.changes_at,
-            }
-            for r in results
-        ]
-        cols = [c for c in rows[0] if c not in ("crm", "contact_id", "model")] if rows else []
-        bulk_upsert(conn, scores, rows, ["crm", "contact_id", "model"], cols)
+    def save_scores(self, conn: sa.Connection, rows: t.Sequence[t.Mapping[str, t.Any]]) -> None:
+        """Store each contact's score per model (rows of :func:`connector.sync.scorers.score_row`)."""
+        full = [{"crm": self.crm, **row} for row in rows]
+        cols = [c for c in full[0] if c not in ("crm", "contact_id", "model")] if full else []
+        bulk_upsert(conn, scores, full, ["crm", "contact_id", "model"], cols)
 
     def add_stage_changes(self, conn: sa.Connection, changes: t.Sequence[tuple[str, str, str | None, str | None, dt.datetime]]) -> None:
         """Append ``(contact, model, from, to, at)`` rows to the stage history."""

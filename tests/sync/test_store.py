@@ -9,6 +9,7 @@ import pytest
 from connector.scoring.records import Activity, Contact
 from connector.scoring.result import ScoreResult, ScoringState
 from connector.sync.db import open_database
+from connector.sync.scorers import score_row
 from connector.sync.store import Store
 
 T = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -27,7 +28,7 @@ def _result(cid: str, changes_at: dt.datetime | None = None, model: str = "m") -
 
 def _scored(store: Store, *results: ScoreResult) -> None:
     with store.transaction() as conn:
-        store.save_scores(conn, list(results))
+        store.save_scores(conn, [score_row(r) for r in results])
         store.clear_needs_score(conn, [r.contact_id for r in results])
 
 

@@ -27,9 +27,17 @@ from connector.adapters.hubspot.auth import OAuthRefresh, StaticToken, TokenProv
 from connector.adapters.hubspot.retry import RetryingPool, RetryPolicy, crm_error
 from connector.adapters.hubspot.settings import HubSpotSettings
 
-__all__ = ["HubSpotClient"]
+__all__ = ["HubSpotClient", "PlainJSON"]
 
 R = t.TypeVar("R")
+
+
+class PlainJSON(dict[str, t.Any]):
+    """A request body that is already plain JSON data in HubSpot's shape: sent as is.
+
+    The SDK otherwise walks every body through ``sanitize_for_serialization`` (built for its model
+    objects), which cost about a tenth of the push's CPU for batch updates of plain dicts.
+    """
 
 
 class HubSpotClient:
@@ -105,6 +113,8 @@ class HubSpotClient:
             configuration.ssl_ca_cert = str(self.ca_bundle)
         api_client = package.ApiClient(configuration=configuration)
         api_client.user_agent = "lead-scoring-connector (hubspot-api-client)"
+        sanitize = api_client.sanitize_for_serialization
+        api_client.sanitize_for_serialization = lambda obj: obj if type(obj) is PlainJSON else sanitize(obj)
         pool = RetryingPool(api_client.rest_client.pool_manager, auth=auth, gate=self.gate, stats=self.stats, policy=policy or self.policy)
         api_client.rest_client.pool_manager = pool
         self._pools.append(pool)

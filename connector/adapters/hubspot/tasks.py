@@ -53,6 +53,7 @@ from hubspot.crm.contacts import SimplePublicObjectId as ContactId
 from hubspot.crm.objects.tasks import BatchReadInputSimplePublicObjectId, Filter, FilterGroup, PublicObjectSearchRequest, SimplePublicObjectId
 
 from connector.adapters.base import CRMError, TaskRequest, TaskResult
+from connector.adapters.hubspot.client import PlainJSON
 from connector.adapters.hubspot.mapping import HubSpotMapping
 from connector.scoring.records import utc
 
@@ -337,7 +338,7 @@ class TaskWriter:
         """
         if not keyed and any(task.attempted for task in batch):
             log.warning("%d task(s) sent before are created again without their key (no %s property)", sum(t.attempted for t in batch), ACTION_KEY_PROPERTY)
-        request = {"inputs": [self._input(task, keyed=keyed) for task in batch]}
+        request = PlainJSON(inputs=[self._input(task, keyed=keyed) for task in batch])
         raw = self.client.call("POST", _CREATE, self._create_once.create, batch_input_simple_public_object_batch_input_for_create=request, _preload_content=False)
         try:
             data = raw.data

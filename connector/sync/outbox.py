@@ -58,7 +58,10 @@ def read_written(conn: sa.Connection, crm: str, contact_ids: t.Sequence[str]) ->
 
 
 def record_written(conn: sa.Connection, crm: str, values: t.Mapping[str, t.Mapping[str, t.Any]], now: dt.datetime) -> None:
-    """Record that each contact's ``values`` landed in the CRM (merged into its one ``ALL_FIELDS`` row)."""
+    """Record that each contact's ``values`` landed in the CRM (merged into its one ``ALL_FIELDS`` row).
+
+    ``values`` are outbox values as read from the database: plain JSON already.
+    """
     if not values:
         return
     current: dict[str, dict[str, t.Any]] = {}
@@ -71,7 +74,7 @@ def record_written(conn: sa.Connection, crm: str, values: t.Mapping[str, t.Mappi
             if isinstance(value, dict):
                 current[cid] = value
     rows = [
-        {"crm": crm, "contact_id": cid, "field": ALL_FIELDS, "value": {**current.get(cid, {}), **jsonable(dict(new))}, "written_at": now}
+        {"crm": crm, "contact_id": cid, "field": ALL_FIELDS, "value": {**current.get(cid, {}), **new}, "written_at": now}
         for cid, new in values.items()
     ]
     bulk_upsert(conn, written, rows, ["crm", "contact_id", "field"], ["value", "written_at"])

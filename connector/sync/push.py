@@ -182,17 +182,15 @@ class Pusher:
                 self.on_batch(len(claimed))
 
     def _claim(self, ids: t.Sequence[int]) -> list[_Row]:
-        """Mark rows ``sending`` (so scoring no longer edits them in place) and read their values."""
+        """Mark rows ``sending`` (so scoring no longer edits them in place) and read their values, in one statement."""
         with self.store.transaction() as conn:
-            conn.execute(sa.update(outbox).where(outbox.c.id.in_(ids), outbox.c.status == "pending").values(status=SENDING))
-            return [
-                _Row(*r)
-                for r in conn.execute(
-                    sa.select(outbox.c.id, outbox.c.contact_id, outbox.c["values"], outbox.c.attempts)
-                    .where(outbox.c.id.in_(ids), outbox.c.status == SENDING)
-                    .order_by(outbox.c.id)
-                )
-            ]
+            claimed = conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.id.in_(ids), outbox.c.status == "pending")
+                .values(status=SENDING)
+                .returning(outbox.c.id, outbox.c.contact_id, outbox.c["values"], outbox.c.attempts)
+            ).all()
+        return sorted((_Row(*r) for r in claimed), key=lambda r: r.id)
 
     def _push_batch(self, rows: t.Sequence[_Row]) -> None:
         crm, counts = self.store.crm, self.counts

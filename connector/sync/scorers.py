@@ -24,6 +24,7 @@ from connector.scoring.explain import summary
 from connector.scoring.loader import load_models, load_predictors
 from connector.scoring.model import ScoringModel
 from connector.scoring.result import ScoreResult
+from connector.sync.store import encoded_json, jsonable
 
 if t.TYPE_CHECKING:
     from connector.sync.store import Store, ToScore
@@ -95,7 +96,7 @@ class ScoredChunk:
     as_of: dt.datetime
     #: Rows of the ``scores`` table (without ``crm``).
     scores: list[dict[str, t.Any]] = dc.field(default_factory=list)
-    #: contact id -> output field -> the value the CRM should hold.
+    #: contact id -> output field -> the value the CRM should hold (JSON-ready: datetimes as ISO text).
     desired: dict[str, dict[str, t.Any]] = dc.field(default_factory=dict)
     #: ``(contact, model, from stage, to stage, at)``
     moves: list[tuple[str, str, str | None, str | None, dt.datetime]] = dc.field(default_factory=list)
@@ -107,18 +108,18 @@ class ScoredChunk:
 
 
 def score_row(result: ScoreResult) -> dict[str, t.Any]:
-    """A score as its row of the ``scores`` table: reasons and state as JSON-ready data."""
+    """A score as its row of the ``scores`` table: dimensions, reasons and state already JSON-encoded."""
     return {
         "contact_id": result.contact_id,
         "model": result.model,
         "score": result.score,
-        "dimensions": dict(result.dimensions),
+        "dimensions": encoded_json(dict(result.dimensions)),
         "grade": result.grade,
         "matrix": result.matrix,
         "stage": result.stage,
         "excluded": result.excluded,
-        "reasons": [x.to_dict() for x in result.reasons],
-        "state": result.state.to_dict(),
+        "reasons": encoded_json([x.to_dict() for x in result.reasons]),
+        "state": encoded_json(result.state.to_dict()),
         "as_of": result.as_of,
         "changes_at": result.changes_at,
     }
@@ -141,7 +142,8 @@ def score_chunk(store: Store, scorers: ScorerSet, ids: t.Sequence[str], *, as_of
     names = {m.model: m.output_names() for m in scorers.models}
     for r in results:
         out.scores.append(score_row(r))
-        out.desired.setdefault(r.contact_id, {}).update(outputs_of(r, by_name[r.model], reasons_limit, names[r.model]))
+        wanted = outputs_of(r, by_name[r.model], reasons_limit, names[r.model])
+        out.desired.setdefault(r.contact_id, {}).update({field: jsonable(value) for field, value in wanted.items()})
         before = data.previous_stage.get((r.contact_id, r.model))
         if r.stage != before and ((r.contact_id, r.model) in data.previous_stage or r.stage is not None):
             out.moves.append((r.contact_id, r.model, before, r.stage, as_of))

@@ -22,9 +22,22 @@ from connector.scoring.result import ScoringState
 from connector.sync.cursor import State
 from connector.sync.tables import UTCDateTime, activities, contacts, cursors, identities, quarantine, runs, scores, stage_history
 
-__all__ = ["Store", "ToScore", "bulk_insert", "bulk_upsert", "dumps", "jsonable", "upsert"]
+__all__ = ["EncodedJSON", "Store", "ToScore", "bulk_insert", "bulk_upsert", "dumps", "encoded_json", "jsonable", "upsert"]
 
 _CHUNK = 500
+
+
+class EncodedJSON(str):
+    """A value of a JSON column already encoded (by the scoring worker): bound as is by the bulk writers.
+
+    Encoding reasons and engine state is a large part of storing a score; done where the score is
+    computed, it leaves the run's process. Only :func:`bulk_upsert` and :func:`bulk_insert` know it.
+    """
+
+
+def encoded_json(value: t.Any) -> EncodedJSON:
+    """``value`` encoded as the JSON columns encode it (``json.dumps``, SQLAlchemy's default)."""
+    return EncodedJSON(json.dumps(value))
 
 
 def _chunks(items: t.Sequence[t.Any], size: int = _CHUNK) -> t.Iterator[t.Sequence[t.Any]]:
@@ -83,7 +96,8 @@ def upsert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str,
         stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    conn.execute(stmt, [dict(r) for r in rows])
+    # The column types encode JSON here: values the bulk writers would bind as is are decoded first.
+    conn.execute(stmt, [{k: json.loads(v) if type(v) is EncodedJSON else v for k, v in r.items()} for r in rows])
 
 
 def bulk_upsert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str, t.Any]], keys: t.Sequence[str], update: t.Sequence[str]) -> None:
@@ -145,6 +159,9 @@ def _bind_processor(column: sa.Column[t.Any], dialect: sa.Dialect) -> t.Callable
     the same result, so it is converted once.
     """
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if process is not None and isinstance(column.type, sa.JSON):
+        encode = process
+        return lambda value: value if type(value) is EncodedJSON else encode(value)
     if process is None or not isinstance(column.type, UTCDateTime):
         return process
     last: list[t.Any] = [_UNSET, None]

@@ -92,7 +92,7 @@ def _opt_str(value: t.Any) -> str | None:
 
 
 def _number(value: t.Any) -> str:
-    if isinstance(value, bool):
+    if type(value) is bool:
         return "1" if value else "0"
     number = float(value)
     if not math.isfinite(number):
@@ -149,21 +149,28 @@ def push_updates(
     for update in updates:
         # HubSpot refuses a batch naming one id twice; later values win, as they would in sequence.
         merged.setdefault(update.contact_id, {}).update(update.values)
-    for update in (FieldUpdate(cid, values) for cid, values in merged.items()):
-        if not update.values:
-            written.append(update.contact_id)
+    # Each output's property and type, looked up once per call (it runs for 16 values a contact).
+    targets: dict[str, tuple[str, PortalProperty | None, bool]] = {}
+    for cid, wanted in merged.items():
+        if not wanted:
+            written.append(cid)
             continue
         if props is None:
             props = catalog()
         try:
             values = {}
-            for output, value in update.values.items():
-                name = mapping.outputs.property_for(output)
-                values[name] = format_value(value, props.get(name))
+            for output, value in wanted.items():
+                target = targets.get(output)
+                if target is None:
+                    name = mapping.outputs.property_for(output)
+                    prop = props.get(name)
+                    target = targets[output] = (name, prop, prop is not None and prop.type == "number")
+                name, prop, numeric = target
+                values[name] = _number(value) if numeric and type(value) is float else format_value(value, prop)
         except (TypeError, ValueError) as exc:
-            failed[update.contact_id] = (f"value cannot be written: {exc}", False)
+            failed[cid] = (f"value cannot be written: {exc}", False)
             continue
-        inputs.append((update.contact_id, values))
+        inputs.append((cid, values))
     for start in range(0, len(inputs), BATCH_SIZE):
         _send(client, inputs[start : start + BATCH_SIZE], written, failed)
     return PushResult(written=written, failed=failed)

@@ -20,7 +20,7 @@ import typing as t
 
 import sqlalchemy as sa
 
-from connector.sync.store import bulk_insert, bulk_upsert, dumps, jsonable
+from connector.sync.store import bulk_insert, bulk_upsert, dumps
 from connector.sync.tables import outbox, written
 
 __all__ = ["ALL_FIELDS", "SENDING", "read_written", "record_written", "release_unsent", "requeue", "stage_changes"]
@@ -94,7 +94,8 @@ def stage_changes(
     Args:
         conn: the scoring transaction.
         crm: the CRM's name.
-        desired: contact id -> output field -> value it should have in the CRM.
+        desired: contact id -> output field -> value it should have in the CRM, JSON-ready
+            (datetimes as ISO text: what :func:`connector.sync.scorers.score_chunk` returns).
         now: the run's clock.
         run_id: the run staging the change.
         companions: fields written only together with a real change (e.g. ``scored_at``: a
@@ -124,7 +125,8 @@ def stage_changes(
     inserts: list[dict[str, t.Any]] = []
     changed = 0
     for cid, wanted in desired.items():
-        diff = {f: jsonable(v) for f, v in wanted.items() if held[cid].get(f, _MISSING) != dumps(v)}
+        had = held[cid]
+        diff = {f: v for f, v in wanted.items() if had.get(f, _MISSING) != dumps(v)} if had else dict(wanted)
         if diff and all(f in companions for f in diff):
             diff = {}
         if cid in pending:

@@ -295,15 +295,6 @@ class Store:
         for part in _chunks(sorted(emails)):
             conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, contacts.c.email.in_(part)).values(needs_score=True))
 
-    def save_identities(self, links: t.Mapping[str, str]) -> None:
-        """Record anonymous id -> contact id links; the linked contacts are rescored."""
-        if not links:
-            return
-        with self.engine.begin() as conn:
-            upsert(conn, identities, [{"crm": self.crm, "anonymous_id": a, "contact_id": c} for a, c in links.items()], ["crm", "anonymous_id"], ["contact_id"])
-            for part in _chunks(sorted(set(links.values()))):
-                conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, contacts.c.id.in_(part)).values(needs_score=True))
-
     def add_quarantine(self, stream: str, record_id: str | None, reason: str, raw: t.Any, now: dt.datetime, run_id: int | None, conn: sa.Connection | None = None) -> None:
         """Keep a record that could not be used, with the reason, for ``connector quarantine``."""
         row = {"crm": self.crm, "stream": stream, "record_id": record_id, "reason": reason[:2000], "raw": jsonable(raw), "status": "open", "created_at": now, "run_id": run_id}

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses as dc
 import datetime as dt
+import functools
 import json
 import math
 import typing as t
@@ -128,6 +129,24 @@ def format_value(value: t.Any, prop: PortalProperty | None) -> str:
     return str(value)
 
 
+@functools.lru_cache(maxsize=1024)
+def _epoch_ms(text: str) -> str:
+    """An ISO timestamp as epoch milliseconds (a run writes the same ``scored_at`` to every contact)."""
+    return str(int(utc(dt.datetime.fromisoformat(text.replace("Z", "+00:00"))).timestamp() * 1000))
+
+
+def _formatter(prop: PortalProperty | None) -> t.Callable[[t.Any], str]:
+    """:func:`format_value` for one property, with shortcuts for the common values of its type."""
+    kind = prop.type if prop is not None else None
+    if kind == "number":
+        return lambda value: _number(value) if type(value) is float else format_value(value, prop)
+    if kind in ("string", "enumeration"):
+        return lambda value: value if type(value) is str else format_value(value, prop)
+    if kind == "datetime":
+        return lambda value: _epoch_ms(value) if type(value) is str else format_value(value, prop)
+    return lambda value: format_value(value, prop)
+
+
 def push_updates(
     client: HubSpotClient,
     mapping: HubSpotMapping,
@@ -149,8 +168,8 @@ def push_updates(
     for update in updates:
         # HubSpot refuses a batch naming one id twice; later values win, as they would in sequence.
         merged.setdefault(update.contact_id, {}).update(update.values)
-    # Each output's property and type, looked up once per call (it runs for 16 values a contact).
-    targets: dict[str, tuple[str, PortalProperty | None, bool]] = {}
+    # Each output's property and formatter, looked up once per call (it runs for 16 values a contact).
+    targets: dict[str, tuple[str, t.Callable[[t.Any], str]]] = {}
     for cid, wanted in merged.items():
         if not wanted:
             written.append(cid)
@@ -163,10 +182,9 @@ def push_updates(
                 target = targets.get(output)
                 if target is None:
                     name = mapping.outputs.property_for(output)
-                    prop = props.get(name)
-                    target = targets[output] = (name, prop, prop is not None and prop.type == "number")
-                name, prop, numeric = target
-                values[name] = _number(value) if numeric and type(value) is float else format_value(value, prop)
+                    target = targets[output] = (name, _formatter(props.get(name)))
+                name, fmt = target
+                values[name] = fmt(value)
         except (TypeError, ValueError) as exc:
             failed[cid] = (f"value cannot be written: {exc}", False)
             continue

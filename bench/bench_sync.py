@@ -188,29 +188,17 @@ def model_files(folder: pathlib.Path, with_triggers: bool) -> list[pathlib.Path]
     return out
 
 
-def write_config(folder: pathlib.Path, with_triggers: bool, push_process_after: int | None = None) -> pathlib.Path:
-    """connector.yaml for the bench: shipped mapping and models, HubSpot's default limits.
+def write_config(folder: pathlib.Path, with_triggers: bool) -> pathlib.Path:
+    """connector.yaml for the bench: shipped mapping and models, HubSpot's default limits."""
+    from connector.sync.config import crm_entry
+    from connector.sync.config import write_config as write_connector_yaml
 
-    ``push_process_after``: the config key of that name (``None``: its default).
-    """
-    batch = "" if push_process_after is None else f"batch: {{push_process_after: {push_process_after}}}\n"
-    models = "\n".join(f"      - {p}" for p in model_files(folder, with_triggers))
-    path = folder / "connector.yaml"
-    path.write_text(
-        f"""crms:
-  - name: bench
-    adapter: hubspot
-    mapping: {REPO / "mappings" / "hubspot.yaml"}
-    models:
-{models}
-    credentials: {{access_token: BENCH_HS_TOKEN}}
-    base_url_env: BENCH_HS_URL
-    rate_limit: {{requests: 190, per_seconds: 10, searches_per_second: 5}}
-database_url: sqlite:///{folder / "bench.db"}
-log_level: WARNING
-{batch}"""
+    entry = crm_entry(
+        "bench", "hubspot", REPO / "mappings" / "hubspot.yaml", model_files(folder, with_triggers),
+        credentials={"access_token": "BENCH_HS_TOKEN"}, base_url_env="BENCH_HS_URL",
+        rate_limit={"requests": 190, "per_seconds": 10, "searches_per_second": 5},
     )
-    return path
+    return write_connector_yaml(folder / "connector.yaml", [entry], database_url=f"sqlite:///{folder / 'bench.db'}", log_level="WARNING")
 
 
 def searches_of(log: t.Sequence[t.Any], object_type: str) -> int:
@@ -224,7 +212,7 @@ def _shape(path: str) -> str:
 
 
 def _profile_threads(path: str) -> t.Callable[[], None]:
-    """cProfile the push thread and the prefetch threads too (cProfile sees one thread only); returns the undo.
+    """cProfile the pusher's thread and the prefetch threads too (cProfile sees one thread only); returns the undo.
 
     They compete with the pull/score thread for the interpreter lock, so their CPU matters as much
     as the main thread's: the push thread's profile goes to ``path + ".push"``, the prefetch
@@ -235,10 +223,10 @@ def _profile_threads(path: str) -> t.Callable[[], None]:
     """
     import cProfile
 
-    from connector.sync.outbox import BackgroundPusher
-    from connector.sync.pipeline import Prefetch
+    from connector.sync.prefetch import Prefetch
+    from connector.sync.push import Pusher
 
-    originals = (BackgroundPusher._loop, Prefetch._run)
+    originals = (Pusher._loop, Prefetch._run)
     push, _pull = cProfile.Profile(time.thread_time), cProfile.Profile(time.thread_time)
 
     def profiled_push(self: t.Any) -> None:
@@ -251,13 +239,13 @@ def _profile_threads(path: str) -> t.Callable[[], None]:
         pulls.append(local)
 
     pulls: list[t.Any] = []
-    BackgroundPusher._loop = profiled_push  # type: ignore[method-assign]
+    Pusher._loop = profiled_push  # type: ignore[method-assign]
     Prefetch._run = profiled_pull  # type: ignore[method-assign]
 
     def undo() -> None:
         import pstats
 
-        BackgroundPusher._loop, Prefetch._run = originals  # type: ignore[method-assign]
+        Pusher._loop, Prefetch._run = originals  # type: ignore[method-assign]
         push.dump_stats(path + ".push")
         if pulls:
             stats = pstats.Stats(pulls[0])
@@ -269,7 +257,7 @@ def _profile_threads(path: str) -> t.Callable[[], None]:
 
 
 def _children_cpu() -> float:
-    """CPU seconds of ended child processes (the push process, once joined; the sandbox is still running)."""
+    """CPU seconds of ended child processes (the scoring worker, once shut down; the sandbox still runs)."""
     import resource
 
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -283,18 +271,17 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     parser.add_argument("--active-share", type=float, default=0.1, help="share of contacts with some activity (default 0.1)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--with-triggers", action="store_true", help="keep the models' trigger actions (one or two API calls per firing)")
-    parser.add_argument("--push-thread", action="store_true", help="keep the push on a thread (batch.push_process_after: 0), for comparison")
-    parser.add_argument("--profile", metavar="FILE", help="cProfile the CPU time of the sync (connector side only) into FILE, the push thread into FILE.push, the pull threads into FILE.pull (pstats format)")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the CPU time of the sync (connector side only) into FILE, the pusher's thread into FILE.push, the pull threads into FILE.pull (pstats format)")
     args = parser.parse_args(argv)
 
     import logging
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("connector.sync.push_process").setLevel(logging.INFO)  # says when the push moves to its own process
     from connector.adapters.base import NoGate
+    from connector.adapters.specs import specs_from_models
     from connector.scoring.loader import load_models
-    from connector.sync.adapters_factory import build_adapter
     from connector.sync.config import load_config
+    from connector.sync.connect import connect
     from connector.sync.pipeline import run_sync
 
     general_rate, search_rate = 190 / 10, 5.0
@@ -302,11 +289,11 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         info = sandbox.info
         print(f"models: shipped, {'with' if args.with_triggers else 'without'} trigger actions")
         print(f"portal: {args.contacts:,} contacts, {info['web']:,} web events, {info['mail']:,} e-mail events generated in {info['seconds']:.1f} s (sandbox in its own process)")
-        config = load_config(write_config(pathlib.Path(tmp), args.with_triggers, 0 if args.push_thread else None))
+        config = load_config(write_config(pathlib.Path(tmp), args.with_triggers))
         crm = config.crms[0]
         env = {"BENCH_HS_TOKEN": sandbox.token, "BENCH_HS_URL": sandbox.base_url}
-        adapter = t.cast(t.Any, build_adapter(crm, NoGate(), environ=env))
-        adapter.setup_models(load_models(crm.models))
+        adapter = connect(crm, NoGate(), environ=env)
+        adapter.setup(specs_from_models(load_models(crm.models)))
         adapter.close()
         time.sleep(10.5)  # let the 10-second rolling window of the setup calls empty
         sandbox.requests_clear()
@@ -321,9 +308,8 @@ def main(argv: t.Sequence[str] | None = None) -> int:
             profiler.enable()
             thread_profiles = _profile_threads(args.profile)
         t0, cpu0, kids0 = time.perf_counter(), time.process_time(), _children_cpu()
-        # A partial, not a lambda: the push may move to its own process, which gets the factory too.
-        summary = run_sync(config, "bench", full=True, progress=stages, adapter_factory=functools.partial(build_adapter, environ=env))
-        wall, cpu, push_cpu = time.perf_counter() - t0, time.process_time() - cpu0, _children_cpu() - kids0
+        summary = run_sync(config, "bench", full=True, progress=stages, adapter_factory=functools.partial(connect, environ=env))
+        wall, cpu, worker_cpu = time.perf_counter() - t0, time.process_time() - cpu0, _children_cpu() - kids0
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)
@@ -337,7 +323,7 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     bound = max(searches / search_rate, general / general_rate)
     print()
     print(f"run status         {summary.status}  (pulled {summary.pulled_contacts:,} contacts, {summary.pulled_activities:,} activities; scored {summary.scored:,}; written {summary.written:,}; actions {summary.actions:,})")
-    print(f"wall time          {wall:.1f} s  (connector CPU {cpu:.1f} s in the main process, all its threads, + {push_cpu:.1f} s in the push process; the sandbox runs in its own process)")
+    print(f"wall time          {wall:.1f} s  (connector CPU {cpu:.1f} s in the run's process, all its threads, + {worker_cpu:.1f} s in the scoring worker; the sandbox runs in its own process)")
     print(f"API calls          {len(log):,}  ({searches:,} searches, {general:,} other; adapter counted {summary.api_calls:,}, retries {summary.retries})")
     print(f"rate-limit bound   {bound:.1f} s  (= max({searches:,} searches / {search_rate:g} per s, {general:,} other / {general_rate:g} per s): separate budgets, used at once)")
     print(f"ratio              {wall / bound:.3f}  (target <= 1.1)")

@@ -1,35 +1,66 @@
-"""The contract between the sync engine and a CRM adapter.
+"""The contract between the rest of the connector and a CRM adapter.
 
-The sync engine (``connector.sync``) drives any adapter through :class:`CRMAdapter`; an adapter
-never imports ``connector.sync``. Rate limiting is owned by the sync engine and handed *in* as a
-:class:`RequestGate`, so the adapter calls ``gate.before_request(kind)`` before every HTTP call and
-``gate.after_response(status, headers)`` after it. Adapters count what they did in
-:class:`ApiStats`, which the sync engine records per run.
+Two halves, both CRM-neutral:
+
+* :class:`CRMAdapter` -- what an adapter instance does for a run: pull contacts and activity in
+  pages, write output values in batches, carry out trigger actions in batches, set up and check its
+  CRM, report what it did over the wire (:class:`ApiStats`) and close. The sync engine
+  (``connector.sync``) calls these methods and nothing else; an adapter never imports
+  ``connector.sync``.
+* :class:`AdapterSpec` -- what an adapter package declares about its CRM, so that nothing outside
+  the package hard-codes it: credential roles and their default variables, default rate limits per
+  request kind, the largest write batch, the longest text value, the mapping loader and the one
+  constructor, :attr:`AdapterSpec.from_config`. Each package exposes its spec as ``ADAPTER``; the
+  registry in :mod:`connector.adapters` finds it by name.
+
+Rate limiting is owned by the sync engine and handed *in* as a :class:`RequestGate`: the adapter
+calls ``gate.before_request(kind)`` before every HTTP request and ``gate.after_response(status,
+info)`` after it, where ``info`` is the CRM's own rate-limit headers read into a neutral
+:class:`RateLimitInfo` (HubSpot's ``X-HubSpot-RateLimit-*``, Salesforce's ``Sforce-Limit-Info``...).
+
+Who isolates a bad record: the adapter. :meth:`CRMAdapter.push` and
+:meth:`CRMAdapter.create_tasks` answer per record; when the CRM refuses a whole batch over its
+content, the adapter splits it until the culprits are found, so its answer names them. An exception
+means the batch as a whole could not be written (CRM down, credentials refused): the sync keeps
+every row of it for a later attempt and never retries record by record itself.
 """
 
 from __future__ import annotations
 
 import dataclasses as dc
 import datetime as dt
+import pathlib
 import typing as t
 
+from pydantic import SecretStr
+
+from connector.adapters.specs import OutputSpec
 from connector.scoring.records import Activity, Contact
 from connector.yamlfile import FileProblem
 
 __all__ = [
+    "AdapterSettings",
+    "AdapterSpec",
     "ApiStats",
     "CRMAdapter",
     "CRMError",
     "FieldUpdate",
     "MappingProblem",
     "NoGate",
+    "OutputSpec",
     "Page",
     "PushResult",
+    "RateLimitInfo",
+    "RateLimits",
     "Reject",
     "RequestGate",
+    "RequestKind",
     "TaskRequest",
+    "TaskResult",
 ]
 
+#: ``search``: requests the CRM counts against a separate, smaller budget (HubSpot's CRM search);
+#: ``default``: everything else.
 RequestKind = t.Literal["default", "search"]
 
 
@@ -45,14 +76,36 @@ class CRMError(Exception):
         self.retryable = retryable
 
 
+@dc.dataclass(frozen=True, slots=True)
+class RateLimitInfo:
+    """What one answer of the CRM says about its rate limits, in CRM-neutral terms.
+
+    Each field is ``None`` when the answer does not say. The adapter reads its CRM's headers into
+    it; the gate never sees a header.
+    """
+
+    #: Requests the account may send per :attr:`interval` for this kind of request.
+    limit: int | None = None
+    #: That window, in seconds.
+    interval: float | None = None
+    #: Requests left in the current window (other apps of the account spend from it too).
+    remaining: int | None = None
+    #: Requests the account may send per day (Salesforce's daily allowance).
+    daily_limit: int | None = None
+    #: Requests left today; 0 means stop until tomorrow.
+    daily_remaining: int | None = None
+    #: Seconds the CRM asks us to wait before the next request (a 429's ``Retry-After``).
+    retry_after: float | None = None
+
+
 class RequestGate(t.Protocol):
     """Client-side rate limiting, owned by the sync engine."""
 
     def before_request(self, kind: RequestKind) -> None:
         """Block until a request of this kind may be sent."""
 
-    def after_response(self, status: int, headers: t.Mapping[str, str]) -> None:
-        """Learn from the CRM's answer (rate-limit headers, 429s)."""
+    def after_response(self, status: int, info: RateLimitInfo) -> None:
+        """Learn from the CRM's answer (its rate-limit figures, 429s)."""
 
 
 class NoGate:
@@ -61,7 +114,7 @@ class NoGate:
     def before_request(self, kind: RequestKind) -> None:  # noqa: D102
         return None
 
-    def after_response(self, status: int, headers: t.Mapping[str, str]) -> None:  # noqa: D102
+    def after_response(self, status: int, info: RateLimitInfo) -> None:  # noqa: D102
         return None
 
 
@@ -128,14 +181,27 @@ class PushResult:
 class TaskRequest:
     """A task for the contact's owner, created by a ``create_task`` trigger action."""
 
+    #: Idempotency key of the trigger action (stable across runs): at most one task per key.
+    key: str
     contact_id: str
     subject: str
     body: str | None
     due_at: dt.datetime
-    #: Idempotency key of the trigger action (stable across runs). An adapter that can store it
-    #: with the task may also offer ``find_task(task) -> str | None``: the sync engine then asks it
-    #: before re-creating a task whose creation was cut off by a crash, so no task is created twice.
-    key: str | None = None
+    #: The contact's owner as last pulled (:attr:`Contact.owner_id`); ``None``: the mapping's default.
+    owner_id: str | None = None
+    #: An earlier attempt may have created it (a crash cut it off, or its answer was lost): the
+    #: adapter looks the key up before creating. ``False``: never sent, no look-up needed.
+    attempted: bool = False
+
+
+@dc.dataclass(frozen=True, slots=True)
+class TaskResult:
+    """Outcome of :meth:`CRMAdapter.create_tasks`, by task key."""
+
+    #: key -> the CRM's task id (created now, or found from an earlier attempt)
+    created: dict[str, str] = dc.field(default_factory=dict)
+    #: key -> (reason, whether retrying may help)
+    failed: dict[str, tuple[str, bool]] = dc.field(default_factory=dict)
 
 
 #: Something in a mapping file that does not fit the CRM, with where it is written: the same
@@ -144,12 +210,11 @@ MappingProblem = FileProblem
 
 
 class CRMAdapter(t.Protocol):
-    """What every CRM adapter offers the sync engine. One instance per configured CRM."""
+    """What every CRM adapter offers the sync engine. One instance per run and thread."""
 
-    #: ``hubspot`` or ``salesforce``.
-    kind: str
-    #: Largest number of contacts one :meth:`push` call may carry.
+    #: Largest number of contacts (or tasks) one :meth:`push` (:meth:`create_tasks`) call may carry.
     max_batch_size: int
+    #: What this instance did over the wire so far.
     stats: ApiStats
 
     def pull_contacts(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Contact]]:
@@ -159,13 +224,12 @@ class CRMAdapter(t.Protocol):
         """Activity that occurred in ``(since, until]``, with ids stable across pulls."""
 
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
-        """Write one batch (at most ``max_batch_size``) of output values to the CRM."""
+        """Write one batch (at most :attr:`max_batch_size` contacts) of values; per-record outcomes.
 
-    def setup(self, output_names: t.Sequence[str], enumerations: t.Mapping[str, t.Sequence[str]]) -> list[str]:
-        """Create missing output properties/fields idempotently; return what was created."""
-
-    def check(self) -> list[MappingProblem]:
-        """Compare the mapping file with the CRM's real fields."""
+        Values are keyed by canonical output name, or by a CRM field name for ``set_property``
+        actions (mapped the same way). Raises :class:`CRMError` only when the batch as a whole
+        could not be written.
+        """
 
     def add_to_list(self, list_name: str, contact_ids: t.Sequence[str]) -> None:
         """Add contacts to a static list, creating it if needed (idempotent)."""
@@ -173,5 +237,81 @@ class CRMAdapter(t.Protocol):
     def remove_from_list(self, list_name: str, contact_ids: t.Sequence[str]) -> None:
         """Remove contacts from a static list (idempotent)."""
 
-    def create_task(self, task: TaskRequest) -> str:
-        """Create a task for the contact's owner; return the task id."""
+    def create_tasks(self, tasks: t.Sequence[TaskRequest]) -> TaskResult:
+        """Create a task per request (at most :attr:`max_batch_size`), never two for one key.
+
+        Requests marked ``attempted`` are looked up first; a task found is reported as created.
+        Raises :class:`CRMError` only when no task could be handled at all (credentials refused).
+        """
+
+    def setup(self, specs: t.Sequence[OutputSpec]) -> list[str]:
+        """Create missing output fields (and whatever the mapping asks for) idempotently; say what changed."""
+
+    def check(self, outputs: t.Sequence[str]) -> list[MappingProblem]:
+        """Compare the mapping file, and the output fields named, with the CRM's real fields."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+@dc.dataclass(frozen=True, slots=True)
+class RateLimits:
+    """A CRM's default client-side limits; ``connector.yaml``'s ``rate_limit`` overrides each."""
+
+    #: ``default`` requests allowed in any window of ``per_seconds``.
+    requests: int
+    per_seconds: float
+    #: ``search`` requests per second (a separate budget); ``None``: searches share ``requests``.
+    searches_per_second: float | None = None
+    #: Requests allowed per day; ``None``: no daily allowance.
+    daily: int | None = None
+
+
+@dc.dataclass(frozen=True)
+class AdapterSettings:
+    """What an adapter is built from: one ``crms[]`` entry with its variables read.
+
+    The values come from the environment (or ``.env``), read by the connector from the variables
+    the entry names, or else from the declaration's defaults. Secrets stay ``SecretStr``.
+    """
+
+    #: The entry's name in ``connector.yaml`` (for messages).
+    crm: str
+    #: The mapping file.
+    mapping: pathlib.Path
+    #: credential role -> value, for the roles that are set.
+    secrets: t.Mapping[str, SecretStr]
+    #: credential role -> NAME of the variable it is read from (for messages naming what to set).
+    variables: t.Mapping[str, str]
+    #: API base URL (HubSpot), instance or login URL (Salesforce); ``None``: the vendor's default.
+    base_url: str | None = None
+    #: CA bundle to trust for HTTPS (a sandbox with its own certificate); ``None``: the system's.
+    ca_bundle: pathlib.Path | None = None
+    #: NAME of the variable the base URL is read from (for messages).
+    base_url_variable: str | None = None
+
+
+@dc.dataclass(frozen=True)
+class AdapterSpec:
+    """What an adapter package declares about its CRM (exposed as its ``ADAPTER``)."""
+
+    #: Registered name (``adapter:`` in ``connector.yaml``, ``crm:`` in a mapping file).
+    name: str
+    #: Human name, for messages (``HubSpot``).
+    label: str
+    #: credential role -> default NAME of the variable holding it (``crms[].credentials`` overrides).
+    credential_roles: t.Mapping[str, str]
+    #: Default NAME of the variable with the API base URL (``crms[].base_url_env`` overrides).
+    base_url_env: str
+    #: Default limits per request kind and per day.
+    rate_limits: RateLimits
+    #: Largest write batch (contacts per update call, tasks per create call).
+    max_batch_size: int
+    #: Longest text value a field takes (the reasons summary is cut to it).
+    max_text_length: int
+    #: Reads and validates a mapping file of this CRM; raises ``YamlFileError`` naming file:line:key.
+    load_mapping: t.Callable[[pathlib.Path], object]
+    #: The one constructor: an adapter for these settings, gated by ``gate``.
+    from_config: t.Callable[[AdapterSettings, RequestGate], CRMAdapter]
+    #: Default NAME of the variable with a CA bundle path (HTTPS sandboxes); ``None``: not used.
+    ca_bundle_env: str | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from connector.cli import crm, learn, sandbox, score, service, sync
+from connector.cli import crm, demo, learn, sandbox, score, service, sync
 
 __all__ = ["app", "main"]
 
@@ -18,7 +18,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-
 
 
 @app.callback()
@@ -34,7 +33,7 @@ def version() -> None:
     typer.echo(_version("connector"))
 
 
-for _module in (score, learn, crm, sandbox, sync, service):
+for _module in (score, learn, crm, sandbox, sync, service, demo):
     _module.register(app)
 
 

@@ -1,10 +1,11 @@
-"""CLI commands: ``connector check`` and ``connector setup`` for a CRM (HubSpot for now).
+"""CLI commands: ``connector check`` and ``connector setup`` for a CRM.
 
-Thin: finds the CRM, loads the mapping and models, calls the adapter. ``--crm`` names an entry of
-``connector.yaml`` (``--config``, else ``CONNECTOR_CONFIG``, else ``./connector.yaml``) when there is
-one of that name: its adapter, mapping, models, credential variables and rate limit are used, so an
-admin sets up exactly what the sync will write. Otherwise ``--crm hubspot`` works without a config,
-with the default mapping, the models in ``mappings/models/`` and the ``HUBSPOT_*`` variables.
+Thin: finds the CRM, loads the models, calls the adapter through the registry. ``--crm`` names an
+entry of ``connector.yaml`` (``--config``, else ``CONNECTOR_CONFIG``, else ``./connector.yaml``)
+when there is one of that name: its adapter, mapping, models, credential variables and rate limit
+are used, so an admin sets up exactly what the sync will write. Otherwise ``--crm`` may name an
+adapter of the registry (``hubspot``) and works without a config, with ``mappings/<adapter>.yaml``,
+the models in ``mappings/models/`` (setup) and the adapter's default variables.
 """
 
 from __future__ import annotations
@@ -14,87 +15,70 @@ import typing as t
 
 import typer
 
+from connector.cli.common import fail
+
+if t.TYPE_CHECKING:
+    from connector.adapters.base import CRMAdapter
+    from connector.scoring.model import ScoringModel
+    from connector.sync.config import ConnectorConfig, CRMConfig
+
 __all__ = ["check_command", "register", "setup_command"]
 
-DEFAULT_MAPPINGS = {"hubspot": pathlib.Path("mappings/hubspot.yaml")}
-#: Where ``setup`` looks for models when no ``--model`` is given.
+#: Where ``setup`` looks for models when no ``--model`` is given and no config names them.
 DEFAULT_MODELS = pathlib.Path("mappings/models")
 
-CrmOption = typer.Option(..., "--crm", help="Which CRM: hubspot.")
-MappingOption = typer.Option(None, "--mapping", help="Mapping file (default: mappings/<crm>.yaml).")
+CrmOption = typer.Option(..., "--crm", help="A CRM entry of connector.yaml, or without a config an adapter name (e.g. hubspot).")
+MappingOption = typer.Option(None, "--mapping", help="Mapping file (default: the entry's, or mappings/<adapter>.yaml).")
 ModelOption = typer.Option(None, "--model", help="Scoring model file(s) whose outputs must exist; repeat for several (default: the CRM's models in connector.yaml; setup without a config: mappings/models/*.yaml).")
 ConfigOption = typer.Option(None, "--config", "-c", help="connector.yaml whose CRM entry --crm names (default: $CONNECTOR_CONFIG or ./connector.yaml, when present).")
 
 
-def _fail(message: str, code: int = 2) -> t.NoReturn:
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
+def _entry(crm: str, config: str | None, mapping: pathlib.Path | None, models: list[pathlib.Path]) -> tuple[CRMConfig, pathlib.Path | None]:
+    """The CRM to work on and its ``.env`` file: the config's entry called ``crm``, else an adapter of that name."""
+    from connector.adapters import REGISTRY, UnknownAdapter, adapter_spec
+    from connector.cli.common import load_config_or_fail
+    from connector.sync.config import CRMConfig, config_path
 
-
-def _configured(crm: str, config: str | None) -> tuple[t.Any, t.Any] | None:
-    """(config, its entry called ``crm``), or None when no config file has an entry of that name."""
-    from connector.sync.config import config_path, load_config
-    from connector.yamlfile import YamlFileError
-
-    where = config_path(config)
-    if not where.exists():
-        if config is not None:
-            _fail(f"no configuration at {where}")
-        return None
+    loaded: ConnectorConfig | None = None
+    if config is not None or config_path(None).exists():
+        loaded = load_config_or_fail(config, code=2)
+        entry = next((c for c in loaded.crms if c.name == crm), None)
+        if entry is not None:
+            update = {k: v for k, v in (("mapping", mapping), ("models", models)) if v}
+            return entry.model_copy(update=update), loaded.env_file
+    if loaded is not None and (config is not None or crm not in REGISTRY):
+        fail(f"--crm {crm}: no CRM of that name in {config_path(config)} (configured: {', '.join(c.name for c in loaded.crms)})", code=2)
     try:
-        loaded = load_config(where)
-    except YamlFileError as exc:
-        _fail(f"the configuration is not valid:\n{exc}")
-    for entry in loaded.crms:
-        if entry.name == crm:
-            return loaded, entry
-    if config is not None or crm != "hubspot":
-        _fail(f"--crm {crm}: no CRM of that name in {where} (configured: {', '.join(c.name for c in loaded.crms)})")
-    return None
+        adapter_spec(crm)
+    except UnknownAdapter as exc:
+        fail(f"--crm {crm}: not a CRM of connector.yaml, and {exc}", code=2)
+    # No config: the adapter's defaults (constructed, not validated: models may be empty for check).
+    return CRMConfig.model_construct(name=crm, adapter=crm, mapping=mapping or pathlib.Path(f"mappings/{crm}.yaml"), models=models), None
 
 
-def _configured_adapter(config: t.Any, entry: t.Any, mapping: pathlib.Path | None) -> t.Any:
-    """The adapter of a configured CRM, gated by its rate limit, with its credential variables."""
-    from connector.adapters.base import CRMError
-    from connector.sync.adapters_factory import build_adapter
-    from connector.sync.ratelimit import RateLimiter
-    from connector.yamlfile import YamlFileError
-
-    if mapping is not None:
-        entry = entry.model_copy(update={"mapping": mapping})
-    try:
-        return build_adapter(entry, RateLimiter.from_config(entry.rate_limit), env_file=config.env_file)
-    except YamlFileError as exc:
-        _fail(f"mapping is not valid:\n{exc}")
-    except CRMError as exc:
-        _fail(str(exc))
-
-
-def _adapter(crm: str, mapping: pathlib.Path | None) -> t.Any:
-    from connector.adapters.base import CRMError
-    from connector.yamlfile import YamlFileError
-
-    if crm != "hubspot":
-        _fail(f"--crm {crm}: not a CRM of connector.yaml, and only 'hubspot' works without one")
-    from connector.adapters.hubspot import HubSpotAdapter
-
-    path = mapping or DEFAULT_MAPPINGS[crm]
-    try:
-        return HubSpotAdapter.from_env(str(path))
-    except YamlFileError as exc:
-        _fail(f"mapping is not valid:\n{exc}")
-    except CRMError as exc:
-        _fail(str(exc))
-
-
-def _models(paths: list[pathlib.Path] | None) -> list[t.Any]:
+def _models(paths: t.Sequence[pathlib.Path]) -> list[ScoringModel]:
     from connector.scoring.loader import load_models
     from connector.yamlfile import YamlFileError
 
     try:
-        return load_models(paths or [])
+        return load_models(paths)
     except YamlFileError as exc:
-        _fail(f"model is not valid:\n{exc}")
+        fail(f"model is not valid:\n{exc}", code=2)
+
+
+def _adapter(entry: CRMConfig, env_file: pathlib.Path | None) -> CRMAdapter:
+    """The adapter of ``entry``, gated by its rate limits, with its credential variables."""
+    from connector.adapters.base import CRMError
+    from connector.sync.connect import connect
+    from connector.sync.ratelimit import RateLimiter
+    from connector.yamlfile import YamlFileError
+
+    try:
+        return connect(entry, RateLimiter.from_limits(entry.limits), env_file=env_file)
+    except YamlFileError as exc:
+        fail(f"mapping is not valid:\n{exc}", code=2)
+    except CRMError as exc:
+        fail(str(exc), code=2)
 
 
 def check_command(
@@ -103,28 +87,23 @@ def check_command(
     model: list[pathlib.Path] | None = ModelOption,
     config: str | None = ConfigOption,
 ) -> None:
-    """Compare the mapping (and the models' outputs) with the CRM's real properties."""
+    """Compare the mapping (and the models' outputs) with the CRM's real fields."""
     from connector.adapters.base import CRMError
 
-    found = _configured(crm, config)
-    if found is not None:
-        models = _models(model or list(found[1].models))
-        adapter = _configured_adapter(found[0], found[1], mapping)
-    else:
-        models = _models(model)
-        adapter = _adapter(crm, mapping)
-    outputs = [name for m in models for name in m.output_names().values()]
+    entry, env_file = _entry(crm, config, mapping, list(model or []))
+    models = _models(entry.models)
+    adapter = _adapter(entry, env_file)
     try:
-        problems = adapter.check(outputs)
+        problems = adapter.check([name for m in models for name in m.output_names().values()])
     except CRMError as exc:
-        _fail(str(exc))
+        fail(str(exc), code=2)
     finally:
         adapter.close()
+    for problem in problems:
+        typer.echo(str(problem))
     if problems:
-        for problem in problems:
-            typer.echo(str(problem))
-        _fail(f"{len(problems)} problem(s) found", code=1)
-    typer.echo(f"{crm}: mapping {adapter.mapping.source} matches the portal ({adapter.stats.calls} API calls)")
+        fail(f"{len(problems)} problem(s) found")
+    typer.echo(f"{crm}: mapping {entry.mapping} matches the CRM ({adapter.stats.calls} API calls)")
 
 
 def setup_command(
@@ -133,24 +112,25 @@ def setup_command(
     model: list[pathlib.Path] | None = ModelOption,
     config: str | None = ConfigOption,
 ) -> None:
-    """Create the property group, output properties and lists the models need (idempotent)."""
+    """Create the output fields (and the lists, groups... the mapping asks for) the models need (idempotent)."""
     from connector.adapters.base import CRMError
+    from connector.adapters.specs import specs_from_models
 
-    found = _configured(crm, config)
-    if found is not None:
-        model = model or list(found[1].models)
-        typer.echo(f"crm {crm} (connector.yaml): models {', '.join(str(m) for m in model)}")
-    if not model:
-        model = sorted(DEFAULT_MODELS.glob("*.yaml")) if DEFAULT_MODELS.is_dir() else []
-        if not model:
-            _fail(f"no scoring models: give --model FILE [--model FILE ...] (none found in {DEFAULT_MODELS}/)")
-        typer.echo(f"models: {', '.join(str(m) for m in model)}")
-    models = _models(model)
-    adapter = _configured_adapter(found[0], found[1], mapping) if found is not None else _adapter(crm, mapping)
+    entry, env_file = _entry(crm, config, mapping, list(model or []))
+    paths = list(entry.models)
+    if not paths:
+        paths = sorted(DEFAULT_MODELS.glob("*.yaml")) if DEFAULT_MODELS.is_dir() else []
+        if not paths:
+            fail(f"no scoring models: give --model FILE [--model FILE ...] (none found in {DEFAULT_MODELS}/)", code=2)
+        typer.echo(f"models: {', '.join(str(m) for m in paths)}")
+    else:
+        typer.echo(f"crm {crm}: models {', '.join(str(m) for m in paths)}")
+    models = _models(paths)
+    adapter = _adapter(entry, env_file)
     try:
-        changed = adapter.setup_models(models)
+        changed = adapter.setup(specs_from_models(models))
     except CRMError as exc:
-        _fail(str(exc))
+        fail(str(exc), code=2)
     finally:
         adapter.close()
     for line in changed:

@@ -19,6 +19,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from connector.cli.common import fail, load_config_or_fail, open_state_or_fail
+
 __all__ = ["RichProgress", "register"]
 
 ConfigOpt = t.Annotated[str | None, typer.Option("--config", "-c", help="connector.yaml (default: $CONNECTOR_CONFIG or ./connector.yaml)")]
@@ -28,7 +30,7 @@ quarantine_app = typer.Typer(help="Records that could not be pulled, scored or w
 
 
 class RichProgress:
-    """A progress bar per pipeline stage (implements :class:`connector.sync.pipeline.Progress`)."""
+    """A progress bar per pipeline stage (implements :class:`connector.sync.progress.Progress`)."""
 
     def __init__(self, console: Console) -> None:
         self._bars = Progress(
@@ -63,41 +65,6 @@ class RichProgress:
             self._bars.update(task, total=max(done, self._bars.tasks[task].total or 0), completed=max(done, self._bars.tasks[task].total or 0))
 
 
-def _fail(message: str) -> t.NoReturn:
-    # Plain text, never wrapped: file:line:key messages must stay copy-pasteable.
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-def _config(path: str | None) -> t.Any:
-    from connector.sync.config import config_path, load_config
-    from connector.yamlfile import YamlFileError
-
-    where = config_path(path)
-    if not where.exists():
-        _fail(f"no configuration at {where}: pass --config FILE or set CONNECTOR_CONFIG (see connector.example.yaml)")
-    try:
-        return load_config(where)
-    except YamlFileError as exc:
-        _fail(f"the configuration is not valid:\n{exc}")
-
-
-def _engine(config: t.Any) -> t.Any:
-    from connector.sync.db import open_database
-
-    try:
-        return open_database(config.effective_database_url())
-    except Exception as exc:  # noqa: BLE001 - database URL or server problems, reported plainly
-        _fail(f"cannot open the state database: {type(exc).__name__}: {_safe_url_error(exc)}")
-
-
-def _safe_url_error(exc: Exception) -> str:
-    """An error message without the password a database URL may carry."""
-    import re
-
-    return re.sub(r"://([^:/@\s]+):[^@\s]+@", r"://\1:***@", str(exc).splitlines()[0] if str(exc) else "")
-
-
 def _when(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
@@ -121,7 +88,7 @@ def sync_command(
     from connector.sync.pipeline import run_sync
     from connector.yamlfile import YamlFileError
 
-    cfg = _config(config)
+    cfg = load_config_or_fail(config)
     console = Console()
     _setup_logging(cfg, quiet=cfg.log_format == "text")
     if all_crms:
@@ -129,7 +96,7 @@ def sync_command(
     else:
         _known(cfg, crm)
         names = [cfg.crm(crm).name]
-    engine = _engine(cfg)
+    engine = open_state_or_fail(cfg)
     summaries = []
     stop = threading.Event()
     previous = _stop_on_signals(stop, console)
@@ -142,9 +109,9 @@ def sync_command(
                 with RichProgress(console) as progress:
                     summaries.append(run_sync(cfg, name, full=full, resync=resync, progress=progress, engine=engine, stop=stop))
             except LeaseBusy as exc:
-                _fail(str(exc))
+                fail(str(exc))
             except (CRMError, YamlFileError) as exc:
-                _fail(str(exc))
+                fail(str(exc))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -184,7 +151,7 @@ def _known(cfg: t.Any, crm: str | None) -> bool:
     try:
         cfg.crm(crm)
     except KeyError as exc:
-        _fail(str(exc.args[0]))
+        fail(str(exc.args[0]))
     return True
 
 
@@ -217,8 +184,8 @@ def status_command(config: ConfigOpt = None, crm: CrmOpt = None) -> None:
     """Last runs, cursors, pending writes, quarantine counts and the next scheduled run per CRM."""
     from connector.sync.admin import crm_status
 
-    cfg = _config(config)
-    engine = _engine(cfg)
+    cfg = load_config_or_fail(config)
+    engine = open_state_or_fail(cfg)
     console = Console()
     next_runs = _next_runs(cfg)
     names = [cfg.crm(crm).name] if crm and _known(cfg, crm) else [c.name for c in cfg.crms]
@@ -252,10 +219,8 @@ def status_command(config: ConfigOpt = None, crm: CrmOpt = None) -> None:
 
 def _next_runs(cfg: t.Any) -> dict[str, dt.datetime | None]:
     """Next run per CRM from the scheduler's job store; empty when there is no scheduler yet."""
-    try:
-        from connector.sync.scheduler import next_run_times
-    except ImportError:
-        return {}
+    from connector.sync.scheduler import next_run_times
+
     try:
         return next_run_times(cfg)
     except Exception:  # noqa: BLE001 - status must show even if the job store cannot be read
@@ -272,14 +237,14 @@ def explain_command(
     """A contact's scores with every reason, its stage history and the triggers that fired."""
     from connector.sync.admin import explain
 
-    cfg = _config(config)
+    cfg = load_config_or_fail(config)
     _known(cfg, crm)
     name = cfg.crm(crm).name
-    engine = _engine(cfg)
+    engine = open_state_or_fail(cfg)
     found = explain(engine, name, contact_id, model)
     engine.dispose()
     if found is None:
-        _fail(f"contact '{contact_id}' is not in the state store of CRM '{name}' (has it been synced?)")
+        fail(f"contact '{contact_id}' is not in the state store of CRM '{name}' (has it been synced?)")
     if as_json:
         import dataclasses as dc
 
@@ -334,9 +299,9 @@ def quarantine_list_command(
     """List quarantined records, newest first, with the reason."""
     from connector.sync.admin import quarantine_list
 
-    cfg = _config(config)
+    cfg = load_config_or_fail(config)
     name = cfg.crm(crm).name if crm and _known(cfg, crm) else None
-    engine = _engine(cfg)
+    engine = open_state_or_fail(cfg)
     rows = quarantine_list(engine, name, stream=stream, include_retried=include_retried, limit=limit)
     engine.dispose()
     console = Console()
@@ -363,9 +328,9 @@ def quarantine_retry_command(
     """Put quarantined records back for the next run (writes, actions, scoring)."""
     from connector.sync.admin import quarantine_retry
 
-    cfg = _config(config)
+    cfg = load_config_or_fail(config)
     name = cfg.crm(crm).name if crm and _known(cfg, crm) else None
-    engine = _engine(cfg)
+    engine = open_state_or_fail(cfg)
     counts = quarantine_retry(engine, name, ids=ids or (), stream=stream)
     engine.dispose()
     if not counts:

@@ -46,12 +46,17 @@ def utc(value: dt.datetime) -> dt.datetime:
 
 @dc.dataclass(frozen=True, slots=True)
 class Contact:
-    """A person as the CRM knows them; ``properties`` uses canonical property names."""
+    """A person as the CRM knows them; ``properties`` uses canonical property names.
+
+    ``owner_id`` is the CRM user who owns the contact (tasks created by triggers go to them); the
+    scoring never reads it.
+    """
 
     id: str
     email: str | None = None
     properties: t.Mapping[str, t.Any] = dc.field(default_factory=dict)
     updated_at: dt.datetime | None = None
+    owner_id: str | None = None
 
 
 @dc.dataclass(frozen=True, slots=True)

@@ -13,21 +13,10 @@ import typing as t
 
 import sqlalchemy as sa
 
-from connector.sync import tables as T
 from connector.sync.outbox import read_written
+from connector.sync.tables import actions, contacts, cursors, firings, leases, outbox, quarantine, runs, scores, stage_history
 
-__all__ = ["CRMStatus", "Explanation", "crm_status", "explain", "quarantine_list", "quarantine_retry"]
-
-runs = T.RunRow.__table__  # type: ignore[attr-defined]
-cursors = T.CursorRow.__table__  # type: ignore[attr-defined]
-outbox = T.OutboxRow.__table__  # type: ignore[attr-defined]
-quarantine = T.QuarantineRow.__table__  # type: ignore[attr-defined]
-actions = T.TriggerActionRow.__table__  # type: ignore[attr-defined]
-firings = T.TriggerFiringRow.__table__  # type: ignore[attr-defined]
-contacts = T.ContactRow.__table__  # type: ignore[attr-defined]
-scores = T.ScoreRow.__table__  # type: ignore[attr-defined]
-stage_history = T.StageHistoryRow.__table__  # type: ignore[attr-defined]
-leases = T.LeaseRow.__table__  # type: ignore[attr-defined]
+__all__ = ["CRMStatus", "Explanation", "crm_names", "crm_status", "explain", "leaders", "quarantine_list", "quarantine_retry", "stage_counts"]
 
 
 @dc.dataclass
@@ -141,3 +130,45 @@ def quarantine_retry(engine: sa.Engine, crm: str | None = None, *, ids: t.Sequen
             conn.execute(sa.update(quarantine).where(quarantine.c.id == row.id).values(status="retried"))
             counts[row.stream] = counts.get(row.stream, 0) + 1
     return counts
+
+
+def crm_names(engine: sa.Engine) -> set[str]:
+    """The CRMs a state database has run for; empty when it holds no state store (yet)."""
+    if not sa.inspect(engine).has_table("runs"):
+        return set()
+    with engine.connect() as conn:
+        return {name for (name,) in conn.execute(sa.select(runs.c.crm).distinct())}
+
+
+def leaders(engine: sa.Engine, crm: str, model: str, limit: int = 10) -> list[dict[str, t.Any]]:
+    """The best-scored contacts under ``model`` (excluded ones left out), best first.
+
+    Each: ``contact_id``, ``email``, ``properties`` and ``scores`` (model -> ``score``, ``grade``, ``stage``).
+    """
+    with engine.connect() as conn:
+        best = list(
+            conn.execute(
+                sa.select(scores.c.contact_id)
+                .where(scores.c.crm == crm, scores.c.model == model, scores.c.excluded.is_(None))
+                .order_by(scores.c.score.desc(), scores.c.contact_id)
+                .limit(limit)
+            ).scalars()
+        )
+        people = {
+            cid: {"contact_id": cid, "email": email, "properties": dict(props or {}), "scores": {}}
+            for cid, email, props in conn.execute(sa.select(contacts.c.id, contacts.c.email, contacts.c.properties).where(contacts.c.crm == crm, contacts.c.id.in_(best)))
+        }
+        for cid, name, score, grade, stage in conn.execute(
+            sa.select(scores.c.contact_id, scores.c.model, scores.c.score, scores.c.grade, scores.c.stage).where(scores.c.crm == crm, scores.c.contact_id.in_(best))
+        ):
+            people[cid]["scores"][name] = {"score": score, "grade": grade, "stage": stage}
+    return [people[cid] for cid in best if cid in people]
+
+
+def stage_counts(engine: sa.Engine, crm: str) -> dict[str, dict[str | None, int]]:
+    """Model -> stage (``None``: no stage) -> contacts in it."""
+    out: dict[str, dict[str | None, int]] = {}
+    with engine.connect() as conn:
+        for model, stage, n in conn.execute(sa.select(scores.c.model, scores.c.stage, sa.func.count()).where(scores.c.crm == crm).group_by(scores.c.model, scores.c.stage)):
+            out.setdefault(model, {})[stage] = int(n)
+    return out

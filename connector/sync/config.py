@@ -5,7 +5,12 @@ is reported as ``connector.yaml:12: crms[0].credentials.access_token: ...``. Rel
 (mapping and model files) are resolved against the folder of the config file, so the connector
 can be started from anywhere. Secrets never appear in this file: it holds the *names* of the
 environment variables that carry them, and the values are read only when an adapter is built
-(:mod:`connector.sync.adapters_factory`).
+(:mod:`connector.sync.connect`). Each entry's ``adapter`` is a name of the adapter registry
+(:mod:`connector.adapters`) or the dotted path of an adapter package; what the entry leaves out
+(rate limits, the longest text) comes from that adapter's declaration.
+
+:func:`write_config` writes a valid file for given entries (the demo, the benchmarks and the tests
+use it).
 """
 
 from __future__ import annotations
@@ -15,8 +20,11 @@ import pathlib
 import re
 import typing as t
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from connector.adapters import REGISTRY, UnknownAdapter, adapter_spec
+from connector.adapters.base import AdapterSpec, RateLimits
 from connector.yamlfile import FileProblem, LocatedError, YamlFileError, line_of, load_yaml, load_yaml_model
 
 __all__ = [
@@ -29,8 +37,10 @@ __all__ = [
     "RateLimitConfig",
     "ScheduleConfig",
     "config_path",
+    "crm_entry",
     "load_config",
     "validate_config",
+    "write_config",
 ]
 
 DEFAULT_CONFIG_PATH = "connector.yaml"
@@ -53,7 +63,7 @@ def _env_name(value: str, what: str) -> str:
     The message never repeats the value: it may be a token.
     """
     if not _ENV_NAME.match(value):
-        raise ValueError(f"{what} must be the NAME of an environment variable (e.g. HUBSPOT_ACCESS_TOKEN), not the secret itself")
+        raise ValueError(f"{what} must be the NAME of an environment variable (e.g. CRM_ACCESS_TOKEN), not the secret itself")
     return value
 
 
@@ -99,36 +109,55 @@ class ScheduleConfig(_Strict):
 
 
 class RateLimitConfig(_Strict):
-    """Client-side limits; HubSpot's defaults are 190 requests per 10 s and 5 searches per second.
+    """Client-side limits; each key left out takes the adapter's declared default.
 
-    ``daily`` caps the requests of one day (Salesforce's allowance); ``null`` means no cap. The
-    limiter also adapts down to what the CRM's rate-limit headers announce.
+    ``daily`` caps the requests of one day (Salesforce's allowance). The limiter also adapts down
+    to what the CRM's answers announce.
     """
 
-    requests: int = Field(default=190, gt=0)
-    per_seconds: float = Field(default=10.0, gt=0)
-    searches_per_second: float = Field(default=5.0, gt=0)
+    requests: int | None = Field(default=None, gt=0)
+    per_seconds: float | None = Field(default=None, gt=0)
+    searches_per_second: float | None = Field(default=None, gt=0)
     daily: int | None = Field(default=None, gt=0)
+
+    def over(self, defaults: RateLimits) -> RateLimits:
+        """The limits to apply: these values where given, the adapter's defaults elsewhere."""
+        return RateLimits(
+            requests=self.requests if self.requests is not None else defaults.requests,
+            per_seconds=self.per_seconds if self.per_seconds is not None else defaults.per_seconds,
+            searches_per_second=self.searches_per_second if self.searches_per_second is not None else defaults.searches_per_second,
+            daily=self.daily if self.daily is not None else defaults.daily,
+        )
 
 
 class BatchConfig(_Strict):
     """Sizes of the pipeline's steps.
 
-    ``push_size`` is capped by what the adapter allows (HubSpot 100, Salesforce 200).
+    ``push_size`` is capped by what the adapter allows (HubSpot 100).
     ``score_chunk`` contacts are scored and committed per transaction (contacts pulled new or
     changed are scored page by page as they arrive). A chunk or page of at least
     ``batch_scorer_min`` contacts is scored by the vectorised batch scorer (same results, faster).
-    Once a run has staged ``push_process_after`` contacts, its push continues in a separate process
-    (see :mod:`connector.sync.push_process`).
+    Once a run has scored ``score_worker_after`` contacts, it scores on in a worker process (a
+    second CPU core; see :mod:`connector.sync.score_worker`).
     """
 
     push_size: int = Field(default=100, gt=0)
     score_chunk: int = Field(default=1000, gt=0)
     batch_scorer_min: int = Field(default=50, gt=0)
     max_push_attempts: int = Field(default=5, gt=0)
-    #: Contacts staged in one run after which the push moves from a thread to its own process
-    #: (a second CPU core; costs a second or two to start). 0: always push on a thread.
-    push_process_after: int = Field(default=5000, ge=0)
+    #: Contacts scored in one run after which the scoring moves to a worker process (a second CPU
+    #: core; a second or two to start). 0: always score in the run's own process.
+    score_worker_after: int = Field(default=5000, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed(cls, data: t.Any) -> t.Any:
+        if isinstance(data, dict) and "push_process_after" in data:
+            raise LocatedError(
+                ("push_process_after",),
+                "this key was removed: the push runs on one thread of the sync and needs no setting; delete the line",
+            )
+        return data
 
 
 class LeaseConfig(_Strict):
@@ -145,13 +174,16 @@ class CRMConfig(_Strict):
     """One CRM to sync. Several entries may use the same adapter (e.g. two HubSpot portals)."""
 
     name: str
-    adapter: t.Literal["hubspot", "salesforce"]
+    #: A registered adapter name (``hubspot``) or the dotted path of an adapter package.
+    adapter: str
     mapping: pathlib.Path
     models: list[pathlib.Path] = Field(min_length=1)
     #: credential role (e.g. ``access_token``) -> NAME of the environment variable holding it.
     credentials: dict[str, str] = Field(default_factory=dict)
     #: NAME of the environment variable with the API base URL (sandbox or vendor default).
     base_url_env: str | None = None
+    #: NAME of the environment variable with a CA bundle path (a sandbox served over HTTPS).
+    ca_bundle_env: str | None = None
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
     #: Re-read this many minutes before the cursors, for records that landed late in the CRM.
@@ -166,6 +198,16 @@ class CRMConfig(_Strict):
             raise ValueError(f"CRM name {value!r} must be lower-case letters, digits, '_' or '-', starting with a letter")
         return value
 
+    @field_validator("adapter")
+    @classmethod
+    def _adapter(cls, value: str) -> str:
+        if value not in REGISTRY:
+            try:
+                adapter_spec(value)  # a package named by its dotted path: importable, with ADAPTER
+            except UnknownAdapter as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
     @field_validator("credentials")
     @classmethod
     def _credentials(cls, value: dict[str, str]) -> dict[str, str]:
@@ -173,17 +215,25 @@ class CRMConfig(_Strict):
             _env_name(name, f"credentials.{role}")
         return value
 
-    @field_validator("base_url_env")
+    @field_validator("base_url_env", "ca_bundle_env")
     @classmethod
-    def _base_url_env(cls, value: str | None) -> str | None:
-        return None if value is None else _env_name(value, "base_url_env")
+    def _variable(cls, value: str | None, info: t.Any) -> str | None:
+        return None if value is None else _env_name(value, info.field_name)
+
+    @property
+    def spec(self) -> AdapterSpec:
+        """The adapter's declaration (its package is imported on first use)."""
+        return adapter_spec(self.adapter)
 
     @property
     def reasons_limit(self) -> int:
-        """Characters of reasons summary the CRM's text field takes (Salesforce text: 255)."""
-        if self.reasons_max_chars is not None:
-            return self.reasons_max_chars
-        return 255 if self.adapter == "salesforce" else 500
+        """Characters of reasons summary the CRM's text fields take (the adapter's longest text by default)."""
+        return self.reasons_max_chars if self.reasons_max_chars is not None else self.spec.max_text_length
+
+    @property
+    def limits(self) -> RateLimits:
+        """The rate limits to apply: ``rate_limit`` over the adapter's defaults."""
+        return self.rate_limit.over(self.spec.rate_limits)
 
 
 class ConnectorConfig(_Strict):
@@ -308,13 +358,34 @@ def validate_config(path: str | os.PathLike[str]) -> str:
         except YamlFileError as exc:
             problems += exc.problems
         try:
-            from connector.adapters import load_mapping
-        except ImportError:
-            continue
-        try:
-            load_mapping(crm.mapping)
+            crm.spec.load_mapping(crm.mapping)
         except YamlFileError as exc:
             problems += exc.problems
     if problems:
         raise YamlFileError(problems)
     return f"connector config: {len(config.crms)} CRM(s): " + ", ".join(f"{c.name} ({c.adapter}, {len(c.models)} model(s))" for c in config.crms)
+
+
+def crm_entry(
+    name: str,
+    adapter: str,
+    mapping: str | os.PathLike[str],
+    models: t.Sequence[str | os.PathLike[str]],
+    **keys: t.Any,
+) -> dict[str, t.Any]:
+    """One ``crms[]`` entry as plain data, for :func:`write_config` (``keys``: any other entry key)."""
+    return {"name": name, "adapter": adapter, "mapping": str(mapping), "models": [str(m) for m in models], **{k: v for k, v in keys.items() if v is not None}}
+
+
+def write_config(path: str | os.PathLike[str], crms: t.Sequence[t.Mapping[str, t.Any]], *, comment: str = "", **keys: t.Any) -> pathlib.Path:
+    """Write a ``connector.yaml`` with these ``crms`` entries (:func:`crm_entry`) and top-level ``keys``.
+
+    ``comment`` becomes the file's leading comment lines. Keys given as ``None`` are left out (their
+    defaults apply). The file is not validated here: :func:`load_config` does that, as for any file.
+    """
+    target = pathlib.Path(path)
+    top = {k: (str(v) if isinstance(v, os.PathLike) else v) for k, v in keys.items() if v is not None}
+    head = "".join(f"# {line}\n" if line else "#\n" for line in comment.splitlines())
+    body = yaml.safe_dump({**top, "crms": [dict(c) for c in crms]}, sort_keys=False, default_flow_style=False)
+    target.write_text(head + body, encoding="utf-8")
+    return target

@@ -26,11 +26,9 @@ import uuid
 
 import sqlalchemy as sa
 
-from connector.sync.tables import LeaseRow
+from connector.sync.tables import leases as _T
 
 __all__ = ["Lease", "LeaseBusy", "LeaseLost", "default_owner"]
-
-_T = LeaseRow.__table__  # type: ignore[attr-defined]
 
 
 class LeaseBusy(RuntimeError):
@@ -151,13 +149,6 @@ class Lease:
                     "It will be taken over automatically if that instance dies."
                 )
             self._sleep(min(poll_seconds, max(0.0, deadline - time.monotonic())) or poll_seconds)
-
-    def adopt(self) -> None:
-        """Act for a lease our owner name already holds (the push process of the same run).
-
-        The next :meth:`renew` asks the database, so a lease lost meanwhile is noticed at once.
-        """
-        self.held, self._confirmed_at = True, None
 
     def renew(self) -> None:
         """Extend the lease; called before every page and batch of a run.

@@ -9,21 +9,19 @@ Follow a contact through :func:`run_sync`:
    not translate are quarantined with the reason.
 2. **Score** only what needs it. New or changed contacts are scored page by page as they are
    pulled (their activity is already stored), in the time the pull would wait for its search
-   budget; then
-   the rest: contacts with new activity, contacts whose stored ``changes_at`` (a decay step, an
-   activity leaving a window) has passed, contacts a model has never scored, everyone on
-   ``full``. Anonymous ``email:<address>`` activity and known identities are resolved by the store.
+   budget; then the rest: contacts with new activity, contacts whose stored ``changes_at`` (a decay
+   step, an activity leaving a window) has passed, contacts a model has never scored, everyone on
+   ``full``. Anonymous e-mail activity and known identities are resolved by the store. A large run
+   scores in a worker process, a chunk or two ahead of the commits
+   (:mod:`connector.sync.score_worker`); the results are committed here, in order.
 3. **Diff.** Each scored contact's outputs (score, dimensions, grade, matrix, stage, reasons
    summary, scored-at) are compared with what the CRM holds after the writes already made or in
    flight; only real changes go to the outbox, in the same transaction as the scores, stage
-   history and trigger firings.
-4. **Push** the outbox in the largest batches the adapter takes, each batch marked done as it
-   lands: first what an earlier run left, then, in the background with its own adapter (same
-   rate limiter) while pulling and scoring go on, every complete batch, then the last one. The
-   background push is a thread; once a run has staged ``batch.push_process_after`` contacts it
-   moves to its own process (a second CPU core, see :mod:`connector.sync.push_process`).
-   Scoring is CPU work and pulling and pushing wait on separate rate limits, so a large run takes
-   about as long as its slowest part rather than the sum. Then pending trigger actions run once.
+   history and trigger firings (:mod:`connector.sync.outbox`).
+4. **Push.** The run's :class:`~connector.sync.push.Pusher` writes the outbox on its own thread
+   while pulling and scoring go on, in the largest batches the adapter takes, each marked done as
+   it lands; the last, incomplete batch when the scoring is over.
+5. **Actions.** Pending trigger actions run once, in batches (:mod:`connector.sync.actions`).
 
 A crash at any point loses nothing (uncommitted work is redone: cursors did not move, scores and
 outbox rows were not committed) and doubles nothing (activities are unique, the outbox holds one
@@ -35,246 +33,47 @@ this function), the adapter factory, a progress sink and a stop event.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures as cf
 import contextlib
 import dataclasses as dc
 import datetime as dt
 import functools
 import logging
-import os
-import queue
 import threading
 import typing as t
 
-from connector.adapters.base import ApiStats, CRMAdapter, CRMError, RequestGate
-from connector.scoring.model import ScoringModel
-from connector.scoring.records import utc
-from connector.scoring.result import ScoreResult
+import sqlalchemy as sa
+
+from connector.adapters.base import ApiStats, CRMAdapter, CRMError, Page
+from connector.scoring.records import Activity, Contact, utc
 from connector.sync import cursor
 from connector.sync.actions import execute_pending, record_firings
 from connector.sync.config import ConnectorConfig, CRMConfig
+from connector.sync.connect import AdapterFactory, connect
 from connector.sync.db import open_database
 from connector.sync.lease import Lease, LeaseLost, default_owner
-from connector.sync.outbox import OutboxPusher, release_unsent, stage_changes
-from connector.sync.push_process import AdaptivePusher, PushJob, process_push_blocker
+from connector.sync.outbox import release_unsent, stage_changes
+from connector.sync.prefetch import Prefetch
+from connector.sync.progress import NullProgress, Progress
+from connector.sync.push import Pusher
 from connector.sync.ratelimit import RateLimiter
+from connector.sync.score_worker import InProcess, Scoring, ScoringWorker, worker_blocker
+from connector.sync.scorers import ScoredChunk, ScorerSet
 from connector.sync.store import Store
+from connector.sync.summary import RunSummary
 
-if t.TYPE_CHECKING:
-    import sqlalchemy as sa
-
-__all__ = ["AdapterFactory", "NullProgress", "Prefetch", "Progress", "RunSummary", "ScorerSet", "outputs_of", "run_sync"]
+__all__ = ["run_sync"]
 
 log = logging.getLogger(__name__)
 
-#: Builds the adapter of a configured CRM, handed the rate limiter to gate every request with.
-AdapterFactory = t.Callable[[CRMConfig, RequestGate], CRMAdapter]
 Clock = t.Callable[[], dt.datetime]
+Stream = t.Literal["contacts", "activities"]
 
 #: Records of the contact pull that may wait while the activity is pulled (see ``_Run.contacts_ahead``).
 AHEAD_RECORDS = 20_000
-
-STAGES = ("pull contacts", "pull activities", "score", "push", "actions")
-
-
-class Progress(t.Protocol):
-    """Where a run reports its progress (the CLI draws bars; the scheduler logs)."""
-
-    def start(self, stage: str, total: int | None = None) -> None:
-        """A stage begins; ``total`` when known."""
-
-    def advance(self, stage: str, amount: int) -> None:
-        """``amount`` more items of the stage are done."""
-
-    def finish(self, stage: str) -> None:
-        """The stage is over."""
-
-
-class NullProgress:
-    """Reports nothing."""
-
-    def start(self, stage: str, total: int | None = None) -> None:  # noqa: D102
-        return None
-
-    def advance(self, stage: str, amount: int) -> None:  # noqa: D102
-        return None
-
-    def finish(self, stage: str) -> None:  # noqa: D102
-        return None
-
-
-@dc.dataclass
-class RunSummary:
-    """What one run did; also stored in the ``runs`` table."""
-
-    crm: str
-    run_id: int | None = None
-    status: str = "running"
-    full: bool = False
-    started_at: dt.datetime | None = None
-    ended_at: dt.datetime | None = None
-    pulled_contacts: int = 0
-    pulled_activities: int = 0
-    rejected: int = 0
-    scored: int = 0
-    changed: int = 0
-    written: int = 0
-    failed: int = 0
-    quarantined: int = 0
-    actions: int = 0
-    api_calls: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-    error: str | None = None
-
-    def counts(self) -> dict[str, t.Any]:
-        """The counters, as stored in the run's row."""
-        skip = {"crm", "run_id", "status", "full", "started_at", "ended_at", "error"}
-        return {k: v for k, v in dc.asdict(self).items() if k not in skip}
-
-    @property
-    def ok(self) -> bool:
-        """True when the run finished everything it set out to do."""
-        return self.status == "ok"
-
-
-@dc.dataclass
-class ScorerSet:
-    """The models of one CRM, each with a per-contact scorer and, when available, a batch scorer."""
-
-    models: list[ScoringModel]
-    scorers: list[t.Any]
-    batch: list[t.Any | None]
-
-    @classmethod
-    def load(cls, paths: t.Sequence[t.Any]) -> ScorerSet:
-        """Load the model files (cross-model clashes are errors) and their predictors."""
-        from connector.scoring.engine import Scorer
-        from connector.scoring.loader import load_models, load_predictors
-
-        models = load_models(paths)
-        scorers: list[t.Any] = []
-        batch: list[t.Any | None] = []
-        for model, path in zip(models, paths, strict=True):
-            predictors = load_predictors(model, path)
-            scorers.append(Scorer(model, predictors))
-            try:
-                from connector.scoring.batch import BatchScorer
-
-                batch.append(BatchScorer(model, predictors))
-            except ImportError:  # pragma: no cover - the batch path is optional
-                batch.append(None)
-        return cls(models, scorers, batch)
-
-
-def outputs_of(result: ScoreResult, model: ScoringModel, reasons_max_chars: int, names: t.Mapping[str, str] | None = None) -> dict[str, t.Any]:
-    """The values a score result writes to the CRM, keyed by canonical output name.
-
-    ``names``: ``model.output_names()``, when the caller has it already (it runs per result).
-    """
-    from connector.scoring.explain import summary
-
-    names = names if names is not None else model.output_names()
-    out: dict[str, t.Any] = {names["score"]: result.score}
-    for dim in model.dimensions:
-        out[names[f"dimension:{dim}"]] = result.dimensions.get(dim)
-    for key in ("grade", "matrix", "stage"):
-        if key in names:
-            out[names[key]] = getattr(result, key)
-    out[names["reasons"]] = summary(result, reasons_max_chars)
-    out[names["scored_at"]] = result.as_of
-    return out
-
-
-class Prefetch:
-    """Runs a page iterator (an adapter's pull) on its own thread, ``depth`` pages ahead of the consumer.
-
-    Why: the pull waits for its search budget and the network, storing and scoring a page is CPU.
-    Fetched one after the other, every page pays both; with the next page requested while the
-    current one is scored, the pull runs at the rate limit whenever the CPU keeps up. Pages still
-    arrive in order, and only the consumer stores them and moves the cursor, so crash safety is
-    untouched. The adapter doing the pull is used by this thread alone until the pull ends (the
-    writer has its own adapter). An error of the iterator is raised in the consumer, at the page
-    where it happened. Leaving the ``with`` block early (stop, error) ends the thread after the
-    request in flight and closes the iterator.
-    """
-
-    _END = object()
-
-    def __init__(self, pages: t.Iterable[t.Any], *, depth: int = 2, name: str = "prefetch", max_records: int | None = None) -> None:
-        self._pages = pages
-        self._queue: queue.Queue[tuple[t.Any, BaseException | None]] = queue.Queue(maxsize=max(1, depth))
-        self._quit = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        # With ``max_records``, a deep queue is also bounded by the records it holds (pages of a
-        # few hundred or a few thousand records, depending on the CRM): memory stays bounded.
-        self._max_records = max_records
-        self._held = 0
-        self._room = threading.Condition()
-
-    def __enter__(self) -> t.Iterator[t.Any]:
-        self._thread.start()
-        return self._iterate()
-
-    def __exit__(self, *exc: object) -> None:
-        self._quit.set()
-        while self._thread.is_alive():
-            try:  # make room so a blocked producer sees the quit flag
-                self._queue.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        self._thread.join()
-
-    def _iterate(self) -> t.Iterator[t.Any]:
-        while True:
-            item, error = self._queue.get()
-            self._release(item)
-            if error is not None:
-                raise error
-            if item is self._END:
-                return
-            yield item
-
-    @staticmethod
-    def _size(item: t.Any) -> int:
-        return len(getattr(item, "records", ()) or ())
-
-    def _release(self, item: t.Any) -> None:
-        if self._max_records is None:
-            return
-        with self._room:
-            self._held -= self._size(item)
-            self._room.notify_all()
-
-    def _put(self, item: t.Any, error: BaseException | None = None) -> bool:
-        if self._max_records is not None:
-            size = self._size(item)
-            with self._room:
-                while self._held > 0 and self._held + size > self._max_records:
-                    if self._quit.is_set():
-                        return False
-                    self._room.wait(timeout=0.1)
-                self._held += size
-        while not self._quit.is_set():
-            try:
-                self._queue.put((item, error), timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self) -> None:
-        iterator = iter(self._pages)
-        try:
-            for page in iterator:
-                if not self._put(page):
-                    return
-            self._put(self._END)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, in order
-            self._put(None, exc)
-        finally:
-            close = getattr(iterator, "close", None)
-            if callable(close):
-                close()
+#: Chunks being scored (in the worker) ahead of the one committed next.
+SCORING_AHEAD = 2
 
 
 def _real_clock() -> dt.datetime:
@@ -303,7 +102,7 @@ def run_sync(
         full: rescore every contact (the daily decay safety net); the pull stays incremental.
         resync: pull everything again instead of what changed since the cursors.
         clock: current UTC time (the only source of "now"); scores are as of the run's start.
-        adapter_factory: builds the adapter (default: :func:`connector.sync.adapters_factory.build_adapter`).
+        adapter_factory: builds the adapter (default: :func:`connector.sync.connect.connect`).
         progress: progress sink.
         stop: when set, the run ends after the page or batch in flight (progress kept).
         owner: lease owner name (default: host, pid and a nonce).
@@ -315,158 +114,114 @@ def run_sync(
         KeyError: no such CRM in the config.
     """
     crm = config.crm(crm_name)
-    clock = clock or _real_clock
-    progress = progress or NullProgress()
-    if adapter_factory is None:
-        from connector.sync.adapters_factory import build_adapter
-
-        # A partial, not a closure: the push process (see connector.sync.push_process) gets it too.
-        adapter_factory = functools.partial(build_adapter, env_file=config.env_file)
-
-    scorers = scorers or ScorerSet.load(crm.models)
     own_engine = engine is None
     engine = engine or open_database(config.effective_database_url())
+    run = _Run(
+        config=config,
+        crm=crm,
+        store=Store(engine, crm.name),
+        scorers=scorers or ScorerSet.load(crm.models),
+        clock=clock or _real_clock,
+        factory=adapter_factory or functools.partial(connect, env_file=config.env_file),
+        progress=progress or NullProgress(),
+        stop=stop,
+        summary=RunSummary(crm=crm.name, full=full),
+    )
     try:
-        return _run_leased(config, crm, engine, scorers, clock, adapter_factory, progress, stop, owner, full=full, resync=resync)
+        return run.leased(owner or default_owner(), full=full, resync=resync)
     finally:
         if own_engine:
             engine.dispose()
 
 
-def _run_leased(
-    config: ConnectorConfig,
-    crm: CRMConfig,
-    engine: sa.Engine,
-    scorers: ScorerSet,
-    clock: Clock,
-    adapter_factory: AdapterFactory,
-    progress: Progress,
-    stop: threading.Event | None,
-    owner: str | None,
-    *,
-    full: bool,
-    resync: bool,
-) -> RunSummary:
-    """Claim the CRM's lease, record the run, run its stages, record how it ended."""
-    store = Store(engine, crm.name)
-    lease = Lease(engine, crm.name, owner or default_owner(), ttl_seconds=config.lease.ttl_seconds, clock=clock)
-    lease.acquire(config.lease.wait_seconds)
-    started_at = utc(clock())
-    summary = RunSummary(crm=crm.name, full=full, started_at=started_at)
-    try:
-        summary.run_id = store.start_run(started_at, full=full, owner=lease.owner)
-        log.info("crm %s: run %s started (full=%s, resync=%s)", crm.name, summary.run_id, full, resync)
-        blocker = process_push_blocker(adapter_factory, clock, crm, engine) if config.batch.push_process_after else "turned off"
-        if blocker is not None:
-            log.debug("crm %s: the push stays on a thread: %s", crm.name, blocker)
-        # Shared memory when the push may move to its own process: both draw from one budget.
-        limiter = RateLimiter.from_config(crm.rate_limit, shared=blocker is None)
-        # Three adapters sharing one rate limiter: the contact pull and the writer work on their
-        # own threads while the main thread pulls activity, stores and scores, and no adapter is
-        # ever used by two threads at once.
-        adapter = adapter_factory(crm, limiter)
-        writer = adapter_factory(crm, limiter)
-        reader = adapter_factory(crm, limiter)
-        used = (adapter, writer, reader)
-        before = [dc.replace(getattr(a, "stats", None) or ApiStats()) for a in used]
-        push_job = None
-        if blocker is None:
-            database_url = engine.url.render_as_string(hide_password=False)
-
-            def push_job(after_id: int) -> PushJob:
-                return PushJob(
-                    crm=crm, database_url=database_url, adapter_factory=adapter_factory, clock=clock, owner=lease.owner,
-                    ttl_seconds=config.lease.ttl_seconds, run_id=summary.run_id, batch_size=config.batch.push_size,
-                    max_attempts=config.batch.max_push_attempts, after_id=after_id, parent_pid=os.getpid(),
-                )
-
-        run = _Run(config, crm, store, lease, adapter, writer, scorers, clock, progress, stop, summary, reader=reader, limiter=limiter, push_job=push_job)
-        try:
-            run.go(full=full, resync=resync)
-            summary.status = "stopped" if stop is not None and stop.is_set() else ("partial" if summary.error else "ok")
-        except (CRMError, LeaseLost) as exc:
-            summary.status, summary.error = "failed", str(exc)
-            log.error("crm %s: run %s failed: %s", crm.name, summary.run_id, exc)
-        finally:
-            for a, b in zip(used, before, strict=True):
-                stats = getattr(a, "stats", None) or ApiStats()
-                summary.api_calls += stats.calls - b.calls
-                summary.retries += stats.retries - b.retries
-                summary.rate_limited += stats.rate_limited - b.rate_limited
-                close = getattr(a, "close", None)
-                if callable(close):
-                    close()
-            # What the push process did over the wire (zero when the push stayed on a thread).
-            summary.api_calls += run.push_stats.calls
-            summary.retries += run.push_stats.retries
-            summary.rate_limited += run.push_stats.rate_limited
-            summary.rate_limited = max(summary.rate_limited, limiter.stats.rate_limited + run.push_rate_limited)
-    except BaseException as exc:
-        summary.status = "failed"
-        summary.error = summary.error or f"{type(exc).__name__}: {exc}"
-        raise
-    finally:
-        summary.ended_at = utc(clock())
-        if summary.run_id is not None:
-            store.finish_run(summary.run_id, summary.ended_at, summary.status, summary.counts(), summary.error)
-        lease.release()
-        log.info(
-            "crm %s: run %s %s: pulled %d contacts, %d activities; scored %d; changed %d; written %d; api calls %d",
-            crm.name, summary.run_id, summary.status, summary.pulled_contacts, summary.pulled_activities,
-            summary.scored, summary.changed, summary.written, summary.api_calls,
-        )
-    return summary
-
-
 @dc.dataclass
 class _Run:
-    """The stages of one run, sharing its collaborators (kept out of the public surface)."""
+    """One run's collaborators and its stages, in the order they run."""
 
     config: ConnectorConfig
     crm: CRMConfig
     store: Store
-    lease: Lease
-    adapter: CRMAdapter
-    writer: CRMAdapter
     scorers: ScorerSet
     clock: Clock
+    factory: AdapterFactory
     progress: Progress
     stop: threading.Event | None
     summary: RunSummary
-    #: pulls the contacts (on the prefetch thread) while ``adapter`` pulls activity; default ``adapter``
-    reader: CRMAdapter | None = None
-    #: the rate limiter of the run (handed to the push process, if one starts)
-    limiter: t.Any = None
-    #: builds the push process's job from the outbox id to continue after; None: push on a thread only
-    push_job: t.Callable[[int], PushJob] | None = None
+    lease: Lease | None = None
+    #: The run's adapters, one per thread (created in :meth:`leased`): ``main`` pulls activity and
+    #: carries out the actions, ``reader`` pulls contacts on the prefetch thread, ``writer`` pushes.
+    adapters: dict[str, CRMAdapter] = dc.field(default_factory=dict)
+    #: Contacts already scored in this run (page by page as they were pulled).
     scored_ids: set[str] = dc.field(default_factory=set)
-    #: API statistics of the push process
-    push_stats: ApiStats = dc.field(default_factory=ApiStats)
-    push_rate_limited: int = 0
+    #: Where chunks are scored: in this process, then (a large run) in a worker.
+    scoring: Scoring | None = None
+    #: Whether the run has decided where to score on (after ``batch.score_worker_after`` contacts).
+    worker_decided: bool = False
+    #: Chunks handed to the scoring and not committed yet, oldest first.
+    scoring_ahead: collections.deque[cf.Future[ScoredChunk]] = dc.field(default_factory=collections.deque)
 
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
 
+    def renew(self) -> None:
+        """Renew the lease (raises :class:`LeaseLost` when another instance took the CRM)."""
+        assert self.lease is not None
+        self.lease.renew()
+
+    # 0. lease, adapters, the run's row ------------------------------------------------------------
+
+    def leased(self, owner: str, *, full: bool, resync: bool) -> RunSummary:
+        """Claim the CRM's lease, record the run, run its stages, record how it ended."""
+        crm, summary = self.crm, self.summary
+        self.lease = Lease(self.store.engine, crm.name, owner, ttl_seconds=self.config.lease.ttl_seconds, clock=self.clock)
+        self.lease.acquire(self.config.lease.wait_seconds)
+        summary.started_at = utc(self.clock())
+        snapshots: list[tuple[CRMAdapter, ApiStats]] = []
+        try:
+            summary.run_id = self.store.start_run(summary.started_at, full=full, owner=self.lease.owner)
+            log.info("crm %s: run %s started (full=%s, resync=%s)", crm.name, summary.run_id, full, resync)
+            # One rate limiter, three adapters: the contact pull and the writer work on threads of
+            # their own while the main thread pulls activity, stores and scores; no adapter is ever
+            # used by two threads at once, and together they stay under the CRM's limits.
+            limiter = RateLimiter.from_limits(crm.limits)
+            for role in ("main", "reader", "writer"):
+                adapter = self.factory(crm, limiter)
+                self.adapters[role] = adapter
+                snapshots.append((adapter, dc.replace(adapter.stats)))
+            try:
+                self.go(full=full, resync=resync)
+                summary.status = "stopped" if self.stopped() else ("partial" if summary.error else "ok")
+            except (CRMError, LeaseLost) as exc:
+                summary.status, summary.error = "failed", str(exc)
+                log.error("crm %s: run %s failed: %s", crm.name, summary.run_id, exc)
+        except BaseException as exc:
+            summary.status = "failed"
+            summary.error = summary.error or f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            for adapter, before in snapshots:
+                summary.add_api(adapter.stats, before)
+                adapter.close()
+            summary.ended_at = utc(self.clock())
+            if summary.run_id is not None:
+                self.store.finish_run(summary.run_id, summary.ended_at, summary.status, summary.counts(), summary.error)
+            self.lease.release()
+            log.info(
+                "crm %s: run %s %s: pulled %d contacts, %d activities; scored %d; changed %d; written %d; api calls %d",
+                crm.name, summary.run_id, summary.status, summary.pulled_contacts, summary.pulled_activities,
+                summary.scored, summary.changed, summary.written, summary.api_calls,
+            )
+        return summary
+
     def go(self, *, full: bool, resync: bool) -> None:
+        """The stages: pull (scoring new contacts page by page), score the rest, push, actions."""
         until = utc(self.clock())
         with self.store.transaction() as conn:
             release_unsent(conn, self.crm.name)  # rows a killed run was sending
-        # Writes left over by an earlier run go first.
-        pusher = self.pusher()
-        pusher.push()
-        background = None
-        if not pusher.halted:
-            background = AdaptivePusher(
-                pusher,
-                staged=lambda: self.summary.changed,
-                job=self.push_job,
-                limiter=self.limiter,
-                after=self.config.batch.push_process_after,
-                stop=self.stop,
-            )
-        poke = background.poke if background is not None else None
+        pusher = self.pusher().start()
+        self.scoring = self.in_process()
         scored = False
-        failed = True
+        finished = False
         try:
             # Activity first, so contacts can be scored as soon as their page is stored: the
             # scoring then fills the time the contact pull would wait for its search budget.
@@ -474,58 +229,58 @@ class _Run:
             # for the interpreter lock.) Scores are as of the run's start: the instant the pulled
             # data is complete up to.
             def score_page(ids: list[str]) -> None:
-                self.score_chunk(ids, as_of=until, on_chunk=poke)
+                self.score_chunk(ids, as_of=until, on_chunk=pusher.poke)
 
             with self.contacts_ahead(until, resync) as contact_pages:
                 if self.pull("activities", until, resync) and self.pull("contacts", until, resync, on_page=score_page, pages=contact_pages):
-                    scored = self.score(full, as_of=until, on_chunk=poke)
-            failed = False
+                    self.commit_scored(on_chunk=pusher.poke, ahead=0)
+                    scored = self.score(full, as_of=until, on_chunk=pusher.poke)
+            finished = True
         finally:
-            if background is not None:
-                try:
-                    background.finish(abort=failed)
-                finally:
-                    self.push_stats, self.push_rate_limited = background.stats, background.rate_limited
-        if scored:
-            pusher.push()  # the last, incomplete batch
+            try:
+                self.scoring.close()  # what is still being scored is dropped: those contacts keep needs_score
+            finally:
+                counts = pusher.finish(flush=finished and scored and not self.stopped())
         self.progress.finish("push")
-        self.summary.written += pusher.counts.written
-        self.summary.failed += pusher.counts.failed
-        self.summary.quarantined += pusher.counts.quarantined
-        if pusher.counts.error:
-            self.summary.error = pusher.counts.error
+        self.summary.written += counts.written
+        self.summary.failed += counts.failed
+        self.summary.quarantined += counts.quarantined
+        if counts.error:
+            self.summary.error = counts.error
         if scored and not self.stopped():
             self.run_actions()
 
     # 1. pull --------------------------------------------------------------------------------------
 
+    def _since(self, stream: Stream, resync: bool) -> dt.datetime | None:
+        overlap = dt.timedelta(minutes=self.config.overlap_for(self.crm))
+        return cursor.since(self.store.cursor_state(), stream, overlap, full=resync)
+
     @contextlib.contextmanager
-    def contacts_ahead(self, until: dt.datetime, resync: bool) -> t.Iterator[t.Iterator[t.Any] | None]:
-        """Start pulling contacts (on ``reader``, its own thread) while the activity is pulled.
+    def contacts_ahead(self, until: dt.datetime, resync: bool) -> t.Iterator[t.Iterator[Page[Contact]] | None]:
+        """Start pulling contacts (on the ``reader`` adapter, its own thread) while the activity is pulled.
 
         Why: the activity pull spends the general budget, the contact pull the search budget; one
         after the other, a large run paid the activity pull (13 s for 100,000 contacts) on top of
         the search bound. The pages wait, in order, up to :data:`AHEAD_RECORDS` records, until the
         activity is stored; only then are they stored and scored, so every contact is scored with
-        its activity, and the cursors move exactly as before. Without a separate reader, nothing
-        is started early.
+        its activity, and the cursors move exactly as before.
         """
-        if self.reader is None or self.stopped():
+        if self.stopped():
             yield None
             return
-        state = self.store.cursor_state()
-        since = cursor.since(state, "contacts", dt.timedelta(minutes=self.config.overlap_for(self.crm)), full=resync)
-        pages = self.reader.pull_contacts(since, until)
-        with Prefetch(pages, depth=10_000, max_records=AHEAD_RECORDS, name=f"pull-{self.crm.name}-contacts") as prefetched:
+        pages = self.adapters["reader"].pull_contacts(self._since("contacts", resync), until)
+        prefetch = Prefetch(pages, depth=10_000, max_records=AHEAD_RECORDS, size=_records, name=f"pull-{self.crm.name}-contacts")
+        with prefetch as prefetched:
             yield prefetched
 
     def pull(
         self,
-        stream: str,
+        stream: Stream,
         until: dt.datetime,
         resync: bool,
         on_page: t.Callable[[list[str]], None] | None = None,
-        pages: t.Iterator[t.Any] | None = None,
+        pages: t.Iterator[Page[Contact]] | None = None,
     ) -> bool:
         """Pull and store one stream; check its cursor in when every page is stored.
 
@@ -534,38 +289,36 @@ class _Run:
         """
         if self.stopped():
             return False
-        state = self.store.cursor_state()
-        stage = f"pull {stream}"
-        self.progress.start(stage)
+        self.progress.start(f"pull {stream}")
         if stream == "contacts":
             self.progress.start("score")  # contacts are scored page by page from here on
         if pages is not None:
-            return self._store_pages(stream, stage, state, pages, until, on_page)
-        overlap = dt.timedelta(minutes=self.config.overlap_for(self.crm))
-        since = cursor.since(state, stream, overlap, full=resync)
-        started = self.adapter.pull_contacts(since, until) if stream == "contacts" else self.adapter.pull_activities(since, until)
-        with Prefetch(started, name=f"pull-{self.crm.name}-{stream}") as prefetched:
-            return self._store_pages(stream, stage, state, prefetched, until, on_page)
+            return self._store_pages(stream, pages, until, on_page)
+        main = self.adapters["main"]
+        since = self._since(stream, resync)
+        started: t.Iterable[Page[Contact] | Page[Activity]] = main.pull_contacts(since, until) if stream == "contacts" else main.pull_activities(since, until)
+        with Prefetch(started, size=_records, name=f"pull-{self.crm.name}-{stream}") as prefetched:
+            return self._store_pages(stream, prefetched, until, on_page)
 
     def _store_pages(
         self,
-        stream: str,
-        stage: str,
-        state: cursor.State,
-        pages: t.Iterable[t.Any],
+        stream: Stream,
+        pages: t.Iterable[Page[Contact] | Page[Activity]],
         until: dt.datetime,
         on_page: t.Callable[[list[str]], None] | None,
     ) -> bool:
         """Store each pulled page (and hand new or changed contacts to ``on_page``); check the cursor in at the end."""
+        stage = f"pull {stream}"
+        state = self.store.cursor_state()
         for page in pages:
             now = utc(self.clock())
             if stream == "contacts":
-                changed = self.store.save_contacts(page.records, now)
+                changed = self.store.save_contacts(t.cast(list[Contact], page.records), now)
                 self.summary.pulled_contacts += len(page.records)
                 if changed and on_page is not None:
                     on_page(changed)
             else:
-                self.store.save_activities(page.records, now)
+                self.store.save_activities(t.cast(list[Activity], page.records), now)
                 self.summary.pulled_activities += len(page.records)
             for reject in page.rejects:
                 self.store.add_quarantine(reject.stream or stream, reject.record_id, reject.reason, reject.raw, now, self.summary.run_id)
@@ -573,7 +326,7 @@ class _Run:
                 log.warning("crm %s: %s record %s quarantined: %s", self.crm.name, stream, reject.record_id, reject.reason)
             state = cursor.advance_progress(state, stream, page.cursor)
             self.progress.advance(stage, len(page.records) + len(page.rejects))
-            self.lease.renew()
+            self.renew()
             if self.stopped():
                 self.progress.finish(stage)
                 return False
@@ -584,11 +337,14 @@ class _Run:
 
     # 2-3. score, diff, outbox ----------------------------------------------------------------------
 
-    def score(self, full: bool, *, as_of: dt.datetime, on_chunk: t.Callable[[], None] | None = None) -> bool:
+    def in_process(self) -> Scoring:
+        return InProcess(self.store, self.scorers, reasons_limit=self.crm.reasons_limit, batch_min=self.config.batch.batch_scorer_min)
+
+    def score(self, full: bool, *, as_of: dt.datetime, on_chunk: t.Callable[[], None]) -> bool:
         """Score what still needs it, chunk by chunk, each chunk one transaction with its outbox entries.
 
         Contacts already scored from their pulled page in this run are skipped. ``on_chunk`` is
-        told after each commit (it wakes the background pusher).
+        told after each commit (it wakes the pusher).
         """
         names = [m.model for m in self.scorers.models]
         ids = [i for i in self.store.ids_to_score(as_of, names, full=full) if i not in self.scored_ids]
@@ -596,90 +352,83 @@ class _Run:
         for i in range(0, len(ids), size):
             self.score_chunk(ids[i : i + size], as_of=as_of, on_chunk=on_chunk)
             if self.stopped():
-                self.progress.finish("score")
-                return False
+                break
+        self.commit_scored(on_chunk=on_chunk, ahead=0)
         self.progress.finish("score")
-        return True
+        return not self.stopped()
 
-    def score_chunk(self, chunk: t.Sequence[str], *, as_of: dt.datetime, on_chunk: t.Callable[[], None] | None = None) -> None:
-        """Score ``chunk`` under every model; scores, stage changes, firings and outbox in one commit."""
-        data = self.store.load_for_scoring(chunk)
-        use_batch = len(chunk) >= self.config.batch.batch_scorer_min
-        results: list[ScoreResult] = []
-        failed: set[str] = set()
-        for model, scorer, batch in zip(self.scorers.models, self.scorers.scorers, self.scorers.batch, strict=True):
-            results += self._score_model(model, scorer, batch if use_batch else None, data, as_of, failed)
-        results = [r for r in results if r.contact_id not in failed]
-        desired: dict[str, dict[str, t.Any]] = {}
-        stage_changes_rows = []
-        by_name = {m.model: m for m in self.scorers.models}
-        names = {m.model: m.output_names() for m in self.scorers.models}
-        for r in results:
-            desired.setdefault(r.contact_id, {}).update(outputs_of(r, by_name[r.model], self.crm.reasons_limit, names[r.model]))
-            before = data.previous_stage.get((r.contact_id, r.model))
-            if r.stage != before and ((r.contact_id, r.model) in data.previous_stage or r.stage is not None):
-                stage_changes_rows.append((r.contact_id, r.model, before, r.stage, as_of))
+    def score_chunk(self, chunk: t.Sequence[str], *, as_of: dt.datetime, on_chunk: t.Callable[[], None]) -> None:
+        """Hand ``chunk`` to the scoring; commit what is scored, keeping at most :data:`SCORING_AHEAD` chunks ahead."""
+        assert self.scoring is not None
+        after = self.config.batch.score_worker_after
+        if after and not self.worker_decided and len(self.scored_ids) >= after:
+            self.worker_decided = True
+            blocker = worker_blocker(self.store.engine)
+            if blocker is None:
+                url = self.store.engine.url.render_as_string(hide_password=False)
+                self.scoring.close()
+                self.scoring = ScoringWorker(
+                    url, self.crm.name, [str(m) for m in self.crm.models], reasons_limit=self.crm.reasons_limit, batch_min=self.config.batch.batch_scorer_min
+                )
+                log.info("crm %s: scoring continues in a worker process", self.crm.name)
+            else:
+                log.debug("crm %s: scoring stays in this process: %s", self.crm.name, blocker)
+        self.scoring_ahead.append(self.scoring.submit(chunk, as_of))
+        self.scored_ids.update(chunk)
+        self.commit_scored(on_chunk=on_chunk, ahead=SCORING_AHEAD)
+
+    def commit_scored(self, *, on_chunk: t.Callable[[], None], ahead: int) -> None:
+        """Commit scored chunks in order: those done, and more (waiting) until at most ``ahead`` are left."""
+        while self.scoring_ahead and (self.scoring_ahead[0].done() or len(self.scoring_ahead) > ahead):
+            self._commit(self.scoring_ahead.popleft().result())
+            on_chunk()
+            self.renew()
+
+    def _commit(self, chunk: ScoredChunk) -> None:
+        """Scores, stage moves, firings, outbox entries and quarantined contacts of a chunk: one transaction."""
+        now = utc(self.clock())
+        for warning in chunk.warnings:
+            log.warning("crm %s: %s", self.crm.name, warning)
         companions = {m.output_names()["scored_at"] for m in self.scorers.models}
         with self.store.transaction() as conn:
-            self.store.save_scores(conn, results)
-            self.store.add_stage_changes(conn, stage_changes_rows)
-            record_firings(conn, self.crm.name, results)
-            self.summary.changed += stage_changes(conn, self.crm.name, desired, as_of, self.summary.run_id, companions=companions)
-            self.store.clear_needs_score(conn, chunk)
-        self.scored_ids.update(chunk)
-        self.summary.scored += len(chunk) - len(failed)
-        self.progress.advance("score", len(chunk))
-        if on_chunk is not None:
-            on_chunk()
-        self.lease.renew()
+            self.store.save_scores(conn, chunk.scores)
+            self.store.add_stage_changes(conn, chunk.moves)
+            record_firings(conn, self.crm.name, chunk.firings)
+            self.summary.changed += stage_changes(conn, self.crm.name, chunk.desired, chunk.as_of, self.summary.run_id, companions=companions)
+            self.store.clear_needs_score(conn, chunk.ids)
+            for cid, reason, raw in chunk.failed:
+                self.store.add_quarantine("scoring", cid, reason, raw, now, self.summary.run_id, conn=conn)
+        self.summary.scored += len(chunk.ids) - len(chunk.failed)
+        self.summary.quarantined += len(chunk.failed)
+        self.progress.advance("score", len(chunk.ids))
 
-    def _score_model(self, model: ScoringModel, scorer: t.Any, batch: t.Any | None, data: t.Any, as_of: dt.datetime, failed: set[str]) -> list[ScoreResult]:
-        """Score a chunk under one model; a contact the engine cannot score is quarantined, not fatal."""
-        previous = {cid: st for (cid, m), st in data.previous.items() if m == model.model}
-        if batch is not None:
-            try:
-                flat = [a for c in data.contacts for a in data.activities[c.id]]
-                return list(batch.score(data.contacts, flat, [], as_of, previous))
-            except Exception:
-                log.exception("crm %s: batch scoring failed; scoring the chunk contact by contact", self.crm.name)
-        out = []
-        for contact in data.contacts:
-            if contact.id in failed:
-                continue
-            try:
-                out.append(scorer.score(contact, data.activities[contact.id], [], as_of, previous.get(contact.id)))
-            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the run
-                failed.add(contact.id)
-                self.store.add_quarantine("scoring", contact.id, f"model {model.model}: {type(exc).__name__}: {exc}", {"contact_id": contact.id, "properties": dict(contact.properties)}, as_of, self.summary.run_id)
-                self.summary.quarantined += 1
-        return out
+    # 4. push and 5. actions ------------------------------------------------------------------------
 
-    # 4. push and actions ---------------------------------------------------------------------------
-
-    def pusher(self) -> OutboxPusher:
-        """The run's outbox pusher; its progress bar counts rows written while scoring goes on."""
+    def pusher(self) -> Pusher:
+        """The run's pusher, on the ``writer`` adapter; its progress bar counts rows written while scoring goes on."""
         self.progress.start("push")
-        return OutboxPusher(
+        return Pusher(
             self.store,
-            self.writer,
+            self.adapters["writer"],
             batch_size=self.config.batch.push_size,
             max_attempts=self.config.batch.max_push_attempts,
             clock=self.clock,
             run_id=self.summary.run_id,
-            before_batch=self.lease.renew,
+            before_batch=self.renew,
             on_batch=lambda n: self.progress.advance("push", n),
             stop=self.stop,
         )
 
     def run_actions(self) -> None:
+        """Carry out the pending trigger actions (see :mod:`connector.sync.actions`)."""
         self.progress.start("actions")
         counts = execute_pending(
             self.store,
-            self.adapter,
+            self.adapters["main"],
             clock=self.clock,
             run_id=self.summary.run_id,
             max_attempts=self.config.batch.max_push_attempts,
-            before_call=self.lease.renew,
+            before_call=self.renew,
             stop=self.stop,
         )
         self.progress.advance("actions", counts.done)
@@ -688,3 +437,6 @@ class _Run:
         self.summary.quarantined += counts.quarantined
         self.summary.failed += counts.failed
 
+
+def _records(page: Page[Contact] | Page[Activity]) -> int:
+    return len(page.records)

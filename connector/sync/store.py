@@ -16,23 +16,28 @@ import typing as t
 
 import sqlalchemy as sa
 
+from connector.scoring.identity import email_id, email_of, normalize_anonymous_id
 from connector.scoring.records import Activity, Contact, utc
-from connector.scoring.result import ScoreResult, ScoringState
-from connector.sync import tables as T
+from connector.scoring.result import ScoringState
 from connector.sync.cursor import State
+from connector.sync.tables import UTCDateTime, activities, contacts, cursors, identities, quarantine, runs, scores, stage_history
 
-__all__ = ["Store", "ToScore", "bulk_insert", "bulk_upsert", "dumps", "jsonable", "upsert"]
+__all__ = ["EncodedJSON", "Store", "ToScore", "bulk_insert", "bulk_upsert", "dumps", "encoded_json", "jsonable", "upsert"]
 
 _CHUNK = 500
 
-contacts = T.ContactRow.__table__  # type: ignore[attr-defined]
-activities = T.ActivityRow.__table__  # type: ignore[attr-defined]
-identities = T.IdentityRow.__table__  # type: ignore[attr-defined]
-cursors = T.CursorRow.__table__  # type: ignore[attr-defined]
-scores = T.ScoreRow.__table__  # type: ignore[attr-defined]
-quarantine = T.QuarantineRow.__table__  # type: ignore[attr-defined]
-stage_history = T.StageHistoryRow.__table__  # type: ignore[attr-defined]
-runs = T.RunRow.__table__  # type: ignore[attr-defined]
+
+class EncodedJSON(str):
+    """A value of a JSON column already encoded (by the scoring worker): bound as is by the bulk writers.
+
+    Encoding reasons and engine state is a large part of storing a score; done where the score is
+    computed, it leaves the run's process. Only :func:`bulk_upsert` and :func:`bulk_insert` know it.
+    """
+
+
+def encoded_json(value: t.Any) -> EncodedJSON:
+    """``value`` encoded as the JSON columns encode it (``json.dumps``, SQLAlchemy's default)."""
+    return EncodedJSON(json.dumps(value))
 
 
 def _chunks(items: t.Sequence[t.Any], size: int = _CHUNK) -> t.Iterator[t.Sequence[t.Any]]:
@@ -91,7 +96,8 @@ def upsert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str,
         stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    conn.execute(stmt, [dict(r) for r in rows])
+    # The column types encode JSON here: values the bulk writers would bind as is are decoded first.
+    conn.execute(stmt, [{k: json.loads(v) if type(v) is EncodedJSON else v for k, v in r.items()} for r in rows])
 
 
 def bulk_upsert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str, t.Any]], keys: t.Sequence[str], update: t.Sequence[str]) -> None:
@@ -153,7 +159,10 @@ def _bind_processor(column: sa.Column[t.Any], dialect: sa.Dialect) -> t.Callable
     the same result, so it is converted once.
     """
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
-    if process is None or not isinstance(column.type, T.UTCDateTime):
+    if process is not None and isinstance(column.type, sa.JSON):
+        encode = process
+        return lambda value: value if type(value) is EncodedJSON else encode(value)
+    if process is None or not isinstance(column.type, UTCDateTime):
         return process
     last: list[t.Any] = [_UNSET, None]
 
@@ -226,20 +235,20 @@ class Store:
         for c in records:
             latest[c.id] = c
         with self.engine.begin() as conn:
-            existing: dict[str, tuple[t.Any, t.Any]] = {}
+            existing: dict[str, tuple[t.Any, t.Any, t.Any]] = {}
             for part in _chunks(list(latest)):
-                for cid, email, props in conn.execute(
-                    sa.select(contacts.c.id, contacts.c.email, contacts.c.properties).where(contacts.c.crm == self.crm, contacts.c.id.in_(part))
+                for cid, email, props, owner in conn.execute(
+                    sa.select(contacts.c.id, contacts.c.email, contacts.c.properties, contacts.c.owner_id).where(contacts.c.crm == self.crm, contacts.c.id.in_(part))
                 ):
-                    existing[cid] = (email, props)
+                    existing[cid] = (email, props, owner)
             rows = []
             for c in latest.values():
                 email = c.email.strip().lower() if c.email else None
                 props = jsonable(dict(c.properties))
-                if existing.get(c.id) == (email, props):
+                if existing.get(c.id) == (email, props, c.owner_id):
                     continue
-                rows.append({"crm": self.crm, "id": c.id, "email": email, "properties": props, "updated_at": c.updated_at, "pulled_at": now, "needs_score": True})
-            bulk_upsert(conn, contacts, rows, ["crm", "id"], ["email", "properties", "updated_at", "pulled_at", "needs_score"])
+                rows.append({"crm": self.crm, "id": c.id, "email": email, "properties": props, "updated_at": c.updated_at, "pulled_at": now, "needs_score": True, "owner_id": c.owner_id})
+            bulk_upsert(conn, contacts, rows, ["crm", "id"], ["email", "properties", "updated_at", "pulled_at", "needs_score", "owner_id"])
         return [r["id"] for r in rows]
 
     def save_activities(self, records: t.Sequence[Activity], now: dt.datetime) -> int:
@@ -262,7 +271,7 @@ class Store:
                     "type": a.type,
                     "occurred_at": a.occurred_at,
                     "contact_id": a.contact_id,
-                    "anonymous_id": a.anonymous_id.strip().lower() if a.anonymous_id and a.anonymous_id.lower().startswith("email:") else a.anonymous_id,
+                    "anonymous_id": normalize_anonymous_id(a.anonymous_id) if a.anonymous_id else None,
                     "attributes": jsonable(dict(a.attributes)),
                     "pulled_at": now,
                 }
@@ -273,10 +282,10 @@ class Store:
         return len(rows)
 
     def _mark_for_activity(self, conn: sa.Connection, rows: t.Sequence[t.Mapping[str, t.Any]]) -> None:
-        """Mark the contacts new activity belongs to (directly, by ``email:`` id or by identity)."""
+        """Mark the contacts new activity belongs to (directly, by e-mail id or by identity)."""
         direct = {r["contact_id"] for r in rows if r["contact_id"]}
         anon = {r["anonymous_id"] for r in rows if not r["contact_id"] and r["anonymous_id"]}
-        emails = {a[len("email:"):] for a in anon if a.startswith("email:")}
+        emails = {address for a in anon if (address := email_of(a)) is not None}
         for part in _chunks(sorted(anon)):
             direct.update(
                 cid for (cid,) in conn.execute(sa.select(identities.c.contact_id).where(identities.c.crm == self.crm, identities.c.anonymous_id.in_(part)))
@@ -285,15 +294,6 @@ class Store:
             conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, contacts.c.id.in_(part)).values(needs_score=True))
         for part in _chunks(sorted(emails)):
             conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, contacts.c.email.in_(part)).values(needs_score=True))
-
-    def save_identities(self, links: t.Mapping[str, str]) -> None:
-        """Record anonymous id -> contact id links; the linked contacts are rescored."""
-        if not links:
-            return
-        with self.engine.begin() as conn:
-            upsert(conn, identities, [{"crm": self.crm, "anonymous_id": a, "contact_id": c} for a, c in links.items()], ["crm", "anonymous_id"], ["contact_id"])
-            for part in _chunks(sorted(set(links.values()))):
-                conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, contacts.c.id.in_(part)).values(needs_score=True))
 
     def add_quarantine(self, stream: str, record_id: str | None, reason: str, raw: t.Any, now: dt.datetime, run_id: int | None, conn: sa.Connection | None = None) -> None:
         """Keep a record that could not be used, with the reason, for ``connector quarantine``."""
@@ -335,13 +335,15 @@ class Store:
         with self.engine.connect() as conn:
             owner_of: dict[str, str] = {}
             for part in _chunks(list(ids)):
-                for cid, email, props, updated in conn.execute(
-                    sa.select(contacts.c.id, contacts.c.email, contacts.c.properties, contacts.c.updated_at).where(contacts.c.crm == self.crm, contacts.c.id.in_(part))
+                for cid, email, props, updated, owner in conn.execute(
+                    sa.select(contacts.c.id, contacts.c.email, contacts.c.properties, contacts.c.updated_at, contacts.c.owner_id).where(
+                        contacts.c.crm == self.crm, contacts.c.id.in_(part)
+                    )
                 ):
-                    out.contacts.append(Contact(id=cid, email=email, properties=props or {}, updated_at=updated))
+                    out.contacts.append(Contact(id=cid, email=email, properties=props or {}, updated_at=updated, owner_id=owner))
                     out.activities[cid] = []
                     if email:
-                        owner_of[f"email:{email}"] = cid
+                        owner_of[email_id(email)] = cid
                 for anon, cid in conn.execute(sa.select(identities.c.anonymous_id, identities.c.contact_id).where(identities.c.crm == self.crm, identities.c.contact_id.in_(part))):
                     owner_of[anon] = cid
                 for cid, model, state, stage in conn.execute(
@@ -365,28 +367,11 @@ class Store:
         out.contacts.sort(key=lambda c: c.id)
         return out
 
-    def save_scores(self, conn: sa.Connection, results: t.Sequence[ScoreResult]) -> None:
-        """Store each contact's score per model, with reasons, state and ``changes_at``."""
-        rows = [
-            {
-                "crm": self.crm,
-                "contact_id": r.contact_id,
-                "model": r.model,
-                "score": r.score,
-                "dimensions": dict(r.dimensions),
-                "grade": r.grade,
-                "matrix": r.matrix,
-                "stage": r.stage,
-                "excluded": r.excluded,
-                "reasons": [x.to_dict() for x in r.reasons],
-                "state": r.state.to_dict(),
-                "as_of": r.as_of,
-                "changes_at": r.changes_at,
-            }
-            for r in results
-        ]
-        cols = [c for c in rows[0] if c not in ("crm", "contact_id", "model")] if rows else []
-        bulk_upsert(conn, scores, rows, ["crm", "contact_id", "model"], cols)
+    def save_scores(self, conn: sa.Connection, rows: t.Sequence[t.Mapping[str, t.Any]]) -> None:
+        """Store each contact's score per model (rows of :func:`connector.sync.scorers.score_row`)."""
+        full = [{"crm": self.crm, **row} for row in rows]
+        cols = [c for c in full[0] if c not in ("crm", "contact_id", "model")] if full else []
+        bulk_upsert(conn, scores, full, ["crm", "contact_id", "model"], cols)
 
     def add_stage_changes(self, conn: sa.Connection, changes: t.Sequence[tuple[str, str, str | None, str | None, dt.datetime]]) -> None:
         """Append ``(contact, model, from, to, at)`` rows to the stage history."""

@@ -33,7 +33,20 @@ __all__ = [
     "TriggerFiringRow",
     "UTCDateTime",
     "WrittenRow",
+    "actions",
+    "activities",
+    "contacts",
+    "cursors",
+    "firings",
+    "identities",
+    "leases",
     "metadata",
+    "outbox",
+    "quarantine",
+    "runs",
+    "scores",
+    "stage_history",
+    "written",
 ]
 
 
@@ -73,6 +86,8 @@ class ContactRow(SQLModel, table=True):
     updated_at: dt.datetime | None = _ts()
     pulled_at: dt.datetime | None = _ts()
     needs_score: bool = Field(default=True)
+    #: The CRM user owning the contact, as last pulled (tasks of triggers go to them).
+    owner_id: str | None = Field(default=None, max_length=128)
 
 
 class ActivityRow(SQLModel, table=True):
@@ -262,3 +277,18 @@ class LeaseRow(SQLModel, table=True):
 
 
 metadata = SQLModel.metadata
+
+#: The Core tables, for the statements of the store, the outbox, the pusher and the admin queries.
+contacts = metadata.tables["contacts"]
+activities = metadata.tables["activities"]
+identities = metadata.tables["identities"]
+cursors = metadata.tables["cursors"]
+scores = metadata.tables["scores"]
+written = metadata.tables["written_values"]
+outbox = metadata.tables["outbox"]
+quarantine = metadata.tables["quarantine"]
+firings = metadata.tables["trigger_firings"]
+actions = metadata.tables["trigger_actions"]
+stage_history = metadata.tables["stage_history"]
+runs = metadata.tables["runs"]
+leases = metadata.tables["leases"]

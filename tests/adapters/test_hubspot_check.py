@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from connector.adapters.hubspot import HubSpotAdapter, load_mapping
+from connector.adapters.specs import specs_from_models
 from connector.cli import app
 from connector.sandbox.hubspot import HubSpotSandbox
 from tests.adapters.conftest import EXAMPLE_MAPPING, MODEL, make_adapter
@@ -34,13 +35,13 @@ def test_problems_name_file_line_and_key(sandbox: HubSpotSandbox, tmp_path: path
     path = tmp_path / "hubspot.yaml"
     path.write_text(BROKEN)
     adapter = make_adapter(sandbox, load_mapping(path))
-    problems = {(p.line, p.key): p.message for p in adapter.check()}
+    problems = {(p.line, p.key): p.message for p in adapter.check([])}
     assert problems[(4, "contacts.properties.job_title.property")].startswith("HubSpot has no contact property 'jobtitel' (did you mean jobtitle")
     assert "numemployees' is a HubSpot enumeration property; cannot read it as number" in problems[(5, "contacts.properties.company_size")]
     assert "no web event type 'e_viewed_pag'" in problems[(11, "activities.web_events.types.e_viewed_pag")]
     assert "read-only" in problems[(14, "outputs.properties.b2b_saas_score")]
     assert len(problems) == 4
-    assert all(p.file == str(path) for p in adapter.check())
+    assert all(p.file == str(path) for p in adapter.check([]))
 
 
 def test_example_mapping_matches_the_sandbox_portal_after_setup(sandbox: HubSpotSandbox, adapter: HubSpotAdapter) -> None:
@@ -50,7 +51,7 @@ def test_example_mapping_matches_the_sandbox_portal_after_setup(sandbox: HubSpot
     outputs = list(model.output_names().values())
     before = adapter.check(outputs)
     assert before and all("run `connector setup" in p.message for p in before)
-    adapter.setup_models([model])
+    adapter.setup(specs_from_models([model]))
     assert adapter.check(outputs) == []
 
 

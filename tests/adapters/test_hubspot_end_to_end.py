@@ -9,6 +9,7 @@ from hubspot.crm.contacts import BatchReadInputSimplePublicObjectId, SimplePubli
 from connector.adapters.base import FieldUpdate
 from connector.adapters.hubspot import HubSpotAdapter
 from connector.adapters.hubspot.writer import format_value
+from connector.adapters.specs import specs_from_models
 from connector.sandbox.hubspot import HubSpotSandbox
 from connector.sandbox.testing import sdk_client
 from connector.scoring.engine import Scorer
@@ -21,7 +22,7 @@ DAY = 86_400_000
 
 def test_pull_score_push_and_read_back(sandbox: HubSpotSandbox, adapter: HubSpotAdapter) -> None:
     model = load_model(MODEL)
-    adapter.setup_models([model])
+    adapter.setup(specs_from_models([model]))
     people = [
         {"email": "vp@northwind.io", "jobtitle": "VP Marketing", "industry": "COMPUTER_SOFTWARE", "numemployees": "100-500", "country": "Germany"},
         {"email": "student@gmail.com", "jobtitle": "Student", "industry": "EDUCATION_MANAGEMENT", "numemployees": "1-5", "country": "Brazil"},

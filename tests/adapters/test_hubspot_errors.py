@@ -6,7 +6,7 @@ import typing as t
 
 import pytest
 
-from connector.adapters.base import CRMError, FieldUpdate
+from connector.adapters.base import CRMError, FieldUpdate, OutputSpec, RateLimitInfo
 from connector.adapters.hubspot import HubSpotAdapter, HubSpotMapping, HubSpotSettings
 from connector.sandbox.hubspot import HubSpotSandbox
 from tests.adapters.conftest import T0, Sleeps, at, make_adapter
@@ -20,7 +20,7 @@ class RecordingGate:
     def before_request(self, kind: str) -> None:
         self.before.append(kind)
 
-    def after_response(self, status: int, headers: t.Mapping[str, str]) -> None:
+    def after_response(self, status: int, info: RateLimitInfo) -> None:
         self.after.append(status)
 
 
@@ -29,7 +29,7 @@ def test_faults_are_retried_and_nothing_is_lost(sandbox: HubSpotSandbox, mapping
     sleeps = Sleeps()
     gate = RecordingGate()
     adapter = make_adapter(sandbox, mapping, sleeps=sleeps, gate=gate)
-    adapter.setup(["acme_score"], {})
+    adapter.setup([OutputSpec("acme_score", "number")])
     sandbox.set_faults(rate=0.3, seed=11, kinds=("429", "500", "502", "503", "drop"))
     sandbox.requests_clear()
     gate.before.clear()
@@ -126,6 +126,6 @@ def test_only_mapped_properties_are_requested(sandbox: HubSpotSandbox, mapping: 
     adapter.client.contacts_search.do_search = spy  # type: ignore[method-assign]
     (_contact,) = [c for p in adapter.pull_contacts(None, at(T0)) for c in p.records]
     request = seen[0]
-    assert set(request.properties) == {spec.property for spec in mapping.contacts.properties.values()} | {"email", "lastmodifieddate", "hs_object_id"}
+    assert set(request.properties) == {spec.property for spec in mapping.contacts.properties.values()} | {"email", "hubspot_owner_id", "lastmodifieddate", "hs_object_id"}
     assert "city" not in request.properties and request.limit == 200
     assert request.sorts == [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}]

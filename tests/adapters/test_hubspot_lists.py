@@ -6,6 +6,7 @@ import json
 
 from connector.adapters.base import FieldUpdate
 from connector.adapters.hubspot import HubSpotAdapter
+from connector.adapters.specs import specs_from_models
 from connector.sandbox.hubspot import HubSpotSandbox
 from connector.scoring.loader import load_model
 from tests.adapters.conftest import MODEL
@@ -47,7 +48,7 @@ def test_removing_from_a_missing_list_creates_nothing(sandbox: HubSpotSandbox, a
 
 
 def test_dynamic_stage_list_follows_the_stage_property(sandbox: HubSpotSandbox, adapter: HubSpotAdapter) -> None:
-    adapter.setup_models([load_model(MODEL)])
+    adapter.setup(specs_from_models([load_model(MODEL)]))
     ids = sandbox.store.add_contacts([{"email": f"c{i}@x.io"} for i in range(3)])
     adapter.push([FieldUpdate(ids[0], {"b2b_saas_stage": "mql"}), FieldUpdate(ids[1], {"b2b_saas_stage": "lead"})])
     assert _members(adapter, "b2b-saas: mql") == {ids[0]}

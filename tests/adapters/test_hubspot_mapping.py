@@ -44,8 +44,14 @@ def test_two_canonical_names_for_one_property_is_an_error(tmp_path: pathlib.Path
 def test_dispatcher_rejects_unknown_crm(tmp_path: pathlib.Path) -> None:
     bad = tmp_path / "m.yaml"
     bad.write_text("# x\ncrm: pipedrive\n")
-    with pytest.raises(YamlFileError, match=r"m.yaml:2: crm: unknown CRM 'pipedrive'"):
+    with pytest.raises(YamlFileError, match=r"m.yaml:2: crm: unknown adapter 'pipedrive' \(registered: hubspot"):
         load_any_mapping(bad)
+
+
+def test_dispatcher_takes_the_dotted_path_of_an_adapter_package(tmp_path: pathlib.Path) -> None:
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("crm: tests.fakecrm\n")
+    assert load_any_mapping(mapping).crm == "tests.fakecrm"  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
@@ -85,8 +91,3 @@ def test_untranslatable_contact_becomes_a_reject_with_reason_and_raw_record() ->
     assert bad.record_id == "18" and "annualrevenue" in bad.reason and "revenue" in bad.reason
     assert bad.raw["properties"]["annualrevenue"] == "a lot"
 
-
-def test_describe_mapping_for_validate() -> None:
-    from connector.adapters import describe_mapping
-
-    assert describe_mapping(EXAMPLE) == "hubspot mapping: 9 contact properties"

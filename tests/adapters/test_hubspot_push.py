@@ -6,13 +6,14 @@ import datetime as dt
 
 from connector.adapters.base import FieldUpdate
 from connector.adapters.hubspot import HubSpotAdapter
+from connector.adapters.specs import specs_from_models
 from connector.sandbox.hubspot import HubSpotSandbox
 from connector.scoring.loader import load_model
 from tests.adapters.conftest import MODEL, T0
 
 
 def _setup(adapter: HubSpotAdapter) -> None:
-    adapter.setup_models([load_model(MODEL)])
+    adapter.setup(specs_from_models([load_model(MODEL)]))
 
 
 def test_push_nothing_makes_no_call(sandbox: HubSpotSandbox, adapter: HubSpotAdapter) -> None:

@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr
 from urllib3.exceptions import NewConnectionError, ProtocolError
 
-from connector.adapters.base import ApiStats
+from connector.adapters.base import ApiStats, RateLimitInfo
 from connector.adapters.hubspot.auth import StaticToken
 from connector.adapters.hubspot.retry import RetryingPool, RetryPolicy, crm_error, endpoint_name, request_kind
 
@@ -46,7 +46,7 @@ class Gate:
     def before_request(self, kind: str) -> None:
         self.kinds.append(kind)
 
-    def after_response(self, status: int, headers: t.Mapping[str, str]) -> None:
+    def after_response(self, status: int, info: RateLimitInfo) -> None:
         self.statuses.append(status)
 
 

@@ -88,6 +88,27 @@ def _tasks_engagements_and_v4_associations(sandbox: HubSpotSandbox, sdk: t.Any) 
     assert with_assoc.results[0].associations["contacts"].results[0].id == ids[0]
 
 
+def _tasks_batch_create_with_inline_associations(sandbox: HubSpotSandbox, sdk: t.Any) -> None:
+    from hubspot.crm.objects.tasks import BatchInputSimplePublicObjectBatchInputForCreate
+
+    ids = _contacts(sandbox, 2, start=200)
+    owner = next(iter(sandbox.store.owners))
+    link = [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 204}]
+    inputs = [
+        {"properties": {"hs_task_subject": f"Call {i}", "hs_timestamp": "2026-01-01T00:00:00Z", "hubspot_owner_id": owner},
+         "associations": [{"to": {"id": cid}, "types": link}], "objectWriteTraceId": f"trace-{i}"}
+        for i, cid in enumerate(ids)
+    ]
+    created = sdk.crm.objects.tasks.batch_api.create(BatchInputSimplePublicObjectBatchInputForCreate(inputs=inputs))
+    assert created.status == "COMPLETE" and sorted(r.properties["hs_task_subject"] for r in created.results) == ["Call 0", "Call 1"]
+    for result in created.results:
+        assert sandbox.store.associated("tasks", result.id, "contacts") in ([ids[0]], [ids[1]])
+    bad = [{**inputs[0], "associations": [{"to": {"id": "999999"}, "types": link}]}, inputs[1]]
+    with pytest.raises(Exception, match="400"):
+        sdk.crm.objects.tasks.batch_api.create(BatchInputSimplePublicObjectBatchInputForCreate(inputs=bad))
+    assert len(sandbox.store.objects("tasks").records) == 2  # nothing of a refused batch is created
+
+
 def _properties_and_groups(sandbox: HubSpotSandbox, sdk: t.Any) -> None:
     props = sdk.crm.properties
     group = props.groups_api.create("contacts", PropertyGroupCreate(name="lead_scoring", label="Lead scoring"))
@@ -175,8 +196,8 @@ def _forms(sandbox: HubSpotSandbox, sdk: t.Any) -> None:
 
 SCENARIOS: list[t.Callable[[HubSpotSandbox, t.Any], None]] = [
     _objects_search_batch_read_update_get_patch_list, _batch_update_partial_failure_parses_as_207,
-    _tasks_engagements_and_v4_associations, _properties_and_groups, _lists_through_the_sdk, _events_email_events_oauth,
-    _forms,
+    _tasks_engagements_and_v4_associations, _tasks_batch_create_with_inline_associations, _properties_and_groups, _lists_through_the_sdk,
+    _events_email_events_oauth, _forms,
 ]
 
 

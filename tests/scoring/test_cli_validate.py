@@ -48,7 +48,7 @@ def test_other_kinds_go_to_their_own_loaders(tmp_path: pathlib.Path) -> None:
     odd.write_text("hello: world\n", encoding="utf-8")
     code, text = run("validate", str(crm), str(odd))
     assert code == 1
-    assert f"{crm}:1: crm: unknown CRM 'nosuchcrm'" in text
+    assert f"{crm}:1: crm: unknown adapter 'nosuchcrm'" in text
     assert f"{odd}:1: unknown kind of file" in text
     config = tmp_path / "connector.yaml"
     config.write_text("crms:\n  - name: hs\n    adapter: hubspot\n    mapping: missing.yaml\n    models: [m.yaml]\n", encoding="utf-8")

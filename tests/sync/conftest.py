@@ -10,8 +10,9 @@ import typing as t
 
 import pytest
 
-from connector.sync.config import ConnectorConfig, load_config
-from tests.sync.fake_crm import T0, FakeAdapter, FakeCRM
+from connector.sync.config import ConnectorConfig, crm_entry, load_config
+from connector.sync.config import write_config as write_connector_yaml
+from tests.fakecrm import T0, FakeAdapter, FakeCRM
 
 DATA = pathlib.Path(__file__).resolve().parent / "data"
 
@@ -29,25 +30,17 @@ class MovableClock:
         self.now += dt.timedelta(**delta)
 
 
-def write_config(folder: pathlib.Path, database_url: str, extra: str = "") -> pathlib.Path:
-    """A connector.yaml with one fake-backed CRM named ``main`` (adapter kind hubspot)."""
+def write_config(folder: pathlib.Path, database_url: str, **crm_keys: t.Any) -> pathlib.Path:
+    """A connector.yaml with one fake CRM named ``main`` (adapter ``tests.fakecrm``); ``crm_keys``: more entry keys."""
     shutil.copy(DATA / "model.yaml", folder / "model.yaml")
     shutil.copy(DATA / "mapping.yaml", folder / "mapping.yaml")
-    path = folder / "connector.yaml"
-    path.write_text(
-        f"""database_url: "{database_url}"
-overlap_minutes: 0
-batch: {{push_size: 100, score_chunk: 2}}
-crms:
-  - name: main
-    adapter: hubspot
-    mapping: mapping.yaml
-    models: [model.yaml]
-    credentials: {{access_token: TEST_TOKEN_VAR}}
-    rate_limit: {{requests: 100000, per_seconds: 1, searches_per_second: 100000}}
-{extra}"""
-    )
-    return path
+    entry = crm_entry("main", "tests.fakecrm", "mapping.yaml", ["model.yaml"], credentials={"token": "TEST_TOKEN_VAR"}, **crm_keys)
+    return write_connector_yaml(folder / "connector.yaml", [entry], database_url=database_url, overlap_minutes=0, batch={"push_size": 100, "score_chunk": 2})
+
+
+def line_of(path: pathlib.Path, text: str) -> int:
+    """The number of the first line of ``path`` holding ``text`` (for expected file:line messages)."""
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
 
 
 @pytest.fixture
@@ -67,7 +60,12 @@ def sync_config(tmp_path: pathlib.Path, database_url: str) -> ConnectorConfig:
 
 @pytest.fixture
 def factory(fake_crm: FakeCRM) -> t.Callable[..., FakeAdapter]:
-    def build(crm: t.Any, gate: t.Any) -> FakeAdapter:
-        return FakeAdapter(fake_crm, gate)
+    """Builds fake adapters on ``fake_crm``; ``factory.built`` lists them (for their call counts)."""
+    built: list[FakeAdapter] = []
 
+    def build(crm: t.Any, gate: t.Any) -> FakeAdapter:
+        built.append(FakeAdapter(fake_crm, gate))
+        return built[-1]
+
+    build.built = built  # type: ignore[attr-defined]
     return build

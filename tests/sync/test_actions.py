@@ -6,10 +6,10 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from connector.adapters.base import CRMError
+from connector.adapters.base import CRMError, TaskRequest, TaskResult
 from connector.sync.db import make_engine
 from connector.sync.pipeline import run_sync
-from tests.sync.fake_crm import T0, FakeAdapter
+from tests.fakecrm import T0, FakeAdapter
 
 
 def _hot(crm) -> None:
@@ -51,28 +51,32 @@ def test_stage_history_records_the_move(sync_config, fake_crm, factory, clock):
     assert [tuple(r) for r in rows] == [("c1", None, "mql"), ("c2", None, "subscriber")]
 
 
-def test_failed_action_is_retried_next_run(sync_config, fake_crm, factory, clock, monkeypatch):
+def test_failed_action_is_retried_next_run_and_looked_up_first(sync_config, fake_crm, factory, clock, monkeypatch):
     _hot(fake_crm)
-    original = FakeAdapter.create_task
+    original = FakeAdapter.create_tasks
+    seen: list[list[TaskRequest]] = []
 
-    def down(self, task):
-        raise CRMError("HubSpot answered 502", status=502, retryable=True)
+    def down(self, tasks):
+        seen.append(list(tasks))
+        raise CRMError("the CRM answered 502", status=502, retryable=True)
 
-    monkeypatch.setattr(FakeAdapter, "create_task", down)
+    monkeypatch.setattr(FakeAdapter, "create_tasks", down)
     first = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
     assert first.actions == 1 and first.failed == 1 and fake_crm.tasks == []
-    monkeypatch.setattr(FakeAdapter, "create_task", original)
+    assert [t.attempted for t in seen[0]] == [False]  # never sent: no look-up needed
+    monkeypatch.setattr(FakeAdapter, "create_tasks", lambda self, tasks: seen.append(list(tasks)) or original(self, tasks))
     second = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
     assert second.actions == 1 and len(fake_crm.tasks) == 1
+    assert [t.attempted for t in seen[1]] == [True]  # sent before: the adapter looks it up first
 
 
-def test_refused_action_is_quarantined(sync_config, fake_crm, factory, clock, monkeypatch):
+def test_per_task_refusal_is_quarantined(sync_config, fake_crm, factory, clock, monkeypatch):
     _hot(fake_crm)
 
-    def refused(self, task):
-        raise CRMError("contact has no owner and the mapping names no default owner", status=400)
+    def refused(self, tasks):
+        return TaskResult(failed={t.key: ("contact has no owner and the mapping names no default owner", False) for t in tasks})
 
-    monkeypatch.setattr(FakeAdapter, "create_task", refused)
+    monkeypatch.setattr(FakeAdapter, "create_tasks", refused)
     summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
     assert summary.quarantined == 1
     assert _count(sync_config, "SELECT COUNT(*) FROM quarantine WHERE stream = 'actions'") == 1
@@ -85,20 +89,37 @@ class Crash(BaseException):
 
 def test_task_cut_off_by_a_crash_is_looked_up_not_created_twice(sync_config, fake_crm, factory, clock, monkeypatch):
     _hot(fake_crm)
-    original = FakeAdapter.create_task
+    original = FakeAdapter.create_tasks
 
-    def create_then_die(self, task):
-        original(self, task)  # the CRM created it ...
+    def create_then_die(self, tasks):
+        original(self, tasks)  # the CRM created them ...
         raise Crash()  # ... and we died before recording the answer
 
-    monkeypatch.setattr(FakeAdapter, "create_task", create_then_die)
+    monkeypatch.setattr(FakeAdapter, "create_tasks", create_then_die)
     try:
         run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
     except Crash:
         pass
     assert _count(sync_config, "SELECT COUNT(*) FROM trigger_actions WHERE status = 'running'") == 1
-    monkeypatch.setattr(FakeAdapter, "create_task", original)
+    monkeypatch.setattr(FakeAdapter, "create_tasks", original)
     run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
     assert len(fake_crm.tasks) == 1
     assert fake_crm.tasks[0].key == "main:test-model:c1:hot:1#1"
     assert _count(sync_config, "SELECT COUNT(*) FROM trigger_actions WHERE status = 'done'") == 2
+
+
+def test_actions_go_in_batches_with_the_owner_pulled_with_the_contact(sync_config, fake_crm, factory, clock):
+    """5 hot contacts, batches of 2 (the fake's max_batch_size): 3 task calls, 3 list calls, owners handed in."""
+    for i in range(5):
+        fake_crm.add_contact(f"h{i}", T0, email=f"h{i}@x.com", owner_id=f"owner-{i}", job_title="Marketing")
+        fake_crm.add_activity(f"d{i}", "demo_request", T0, contact_id=f"h{i}")
+    summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert summary.actions == 10
+    assert sorted((t.contact_id, t.owner_id) for t in fake_crm.tasks) == [(f"h{i}", f"owner-{i}") for i in range(5)]
+    assert fake_crm.lists == {"hot leads": {f"h{i}" for i in range(5)}}
+    endpoints: dict[str, int] = {}
+    for adapter in factory.built:  # type: ignore[attr-defined]
+        for name, n in adapter.stats.by_endpoint.items():
+            endpoints[name] = endpoints.get(name, 0) + n
+    assert endpoints["tasks.batch_create"] == 3 and endpoints["lists.add"] == 3
+    assert "tasks.search" not in endpoints  # nothing was sent before: no look-up

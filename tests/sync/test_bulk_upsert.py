@@ -11,7 +11,7 @@ from connector.sync import tables as T
 from connector.sync.db import open_database
 from connector.sync.store import bulk_upsert, upsert
 
-written = T.WrittenRow.__table__  # type: ignore[attr-defined]
+written = T.written
 AT = dt.datetime(2026, 1, 1, 12, 30, 15, 123456, tzinfo=dt.UTC)
 LATER = dt.datetime(2026, 1, 2, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
 VALUES = [25, 25.5, "A", "", None, True, {"a": [1, "x"]}, [1, 2], "2026-01-01T00:00:00+00:00", "+25 job title · −10 unsubscribed"]
@@ -57,7 +57,7 @@ def test_bulk_upsert_of_nothing_does_nothing(engine: sa.Engine) -> None:
 def test_bulk_insert_stores_what_insert_stores(engine: sa.Engine) -> None:
     from connector.sync.store import bulk_insert
 
-    history = T.StageHistoryRow.__table__  # type: ignore[attr-defined]
+    history = T.stage_history
     rows = [{"crm": crm, "contact_id": f"c{i}", "model": "m", "from_stage": None if i % 2 else "MQL", "to_stage": "SQL", "at": LATER} for i in range(5) for crm in ("slow", "fast")]
     with engine.begin() as conn:
         conn.execute(sa.insert(history), [r for r in rows if r["crm"] == "slow"])

@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from connector.cli import app
+from tests.fakecrm import T0, FakeAdapter, FakeCRM
 from tests.sync.conftest import write_config
-from tests.sync.fake_crm import T0, FakeAdapter, FakeCRM
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def cli_env(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> tuple[pa
     crm.add_contact("c2", T0, email="b@x.com", job_title="Sales")
     crm.add_activity("d1", "demo_request", T0, contact_id="c1")
     crm.refuse["c2"] = ("PROPERTY_DOESNT_EXIST: test_model_grade", False)
-    monkeypatch.setattr("connector.sync.adapters_factory.build_adapter", lambda c, gate, **kw: FakeAdapter(crm, gate))
+    monkeypatch.setattr("connector.sync.pipeline.connect", lambda c, gate, **kw: FakeAdapter(crm, gate))
     path = write_config(tmp_path, f"sqlite:///{tmp_path / 'state.db'}")
     monkeypatch.setenv("CONNECTOR_CONFIG", str(path))
     monkeypatch.delenv("DATABASE_URL", raising=False)

@@ -16,7 +16,7 @@ import pytest
 from connector.sync.config import load_config
 from tests.sync.test_crash import check_tasks, crm_state, db_state, diff_summary, make_sandbox, setup_crm, sync_in_process, write_config
 
-CONTACTS = 80
+CONTACTS = 150
 FAULT_KINDS = ("429", "500", "502", "503", "drop")
 
 

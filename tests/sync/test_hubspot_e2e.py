@@ -16,10 +16,11 @@ import typing as t
 import pytest
 import sqlalchemy as sa
 
+from connector.adapters.specs import specs_from_models
 from connector.sandbox.hubspot import HubSpotSandbox
 from connector.sandbox.hubspot.clock import SandboxClock
-from connector.sync.adapters_factory import build_adapter
-from connector.sync.config import ConnectorConfig, load_config
+from connector.sync.config import ConnectorConfig, crm_entry, load_config, write_config
+from connector.sync.connect import connect
 from connector.sync.db import make_engine
 from connector.sync.pipeline import run_sync
 from connector.sync.ratelimit import RateLimiter
@@ -39,27 +40,19 @@ def sandbox() -> t.Iterator[HubSpotSandbox]:
 def config(tmp_path: pathlib.Path, database_url: str, sandbox: HubSpotSandbox, monkeypatch: pytest.MonkeyPatch) -> ConnectorConfig:
     shutil.copy(DATA / "model.yaml", tmp_path / "model.yaml")
     shutil.copy(DATA / "hubspot.yaml", tmp_path / "hubspot.yaml")
-    (tmp_path / "connector.yaml").write_text(
-        f"""database_url: "{database_url}"
-overlap_minutes: 5
-crms:
-  - name: portal-a
-    adapter: hubspot
-    mapping: hubspot.yaml
-    models: [model.yaml]
-    credentials: {{access_token: E2E_PORTAL_A_TOKEN}}
-    base_url_env: E2E_PORTAL_A_URL
-    rate_limit: {{requests: 1000, per_seconds: 1, searches_per_second: 1000}}
-"""
+    entry = crm_entry(
+        "portal-a", "hubspot", "hubspot.yaml", ["model.yaml"], credentials={"access_token": "E2E_PORTAL_A_TOKEN"}, base_url_env="E2E_PORTAL_A_URL",
+        rate_limit={"requests": 1000, "per_seconds": 1, "searches_per_second": 1000},
     )
+    write_config(tmp_path / "connector.yaml", [entry], database_url=database_url, overlap_minutes=5)
     monkeypatch.setenv("E2E_PORTAL_A_TOKEN", sandbox.token)
     monkeypatch.setenv("E2E_PORTAL_A_URL", sandbox.base_url)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     cfg = load_config(tmp_path / "connector.yaml")
     from connector.scoring.loader import load_models
 
-    adapter = build_adapter(cfg.crms[0], RateLimiter(), env_file=tmp_path / ".env")
-    adapter.setup_models(load_models(cfg.crms[0].models))  # what `connector setup` does once
+    adapter = connect(cfg.crms[0], RateLimiter.from_limits(cfg.crms[0].limits), env_file=tmp_path / ".env")
+    adapter.setup(specs_from_models(load_models(cfg.crms[0].models)))  # what `connector setup` does once
     adapter.close()
     return cfg
 

@@ -7,14 +7,21 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from connector.adapters.base import CRMError
+from connector.adapters.base import CRMError, NoGate
 from connector.sync.db import make_engine
 from connector.sync.pipeline import run_sync
-from tests.sync.fake_crm import T0
+from tests.fakecrm import T0
 
 
 class Crash(BaseException):
     """Stands in for SIGKILL: nothing after it runs, nothing catches it."""
+
+
+def _push_all(store, adapter, clock):
+    """Every pending row, written by a pusher as a run's would (its thread, then the last batch)."""
+    from connector.sync.push import Pusher
+
+    return Pusher(store, adapter, batch_size=100, max_attempts=5, clock=clock, run_id=None).start().finish(flush=True)
 
 
 def _seed(crm, n: int = 5) -> None:
@@ -64,26 +71,31 @@ def test_crm_down_keeps_the_outbox_for_the_next_run(sync_config, fake_crm, facto
     assert second.status == "ok" and second.written == 5
 
 
-def test_batch_refused_for_its_content_is_split_to_find_the_culprit(sync_config, fake_crm, factory, clock, monkeypatch):
+def test_a_batch_the_adapter_cannot_write_at_all_stays_pending_and_is_not_split(sync_config, fake_crm, factory, clock, monkeypatch):
+    """Isolating a bad record is the adapter's job (it answers per record); an exception means the
+    whole batch could not be written, so the sync keeps every row of it and tries nothing one by one."""
     _seed(fake_crm, 4)
-    from tests.sync.fake_crm import FakeAdapter
+    from tests.fakecrm import FakeAdapter
 
     original = FakeAdapter.push
+    sent: list[int] = []
 
     def strict_push(self, updates):
+        sent.append(len(updates))
         if any(u.contact_id == "c2" for u in updates):
-            raise CRMError("400: Property values were not valid", status=400)
+            raise CRMError("the CRM refused the batch", status=400)
         return original(self, updates)
 
     monkeypatch.setattr(FakeAdapter, "push", strict_push)
     summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
-    assert (summary.written, summary.quarantined) == (3, 1)
-    assert _rows(sync_config, "SELECT record_id FROM quarantine") == [("c2",)]
+    assert summary.status == "partial" and "refused the batch" in (summary.error or "")
+    assert summary.quarantined == 0 and 1 not in sent  # no record-by-record retry
+    assert _rows(sync_config, "SELECT COUNT(*) FROM outbox WHERE status = 'pending'") == [(4 - summary.written,)]
 
 
 def test_crash_after_scoring_resumes_from_the_outbox_without_rescoring(sync_config, fake_crm, factory, clock, monkeypatch):
     _seed(fake_crm)
-    from tests.sync.fake_crm import FakeAdapter
+    from tests.fakecrm import FakeAdapter
 
     original = FakeAdapter.push
     calls = {"n": 0}
@@ -109,7 +121,7 @@ def test_crash_mid_pull_repulls_without_counting_twice(sync_config, fake_crm, fa
     _seed(fake_crm, 7)
     for i in range(7):
         fake_crm.add_activity(f"a{i}", "page_view", T0 + dt.timedelta(minutes=i), contact_id=f"c{i}")
-    from tests.sync.fake_crm import FakeAdapter
+    from tests.fakecrm import FakeAdapter
 
     original = FakeAdapter.pull_activities
 
@@ -169,7 +181,7 @@ def test_batch_refused_whole_for_one_reason_is_a_setup_problem_not_bad_records(s
 
 
 def test_push_runs_while_scoring_and_its_failures_reach_the_run(sync_config, fake_crm, factory, clock, monkeypatch):
-    from tests.sync.fake_crm import FakeAdapter
+    from tests.fakecrm import FakeAdapter
 
     _seed(fake_crm, 8)  # score_chunk 2, batch 2: batches become complete while scoring goes on
 
@@ -192,8 +204,7 @@ def test_each_row_is_tried_once_per_run(sync_config, fake_crm, factory, clock):
 
 def test_rescoring_while_a_row_is_being_sent_never_leaves_a_stale_value(sync_config, fake_crm, factory, clock):
     """A row claimed by the pusher is not edited in place; the new row is diffed against it."""
-    from connector.sync.outbox import SENDING, push_pending, release_unsent, stage_changes
-    from connector.sync.ratelimit import RateLimiter
+    from connector.sync.outbox import SENDING, release_unsent, stage_changes
     from connector.sync.store import Store
 
     _seed(fake_crm, 1)
@@ -207,15 +218,14 @@ def test_rescoring_while_a_row_is_being_sent_never_leaves_a_stale_value(sync_con
         assert stage_changes(conn, "main", {"c0": {"test_model_score": current}}, clock.now, None) == 1
     with engine.begin() as conn:
         assert release_unsent(conn, "main") == 1  # the sender died: its row is pending again
-    counts = push_pending(Store(engine, "main"), factory(None, RateLimiter()), batch_size=100, max_attempts=5, clock=clock, run_id=None)
+    counts = _push_all(Store(engine, "main"), factory(None, NoGate()), clock)
     assert counts.written == 1  # the revived row was folded into the newer one
     assert fake_crm.fields["c0"]["test_model_score"] == current
     engine.dispose()
 
 
 def test_failed_in_flight_row_is_folded_into_the_newer_one(sync_config, fake_crm, factory, clock):
-    from connector.sync.outbox import SENDING, push_pending, stage_changes
-    from connector.sync.ratelimit import RateLimiter
+    from connector.sync.outbox import SENDING, outbox, requeue, stage_changes
     from connector.sync.store import Store
 
     _seed(fake_crm, 1)
@@ -228,14 +238,11 @@ def test_failed_in_flight_row_is_folded_into_the_newer_one(sync_config, fake_crm
     # The in-flight row fails retryably: the newer row (which assumed grade Z would land) gets it.
     fake_crm.refuse["c0"] = ("busy", True)
     store = Store(engine, "main")
-    from connector.sync.outbox import PushCounts, _record_batch_failure, outbox
-
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(outbox.c.id, outbox.c.contact_id, outbox.c["values"], outbox.c.attempts).where(outbox.c.status == SENDING)).all()
-
-    _record_batch_failure(store, rows, "busy", counts=PushCounts())
+    with engine.begin() as conn:
+        for oid, cid, values in conn.execute(sa.select(outbox.c.id, outbox.c.contact_id, outbox.c["values"]).where(outbox.c.status == SENDING)).all():
+            requeue(conn, "main", oid, cid, values, attempts=1, last_error="busy")
     fake_crm.refuse.clear()
-    counts = push_pending(store, factory(None, RateLimiter()), batch_size=100, max_attempts=5, clock=clock, run_id=None)
+    counts = _push_all(store, factory(None, NoGate()), clock)
     assert counts.written == 1
     assert fake_crm.fields["c0"]["test_model_score"] == 98.0 and fake_crm.fields["c0"]["test_model_grade"] == "Z"
     engine.dispose()

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from connector.sync.db import make_engine
 from connector.sync.pipeline import run_sync
-from tests.sync.fake_crm import T0
+from tests.fakecrm import T0
 
 
 def _seed(crm) -> None:
@@ -94,7 +94,7 @@ def test_repulled_page_never_counts_twice(sync_config, fake_crm, factory, clock)
 def test_stop_request_ends_the_run_after_the_batch_in_flight(sync_config, fake_crm, factory, clock, monkeypatch):
     import threading
 
-    from tests.sync.fake_crm import FakeAdapter
+    from tests.fakecrm import FakeAdapter
 
     _seed(fake_crm)
     stop = threading.Event()
@@ -156,8 +156,8 @@ def test_contact_the_engine_cannot_score_is_quarantined_and_retried(sync_config,
 def test_batch_scorer_path_writes_what_the_per_contact_path_writes(tmp_path, fake_crm, factory, clock, monkeypatch):
     from connector.scoring.batch import BatchScorer
     from connector.sync.config import load_config
+    from tests.fakecrm import FakeAdapter, FakeCRM
     from tests.sync.conftest import write_config
-    from tests.sync.fake_crm import FakeAdapter, FakeCRM
 
     _seed(fake_crm)
     fake_crm.add_activity("a9", "demo_request", T0, contact_id="c3")
@@ -166,7 +166,7 @@ def test_batch_scorer_path_writes_what_the_per_contact_path_writes(tmp_path, fak
     (tmp_path / "batch").mkdir()
     per_contact = load_config(write_config(tmp_path / "one", f"sqlite:///{tmp_path / 'one' / 's.db'}"))
     batch_cfg = write_config(tmp_path / "batch", f"sqlite:///{tmp_path / 'batch' / 's.db'}")
-    batch_cfg.write_text(batch_cfg.read_text().replace("batch: {push_size: 100, score_chunk: 2}", "batch: {push_size: 100, score_chunk: 2, batch_scorer_min: 1}"))
+    batch_cfg.write_text(batch_cfg.read_text().replace("score_chunk: 2", "score_chunk: 2\n  batch_scorer_min: 1"))
     batched = load_config(batch_cfg)
     run_sync(per_contact, "main", clock=clock, adapter_factory=factory)
     calls = []

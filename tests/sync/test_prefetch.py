@@ -7,7 +7,7 @@ import typing as t
 
 import pytest
 
-from connector.sync.pipeline import Prefetch
+from connector.sync.prefetch import Prefetch
 
 
 def test_pages_arrive_in_order_and_are_fetched_ahead() -> None:
@@ -81,7 +81,7 @@ def test_max_records_bounds_what_waits_ahead() -> None:
             yield Page(100)
 
     got = 0
-    with Prefetch(pages(), depth=1000, max_records=300) as it:
+    with Prefetch(pages(), depth=1000, max_records=300, size=lambda page: len(page.records)) as it:
         first = next(it)
         threading.Event().wait(0.3)  # the producer runs ahead as far as the bound lets it
         # page 0 taken; at most 300 records (3 pages) wait, plus the one the producer holds

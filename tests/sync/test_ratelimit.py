@@ -1,9 +1,12 @@
-"""The rate limiter on a fake clock: rolling windows, search limit, headers, 429s, daily allowance."""
+"""The rate limiter on a fake clock: rolling windows, search limit, announced limits, 429s, daily allowance."""
 
 from __future__ import annotations
 
+import typing as t
+
 import pytest
 
+from connector.adapters.base import RateLimitInfo
 from connector.sync.ratelimit import DailyLimitReached, RateLimiter
 
 
@@ -19,14 +22,15 @@ class FakeTime:
         self.now += seconds
 
 
-def _limiter(ft: FakeTime, **kw: object) -> RateLimiter:
-    return RateLimiter(clock=ft.clock, sleep=ft.sleep, **kw)  # type: ignore[arg-type]
+def _limiter(ft: FakeTime, **kw: t.Any) -> RateLimiter:
+    kw = {"requests": 190, "per_seconds": 10, "searches_per_second": 5, **kw}
+    return RateLimiter(clock=ft.clock, sleep=ft.sleep, **kw)
 
 
-def _send(limiter: RateLimiter, ft: FakeTime, kind: str = "default", status: int = 200, headers: dict | None = None) -> None:
+def _send(limiter: RateLimiter, ft: FakeTime, kind: str = "default", status: int = 200, info: RateLimitInfo | None = None) -> None:
     limiter.before_request(kind)  # type: ignore[arg-type]
     ft.sent.append((ft.now, kind))
-    limiter.after_response(status, headers or {})
+    limiter.after_response(status, info or RateLimitInfo())
 
 
 def _max_in_window(times: list[float], window: float) -> int:
@@ -69,22 +73,22 @@ def test_token_returns_an_interval_after_the_answer() -> None:
     limiter = _limiter(ft, requests=1, per_seconds=10)
     limiter.before_request("default")
     ft.now += 2.0  # a slow answer
-    limiter.after_response(200, {})
+    limiter.after_response(200, RateLimitInfo())
     limiter.before_request("default")
     assert ft.now == pytest.approx(12.0)
 
 
-def test_remaining_header_lowers_the_budget() -> None:
+def test_announced_remaining_lowers_the_budget() -> None:
     ft = FakeTime()
     limiter = _limiter(ft, requests=190, per_seconds=10)
-    _send(limiter, ft, headers={"X-HubSpot-RateLimit-Remaining": "9", "X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
+    _send(limiter, ft, info=RateLimitInfo(limit=190, interval=10.0, remaining=9))
     assert limiter.default.available() == 9
 
 
 def test_smaller_account_limit_is_adopted() -> None:
     ft = FakeTime()
     limiter = _limiter(ft, requests=190, per_seconds=10)
-    _send(limiter, ft, headers={"X-HubSpot-RateLimit-Max": "100", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
+    _send(limiter, ft, info=RateLimitInfo(limit=100, interval=10.0))
     assert limiter.default.limit == 100
     for _ in range(300):
         _send(limiter, ft)
@@ -94,7 +98,7 @@ def test_smaller_account_limit_is_adopted() -> None:
 def test_429_blocks_for_retry_after() -> None:
     ft = FakeTime()
     limiter = _limiter(ft, requests=190, per_seconds=10)
-    _send(limiter, ft, status=429, headers={"Retry-After": "3"})
+    _send(limiter, ft, status=429, info=RateLimitInfo(retry_after=3.0))
     assert limiter.stats.rate_limited == 1
     limiter.before_request("default")
     assert ft.now == pytest.approx(3.0)
@@ -103,7 +107,7 @@ def test_429_blocks_for_retry_after() -> None:
 def test_daily_allowance_exhausted_stops_with_a_clear_error() -> None:
     ft = FakeTime()
     limiter = _limiter(ft)
-    _send(limiter, ft, headers={"X-HubSpot-RateLimit-Daily-Remaining": "0"})
+    _send(limiter, ft, info=RateLimitInfo(daily_remaining=0))
     with pytest.raises(DailyLimitReached, match="daily API allowance"):
         limiter.before_request("default")
 
@@ -122,14 +126,14 @@ def test_threads_settle_their_own_tokens_and_do_not_block_each_other() -> None:
     import threading
     import time
 
-    limiter = RateLimiter(requests=1000, per_seconds=10, searches_per_second=1)
+    limiter = RateLimiter(1000, 10, searches_per_second=1)
     limiter.before_request("search")  # the search budget (1/s) is now used up
     started = time.monotonic()
     done: list[float] = []
 
     def write() -> None:
         limiter.before_request("default")  # must not wait for the search budget
-        limiter.after_response(200, {})
+        limiter.after_response(200, RateLimitInfo())
         done.append(time.monotonic() - started)
 
     searcher = threading.Thread(target=lambda: limiter.before_request("search"))
@@ -141,5 +145,35 @@ def test_threads_settle_their_own_tokens_and_do_not_block_each_other() -> None:
     searcher.join(timeout=5)
     assert done and done[0] < 0.5
     # The main thread's search token is settled by its own answer, not by the writer's.
-    limiter.after_response(200, {})
+    limiter.after_response(200, RateLimitInfo())
     assert limiter.default.available() == 999
+
+
+def test_a_salesforce_daily_allowance_stops_the_gate_at_the_allowance() -> None:
+    """``Sforce-Limit-Info: api-usage=14990/15000`` as a Salesforce adapter reads it: 10 requests left today.
+
+    The header comes with every answer (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm);
+    the gate counts the allowance down with each request and stops before the 11th.
+    """
+
+    def sforce_limit_info(header: str) -> RateLimitInfo:
+        used, allowed = (int(n) for n in header.split("=", 1)[1].split("/"))
+        return RateLimitInfo(daily_limit=allowed, daily_remaining=allowed - used)
+
+    ft = FakeTime()
+    limiter = RateLimiter(100_000, 86_400.0, clock=ft.clock, sleep=ft.sleep)  # no per-window budget, no search kind
+    _send(limiter, ft, info=sforce_limit_info("api-usage=14990/15000"))
+    for used in range(14991, 15000):
+        _send(limiter, ft, info=sforce_limit_info(f"api-usage={used}/15000"))
+    _send(limiter, ft)  # an answer without the header: the count goes on from the last one announced
+    with pytest.raises(DailyLimitReached, match="daily API allowance"):
+        limiter.before_request("search")  # no search budget: searches spend from the one allowance
+    assert len(ft.sent) == 11
+
+
+def test_without_a_search_budget_searches_spend_the_general_one() -> None:
+    ft = FakeTime()
+    limiter = RateLimiter(5, 1.0, clock=ft.clock, sleep=ft.sleep)
+    for _ in range(10):
+        _send(limiter, ft, "search")
+    assert limiter.search is None and ft.now == pytest.approx(1.0)

@@ -19,31 +19,16 @@ import sqlalchemy as sa
 
 from connector.sync.config import load_config
 from connector.sync.pipeline import run_sync
-from tests.sync.test_crash import REPO, env_for, make_sandbox, setup_crm
+from tests.sync.test_crash import env_for, make_sandbox, setup_crm, write_config
 
 CONTACTS = 150
 
 
 def _config(folder: pathlib.Path) -> pathlib.Path:
-    models = "\n".join(f"      - {p}" for p in sorted((REPO / "mappings" / "models").glob("*.yaml")))
-    path = folder / "connector.yaml"
-    path.write_text(
-        f"""crms:
-  - name: svc
-    adapter: hubspot
-    mapping: {REPO / "mappings" / "hubspot.yaml"}
-    models:
-{models}
-    credentials: {{access_token: TEST_HS_TOKEN}}
-    base_url_env: TEST_HS_URL
-    schedule: {{interval_minutes: 60, full_rescore_at: null}}
     # slow enough that SIGTERM lands mid-push: 10 contacts per batch, 8 requests per second
-    rate_limit: {{requests: 8, per_seconds: 1, searches_per_second: 100}}
-batch: {{push_size: 10}}
-database_url: sqlite:///{folder / "state.db"}
-log_format: json
-"""
-    )
+    path = write_config(folder, "svc", rate_limit={"requests": 8, "per_seconds": 1, "searches_per_second": 100}, batch={"push_size": 10}, log_format="json", lease=None)
+    text = path.read_text().replace("  rate_limit:", "  schedule:\n    interval_minutes: 60\n    full_rescore_at: null\n  rate_limit:")
+    path.write_text(text)
     return path
 
 
@@ -94,9 +79,9 @@ def test_sigterm_mid_sync_exits_zero_after_the_batch_and_the_next_run_resumes(tm
         assert done == written_in_crm, "a batch the CRM received was not recorded, or the other way round"
 
         creds = env_for(crm)
-        from connector.sync.adapters_factory import build_adapter
+        from connector.sync.connect import connect
 
-        factory = lambda c, gate: build_adapter(c, gate, environ=creds)  # noqa: E731
+        factory = lambda c, gate: connect(c, gate, environ=creds)  # noqa: E731
         resumed = run_sync(config, adapter_factory=factory)
         assert resumed.status == "ok", resumed.error
         assert resumed.written == pending

@@ -12,7 +12,7 @@ from connector.sync.db import open_database
 from connector.sync.outbox import ALL_FIELDS, read_written, record_written, stage_changes
 from connector.sync.store import upsert
 
-written = T.WrittenRow.__table__  # type: ignore[attr-defined]
+written = T.written
 AT = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 LATER = AT + dt.timedelta(hours=1)
 

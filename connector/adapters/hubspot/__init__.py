@@ -1,4 +1,4 @@
-"""The HubSpot adapter: ``HubSpotAdapter`` implements ``connector.adapters.base.CRMAdapter``.
+"""The HubSpot adapter: ``ADAPTER`` declares it, :class:`HubSpotAdapter` implements the contract.
 
 Everything goes through the official ``hubspot-api-client`` (see :mod:`.client` for how it is
 pointed at a host and how every request is gated, counted, authenticated and retried). The data
@@ -13,53 +13,48 @@ import datetime as dt
 import typing as t
 
 from connector.adapters.base import (
+    AdapterSettings,
+    AdapterSpec,
     ApiStats,
+    CRMAdapter,
     FieldUpdate,
     MappingProblem,
+    OutputSpec,
     Page,
     PushResult,
+    RateLimits,
     RequestGate,
     TaskRequest,
+    TaskResult,
 )
 from connector.adapters.hubspot.activity import pull_activities
 from connector.adapters.hubspot.check import check_mapping
-from connector.adapters.hubspot.client import EnvNames, HubSpotClient, HubSpotSettings, settings_from_env
+from connector.adapters.hubspot.client import HubSpotClient
 from connector.adapters.hubspot.contacts import pull_contacts
 from connector.adapters.hubspot.lists import ListManager
 from connector.adapters.hubspot.mapping import HubSpotMapping, load_mapping
 from connector.adapters.hubspot.properties import PortalProperty, fetch_properties
 from connector.adapters.hubspot.retry import RetryPolicy
-from connector.adapters.hubspot.setup import OutputSpec, run_setup, specs_from_models, specs_from_names
+from connector.adapters.hubspot.settings import CREDENTIAL_ROLES, HubSpotSettings, hubspot_settings
+from connector.adapters.hubspot.setup import run_setup
 from connector.adapters.hubspot.tasks import TaskWriter
 from connector.adapters.hubspot.writer import BATCH_SIZE, push_updates
 from connector.scoring.records import Activity, Contact
 
-if t.TYPE_CHECKING:
-    from connector.scoring.model import ScoringModel
-
-__all__ = [
-    "EnvNames",
-    "HubSpotAdapter",
-    "HubSpotMapping",
-    "HubSpotSettings",
-    "RetryPolicy",
-    "load_mapping",
-    "settings_from_env",
-]
+__all__ = ["ADAPTER", "HubSpotAdapter", "HubSpotMapping", "HubSpotSettings", "RetryPolicy", "load_mapping"]
 
 
 class HubSpotAdapter:
     """One HubSpot portal, as the sync engine sees it.
 
     Args:
-        settings: where the portal is and its credentials (see :func:`settings_from_env`).
+        settings: where the portal is and its credentials.
         mapping: the loaded ``mappings/hubspot.yaml``.
         gate: the sync engine's rate limiter (``NoGate`` by default).
         stats: counters to fill (a fresh ``ApiStats`` by default).
         policy: retry policy (tests shorten the backoff).
     """
 
-    kind = "hubspot"
     max_batch_size = BATCH_SIZE
 
     def __init__(
@@ -78,11 +73,6 @@ class HubSpotAdapter:
         self._portal: dict[str, PortalProperty] | None = None
         self._tasks: TaskWriter | None = None
 
-    @classmethod
-    def from_env(cls, mapping_path: str, *, names: EnvNames | None = None, env_file: str | None = ".env", **kwargs: t.Any) -> HubSpotAdapter:
-        """Build from environment/.env credentials and a mapping file (CLI convenience)."""
-        return cls(settings_from_env(names, env_file=env_file), load_mapping(mapping_path), **kwargs)
-
     def portal_properties(self, *, refresh: bool = False) -> dict[str, PortalProperty]:
         """The portal's contact properties, read once per adapter (one call)."""
         if self._portal is None or refresh:
@@ -98,29 +88,8 @@ class HubSpotAdapter:
         return pull_activities(self.client, self.mapping, since, until)
 
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
-        """Batch-update output values (100 per call); ``push([])`` makes no call."""
+        """Batch-update values (100 per call; names mapped like outputs); ``push([])`` makes no call."""
         return push_updates(self.client, self.mapping, updates, self.portal_properties)
-
-    def set_property(self, contact_id: str, name: str, value: t.Any) -> PushResult:
-        """``set_property`` trigger action: one value on one contact (``name`` is mapped like an output)."""
-        return self.push([FieldUpdate(contact_id, {name: value})])
-
-    def setup(self, output_names: t.Sequence[str], enumerations: t.Mapping[str, t.Sequence[str]]) -> list[str]:
-        """Create missing group/properties/lists idempotently; return what was created or changed."""
-        return self._setup(specs_from_names(output_names, enumerations))
-
-    def setup_models(self, models: t.Sequence[ScoringModel]) -> list[str]:
-        """Like :meth:`setup`, with exact types and options taken from the scoring models."""
-        return self._setup(specs_from_models(models))
-
-    def _setup(self, specs: list[OutputSpec]) -> list[str]:
-        changed = run_setup(self.client, self.mapping, specs, self.lists)
-        self._portal = None
-        return changed
-
-    def check(self, output_names: t.Sequence[str] = ()) -> list[MappingProblem]:
-        """Compare the mapping (and the models' output names) with the portal."""
-        return check_mapping(self.client, self.mapping, output_names=output_names)
 
     def add_to_list(self, list_name: str, contact_ids: t.Sequence[str]) -> None:
         """Add contacts to a MANUAL list, creating it if needed (idempotent)."""
@@ -130,26 +99,53 @@ class HubSpotAdapter:
         """Remove contacts from a MANUAL list (idempotent; a missing list is left alone)."""
         self.lists.change(list_name, contact_ids, add=False)
 
-    @property
-    def tasks(self) -> TaskWriter:
-        """The task writer, built on first use (most runs create no task)."""
+    def create_tasks(self, tasks: t.Sequence[TaskRequest]) -> TaskResult:
+        """Create tasks for their contacts' owners in batches of 100, at most once per key (see :mod:`.tasks`)."""
         if self._tasks is None:
-            self._tasks = TaskWriter(self.client, self.mapping)
-        return self._tasks
+            self._tasks = TaskWriter(self.client, self.mapping)  # most runs create no task
+        return self._tasks.create(tasks)
 
-    def create_task(self, task: TaskRequest) -> str:
-        """Create a task for the contact's owner (or the mapping's default owner), at most once per ``task.key``."""
-        return self.tasks.create(task)
+    def setup(self, specs: t.Sequence[OutputSpec]) -> list[str]:
+        """Create missing group/properties/lists idempotently; return what was created or changed."""
+        changed = run_setup(self.client, self.mapping, specs, self.lists)
+        self._portal = None
+        return changed
 
-    def find_task(self, task: TaskRequest) -> str | None:
-        """The id of the task already created for ``task.key`` (see :mod:`.tasks`), or None."""
-        return self.tasks.find(task, recent=True) if task.key else None
+    def check(self, outputs: t.Sequence[str]) -> list[MappingProblem]:
+        """Compare the mapping (and the models' output names) with the portal."""
+        return check_mapping(self.client, self.mapping, output_names=outputs)
 
     def close(self) -> None:
         """Release connections."""
-        if self._tasks is not None:
-            self._tasks.close()
         self.client.close()
 
     def __repr__(self) -> str:
         return f"HubSpotAdapter(base_url={self.client.base_url!r})"
+
+
+def from_config(settings: AdapterSettings, gate: RequestGate) -> CRMAdapter:
+    """The adapter of one configured portal (credentials checked, mapping loaded), gated by ``gate``.
+
+    Raises:
+        CRMError: no usable credentials (naming the variables to set).
+        YamlFileError: the mapping file is invalid (file:line:key).
+    """
+    return HubSpotAdapter(hubspot_settings(settings), load_mapping(settings.mapping), gate=gate)
+
+
+#: What the connector needs to know about HubSpot (see :class:`~connector.adapters.base.AdapterSpec`).
+ADAPTER = AdapterSpec(
+    name="hubspot",
+    label="HubSpot",
+    credential_roles=CREDENTIAL_ROLES,
+    base_url_env="HUBSPOT_BASE_URL",
+    ca_bundle_env="HUBSPOT_CA_BUNDLE",
+    # https://developers.hubspot.com/docs/api/usage-details: 190 requests per 10 s for a private
+    # app on a paid tier; CRM search 5 requests per second per account, a separate budget.
+    rate_limits=RateLimits(requests=190, per_seconds=10.0, searches_per_second=5.0),
+    max_batch_size=BATCH_SIZE,
+    # Property values may be longer; a reasons summary beyond this is no longer read by anyone.
+    max_text_length=500,
+    load_mapping=load_mapping,
+    from_config=from_config,
+)

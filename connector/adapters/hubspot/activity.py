@@ -5,7 +5,8 @@
    mapped event type (``e_visited_page``, ``e_submitted_form``, ...). Ids ``hs-event:<id>``.
 2. Marketing email events -- ``GET /email/public/v1/events?startTimestamp=&endTimestamp=&offset=``
    (https://developers.hubspot.com/docs/methods/email/get_events). These name only the recipient's
-   email, so they are emitted with ``anonymous_id="email:<lowercased address>"``; the sync engine
+   email, so they are emitted with the scoring core's e-mail anonymous id
+   (:func:`connector.scoring.identity.email_id`, ``email:<lowercased address>``); the sync engine
    resolves those against stored contact emails. Ids ``hs-email:<id>``. ``STATUSCHANGE`` counts as
    an unsubscribe only when a subscription (or the portal status) became ``UNSUBSCRIBED``.
 3. CRM engagements (meetings, calls, emails) -- searched on ``hs_timestamp`` (the occurrence time)
@@ -29,6 +30,7 @@ from connector.adapters.base import Page, Reject
 from connector.adapters.hubspot.contacts import to_millis
 from connector.adapters.hubspot.mapping import ConversionError, HubSpotMapping, parse_hubspot_time
 from connector.adapters.hubspot.search import keyset_search
+from connector.scoring.identity import email_id
 from connector.scoring.records import Activity, utc
 
 if t.TYPE_CHECKING:
@@ -219,7 +221,7 @@ def _email_activity(event: t.Any, types: t.Mapping[str, str], since_ms: int | No
         id=f"hs-email:{event_id}",
         type=types[kind],
         occurred_at=occurred,
-        anonymous_id=f"email:{recipient.strip().lower()}",
+        anonymous_id=email_id(recipient),
         attributes=attributes,
     )
 

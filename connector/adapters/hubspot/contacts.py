@@ -2,7 +2,9 @@
 
 The walk itself (no missed record, no 10,000 cap) is :func:`keyset_search`; this module asks for
 only the properties the mapping names and turns each HubSpot record into a ``Contact`` or, when a
-value does not fit its declared type, a ``Reject`` carrying the reason and the raw record.
+value does not fit its declared type, a ``Reject`` carrying the reason and the raw record. The
+contact's owner (``hubspot_owner_id``, or the mapping's ``contacts.owner_property``) is pulled with
+it, so a trigger's task goes to that owner without reading the contact again.
 """
 
 from __future__ import annotations
@@ -73,7 +75,14 @@ def translate_contact(record: t.Any, mapping: HubSpotMapping) -> Contact | Rejec
     if problems:
         return Reject(STREAM, record_id, "; ".join(problems), _raw(record))
     email = props.get(mapping.contacts.email_property)
-    return Contact(id=record_id, email=email.strip() if isinstance(email, str) and email.strip() else None, properties=values, updated_at=updated_at)
+    owner = props.get(mapping.contacts.owner_property)
+    return Contact(
+        id=record_id,
+        email=email.strip() if isinstance(email, str) and email.strip() else None,
+        properties=values,
+        updated_at=updated_at,
+        owner_id=str(owner).strip() if owner not in (None, "") and str(owner).strip() else None,
+    )
 
 
 def pull_contacts(

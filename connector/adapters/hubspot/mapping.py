@@ -195,7 +195,7 @@ class HubSpotMapping(_Strict):
 
     def contact_properties(self) -> list[str]:
         """HubSpot properties a contact pull asks for: only those the mapping names (plus bookkeeping)."""
-        names = [self.contacts.email_property, "lastmodifieddate", "hs_object_id"]
+        names = [self.contacts.email_property, self.contacts.owner_property, "lastmodifieddate", "hs_object_id"]
         names += [spec.property for spec in self.contacts.properties.values()]
         return list(dict.fromkeys(names))
 
@@ -216,7 +216,7 @@ def parse_hubspot_time(value: t.Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return utc(value)
     text = str(value).strip()
-    if re.fullmatch(r"-?\d+", text):
+    if "T" not in text and re.fullmatch(r"-?\d+", text):  # ISO text (the usual form) skips the pattern
         return dt.datetime.fromtimestamp(int(text) / 1000, tz=dt.UTC)
     try:
         return utc(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))

@@ -6,6 +6,12 @@ The hook is the SDK's urllib3 pool: each generated ``ApiClient`` owns
 goes through ``gate.before_request`` / ``gate.after_response``, is counted in ``ApiStats`` and
 carries the bearer token, while the SDK keeps building requests and parsing answers as usual.
 
+After every answer the gate is told the status and HubSpot's rate-limit headers
+(``X-HubSpot-RateLimit-Max``, ``-Interval-Milliseconds``, ``-Remaining``, ``-Daily``,
+``-Daily-Remaining``, ``Retry-After``; https://developers.hubspot.com/docs/api/usage-details), read
+into the connector's neutral :class:`~connector.adapters.base.RateLimitInfo` by
+:func:`rate_limit_info`: the gate knows no HubSpot header.
+
 Retries (tenacity): 429 and 5xx answers, read timeouts and dropped connections, with
 exponential backoff plus jitter; a ``Retry-After`` header is honoured. A request that creates
 something HubSpot cannot de-duplicate (a task) is retried only when it certainly never reached
@@ -29,17 +35,17 @@ import tenacity
 import urllib3
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError, ReadTimeoutError
 
-from connector.adapters.base import ApiStats, CRMError, NoGate, RequestGate
+from connector.adapters.base import ApiStats, CRMError, NoGate, RateLimitInfo, RequestGate, RequestKind
 
 if t.TYPE_CHECKING:
     from connector.adapters.hubspot.auth import TokenProvider
 
-__all__ = ["HubSpotApiError", "RetryPolicy", "RetryingPool", "crm_error", "endpoint_name", "request_kind"]
+__all__ = ["HubSpotApiError", "RetryPolicy", "RetryingPool", "crm_error", "endpoint_name", "rate_limit_info", "request_kind"]
 
 #: Statuses worth another attempt.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: POST paths whose effect HubSpot cannot de-duplicate on a blind retry.
-_NOT_IDEMPOTENT = re.compile(r"^/crm/v3/objects/tasks/?$")
+_NOT_IDEMPOTENT = re.compile(r"^/crm/v3/objects/tasks(/batch/create)?/?$")
 _SEARCH = re.compile(r"^/crm/v3/objects/[^/]+/search/?$")
 _ID = re.compile(r"^\d+$")
 
@@ -69,23 +75,54 @@ def endpoint_name(method: str, path: str) -> str:
     return f"{method.upper()} {'/'.join(parts)}"
 
 
-def request_kind(method: str, path: str) -> t.Literal["default", "search"]:
+def request_kind(method: str, path: str) -> RequestKind:
     """CRM search calls have their own, lower limit (5 per second per account)."""
     return "search" if method.upper() == "POST" and _SEARCH.match(path) else "default"
 
 
-def _retry_after(response: t.Any, cap: float) -> float | None:
-    value = response.headers.get("Retry-After") if response is not None else None
+def _seconds_from(value: str | None) -> float | None:
+    """A ``Retry-After`` value (seconds, or an HTTP date) as seconds from now; None if unreadable."""
     if not value:
         return None
     try:
-        seconds = float(value)
+        return max(float(value), 0.0)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        if parsed is None:
-            return None
-        seconds = parsed.timestamp() - time.time()
-    return min(max(seconds, 0.0), cap)
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(parsed.timestamp() - time.time(), 0.0)
+
+
+def _retry_after(response: t.Any, cap: float) -> float | None:
+    seconds = _seconds_from(response.headers.get("Retry-After") if response is not None else None)
+    return None if seconds is None else min(seconds, cap)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def rate_limit_info(headers: t.Mapping[str, str]) -> RateLimitInfo:
+    """HubSpot's rate-limit headers as the connector's neutral value (fields absent: None).
+
+    Search answers carry none of the ``X-HubSpot-RateLimit-*`` headers (their limit is a separate
+    5 per second), so what an answer says applies to the kind of request it answers.
+    """
+    h = {k.lower(): v for k, v in headers.items()}
+    interval_ms = _int(h.get("x-hubspot-ratelimit-interval-milliseconds"))
+    return RateLimitInfo(
+        limit=_int(h.get("x-hubspot-ratelimit-max")),
+        interval=interval_ms / 1000.0 if interval_ms else None,
+        remaining=_int(h.get("x-hubspot-ratelimit-remaining")),
+        daily_limit=_int(h.get("x-hubspot-ratelimit-daily")),
+        daily_remaining=_int(h.get("x-hubspot-ratelimit-daily-remaining")),
+        retry_after=_seconds_from(h.get("retry-after")),
+    )
 
 
 class _Wait(tenacity.wait.wait_base):
@@ -144,7 +181,7 @@ class RetryingPool:
                 # A raw (not preloaded) error answer: read and cache its body, give the connection back.
                 _ = response.data
                 response.release_conn()
-            self.gate.after_response(response.status, response.headers)
+            self.gate.after_response(response.status, rate_limit_info(response.headers))
             if response.status == 429:
                 self.stats.rate_limited += 1
             return response

@@ -1,29 +1,34 @@
-"""Credentials and base URL of one HubSpot portal, read with pydantic-settings.
+"""Where one HubSpot portal is and how to authenticate, from the connector's neutral settings.
 
-The variable NAMES are data (:class:`EnvNames`): the sync engine may configure several portals, each
-with its own names. The process environment wins over ``.env``; blank values count as unset.
-Secrets are ``SecretStr`` everywhere, so no ``repr``, log line or error message shows them.
+The connector reads the variables (see :mod:`connector.adapters.settings`); this module only
+decides what HubSpot needs of them: a private-app ``access_token``, or the OAuth triple
+``client_id``, ``client_secret`` and ``refresh_token``, plus an optional base URL (a sandbox) and
+CA bundle. Secrets stay ``SecretStr``, so no ``repr``, log line or error message shows them.
 """
 
 from __future__ import annotations
 
-import dataclasses as dc
-import os
 import pathlib
-import typing as t
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr
 
-from connector.adapters.base import CRMError
+from connector.adapters.base import AdapterSettings, CRMError
 
-__all__ = ["DEFAULT_BASE_URL", "EnvNames", "HubSpotSettings", "settings_from_env"]
+__all__ = ["CREDENTIAL_ROLES", "DEFAULT_BASE_URL", "HubSpotSettings", "hubspot_settings"]
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 
+#: Credential role -> the variable it is read from unless ``crms[].credentials`` names another.
+CREDENTIAL_ROLES = {
+    "access_token": "HUBSPOT_ACCESS_TOKEN",
+    "client_id": "HUBSPOT_CLIENT_ID",
+    "client_secret": "HUBSPOT_CLIENT_SECRET",
+    "refresh_token": "HUBSPOT_REFRESH_TOKEN",
+}
+
 
 class HubSpotSettings(BaseModel):
-    """Where HubSpot is and how to authenticate (what the adapter is built from)."""
+    """Where HubSpot is and how to authenticate (what the adapter's client is built from)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -32,87 +37,33 @@ class HubSpotSettings(BaseModel):
     client_secret: SecretStr | None = None
     refresh_token: SecretStr | None = None
     base_url: str = DEFAULT_BASE_URL
+    ca_bundle: pathlib.Path | None = None
 
 
-@dc.dataclass(frozen=True)
-class EnvNames:
-    """The environment variable NAMES to read."""
-
-    access_token: str = "HUBSPOT_ACCESS_TOKEN"  # noqa: S105 - a variable name, not a secret
-    client_id: str = "HUBSPOT_CLIENT_ID"
-    client_secret: str = "HUBSPOT_CLIENT_SECRET"  # noqa: S105 - a variable name, not a secret
-    refresh_token: str = "HUBSPOT_REFRESH_TOKEN"  # noqa: S105 - a variable name, not a secret
-    base_url: str = "HUBSPOT_BASE_URL"
-
-
-def _settings_class(names: EnvNames) -> type[BaseSettings]:
-    """A pydantic-settings class whose fields are read from ``names`` (and ``.env``)."""
-
-    class _PortalEnv(BaseSettings):
-        model_config = SettingsConfigDict(extra="ignore", case_sensitive=True, env_file_encoding="utf-8", env_ignore_empty=True)
-
-        access_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices(names.access_token))
-        client_id: str | None = Field(default=None, validation_alias=AliasChoices(names.client_id))
-        client_secret: SecretStr | None = Field(default=None, validation_alias=AliasChoices(names.client_secret))
-        refresh_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices(names.refresh_token))
-        base_url: str | None = Field(default=None, validation_alias=AliasChoices(names.base_url))
-
-        @field_validator("*", mode="before")
-        @classmethod
-        def _blank_is_unset(cls, value: t.Any) -> t.Any:
-            if isinstance(value, str):
-                value = value.strip()
-                return value or None
-            return value
-
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            # The environment is handed in as init values (blank ones dropped, so a blank variable
-            # never hides a value in .env); pydantic-settings reads the .env file.
-            return (init_settings, dotenv_settings)
-
-    return _PortalEnv
-
-
-def settings_from_env(
-    names: EnvNames | None = None,
-    *,
-    env_file: str | pathlib.Path | None = ".env",
-    environ: t.Mapping[str, str] | None = None,
-) -> HubSpotSettings:
-    """Read settings from the environment (which wins) and ``env_file``; fail clearly without credentials.
+def hubspot_settings(settings: AdapterSettings) -> HubSpotSettings:
+    """HubSpot's settings from the connector's; fail clearly without usable credentials.
 
     Raises:
-        CRMError: neither a private-app token nor a complete OAuth triple is configured (the message
+        CRMError: neither a private-app token nor a complete OAuth triple is set (the message
             names the variables, never a value).
     """
-    names = names or EnvNames()
-    cls = _settings_class(names)
-    source = os.environ if environ is None else environ
-    given = {alias: source[alias] for alias in dc.asdict(names).values() if source.get(alias, "").strip()}
-    env_path = pathlib.Path(env_file) if env_file is not None else None
-    values = cls(_env_file=env_path if env_path is not None and env_path.is_file() else None, **given)  # type: ignore[arg-type]
-    token = values.access_token  # type: ignore[attr-defined]
-    oauth = [values.client_id, values.client_secret, values.refresh_token]  # type: ignore[attr-defined]
+    secrets, names = settings.secrets, settings.variables
+    token = secrets.get("access_token")
+    oauth = [secrets.get("client_id"), secrets.get("client_secret"), secrets.get("refresh_token")]
     if token is None and not all(oauth):
-        labels = (names.client_id, names.client_secret, names.refresh_token)
-        missing = [n for n, v in zip(labels, oauth, strict=False) if not v]
+        roles = ("client_id", "client_secret", "refresh_token")
+        missing = [names[r] for r, v in zip(roles, oauth, strict=True) if not v]
         raise CRMError(
-            f"No HubSpot credentials: set {names.access_token} (private app access token) or all of "
-            f"{names.client_id}, {names.client_secret}, {names.refresh_token} (OAuth) in the environment or .env"
+            f"No HubSpot credentials: set {names['access_token']} (private app access token) or all of "
+            f"{names['client_id']}, {names['client_secret']}, {names['refresh_token']} (OAuth) in the environment or .env"
             + (f" (missing: {', '.join(missing)})" if any(oauth) else "")
         )
+    client_id = oauth[0]
     return HubSpotSettings(
         access_token=token,
-        client_id=oauth[0],
+        client_id=client_id.get_secret_value() if client_id is not None else None,
         client_secret=oauth[1],
         refresh_token=oauth[2],
-        base_url=(values.base_url or DEFAULT_BASE_URL).rstrip("/"),  # type: ignore[attr-defined]
+        base_url=(settings.base_url or DEFAULT_BASE_URL).rstrip("/"),
+        ca_bundle=settings.ca_bundle,
     )

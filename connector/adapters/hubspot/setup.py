@@ -15,13 +15,12 @@ is never created twice (see :mod:`.tasks`).
 
 from __future__ import annotations
 
-import dataclasses as dc
 import logging
 import typing as t
 
 from hubspot.crm.properties import OptionInput, PropertyCreate, PropertyGroupCreate, PropertyUpdate
 
-from connector.adapters.base import CRMError
+from connector.adapters.base import CRMError, OutputSpec
 from connector.adapters.hubspot.lists import ListManager, band_filter, enumeration_filter
 from connector.adapters.hubspot.mapping import HubSpotMapping
 from connector.adapters.hubspot.properties import fetch_properties
@@ -29,13 +28,11 @@ from connector.adapters.hubspot.tasks import ACTION_KEY_PROPERTY
 
 if t.TYPE_CHECKING:
     from connector.adapters.hubspot.client import HubSpotClient
-    from connector.scoring.model import ScoringModel
 
-__all__ = ["OutputSpec", "run_setup", "specs_from_models", "specs_from_names"]
+__all__ = ["run_setup"]
 
 log = logging.getLogger(__name__)
 
-Kind = t.Literal["number", "enumeration", "text", "datetime"]
 #: HubSpot (type, fieldType) per output kind.
 _HS_TYPES: dict[str, tuple[str, str]] = {
     "number": ("number", "number"),
@@ -44,59 +41,6 @@ _HS_TYPES: dict[str, tuple[str, str]] = {
     "datetime": ("datetime", "date"),
 }
 _COMPATIBLE: dict[str, set[str]] = {"number": {"number"}, "enumeration": {"enumeration"}, "text": {"string"}, "datetime": {"datetime", "date"}}
-
-
-@dc.dataclass(frozen=True, slots=True)
-class OutputSpec:
-    """One output property to exist in HubSpot."""
-
-    name: str
-    kind: Kind
-    options: tuple[str, ...] = ()
-    label: str | None = None
-    #: ``score``, ``dimension``, ``grade``, ``matrix``, ``stage``, ``reasons``, ``scored_at``
-    role: str = "score"
-    model: str | None = None
-
-
-def specs_from_models(models: t.Sequence[ScoringModel]) -> list[OutputSpec]:
-    """Output properties (with types and options) that these models write."""
-    out: dict[str, OutputSpec] = {}
-    for model in models:
-        for key, name in model.output_names().items():
-            role = key.split(":", 1)[0]
-            label = f"{model.model} {key.replace('dimension:', '').replace('_', ' ')}"
-            options: tuple[str, ...] = ()
-            kind: Kind = "number"
-            if role == "grade" and model.grade is not None:
-                kind, options = "enumeration", tuple(b.label for b in model.grade.bands)
-            elif role == "matrix" and model.matrix is not None:
-                rows, cols = model.matrix.rows.bands, model.matrix.columns.bands
-                kind, options = "enumeration", tuple(r.label + c.label for r in rows for c in cols)
-            elif role == "stage" and model.stages is not None:
-                kind, options = "enumeration", tuple(s.name for s in model.stages.order)
-            elif role == "reasons":
-                kind = "text"
-            elif role == "scored_at":
-                kind = "datetime"
-            out[name] = OutputSpec(name, kind, options, label, role, model.model)
-    return list(out.values())
-
-
-def specs_from_names(output_names: t.Sequence[str], enumerations: t.Mapping[str, t.Sequence[str]]) -> list[OutputSpec]:
-    """The adapter contract's form: names plus enumeration options; other kinds from the name's suffix."""
-    specs = []
-    for name in output_names:
-        if name in enumerations:
-            role = "stage" if name.endswith("_stage") else "grade"
-            specs.append(OutputSpec(name, "enumeration", tuple(enumerations[name]), role=role))
-        elif name.endswith("_reasons"):
-            specs.append(OutputSpec(name, "text", role="reasons"))
-        elif name.endswith("_scored_at"):
-            specs.append(OutputSpec(name, "datetime", role="scored_at"))
-        else:
-            specs.append(OutputSpec(name, "number"))
-    return specs
 
 
 def _ensure_group(client: HubSpotClient, mapping: HubSpotMapping, object_type: str = "contacts") -> bool:

@@ -1,4 +1,4 @@
-"""CRM objects v3 (search, batch read/update, list, create, get, patch), associations v4, owners.
+"""CRM objects v3 (search, batch read/update/create, list, create, get, patch), associations v4, owners.
 
 Shapes: https://developers.hubspot.com/docs/api/crm/contacts ,
 https://developers.hubspot.com/docs/api/crm/search , https://developers.hubspot.com/docs/api/crm/associations/v4 ,
@@ -176,33 +176,64 @@ def register(router: Router, portal: Portal) -> None:
         body = req.json()
         if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
             raise validation_error("body must be an object with 'properties'")
-        links = []
-        for i, assoc in enumerate(body.get("associations") or []):
-            try:
-                to_id = str(assoc["to"]["id"])
-                types = assoc["types"]
-                type_ids = {int(x["associationTypeId"]) for x in types}
-                categories = {x["associationCategory"] for x in types}
-            except (KeyError, TypeError, ValueError) as exc:
-                raise validation_error(f"associations[{i}] must be {{to:{{id}}, types:[{{associationCategory, associationTypeId}}]}}") from exc
-            expected = _association_type(object_type, "contacts")
-            if type_ids != {expected} or categories != {"HUBSPOT_DEFINED"}:
-                raise validation_error(f"associations[{i}]: {object_type} -> contacts uses HUBSPOT_DEFINED associationTypeId {expected}, got {sorted(type_ids)}")
-            links.append(to_id)
+        links = _links(object_type, body.get("associations"), "associations")
         with store.lock:
             email = str(body["properties"].get("email") or "").lower()
             if object_type == "contacts" and email:
                 for record in store.objects("contacts").records.values():
                     if (record.properties.get("email") or "").lower() == email:
                         raise ApiError(409, f"Contact already exists. Existing ID: {record.id}", "CONFLICT")
-            for to_id in links:
-                if store.get("contacts", to_id) is None:
-                    raise ApiError(400, f"Contact {to_id} does not exist; cannot associate", "VALIDATION_ERROR")
-            record = store.create(object_type, body["properties"])
-            for to_id in links:
-                store.associate(object_type, record.id, "contacts", to_id)
+            _require_contacts(links)
+            record = _create_linked(object_type, body["properties"], links)
             names = requested_properties(portal, object_type, list(body["properties"]))
             return Response.json(record.to_json(names), 201)
+
+    @router.route("POST", "/crm/v3/objects/{objectType}/batch/create")
+    def batch_create(req: Request) -> Response:
+        # https://developers.hubspot.com/docs/api-reference/legacy/crm/activities/tasks/batch/create-tasks:
+        # ``{"inputs": [{"properties", "associations": [{"to": {"id"}, "types": [...]}], "objectWriteTraceId"}]}``
+        # (at most 100), answered 201 ``{"status", "results", "startedAt", "completedAt"}``; each result
+        # echoes its input's ``objectWriteTraceId``. Every input is validated before anything is
+        # created: one invalid input fails the whole request with 400 (the sandbox's choice where
+        # HubSpot's documentation does not say; it never half-creates a batch).
+        object_type = canonical_object_type(req.path_params["objectType"])
+        body = req.json()
+        if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
+            raise validation_error("body must be an object with an 'inputs' list")
+        inputs = body["inputs"]
+        if len(inputs) > MAX_BATCH:
+            raise validation_error(f"Too many inputs: {len(inputs)}. The maximum number of inputs per batch request is {MAX_BATCH}.",
+                                   context={"maxInputs": [str(MAX_BATCH)]})
+        started = portal.clock.now_ms()
+        with store.lock:
+            planned = []
+            for i, item in enumerate(inputs):
+                if not isinstance(item, dict) or not isinstance(item.get("properties"), dict):
+                    raise validation_error(f"inputs[{i}].properties must be an object")
+                store.catalog.validate_write(object_type, dict(item["properties"]))
+                links = _links(object_type, item.get("associations"), f"inputs[{i}].associations")
+                _require_contacts(links)
+                planned.append((item, links))
+            results = []
+            for item, links in planned:
+                record = _create_linked(object_type, item["properties"], links)
+                result = record.to_json(requested_properties(portal, object_type, list(item["properties"])))
+                if item.get("objectWriteTraceId") is not None:
+                    result["objectWriteTraceId"] = str(item["objectWriteTraceId"])
+                results.append(result)
+        answer = {"status": "COMPLETE", "results": results, "startedAt": iso_ms(started), "completedAt": iso_ms(portal.clock.now_ms())}
+        return Response.json(answer, 201)
+
+    def _require_contacts(links: list[str]) -> None:
+        for to_id in links:
+            if store.get("contacts", to_id) is None:
+                raise ApiError(400, f"Contact {to_id} does not exist; cannot associate", "VALIDATION_ERROR")
+
+    def _create_linked(object_type: str, properties: dict[str, t.Any], links: list[str]) -> Record:
+        record = store.create(object_type, properties)
+        for to_id in links:
+            store.associate(object_type, record.id, "contacts", to_id)
+        return record
 
     @router.route("GET", "/crm/v3/objects/{objectType}/{objectId}")
     def get_one(req: Request) -> Response:
@@ -256,6 +287,24 @@ def register(router: Router, portal: Portal) -> None:
         if found is None:
             raise not_found(f"Owner {req.path_params['ownerId']} does not exist.")
         return Response.json(found.to_json())
+
+
+def _links(object_type: str, raw: t.Any, where: str) -> list[str]:
+    """The contact ids of a create's inline ``associations`` (400 naming the input when malformed)."""
+    links = []
+    for i, assoc in enumerate(raw or []):
+        try:
+            to_id = str(assoc["to"]["id"])
+            types = assoc["types"]
+            type_ids = {int(x["associationTypeId"]) for x in types}
+            categories = {x["associationCategory"] for x in types}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise validation_error(f"{where}[{i}] must be {{to:{{id}}, types:[{{associationCategory, associationTypeId}}]}}") from exc
+        expected = _association_type(object_type, "contacts")
+        if type_ids != {expected} or categories != {"HUBSPOT_DEFINED"}:
+            raise validation_error(f"{where}[{i}]: {object_type} -> contacts uses HUBSPOT_DEFINED associationTypeId {expected}, got {sorted(type_ids)}")
+        links.append(to_id)
+    return links
 
 
 def _assoc_inputs(body: t.Any) -> list[dict[str, t.Any]]:

@@ -1,0 +1,54 @@
+"""What every command group of the CLI shares: one way to fail, to load the config, to open the state.
+
+Expected failures (a bad config, a missing credential, a busy CRM) print one plain line -- never
+wrapped, so ``file:line: key: message`` stays copy-pasteable -- and exit non-zero, never with a
+traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+import typer
+
+if t.TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from connector.sync.config import ConnectorConfig
+
+__all__ = ["fail", "load_config_or_fail", "open_state_or_fail"]
+
+#: The password part of a database URL in an error message.
+_PASSWORD = re.compile(r"://([^:/@\s]+):[^@\s]+@")
+
+
+def fail(message: str, code: int = 1) -> t.NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code`` (2: a usage or setup problem)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def load_config_or_fail(path: str | None, *, code: int = 1) -> ConnectorConfig:
+    """``connector.yaml`` from ``--config``, ``$CONNECTOR_CONFIG`` or ``./connector.yaml``, validated."""
+    from connector.sync.config import config_path, load_config
+    from connector.yamlfile import YamlFileError
+
+    where = config_path(path)
+    if not where.exists():
+        fail(f"no configuration at {where}: pass --config FILE or set CONNECTOR_CONFIG (see connector.example.yaml)", code)
+    try:
+        return load_config(where)
+    except YamlFileError as exc:
+        fail(f"the configuration is not valid:\n{exc}", code)
+
+
+def open_state_or_fail(config: ConnectorConfig) -> sa.Engine:
+    """The state database (schema upgraded); its URL's password never printed."""
+    from connector.sync.db import open_database
+
+    try:
+        return open_database(config.effective_database_url())
+    except Exception as exc:  # noqa: BLE001 - database URL or server problems, reported plainly
+        first = _PASSWORD.sub(r"://\1:***@", str(exc).splitlines()[0] if str(exc) else "")
+        fail(f"cannot open the state database: {type(exc).__name__}: {first}")

@@ -1,0 +1,261 @@
+"""The push: pending outbox rows to the CRM, in the largest batches it takes, each marked as it lands.
+
+One pusher per run, on one thread of its own from the run's start to its end, with its own
+adapter (sharing the run's rate limiter). Pulling and scoring go on meanwhile on the run's main
+thread: scoring is CPU work, pulling and pushing mostly wait for their rate budgets (HubSpot keeps
+searches and other requests apart), so a large run takes about as long as its slowest part. The
+run wakes the pusher (:meth:`Pusher.poke`) after each committed chunk; the pusher writes every
+complete batch, and the rest when the run tells it to :meth:`~Pusher.finish`. Writes an earlier run
+left go first: they have the lowest ids.
+
+Each batch: the rows are claimed (``sending``, so a scoring in the meantime stages a new row instead
+of editing them), pushed, and in one transaction marked ``done`` (only where still ``sending``)
+with the written values recorded. The pusher only moves forward through the ids, so each row is
+tried at most once per run. What the CRM says per record decides each row (the adapter isolates
+bad records, see :mod:`connector.adapters.base`):
+
+* written: done;
+* refused for good: quarantined with the CRM's reason;
+* refused for now (retryable): pending again for the next run, quarantined after
+  ``max_attempts`` runs;
+* every record of a batch refused for one and the same reason: a setup problem (a missing
+  property), not bad records -- the rows stay pending and the push halts for this run;
+* the batch failed as a whole (the adapter raised: CRM down after its retries, credentials
+  refused): the rows stay pending and the push halts for this run.
+"""
+
+from __future__ import annotations
+
+import dataclasses as dc
+import datetime as dt
+import logging
+import threading
+import typing as t
+
+import sqlalchemy as sa
+
+from connector.adapters.base import CRMAdapter, CRMError, FieldUpdate, PushResult
+from connector.sync.outbox import SENDING, record_written, requeue
+from connector.sync.store import Store
+from connector.sync.tables import outbox
+
+__all__ = ["PushCounts", "Pusher"]
+
+log = logging.getLogger(__name__)
+
+
+class _Row(t.NamedTuple):
+    id: int
+    contact_id: str
+    values: dict[str, t.Any] | None
+    attempts: int
+
+
+@dc.dataclass
+class PushCounts:
+    """What the push of one run did."""
+
+    written: int = 0
+    failed: int = 0
+    quarantined: int = 0
+    batches: int = 0
+    #: Why the push halted for this run (the rest waits for the next run), if it did.
+    error: str | None = None
+
+
+class Pusher:
+    """Writes pending outbox rows in batches of ``min(batch_size, adapter.max_batch_size)``.
+
+    Args:
+        store: the CRM's state.
+        adapter: the CRM (used by the pusher's thread alone).
+        batch_size: largest batch wanted (capped by the adapter's).
+        max_attempts: runs a retryable failure is retried before it is quarantined.
+        clock: current UTC time.
+        run_id: the run, for quarantine entries.
+        before_batch: called before each batch (renews the lease; raises when it was lost).
+        on_batch: told how many rows each batch carried.
+        stop: when set, no new batch starts.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        adapter: CRMAdapter,
+        *,
+        batch_size: int,
+        max_attempts: int,
+        clock: t.Callable[[], dt.datetime],
+        run_id: int | None,
+        before_batch: t.Callable[[], None] = lambda: None,
+        on_batch: t.Callable[[int], None] = lambda n: None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.store = store
+        self.adapter = adapter
+        self.size = max(1, min(batch_size, adapter.max_batch_size))
+        self.max_attempts = max_attempts
+        self.clock = clock
+        self.run_id = run_id
+        self.before_batch = before_batch
+        self.on_batch = on_batch
+        self.stop = stop
+        self.counts = PushCounts()
+        self._last_id = 0
+        self._wake = threading.Event()
+        self._finish = threading.Event()
+        self._flush = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name=f"push-{store.crm}", daemon=True)
+
+    # -- the run's side ----------------------------------------------------------------------------
+
+    def start(self) -> Pusher:
+        """Start the thread; it writes what earlier runs left at once."""
+        self._thread.start()
+        self._wake.set()
+        return self
+
+    def poke(self) -> None:
+        """New outbox rows were committed: write the complete batches."""
+        self._wake.set()
+
+    def finish(self, *, flush: bool) -> PushCounts:
+        """End the push; with ``flush``, after writing the last, incomplete batch too.
+
+        Without ``flush`` (the run failed or was stopped) the thread ends after its batch in flight.
+
+        Raises:
+            BaseException: what the thread failed with (a lost lease, an adapter's bug).
+        """
+        self._flush = flush
+        self._finish.set()
+        self._wake.set()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self.counts
+
+    # -- the pusher's thread -----------------------------------------------------------------------
+
+    @property
+    def halted(self) -> bool:
+        """True once the CRM failed in a way that ends pushing for this run."""
+        return self.counts.error is not None
+
+    def _stopped(self) -> bool:
+        return self.halted or (self.stop is not None and self.stop.is_set())
+
+    def _loop(self) -> None:
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._finish.is_set():
+                    if self._flush:
+                        self._push(only_full=False)
+                    return
+                self._push(only_full=True)
+        except BaseException as exc:  # noqa: BLE001 - handed to the run in finish()
+            self._error = exc
+
+    def _push(self, *, only_full: bool) -> None:
+        """Push pending rows not yet tried in this run; with ``only_full``, only complete batches."""
+        crm = self.store.crm
+        while not self._stopped() and not (self._finish.is_set() and not self._flush):
+            with self.store.engine.connect() as conn:
+                ids = list(
+                    conn.execute(
+                        sa.select(outbox.c.id)
+                        .where(outbox.c.crm == crm, outbox.c.status == "pending", outbox.c.id > self._last_id)
+                        .order_by(outbox.c.id)
+                        .limit(self.size)
+                    ).scalars()
+                )
+            if not ids or (only_full and len(ids) < self.size):
+                return
+            self._last_id = ids[-1]
+            self.before_batch()
+            claimed = self._claim(ids)
+            if claimed:
+                self._push_batch(claimed)
+                self.on_batch(len(claimed))
+
+    def _claim(self, ids: t.Sequence[int]) -> list[_Row]:
+        """Mark rows ``sending`` (so scoring no longer edits them in place) and read their values, in one statement."""
+        with self.store.transaction() as conn:
+            claimed = conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.id.in_(ids), outbox.c.status == "pending")
+                .values(status=SENDING)
+                .returning(outbox.c.id, outbox.c.contact_id, outbox.c["values"], outbox.c.attempts)
+            ).all()
+        return sorted((_Row(*r) for r in claimed), key=lambda r: r.id)
+
+    def _push_batch(self, rows: t.Sequence[_Row]) -> None:
+        crm, counts = self.store.crm, self.counts
+        try:
+            result = self.adapter.push([FieldUpdate(contact_id=r.contact_id, values=dict(r.values or {})) for r in rows])
+        except CRMError as exc:
+            self._keep_pending(rows, str(exc))
+            counts.error = f"writing to the CRM failed: {exc}"
+            log.warning("crm %s: push stopped, %s; the pending writes wait for the next run", crm, exc)
+            return
+        counts.batches += 1
+        systematic = _same_refusal_for_all(rows, result)
+        if systematic is not None and not any(r.attempts + 1 >= self.max_attempts for r in rows):
+            # Every record refused for the same reason: a setup problem (a missing property, a
+            # wrong mapping), not bad records. Keep them pending instead of quarantining thousands;
+            # after max_attempts runs even this is quarantined, so nothing blocks forever.
+            self._keep_pending(rows, systematic)
+            counts.error = (
+                f"the CRM refused every record of a batch for the same reason: {systematic} -- "
+                "check the mapping and run `connector setup`; the writes wait for the next run"
+            )
+            log.warning("crm %s: push stopped: %s", crm, counts.error)
+            return
+        now = self.clock()
+        landed = set(result.written)
+        done = [r for r in rows if r.contact_id in landed]
+        with self.store.transaction() as conn:
+            if done:
+                # Only rows still ``sending``: a row a newer run released (its sender was presumed
+                # dead) is pending again and may hold newer values; it is simply sent once more.
+                conn.execute(sa.update(outbox).where(outbox.c.id.in_([r.id for r in done]), outbox.c.status == SENDING).values(status="done", done_at=now))
+            record_written(conn, crm, {r.contact_id: r.values for r in done if r.values}, now)
+            for r in rows:
+                if r.contact_id not in landed:
+                    reason, retryable = result.failed.get(r.contact_id, ("the CRM did not confirm this write", True))
+                    self._fail(conn, r, reason, retryable, now)
+        counts.written += len(done)
+
+    def _fail(self, conn: sa.Connection, row: _Row, reason: str, retryable: bool, now: dt.datetime) -> None:
+        attempts = row.attempts + 1
+        if retryable and attempts < self.max_attempts:
+            requeue(conn, self.store.crm, row.id, row.contact_id, row.values, attempts=attempts, last_error=reason[:2000])
+            self.counts.failed += 1
+            return
+        why = reason if not retryable else f"{reason} (gave up after {attempts} attempts)"
+        conn.execute(sa.update(outbox).where(outbox.c.id == row.id).values(status="quarantined", attempts=attempts, last_error=why[:2000], done_at=now))
+        self.store.add_quarantine("outbox", row.contact_id, why, {"outbox_id": row.id, "values": row.values}, now, self.run_id, conn=conn)
+        self.counts.quarantined += 1
+
+    def _keep_pending(self, rows: t.Sequence[_Row], reason: str) -> None:
+        """Not the records' fault: count an attempt for each row and keep them pending; nothing is quarantined."""
+        with self.store.transaction() as conn:
+            for r in rows:
+                requeue(conn, self.store.crm, r.id, r.contact_id, r.values, attempts=r.attempts + 1, last_error=reason[:2000])
+                self.counts.failed += 1
+
+
+def _same_refusal_for_all(rows: t.Sequence[_Row], result: PushResult) -> str | None:
+    """The one non-retryable reason the CRM gave for every record of a batch (of 2 or more)."""
+    if len(rows) < 2 or result.written:
+        return None
+    reasons = {result.failed.get(r.contact_id) for r in rows}
+    if len(reasons) != 1:
+        return None
+    (only,) = reasons
+    if only is None or only[1]:
+        return None
+    return only[0]

@@ -1,0 +1,116 @@
+"""Scoring on a second CPU core: where a run scores its chunks, in its own process or in a worker.
+
+Why: a large run is bound by the CRM's search limit (HubSpot: 1,000 contacts per second) only if
+storing, scoring and pushing a contact cost less than about a millisecond of CPU. In one
+interpreter the pull, the scoring and the push share one core; measured at 100,000 contacts on a
+busy 2-core machine, a run then took 1.4-1.5 x its rate-limit bound. Scoring is pure -- ids in,
+plain results out (:func:`connector.sync.scorers.score_chunk`) -- so it can move to another process
+without anything else moving with it: no lease, no rate budget, no CRM connection, no write.
+
+Why the worker reads its chunk's inputs from the state database instead of being handed them:
+pickling a chunk's contacts, activities and previous states to another process was measured at
+more CPU than scoring them (420-950 us against 370-400 us per contact on the demo portal), which
+would have spent the main process's time instead of saving it. The worker only reads, with a
+connection of its own, what the run committed before handing it the chunk (SQLite in WAL mode
+lets it read while the run writes; PostgreSQL likewise); the run writes the results.
+
+Small runs never start a worker (spawning one, importing the scoring core and loading the models
+take a second or two): the run scores in its own process and hands over to a worker once it has
+scored ``batch.score_worker_after`` contacts. A run on an in-memory database keeps scoring in its
+own process. Either way the results are the same (tested) and are committed by the run, in order.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import multiprocessing as mp
+import typing as t
+
+import sqlalchemy as sa
+
+from connector.sync.scorers import ScoredChunk, ScorerSet, score_chunk
+from connector.sync.store import Store
+
+__all__ = ["InProcess", "Scoring", "ScoringWorker", "worker_blocker"]
+
+
+class Scoring(t.Protocol):
+    """Where chunks are scored: :meth:`submit` answers with a future of the chunk's results."""
+
+    def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:
+        """Score ``ids`` as of ``as_of``."""
+
+    def close(self) -> None:
+        """Stop scoring (a chunk being scored is finished or abandoned; nothing is written either way)."""
+
+
+class InProcess:
+    """Scores each chunk at once, in the run's own process (the future is done when returned)."""
+
+    def __init__(self, store: Store, scorers: ScorerSet, *, reasons_limit: int, batch_min: int) -> None:
+        self._store = store
+        self._scorers = scorers
+        self._reasons_limit = reasons_limit
+        self._batch_min = batch_min
+
+    def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:  # noqa: D102
+        future: cf.Future[ScoredChunk] = cf.Future()
+        try:
+            future.set_result(score_chunk(self._store, self._scorers, ids, as_of=as_of, reasons_limit=self._reasons_limit, batch_min=self._batch_min))
+        except Exception as exc:  # noqa: BLE001 - raised where the run takes the result, as a worker's would be
+            future.set_exception(exc)
+        return future
+
+    def close(self) -> None:  # noqa: D102
+        return None
+
+
+class ScoringWorker:
+    """Scores chunks in one spawned process that reads them from the state database.
+
+    Args:
+        database_url: the state database (the worker opens its own connection; it only reads).
+        crm: the CRM's name.
+        models: the model files (the worker loads them itself).
+        reasons_limit: longest reasons summary.
+        batch_min: smallest chunk for the batch scorer.
+    """
+
+    def __init__(self, database_url: str, crm: str, models: t.Sequence[str], *, reasons_limit: int, batch_min: int) -> None:
+        self._pool = cf.ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=mp.get_context("spawn"),
+            initializer=_start,
+            initargs=(database_url, crm, list(models), reasons_limit, batch_min),
+        )
+
+    def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:  # noqa: D102
+        return self._pool.submit(_score, list(ids), as_of)
+
+    def close(self) -> None:  # noqa: D102
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def worker_blocker(engine: sa.Engine) -> str | None:
+    """Why this run cannot score in a worker (``None``: it can): the worker must reach the same database."""
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return "the state database is in memory"
+    return None
+
+
+# -- the worker process -------------------------------------------------------------------------------
+
+#: What the worker process scores with, set once by :func:`_start` (in the worker process only).
+_WORKER: dict[str, t.Any] = {}
+
+
+def _start(database_url: str, crm: str, models: list[str], reasons_limit: int, batch_min: int) -> None:
+    """Worker initializer: its own read connection and its own copy of the models."""
+    from connector.sync.db import make_engine
+
+    _WORKER.update(store=Store(make_engine(database_url), crm), scorers=ScorerSet.load(models), reasons_limit=reasons_limit, batch_min=batch_min)
+
+
+def _score(ids: list[str], as_of: dt.datetime) -> ScoredChunk:
+    return score_chunk(_WORKER["store"], _WORKER["scorers"], ids, as_of=as_of, reasons_limit=_WORKER["reasons_limit"], batch_min=_WORKER["batch_min"])

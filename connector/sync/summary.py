@@ -1,0 +1,54 @@
+"""What one run did: counts for the CLI's table, the ``runs`` table and ``connector status``."""
+
+from __future__ import annotations
+
+import dataclasses as dc
+import datetime as dt
+import typing as t
+
+from connector.adapters.base import ApiStats
+
+__all__ = ["RunSummary"]
+
+
+@dc.dataclass
+class RunSummary:
+    """What one run did; also stored in the ``runs`` table."""
+
+    crm: str
+    run_id: int | None = None
+    #: ``running``, then ``ok``, ``partial`` (something waits for the next run), ``stopped`` or ``failed``
+    status: str = "running"
+    full: bool = False
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    pulled_contacts: int = 0
+    pulled_activities: int = 0
+    rejected: int = 0
+    scored: int = 0
+    changed: int = 0
+    written: int = 0
+    failed: int = 0
+    quarantined: int = 0
+    actions: int = 0
+    api_calls: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    error: str | None = None
+
+    def counts(self) -> dict[str, t.Any]:
+        """The counters, as stored in the run's row."""
+        skip = {"crm", "run_id", "status", "full", "started_at", "ended_at", "error"}
+        return {k: v for k, v in dc.asdict(self).items() if k not in skip}
+
+    def add_api(self, stats: ApiStats, since: ApiStats | None = None) -> None:
+        """Count what an adapter did over the wire (since a snapshot of its counters, if given)."""
+        base = since or ApiStats()
+        self.api_calls += stats.calls - base.calls
+        self.retries += stats.retries - base.retries
+        self.rate_limited += stats.rate_limited - base.rate_limited
+
+    @property
+    def ok(self) -> bool:
+        """True when the run finished everything it set out to do."""
+        return self.status == "ok"

@@ -1,0 +1,51 @@
+"""Scoring in a worker process gives the run exactly what scoring in its own process gives."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import multiprocessing
+import pathlib
+
+import pytest
+import sqlalchemy as sa
+
+from connector.sync.config import load_config
+from connector.sync.connect import connect
+from connector.sync.pipeline import run_sync
+from connector.sync.score_worker import worker_blocker
+from tests.sync.test_crash import crm_state, db_state, diff_summary, frozen_clock, make_sandbox, setup_crm, write_config
+
+CONTACTS = 450  # three pages of contacts: the first scored in the run, the others in the worker
+
+
+def test_a_worker_scores_as_the_run_itself_does(tmp_path: pathlib.Path, database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="connector")
+    (tmp_path / "here").mkdir()
+    (tmp_path / "worker").mkdir()
+    with make_sandbox(CONTACTS) as reference:
+        config = write_config(tmp_path / "here", batch={"push_size": 10, "score_chunk": 25, "score_worker_after": 0})
+        setup_crm(config, reference)
+        env = {"TEST_HS_TOKEN": reference.token, "TEST_HS_URL": reference.base_url}
+        expected_summary = run_sync(load_config(config), clock=frozen_clock, adapter_factory=functools.partial(connect, environ=env))
+        expected, expected_db = crm_state(reference), db_state(load_config(config).effective_database_url())
+    assert "scoring continues in a worker" not in caplog.text
+    with make_sandbox(CONTACTS) as crm:
+        config = write_config(tmp_path / "worker", database_url=database_url, batch={"push_size": 10, "score_chunk": 25, "score_worker_after": 1})
+        setup_crm(config, crm)
+        env = {"TEST_HS_TOKEN": crm.token, "TEST_HS_URL": crm.base_url}
+        summary = run_sync(load_config(config), clock=frozen_clock, adapter_factory=functools.partial(connect, environ=env))
+        actual = crm_state(crm)
+    assert "scoring continues in a worker process" in caplog.text
+    assert summary.status == "ok", summary.error
+    assert actual == expected, diff_summary(expected, actual)
+    assert (summary.scored, summary.changed, summary.written, summary.actions) == (expected_summary.scored, expected_summary.changed, expected_summary.written, expected_summary.actions)
+    if database_url.startswith("sqlite"):
+        actual_db = db_state(database_url)
+        assert {k: actual_db[k] for k in ("scores", "firings", "actions")} == {k: expected_db[k] for k in ("scores", "firings", "actions")}
+    assert not multiprocessing.active_children(), "the worker outlived its run"
+
+
+def test_an_in_memory_database_keeps_the_scoring_in_the_run() -> None:
+    assert worker_blocker(sa.create_engine("sqlite://")) == "the state database is in memory"
+    assert worker_blocker(sa.create_engine("sqlite:////tmp/state.db")) is None

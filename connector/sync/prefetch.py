@@ -8,6 +8,7 @@ only the consumer stores them and moves the cursor, so crash safety is untouched
 
 from __future__ import annotations
 
+import collections.abc
 import queue
 import threading
 import typing as t
@@ -117,6 +118,5 @@ class Prefetch(t.Generic[T]):
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, in order
             self._put(None, exc)
         finally:
-            close = getattr(iterator, "close", None)  # a generator's (the iterator protocol has none)
-            if callable(close):
-                close()
+            if isinstance(iterator, collections.abc.Generator):  # a pull written as a generator: end it here
+                iterator.close()

@@ -301,10 +301,9 @@ def next_run_times(config: ConnectorConfig) -> dict[str, dt.datetime | None]:
     return out
 
 
-def _database_url(config: t.Any) -> str:
+def _database_url(config: ConnectorConfig) -> str:
     """The state database URL of a loaded configuration (``DATABASE_URL`` overrides the file)."""
-    effective = getattr(config, "effective_database_url", None)
-    return effective() if callable(effective) else str(config.database_url)
+    return config.effective_database_url()
 
 
 def job_specs(config: ConnectorConfig) -> list[JobSpec]:

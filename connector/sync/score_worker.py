@@ -14,7 +14,8 @@ would have spent the main process's time instead of saving it. The worker only r
 connection of its own, what the run committed before handing it the chunk (SQLite in WAL mode
 lets it read while the run writes; PostgreSQL likewise); the run writes the results.
 
-Small runs never start a worker (spawning one, importing the scoring core and loading the models
+The worker dies with its run: it watches its parent and ends when the run is gone (SIGKILL
+included; tested). Small runs never start a worker (spawning one, importing the scoring core and loading the models
 take a second or two): the run scores in its own process and hands over to a worker once it has
 scored ``batch.score_worker_after`` contacts. A run on an in-memory database keeps scoring in its
 own process. Either way the results are the same (tested) and are committed by the run, in order.
@@ -25,6 +26,9 @@ from __future__ import annotations
 import concurrent.futures as cf
 import datetime as dt
 import multiprocessing as mp
+import os
+import threading
+import time
 import typing as t
 
 import sqlalchemy as sa
@@ -82,7 +86,7 @@ class ScoringWorker:
             max_workers=1,
             mp_context=mp.get_context("spawn"),
             initializer=_start,
-            initargs=(database_url, crm, list(models), reasons_limit, batch_min),
+            initargs=(os.getpid(), database_url, crm, list(models), reasons_limit, batch_min),
         )
 
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:  # noqa: D102
@@ -105,11 +109,23 @@ def worker_blocker(engine: sa.Engine) -> str | None:
 _WORKER: dict[str, t.Any] = {}
 
 
-def _start(database_url: str, crm: str, models: list[str], reasons_limit: int, batch_min: int) -> None:
-    """Worker initializer: its own read connection and its own copy of the models."""
+def _start(parent: int, database_url: str, crm: str, models: list[str], reasons_limit: int, batch_min: int) -> None:
+    """Worker initializer: dies with the run; its own read connection and its own copy of the models."""
     from connector.sync.db import make_engine
 
+    threading.Thread(target=_die_with, args=(parent,), name="watch-run", daemon=True).start()
+
     _WORKER.update(store=Store(make_engine(database_url), crm), scorers=ScorerSet.load(models), reasons_limit=reasons_limit, batch_min=batch_min)
+
+
+def _die_with(parent: int) -> None:
+    """End this process soon after the run that started it is gone (killed: it had no time to say so).
+
+    The worker only reads, so ending it at any point loses nothing.
+    """
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
 
 
 def _score(ids: list[str], as_of: dt.datetime) -> ScoredChunk:

@@ -39,7 +39,7 @@ def _specs(interval: float = 3600, crms: t.Sequence[str] = ("hubspot",)) -> list
 
 
 def _config(url: str, crms: t.Sequence[str] = ("hubspot",)) -> t.Any:
-    return types.SimpleNamespace(database_url=url, crms=[types.SimpleNamespace(name=c) for c in crms])
+    return types.SimpleNamespace(effective_database_url=lambda: url, crms=[types.SimpleNamespace(name=c) for c in crms])
 
 
 def test_new_sync_job_runs_at_once_and_rescore_waits_for_its_time(database_url: str) -> None:

@@ -49,3 +49,55 @@ def test_a_worker_scores_as_the_run_itself_does(tmp_path: pathlib.Path, database
 def test_an_in_memory_database_keeps_the_scoring_in_the_run() -> None:
     assert worker_blocker(sa.create_engine("sqlite://")) == "the state database is in memory"
     assert worker_blocker(sa.create_engine("sqlite:////tmp/state.db")) is None
+
+
+def _workers_of(pid: int) -> list[int]:
+    """Spawned processes whose parent is ``pid`` (a run's scoring worker)."""
+    found = []
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and b"spawn_main" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_run_killed_while_its_worker_scores_leaves_no_worker_and_the_next_run_finishes(tmp_path: pathlib.Path) -> None:
+    import os
+    import signal
+    import time
+
+    from tests.sync.test_crash import process_factory, spawn_sync
+
+    with make_sandbox(CONTACTS, rate_limit="40/1s") as crm:
+        config = write_config(tmp_path, batch={"push_size": 10, "score_chunk": 25, "score_worker_after": 1}, rate_limit={"requests": 40, "per_seconds": 1, "searches_per_second": 100000})
+        setup_crm(config, crm)
+        outcome = tmp_path / "outcome.json"
+        proc = spawn_sync(process_factory(), config, crm, outcome)
+        deadline = time.monotonic() + 60
+        workers: list[int] = []
+        while not workers and proc.is_alive() and time.monotonic() < deadline:
+            workers = _workers_of(proc.pid)
+            time.sleep(0.01)
+        assert workers, "the run never started its scoring worker: the test proves nothing"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join(10)
+        deadline = time.monotonic() + 15
+        while any(_running(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [w for w in workers if _running(w)], "a scoring worker outlived its killed run"
+        final = spawn_sync(process_factory(), config, crm, outcome)
+        final.join(120)
+        assert final.exitcode == 0
+        db = db_state(load_config(config).effective_database_url())
+        assert db["pending_outbox"] == 0 and len({s[0] for s in db["scores"]}) == CONTACTS

@@ -1,0 +1,58 @@
+"""What a CRM's change feed tells the sync, in CRM-neutral words: which records changed, and where the feed stands.
+
+A feed (Salesforce Change Data Capture through the Pub/Sub API today) is a :class:`ChangeSource`:
+an iterator of :class:`ChangeNotice` (records changed), :class:`FeedPosition` (everything up to
+this position was delivered; a keepalive) and :class:`ChangeGap` (changes may have been missed:
+pull incrementally). Positions are the feed's opaque bytes (Salesforce replay ids), stored by the
+sync only after the run that handled them committed. Vendor-neutral: the sync imports this module,
+never an adapter's feed implementation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import typing as t
+
+__all__ = ["ChangeGap", "ChangeItem", "ChangeNotice", "ChangeSource", "FeedPosition"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ChangeNotice:
+    """Records of one entity changed (created, updated, deleted, undeleted; ``GAP_*``: changed, details unknown)."""
+
+    entity: str
+    record_ids: tuple[str, ...]
+    change_type: str
+    commit_ms: int
+    position: bytes
+    changed_fields: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedPosition:
+    """Every change up to ``position`` has been delivered (a keepalive, or the end of a batch)."""
+
+    position: bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class ChangeGap:
+    """Changes may have been missed (stored position refused or too old, an undecodable event): do an incremental pull.
+
+    ``position`` is where the feed resumed (``None``: from its tip, the old position is lost).
+    """
+
+    reason: str
+    position: bytes | None = None
+
+
+ChangeItem = ChangeNotice | FeedPosition | ChangeGap
+
+
+class ChangeSource(t.Protocol):
+    """A CRM's change feed, resumable from a stored position."""
+
+    def changes(self, start: bytes | None, stop: threading.Event) -> t.Iterator[ChangeItem]:
+        """Items from just after ``start`` (``None``: from now on) until ``stop`` is set; reconnects by itself."""
+        ...

@@ -1,0 +1,81 @@
+"""Credentials for the Pub/Sub API: an access token, the instance URL and the org (tenant) id.
+
+Until the Salesforce adapter's own session is wired in, the change feed logs in by itself with the
+OAuth 2.0 client credentials flow of the connected app ("OAuth 2.0 Client Credentials Flow for
+Server-to-Server Integration"): ``POST {login}/services/oauth2/token`` with ``grant_type=
+client_credentials``; the answer's ``instance_url`` is the instance URL and its ``id``
+(``https://login.salesforce.com/id/<orgId>/<userId>``) names the org, the ``tenantid`` the Pub/Sub
+API wants. Settings come from the environment (or ``.env``) only; the secret never reaches a log,
+an error or ``repr``.
+"""
+
+from __future__ import annotations
+
+import os
+import typing as t
+
+import requests
+
+from connector.adapters.base import CRMError
+from connector.adapters.salesforce.cdc import PubSubAuth, pubsub_target
+
+__all__ = ["FeedSettings", "client_credentials"]
+
+
+class FeedSettings(t.NamedTuple):
+    """Where and how the change feed connects (secrets stay in the environment until a login needs them)."""
+
+    login_url: str
+    client_id_env: str
+    client_secret_env: str
+    pubsub_target: str
+    ca_bundle: str | None
+
+    @classmethod
+    def from_environment(cls, environ: t.Mapping[str, str] | None = None) -> FeedSettings:
+        """``SALESFORCE_LOGIN_URL`` (else ``SALESFORCE_INSTANCE_URL``), ``SALESFORCE_PUBSUB_URL``, ``SALESFORCE_CA_BUNDLE``.
+
+        Raises:
+            CRMError: a variable the feed needs is unset (named, never its value).
+        """
+        env = os.environ if environ is None else environ
+        login = (env.get("SALESFORCE_LOGIN_URL") or env.get("SALESFORCE_INSTANCE_URL") or "").strip()
+        missing = [name for name in ("SALESFORCE_CLIENT_ID", "SALESFORCE_CLIENT_SECRET") if not (env.get(name) or "").strip()]
+        if not login:
+            missing.insert(0, "SALESFORCE_LOGIN_URL")
+        if missing:
+            raise CRMError(f"Salesforce change feed: set {', '.join(missing)} (the connected app's client credentials flow)")
+        return cls(login.rstrip("/"), "SALESFORCE_CLIENT_ID", "SALESFORCE_CLIENT_SECRET", pubsub_target(env.get("SALESFORCE_PUBSUB_URL")),
+                   (env.get("SALESFORCE_CA_BUNDLE") or "").strip() or None)
+
+
+def client_credentials(settings: FeedSettings, environ: t.Mapping[str, str] | None = None, timeout: float = 30.0) -> PubSubAuth:
+    """Log in with the client credentials flow and return the Pub/Sub metadata values.
+
+    Raises:
+        CRMError: the login was refused or answered something unexpected (the secret is never in the message).
+    """
+    env = os.environ if environ is None else environ
+    session = requests.Session()
+    session.trust_env = False  # REQUESTS_CA_BUNDLE would otherwise win over verify
+    session.verify = settings.ca_bundle or True
+    try:
+        response = session.post(f"{settings.login_url}/services/oauth2/token", timeout=timeout,
+                                data={"grant_type": "client_credentials", "client_id": env[settings.client_id_env].strip(),
+                                      "client_secret": env[settings.client_secret_env].strip()})
+    except requests.RequestException as exc:
+        raise CRMError(f"Salesforce login at {settings.login_url} failed: {type(exc).__name__}") from None
+    finally:
+        session.close()
+    if response.status_code != 200:
+        try:
+            reason = response.json().get("error_description") or response.json().get("error")
+        except ValueError:
+            reason = response.text[:200]
+        raise CRMError(f"Salesforce login at {settings.login_url} refused (HTTP {response.status_code}): {reason}")
+    body = response.json()
+    try:
+        org_id = str(body["id"]).rstrip("/").split("/")[-2]
+        return PubSubAuth(str(body["access_token"]), str(body["instance_url"]), org_id)
+    except (KeyError, IndexError, TypeError) as exc:
+        raise CRMError(f"Salesforce login at {settings.login_url}: unexpected token answer (no {exc})") from None

@@ -22,6 +22,7 @@ __all__ = [
     "ActivityRow",
     "ContactRow",
     "CursorRow",
+    "FeedPositionRow",
     "IdentityRow",
     "LeaseRow",
     "OutboxRow",
@@ -37,6 +38,7 @@ __all__ = [
     "activities",
     "contacts",
     "cursors",
+    "feed_positions",
     "firings",
     "identities",
     "leases",
@@ -276,6 +278,17 @@ class LeaseRow(SQLModel, table=True):
     expires_at: dt.datetime = _ts(nullable=False)
 
 
+class FeedPositionRow(SQLModel, table=True):
+    """Where a CRM's change feed was handled up to (Salesforce replay id), stored after the run that handled it committed."""
+
+    __tablename__ = "feed_positions"
+    crm: str = Field(primary_key=True, max_length=64)
+    feed: str = Field(primary_key=True, max_length=255)
+    #: the feed's opaque position, hex-encoded
+    position: str = Field(max_length=400)
+    updated_at: dt.datetime = _ts(nullable=False)
+
+
 metadata = SQLModel.metadata
 
 #: The Core tables, for the statements of the store, the outbox, the pusher and the admin queries.
@@ -292,3 +305,4 @@ actions = metadata.tables["trigger_actions"]
 stage_history = metadata.tables["stage_history"]
 runs = metadata.tables["runs"]
 leases = metadata.tables["leases"]
+feed_positions = metadata.tables["feed_positions"]

@@ -12,14 +12,15 @@ an error or ``repr``.
 from __future__ import annotations
 
 import os
+import pathlib
 import typing as t
 
 import requests
 
 from connector.adapters.base import CRMError
-from connector.adapters.salesforce.cdc import PubSubAuth, pubsub_target
+from connector.adapters.salesforce.cdc import PubSubAuth, PubSubFeed, pubsub_target
 
-__all__ = ["FeedSettings", "client_credentials"]
+__all__ = ["FeedSettings", "client_credentials", "feed_from_environment"]
 
 
 class FeedSettings(t.NamedTuple):
@@ -79,3 +80,18 @@ def client_credentials(settings: FeedSettings, environ: t.Mapping[str, str] | No
         return PubSubAuth(str(body["access_token"]), str(body["instance_url"]), org_id)
     except (KeyError, IndexError, TypeError) as exc:
         raise CRMError(f"Salesforce login at {settings.login_url}: unexpected token answer (no {exc})") from None
+
+
+def feed_from_environment(topic: str = "/data/ChangeEvents", env_file: pathlib.Path | None = None, environ: t.Mapping[str, str] | None = None) -> PubSubFeed:
+    """The change feed of the org the environment names (process environment first, then ``env_file``), logged in at once.
+
+    Raises:
+        CRMError: a setting is missing or the login is refused.
+    """
+    from dotenv import dotenv_values
+
+    merged = {k: v for k, v in (dotenv_values(env_file) if env_file and env_file.exists() else {}).items() if v is not None}
+    merged.update(os.environ if environ is None else environ)
+    settings = FeedSettings.from_environment(merged)
+    client_credentials(settings, merged)  # fail now, plainly, rather than in the feed's retry loop
+    return PubSubFeed(settings.pubsub_target, lambda: client_credentials(settings, merged), topic=topic, ca_path=settings.ca_bundle)

@@ -115,7 +115,8 @@ class ChangeListener:
         self.clock = clock
         self.stop = stop or threading.Event()
         self.stats = ListenStats()
-        self._items: queue.Queue[t.Any] = queue.Queue(maxsize=queue_size)  # bounded: a slow sync slows the feed's credit
+        self.queue_size = queue_size
+        self._items: queue.Queue[t.Any] = queue.Queue()
         self._feed_error: BaseException | None = None
 
     def _start(self) -> tuple[bytes | None, bool]:
@@ -133,24 +134,26 @@ class ChangeListener:
             return None, True
         return position, False
 
-    def _pump(self, start: bytes | None) -> None:
+    def _pump(self, start: bytes | None, items: queue.Queue[t.Any]) -> None:
         try:
             for item in self.source.changes(start, self.stop):
                 while not self.stop.is_set():
                     try:
-                        self._items.put(item, timeout=0.5)
+                        items.put(item, timeout=0.5)
                         break
                     except queue.Full:
                         continue
         except Exception as exc:  # noqa: BLE001 - handed to the listening thread, which raises it
             self._feed_error = exc
         finally:
-            self._items.put(_END)
+            items.put(_END)
 
     def listen(self) -> ListenStats:
         """Listen until ``stop`` is set (or the feed fails for good, which raises its error)."""
         start, pending = self._start()
-        pump = threading.Thread(target=self._pump, args=(start,), name="change-feed", daemon=True)
+        self._items = queue.Queue(maxsize=self.queue_size)  # per call; bounded: a slow sync slows the feed's credit
+        self._feed_error = None
+        pump = threading.Thread(target=self._pump, args=(start, self._items), name="change-feed", daemon=True)
         pump.start()
         latest, saved = start, start
         first_at = last_at = time.monotonic() if pending else 0.0

@@ -180,3 +180,27 @@ def test_feed_settings_name_what_is_missing_and_refused_logins_hide_the_secret(s
     assert "wrong-secret-canary" not in str(caught.value)
     assert "canary" not in repr(PubSubAuth("secret-canary", "https://x", "00D"))
     assert pubsub_target(None) == "api.pubsub.salesforce.com:7443" and pubsub_target("https://127.0.0.1:9/") == "127.0.0.1:9"
+
+
+def test_a_dropped_server_is_resubscribed_after_the_last_replay_id(sb: SalesforceSandbox) -> None:
+    from connector.sandbox.salesforce.pubsub import PubSubServer
+
+    leads = sb.insert("Lead", [{"LastName": f"L{i}", "Company": "Acme"} for i in range(3)])
+    feed = feed_of(sb, max_backoff_s=0.5)
+    running = Running(feed, None)
+    try:
+        running.position()
+        rest_patch(sb, leads[0], {"Title": "VP"})
+        assert [n.record_ids for n in running.notices(1)] == [(leads[0],)]
+        assert sb.pubsub is not None
+        port = sb.pubsub.port
+        sb.pubsub.stop()  # the Pub/Sub service goes away mid-subscription
+        rest_patch(sb, leads[1], {"Title": "VP"})  # published on the bus while nobody is connected
+        sb.pubsub = PubSubServer(sb.app, sb.tls, port, keepalive_s=0.5)
+        sb.pubsub.start()
+        rest_patch(sb, leads[2], {"Title": "VP"})
+        resumed = running.notices(2, timeout=15)
+        assert [n.record_ids for n in resumed] == [(leads[1],), (leads[2],)]  # nothing lost, nothing repeated
+        assert feed.reconnects >= 1
+    finally:
+        running.close()

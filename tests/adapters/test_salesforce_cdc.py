@@ -204,3 +204,19 @@ def test_a_dropped_server_is_resubscribed_after_the_last_replay_id(sb: Salesforc
         assert feed.reconnects >= 1
     finally:
         running.close()
+
+
+def test_gap_events_arrive_as_notices_of_their_records(sb: SalesforceSandbox) -> None:
+    leads = sb.insert("Lead", [{"LastName": f"L{i}", "Company": "Acme"} for i in range(2)])
+    admin = trusting_session(sb.ca_path)
+    assert admin.post(f"{sb.instance_url}/_sandbox/changes/Lead/gap", json={"recordIds": []}).status_code == 400
+    assert admin.post(f"{sb.instance_url}/_sandbox/changes/Account/gap", json={"recordIds": ["001x"]}).status_code == 400
+    running = Running(feed_of(sb), None)
+    try:
+        running.position()
+        assert admin.post(f"{sb.instance_url}/_sandbox/changes/Lead/gap", json={"recordIds": leads, "changeType": "GAP_UPDATE"}).status_code == 204
+        (notice,) = running.notices(1)
+        assert isinstance(notice, ChangeNotice)
+        assert (notice.entity, notice.record_ids, notice.change_type, notice.changed_fields) == ("Lead", tuple(leads), "GAP_UPDATE", ())
+    finally:
+        running.close()

@@ -89,12 +89,6 @@ class ChangeBus:
         if self.paused or obj.name not in self.entities:
             return
         schema = self.schemas.for_object(obj)
-        key = getattr(self._txn, "key", None)
-        if key is None:
-            key, sequence, origin = uuid.uuid4().hex, 1, ""
-        else:
-            self._txn.sequence += 1
-            sequence, origin = self._txn.sequence, self._txn.origin
         if change_type in ("CREATE", "UNDELETE"):
             shown = [f.name for f in schema.fields if record.get(f.name) is not None]
             changed_fields: list[str] = []
@@ -103,11 +97,30 @@ class ChangeBus:
             shown = changed_fields
         else:
             shown, changed_fields = [], []
+        self._publish(obj, [record["Id"]], change_type, record, shown, changed_fields, user_id)
+
+    def gap(self, obj: ObjectDef, record_ids: t.Sequence[str], change_type: str = "GAP_UPDATE") -> None:
+        """Publish a gap event: Salesforce could not build the full event ("Gap Events" in the CDC guide); header only, every field null."""
+        if change_type not in ("GAP_CREATE", "GAP_UPDATE", "GAP_DELETE", "GAP_UNDELETE", "GAP_OVERFLOW"):
+            raise ValueError(f"not a gap change type: {change_type}")
+        if obj.name not in self.entities:
+            raise ValueError(f"{obj.name} is not selected for Change Data Capture ({', '.join(sorted(self.entities))})")
+        self._publish(obj, list(record_ids), change_type, {}, [], [], None)
+
+    def _publish(self, obj: ObjectDef, record_ids: list[str], change_type: str, record: Record, shown: t.Sequence[str], changed_fields: t.Sequence[str],
+                 user_id: str | None) -> None:
+        schema = self.schemas.for_object(obj)
+        key = getattr(self._txn, "key", None)
+        if key is None:
+            key, sequence, origin = uuid.uuid4().hex, 1, ""
+        else:
+            self._txn.sequence += 1
+            sequence, origin = self._txn.sequence, self._txn.origin
         with self._cond:
             self._seq += 1
             commit_ms = self.org.clock.now_ms()
             header = {
-                "entityName": obj.name, "recordIds": [record["Id"]], "changeType": change_type, "changeOrigin": origin, "transactionKey": key,
+                "entityName": obj.name, "recordIds": record_ids, "changeType": change_type, "changeOrigin": origin, "transactionKey": key,
                 "sequenceNumber": sequence, "commitTimestamp": commit_ms, "commitNumber": 10_000_000_000 + self._seq,
                 "commitUser": user_id or self.org.integration_user_id, "diffFields": [], "changedFields": schema.changed_bitmap(changed_fields),
             }

@@ -148,3 +148,41 @@ def test_a_keepalive_position_is_stored_only_when_nothing_is_pending(positions: 
     listener = make(feed, run, positions, idle_save_s=0.0)
     listen(listener, lambda: len(run.seen) >= 3)
     assert stored(positions) == pos(1)  # notice 2 was never handled: neither it nor the keepalive after it is stored
+
+
+def test_the_listener_runs_the_real_sync_waits_for_a_held_lease_and_writes_once(sync_config, fake_crm, factory, clock) -> None:
+    from connector.sync.lease import Lease
+    from connector.sync.pipeline import run_sync
+    from tests.fakecrm import T0
+
+    fake_crm.add_contact("c1", T0, email="ann@example.com", job_title="Marketing Manager")
+    engine = open_database(sync_config.effective_database_url())
+    try:
+        assert run_sync(sync_config, "main", clock=clock, adapter_factory=factory, engine=engine).status == "ok"  # the scheduled sync
+        pushes = len(fake_crm.pushes)
+        clock.advance(minutes=5)
+        fake_crm.add_activity("a9", "demo_request", clock.now - dt.timedelta(minutes=1), contact_id="c1")
+        scheduler = Lease(engine, "main", "another-instance", clock=clock)
+        assert scheduler.try_acquire()  # a scheduled run of this CRM is going on elsewhere
+        positions = FeedPositions(engine, "main", "/data/ChangeEvents")
+        positions.save(pos(1), clock.now)
+        feed = FakeFeed(ChangeNotice("Contact", ("c1",), "UPDATE", 0, pos(2)))
+        listener = ChangeListener(feed, lambda: run_sync(sync_config, "main", clock=clock, adapter_factory=factory, engine=engine), positions,
+                                  debounce_s=0.05, retry_s=0.05, clock=clock)
+        thread = threading.Thread(target=listener.listen, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while listener.stats.runs < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert listener.stats.runs >= 2 and stored(positions) == pos(1) and len(fake_crm.pushes) == pushes  # LeaseBusy: waited, wrote nothing
+        scheduler.release()
+        while listener.stats.saves < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        listener.stop.set()
+        thread.join(5)
+        assert stored(positions) == pos(2) and fake_crm.written_contacts(pushes) == {"c1"}
+        after = len(fake_crm.pushes)
+        assert run_sync(sync_config, "main", clock=clock, adapter_factory=factory, engine=engine).written == 0  # the next scheduled run writes nothing again
+        assert len(fake_crm.pushes) == after
+    finally:
+        engine.dispose()

@@ -17,7 +17,15 @@ if t.TYPE_CHECKING:
 
     from connector.sync.config import ConnectorConfig
 
-__all__ = ["fail", "load_config_or_fail", "open_state_or_fail"]
+__all__ = ["EXIT_FAILED", "EXIT_QUARANTINED", "EXIT_USAGE", "fail", "load_config_or_fail", "open_state_or_fail"]
+
+#: Exit codes a scheduler can tell apart (``connector sync --help`` and docs/sync.md list them):
+#: a run that did not finish (``failed``, ``partial``, ``stopped``) or an expected error;
+EXIT_FAILED = 1
+#: a usage or setup problem (bad option, configuration, missing credential);
+EXIT_USAGE = 2
+#: every run ended ``ok``, but records were quarantined (see ``connector quarantine list``).
+EXIT_QUARANTINED = 3
 
 #: The password part of a database URL in an error message.
 _PASSWORD = re.compile(r"://([^:/@\s]+):[^@\s]+@")

@@ -272,8 +272,12 @@ def _body(exc: t.Any) -> dict[str, t.Any]:
     return data if isinstance(data, dict) else {"message": str(data)[:300]}
 
 
-def crm_error(exc: BaseException, *, method: str, path: str) -> CRMError:
-    """Turn an SDK/urllib3 failure into a :class:`CRMError` an admin can act on (no secrets)."""
+def crm_error(exc: BaseException, *, method: str, path: str, hint: str = "Check HUBSPOT_ACCESS_TOKEN (private app) or the OAuth client id/secret/refresh token") -> CRMError:
+    """Turn an SDK/urllib3 failure into a :class:`CRMError` an admin can act on (no secrets).
+
+    ``hint`` ends a 401's message: the variables the configuration names for the credentials sent
+    (:func:`connector.adapters.settings.credentials_hint`).
+    """
     what = f"{method.upper()} {path}"
     status = getattr(exc, "status", None)
     if isinstance(exc, urllib3.exceptions.HTTPError) or (status == 0):
@@ -287,8 +291,7 @@ def crm_error(exc: BaseException, *, method: str, path: str) -> CRMError:
     tail = f" [{category}{', correlationId ' + str(correlation) if correlation else ''}]" if category or correlation else ""
     if status == 401:
         return CRMError(
-            f"HubSpot token invalid or missing scope {_scope_for(method, path)} (401 on {what}: {message}){tail}. "
-            "Check HUBSPOT_ACCESS_TOKEN (private app) or the OAuth client id/secret/refresh token.",
+            f"HubSpot token invalid or missing scope {_scope_for(method, path)} (401 on {what}: {message}){tail}. {hint}.",
             status=401,
         )
     if status == 403:

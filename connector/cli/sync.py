@@ -66,12 +66,6 @@ class RichProgress:
             self._bars.update(task, total=max(done, self._bars.tasks[task].total or 0), completed=max(done, self._bars.tasks[task].total or 0))
 
 
-def _setup_logging(config: t.Any, quiet: bool) -> None:
-    from connector.sync.service import setup_logging
-
-    setup_logging(config.log_format, "WARNING" if quiet else config.log_level)
-
-
 def sync_command(
     config: ConfigOpt = None,
     crm: CrmOpt = None,
@@ -92,7 +86,9 @@ def sync_command(
 
     cfg = load_config_or_fail(config)
     console = Console()
-    _setup_logging(cfg, quiet=cfg.log_format == "text")
+    from connector.sync.service import setup_logging
+
+    setup_logging(cfg.log_format, cfg.log_level)
     if all_crms:
         names = [c.name for c in cfg.crms]
     else:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses as dc
 import email.utils
 import json
+import logging
 import random
 import re
 import time
@@ -41,6 +42,8 @@ if t.TYPE_CHECKING:
     from connector.adapters.hubspot.auth import TokenProvider
 
 __all__ = ["HubSpotApiError", "RetryPolicy", "RetryingPool", "crm_error", "endpoint_name", "rate_limit_info", "request_kind"]
+
+log = logging.getLogger(__name__)
 
 #: Statuses worth another attempt.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -194,8 +197,20 @@ class RetryingPool:
                 return True
             return idempotent and isinstance(exc, (ProtocolError, ReadTimeoutError))
 
-        def count_retry(_: tenacity.RetryCallState) -> None:
+        def count_retry(state: tenacity.RetryCallState) -> None:
             self.stats.retries += 1
+            wait = state.next_action.sleep if state.next_action is not None else 0.0
+            outcome = state.outcome
+            if outcome is None:
+                why = "no answer"
+            elif outcome.failed:
+                exc = outcome.exception()
+                why = f"{type(exc).__name__}"
+            else:
+                answer = outcome.result()
+                after = answer.headers.get("Retry-After") if answer.headers is not None else None
+                why = f"answered {answer.status}" + (f" (Retry-After {after})" if after else "")
+            log.info("HubSpot %s %s; retry %d of %d in %.2f s", endpoint, why, state.attempt_number, self.policy.attempts - 1, wait)
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.policy.attempts),
@@ -210,6 +225,7 @@ class RetryingPool:
             response = retrying(attempt)
             if response.status == 401 and self._auth is not None and self._auth.invalidate():
                 self.stats.retries += 1
+                log.info("HubSpot %s answered 401; retrying once with a renewed token", endpoint)
                 response = retrying(attempt)
         except Exception:
             self.stats.errors += 1

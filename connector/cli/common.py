@@ -7,6 +7,7 @@ traceback.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import pathlib
 import re
@@ -22,7 +23,7 @@ if t.TYPE_CHECKING:
 
     from connector.sync.config import ConnectorConfig
 
-__all__ = ["EXIT_FAILED", "EXIT_QUARANTINED", "EXIT_USAGE", "as_typed", "connector_command", "fail", "load_config_or_fail", "open_state_or_fail"]
+__all__ = ["EXIT_FAILED", "EXIT_QUARANTINED", "EXIT_USAGE", "as_typed", "connector_command", "fail", "load_config_or_fail", "open_state_or_fail", "parse_as_of"]
 
 #: Exit codes a scheduler can tell apart (``connector sync --help`` and docs/sync.md list them):
 #: a run that did not finish (``failed``, ``partial``, ``stopped``) or an expected error;
@@ -103,3 +104,19 @@ def as_typed(path: pathlib.Path, cwd: pathlib.Path | None = None) -> str:
         return str(full.relative_to(here))
     except ValueError:
         return str(full)
+
+
+def parse_as_of(value: str | None) -> dt.datetime:
+    """``--as-of``: an ISO 8601 instant (naive means UTC); ``None``: now.
+
+    Raises:
+        typer.BadParameter: not a readable instant.
+    """
+    from connector.scoring import readers
+
+    if value is None:
+        return dt.datetime.now(dt.UTC)
+    try:
+        return readers.parse_datetime(value, "--as-of")
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--as-of") from None

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from connector.cli.common import EXIT_FAILED, EXIT_QUARANTINED, fail, load_config_or_fail, open_state_or_fail
+from connector.cli.common import EXIT_FAILED, EXIT_QUARANTINED, fail, load_config_or_fail, open_state_or_fail, parse_as_of
 from connector.cli.status_view import when as _when
 
 __all__ = ["RichProgress", "register"]
@@ -72,6 +72,9 @@ def sync_command(
     full: t.Annotated[bool, typer.Option("--full", help="Rescore every contact (decay safety net); writes only what changed")] = False,
     resync: t.Annotated[bool, typer.Option("--resync", help="Pull everything again instead of what changed since the cursors")] = False,
     all_crms: t.Annotated[bool, typer.Option("--all", help="Sync every configured CRM, one after the other")] = False,
+    as_of: t.Annotated[
+        str | None, typer.Option("--as-of", metavar="ISO8601", help="Run as of this instant (naive means UTC): scores, decay and the pull window stand still there, so two runs against a frozen CRM are comparable")
+    ] = None,
 ) -> None:
     """Run one sync now: pull, score, write back; a progress bar per stage and a summary table.
 
@@ -84,6 +87,7 @@ def sync_command(
     from connector.sync.pipeline import run_sync
     from connector.yamlfile import YamlFileError
 
+    when = parse_as_of(as_of) if as_of is not None else None
     cfg = load_config_or_fail(config)
     console = Console()
     from connector.sync.service import setup_logging
@@ -105,7 +109,7 @@ def sync_command(
             console.print(f"[bold]Syncing {name}[/bold]{' (full rescore)' if full else ''}")
             try:
                 with RichProgress(console) as progress:
-                    summaries.append(run_sync(cfg, name, full=full, resync=resync, progress=progress, engine=engine, stop=stop))
+                    summaries.append(run_sync(cfg, name, full=full, resync=resync, as_of=when, progress=progress, engine=engine, stop=stop))
             except LeaseBusy as exc:
                 fail(str(exc))
             except (CRMError, YamlFileError) as exc:

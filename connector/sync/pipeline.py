@@ -90,6 +90,7 @@ def run_sync(
     full: bool = False,
     resync: bool = False,
     clock: Clock | None = None,
+    as_of: dt.datetime | None = None,
     adapter_factory: AdapterFactory | None = None,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
@@ -105,6 +106,10 @@ def run_sync(
         full: rescore every contact (the daily decay safety net); the pull stays incremental.
         resync: pull everything again instead of what changed since the cursors.
         clock: current UTC time (the only source of "now"); scores are as of the run's start.
+        as_of: run as of this instant instead (``connector sync --as-of``): the run's "now" stands
+            still there -- the pull window's end, the scores, decay, stage times, task due dates --
+            so two runs against the same (frozen) CRM write the same. The lease and the run's
+            start and end times keep the real clock, so other instances judge the lease rightly.
         adapter_factory: builds the adapter (default: :func:`connector.sync.connect.connect`).
         progress: progress sink.
         stop: when set, the run ends after the page or batch in flight (progress kept).
@@ -116,6 +121,8 @@ def run_sync(
         connector.sync.lease.LeaseBusy: another instance is syncing this CRM.
         KeyError: no such CRM in the config.
     """
+    if as_of is not None and clock is not None:
+        raise ValueError("give clock or as_of, not both")
     crm = config.crm(crm_name)
     own_engine = engine is None
     engine = engine or open_database(config.effective_database_url())
@@ -124,7 +131,8 @@ def run_sync(
         crm=crm,
         store=Store(engine, crm.name),
         scorers=scorers or ScorerSet.load(crm.models),
-        clock=clock or _real_clock,
+        clock=clock or (functools.partial(utc, as_of) if as_of is not None else _real_clock),
+        wall=_real_clock if as_of is not None else (clock or _real_clock),
         factory=adapter_factory or functools.partial(connect, env_file=config.env_file),
         progress=progress or NullProgress(),
         stop=stop,
@@ -146,6 +154,8 @@ class _Run:
     store: Store
     scorers: ScorerSet
     clock: Clock
+    #: The real time, for the lease and the run's start and end (the clock itself, unless the run is as of a fixed instant).
+    wall: Clock
     factory: AdapterFactory
     progress: Progress
     stop: threading.Event | None
@@ -196,9 +206,9 @@ class _Run:
     def leased(self, owner: str, *, full: bool, resync: bool) -> RunSummary:
         """Claim the CRM's lease, record the run, run its stages, record how it ended."""
         crm, summary = self.crm, self.summary
-        self.lease = Lease(self.store.engine, crm.name, owner, ttl_seconds=self.config.lease.ttl_seconds, clock=self.clock)
+        self.lease = Lease(self.store.engine, crm.name, owner, ttl_seconds=self.config.lease.ttl_seconds, clock=self.wall)
         self.lease.acquire(self.config.lease.wait_seconds)
-        summary.started_at = utc(self.clock())
+        summary.started_at = utc(self.wall())
         snapshots = self.snapshots
         self.thread, self.progress_at = threading.get_ident(), time.monotonic()
         try:
@@ -226,7 +236,7 @@ class _Run:
             for adapter, before in snapshots:
                 summary.add_api(adapter.stats, before)
                 adapter.close()
-            summary.ended_at = utc(self.clock())
+            summary.ended_at = utc(self.wall())
             if summary.run_id is not None:
                 self.store.finish_run(summary.run_id, summary.ended_at, summary.status, summary.counts(), summary.error)
             self.lease.release()

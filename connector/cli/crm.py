@@ -47,6 +47,9 @@ def _entry(crm: str, config: str | None, mapping: pathlib.Path | None, models: l
     loaded: ConnectorConfig | None = None
     if config is not None or config_path(None).exists():
         loaded = load_config_or_fail(config, code=2)
+        from connector.sync.service import setup_logging
+
+        setup_logging(loaded.log_format, loaded.log_level)  # retries and rate-limit waits, as a sync logs them
         entry = next((c for c in loaded.crms if c.name == crm), None)
         if entry is not None:
             update = {k: v for k, v in (("mapping", mapping), ("models", models)) if v}

@@ -15,6 +15,7 @@ import typing as t
 from rich import box
 from rich.table import Table
 
+from connector.sync.lease import owner_gone
 from connector.sync.summary import status_label
 
 if t.TYPE_CHECKING:
@@ -42,6 +43,19 @@ def _took(secs: float | None) -> str:
     return f"{secs:.1f} s" if secs < 100 else f"{secs:,.0f} s"
 
 
+def _lease(lease: tuple[str, dt.datetime] | None) -> str:
+    """Who holds the lease until when, and whether it is a leftover of a killed run."""
+    if lease is None:
+        return "-"
+    owner, expires = lease
+    text = f"{owner} until {when(expires)}"
+    if expires <= dt.datetime.now(dt.UTC):
+        return text + " (expired: the next run takes it)"
+    if owner_gone(owner):
+        return text + " (its process is gone: the next run takes it at once)"
+    return text
+
+
 def print_status(console: Console, st: CRMStatus, next_run: dt.datetime | None) -> None:
     """Print one CRM's overview and its last runs."""
     console.print(f"[bold]{st.crm}[/bold]", highlight=False)
@@ -53,7 +67,7 @@ def print_status(console: Console, st: CRMStatus, next_run: dt.datetime | None) 
     facts.add_row("cursors", f"contacts {when(st.cursors.get('contacts'))}, activities {when(st.cursors.get('activities'))}")
     facts.add_row("pending", f"writes {st.pending_writes:,}, trigger actions {st.pending_actions:,}")
     facts.add_row("quarantined", f"{quarantined} (see `connector quarantine list --crm {st.crm}`)" if quarantined else "0")
-    facts.add_row("lease", f"{st.lease[0]} until {when(st.lease[1])}" if st.lease else "-")
+    facts.add_row("lease", _lease(st.lease))
     facts.add_row("next scheduled run", when(next_run) if next_run else "not scheduled")
     console.print(facts, highlight=False)
     if not st.runs:

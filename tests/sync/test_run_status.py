@@ -194,6 +194,7 @@ def test_status_of_a_killed_cli_sync_is_abandoned(tmp_path: pathlib.Path) -> Non
     result = CliRunner().invoke(app, ["status"], env={"CONNECTOR_CONFIG": str(config), "COLUMNS": "80"})
     assert result.exit_code == 0, result.output
     assert "abandoned" in result.output and "no longer exists" in result.output, result.output
+    assert "(its process is gone: the next run takes it at once)" in " ".join(result.output.split()), result.output
     engine = open_database(f"sqlite:///{tmp_path / 'state.db'}")
     try:
         (run,) = crm_status(engine, "main").runs

@@ -80,3 +80,12 @@ def test_the_demo_quarantines_no_task_but_the_ownerless_contacts(tmp_path: pathl
     tasks = [q for q in report.quarantined if q.stream == "actions" and q.reason.startswith("create_task")]
     assert [(q.email, q.on_purpose) for q in tasks] == [(UNASSIGNED_EMAIL, True)]
     assert [q for q in report.quarantined if q.on_purpose] == tasks
+
+
+def test_suggested_commands_carry_the_config_given(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from connector.cli.common import command_line
+
+    monkeypatch.chdir(tmp_path)
+    line = command_line("quarantine", "list", "--crm", "eu portal", config=tmp_path / "conf" / "connector.yaml")
+    assert line == f"{connector_command()} quarantine list --crm 'eu portal' --config conf/connector.yaml"
+    assert command_line("status") == f"{connector_command()} status"

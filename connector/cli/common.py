@@ -23,7 +23,7 @@ if t.TYPE_CHECKING:
 
     from connector.sync.config import ConnectorConfig
 
-__all__ = ["EXIT_FAILED", "EXIT_QUARANTINED", "EXIT_USAGE", "as_typed", "connector_command", "fail", "load_config_or_fail", "open_state_or_fail", "parse_as_of"]
+__all__ = ["EXIT_FAILED", "EXIT_QUARANTINED", "EXIT_USAGE", "as_typed", "command_line", "connector_command", "fail", "load_config_or_fail", "open_state_or_fail", "parse_as_of"]
 
 #: Exit codes a scheduler can tell apart (``connector sync --help`` and docs/sync.md list them):
 #: a run that did not finish (``failed``, ``partial``, ``stopped``) or an expected error;
@@ -120,3 +120,9 @@ def parse_as_of(value: str | None) -> dt.datetime:
         return readers.parse_datetime(value, "--as-of")
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--as-of") from None
+
+
+def command_line(*args: str, config: str | os.PathLike[str] | None = None) -> str:
+    """A ``connector`` command to print for the user, runnable as printed (with ``--config`` when one was given)."""
+    words = [*args, *(("--config", as_typed(pathlib.Path(config))) if config is not None else ())]
+    return " ".join([connector_command(), *(shlex.quote(w) for w in words)])

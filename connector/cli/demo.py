@@ -13,7 +13,7 @@ import typing as t
 
 import typer
 
-from connector.cli.common import as_typed, connector_command, fail
+from connector.cli.common import as_typed, command_line, connector_command, fail
 from connector.sync.progress import STAGES
 
 if t.TYPE_CHECKING:
@@ -101,7 +101,7 @@ def demo_command(
         f"scored {s.scored:,}, wrote {s.written:,}, {s.actions} trigger actions, {s.quarantined + s.rejected} quarantined",
         soft_wrap=True,
     )
-    _explain_quarantine(console, report.quarantined, f"{connector_command()} quarantine retry --config {shlex.quote(as_typed(report.config_path))}")
+    _explain_quarantine(console, report.quarantined, command_line("quarantine", "retry", config=report.config_path))
     first, others = report.models[0], report.models[1:]
     table = Table(title=f"Top {len(report.top)} leads by {first}")
     table.add_column("contact")

@@ -15,6 +15,7 @@ import typing as t
 from rich import box
 from rich.table import Table
 
+from connector.cli.common import command_line
 from connector.sync.lease import owner_gone
 from connector.sync.summary import status_label
 
@@ -56,8 +57,8 @@ def _lease(lease: tuple[str, dt.datetime] | None) -> str:
     return text
 
 
-def print_status(console: Console, st: CRMStatus, next_run: dt.datetime | None) -> None:
-    """Print one CRM's overview and its last runs."""
+def print_status(console: Console, st: CRMStatus, next_run: dt.datetime | None, *, config: str | None = None) -> None:
+    """Print one CRM's overview and its last runs (``config``: the ``--config`` given, for the commands it suggests)."""
     console.print(f"[bold]{st.crm}[/bold]", highlight=False)
     facts = Table.grid(padding=(0, 2))
     facts.add_column(no_wrap=True)
@@ -66,7 +67,7 @@ def print_status(console: Console, st: CRMStatus, next_run: dt.datetime | None) 
     facts.add_row("contacts", f"{st.contacts:,}")
     facts.add_row("cursors", f"contacts {when(st.cursors.get('contacts'))}, activities {when(st.cursors.get('activities'))}")
     facts.add_row("pending", f"writes {st.pending_writes:,}, trigger actions {st.pending_actions:,}")
-    facts.add_row("quarantined", f"{quarantined} (see `connector quarantine list --crm {st.crm}`)" if quarantined else "0")
+    facts.add_row("quarantined", f"{quarantined} (see `{command_line('quarantine', 'list', '--crm', st.crm, config=config)}`)" if quarantined else "0")
     facts.add_row("lease", _lease(st.lease))
     facts.add_row("next scheduled run", when(next_run) if next_run else "not scheduled")
     console.print(facts, highlight=False)

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from connector.cli.common import EXIT_FAILED, EXIT_QUARANTINED, fail, load_config_or_fail, open_state_or_fail, parse_as_of
+from connector.cli.common import EXIT_FAILED, EXIT_QUARANTINED, command_line, fail, load_config_or_fail, open_state_or_fail, parse_as_of
 from connector.cli.status_view import when as _when
 
 __all__ = ["RichProgress", "register"]
@@ -123,7 +123,8 @@ def sync_command(
         if s.error:
             console.print(f"[yellow]{s.crm}:[/yellow] {s.error}", highlight=False)
         if s.quarantined or s.rejected:
-            console.print(f"[yellow]{s.crm}:[/yellow] {s.quarantined + s.rejected} record(s) quarantined; see `connector quarantine list --crm {s.crm}`", highlight=False)
+            see = command_line("quarantine", "list", "--crm", s.crm, config=config)
+            console.print(f"[yellow]{s.crm}:[/yellow] {s.quarantined + s.rejected} record(s) quarantined; see `{see}`", highlight=False)
     if any(s.status != "ok" for s in summaries):
         raise typer.Exit(EXIT_FAILED)
     if any(s.quarantined or s.rejected for s in summaries):
@@ -196,7 +197,7 @@ def status_command(config: ConfigOpt = None, crm: CrmOpt = None) -> None:
     names = [cfg.crm(crm).name] if crm and _known(cfg, crm) else [c.name for c in cfg.crms]
     try:
         for name in names:
-            print_status(console, crm_status(engine, name), next_runs.get(name))
+            print_status(console, crm_status(engine, name), next_runs.get(name), config=config)
     finally:
         engine.dispose()
 

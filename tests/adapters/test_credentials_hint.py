@@ -43,3 +43,14 @@ def test_the_hint_names_the_roles_in_use_for_any_adapter() -> None:
     assert credentials_hint(settings) == "Check MY_TOKEN and MY_KEY (crm 'x')"
     assert credentials_hint(settings, ["key"]) == "Check MY_KEY (crm 'x')"
 
+
+
+def test_a_missing_scope_names_the_token_variable_too() -> None:
+    from connector.adapters.hubspot.retry import crm_error
+
+    class Refused(Exception):
+        status = 403
+        body = b'{"status":"error","message":"missing scopes","category":"MISSING_SCOPES"}'
+
+    error = crm_error(Refused(), method="PUT", path="/crm/v3/lists/1/memberships/add", hint="Check EU_TOKEN (crm 'eu')")
+    assert "missing scope" in str(error) and "Check EU_TOKEN (crm 'eu'): its app needs that scope." in str(error)

@@ -312,7 +312,7 @@ def crm_error(exc: BaseException, *, method: str, path: str, hint: str = "Check 
         )
     if status == 403:
         scopes = _required_scopes(body) or _scope_for(method, path)
-        return CRMError(f"HubSpot token is missing scope {scopes} (403 on {what}: {message}){tail}", status=403)
+        return CRMError(f"HubSpot token is missing scope {scopes} (403 on {what}: {message}){tail}. {hint}: its app needs that scope.", status=403)
     retryable = status in RETRY_STATUSES
     return HubSpotApiError(f"HubSpot answered {status} on {what}: {message}{tail}", status=status, retryable=retryable, body=body)
 

@@ -1,4 +1,4 @@
-"""How ``connector status`` lays out a CRM's state: readable in 80 columns, on a terminal or not.
+"""How ``connector status`` and ``quarantine list`` lay out the state: readable in 80 columns, on a terminal or not.
 
 A table with one column per figure (the old layout, 15 columns) cut every header to one or two
 characters at 80 columns, which is also the width rich assumes when the output is not a terminal
@@ -13,6 +13,7 @@ import datetime as dt
 import typing as t
 
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from connector.cli.common import command_line
@@ -24,7 +25,7 @@ if t.TYPE_CHECKING:
 
     from connector.sync.admin import CRMStatus
 
-__all__ = ["RUN_COLUMNS", "print_status", "when"]
+__all__ = ["RUN_COLUMNS", "print_quarantine", "print_status", "when"]
 
 #: The runs table's columns and their widths: 75 characters with the separators, so every header
 #: and figure fits whole at 80 columns (wider values fold inside their cell, nothing is cut).
@@ -98,3 +99,19 @@ def print_status(console: Console, st: CRMStatus, next_run: dt.datetime | None, 
     for note in notes:
         console.print(note, highlight=False)
     console.print()
+
+
+def print_quarantine(console: Console, rows: t.Sequence[t.Mapping[str, t.Any]]) -> None:
+    """Quarantined records, one block each: what and when on the first line, the whole reason under it.
+
+    A seven-column table cut the reason -- the one thing to read -- to a word per line at 80 columns.
+    """
+    console.print(f"[bold]Quarantine[/bold] ({len(rows):,} entries, newest first)", highlight=False)
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column()
+    for r in rows:
+        head = f"{r['stream']}, record {r['record_id'] or '-'}  {when(r['created_at'])}  {r['status']}  crm {r['crm']}"
+        grid.add_row(f"#{r['id']}", head)
+        grid.add_row("", f"[dim]{escape(r['reason'])}[/dim]")
+    console.print(grid, highlight=False)

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from connector.cli.common import EXIT_FAILED, EXIT_QUARANTINED, command_line, fail, load_config_or_fail, open_state_or_fail, parse_as_of
+from connector.cli.status_view import print_quarantine
 from connector.cli.status_view import when as _when
 
 __all__ = ["RichProgress", "register"]
@@ -293,12 +294,7 @@ def quarantine_list_command(
     if not rows:
         console.print("nothing quarantined")
         return
-    table = Table(title="Quarantine")
-    for c in ("id", "crm", "stream", "record", "reason", "when", "status"):
-        table.add_column(c)
-    for r in rows:
-        table.add_row(str(r["id"]), r["crm"], r["stream"], r["record_id"] or "-", r["reason"], _when(r["created_at"]), r["status"])
-    console.print(table)
+    print_quarantine(console, rows)
     if raw:
         for r in rows:
             console.print(f"{r['id']}: {json.dumps(r['raw'], default=str)}", highlight=False)

@@ -152,6 +152,17 @@ def test_status_fits_80_columns_with_every_header_whole(cli_env: FakeCRM) -> Non
     assert "2026-" in result.output  # the run's start, whole
 
 
+def test_quarantine_list_fits_80_columns_with_every_reason_whole(cli_env: FakeCRM) -> None:
+    reason = "INVALID_EMAIL: the CRM refuses this record because its e-mail address has no domain part at all"
+    cli_env.refuse["c2"] = (reason, False)
+    CliRunner().invoke(app, ["sync"])
+    result = CliRunner().invoke(app, ["quarantine", "list"])
+    assert result.exit_code == 0, result.output
+    assert all(len(line.rstrip()) <= 80 for line in result.output.splitlines()), result.output
+    assert "…" not in result.output and reason in " ".join(result.output.split()), result.output
+    assert "outbox, record c2" in result.output
+
+
 def test_status_of_a_killed_cli_sync_is_abandoned(tmp_path: pathlib.Path) -> None:
     """A real ``connector sync`` process, SIGKILLed mid-run: status says abandoned, with its counters."""
     state = tmp_path / "crm.json"

@@ -40,12 +40,13 @@ def crm_status(engine: sa.Engine, crm: str, *, last_runs: int = 5, now: dt.datet
     A run still marked ``running`` whose process is gone is shown ``abandoned`` (see :func:`abandoned_why`).
     """
     with engine.connect() as conn:
+        # The lease before the runs: a run that ends in between then reads as ended, never as abandoned.
+        lease = conn.execute(sa.select(leases.c.owner, leases.c.expires_at).where(leases.c.crm == crm)).first()
         run_rows = [dict(r._mapping) for r in conn.execute(sa.select(runs).where(runs.c.crm == crm).order_by(runs.c.id.desc()).limit(last_runs))]
         cur = {s: v for s, v in conn.execute(sa.select(cursors.c.stream, cursors.c.value).where(cursors.c.crm == crm))}
         pending = conn.execute(sa.select(sa.func.count()).select_from(outbox).where(outbox.c.crm == crm, outbox.c.status.in_(("pending", "sending")))).scalar_one()
         pending_actions = conn.execute(sa.select(sa.func.count()).select_from(actions).where(actions.c.crm == crm, actions.c.status == "pending")).scalar_one()
         quar = {s: n for s, n in conn.execute(sa.select(quarantine.c.stream, sa.func.count()).where(quarantine.c.crm == crm, quarantine.c.status == "open").group_by(quarantine.c.stream))}
-        lease = conn.execute(sa.select(leases.c.owner, leases.c.expires_at).where(leases.c.crm == crm)).first()
         n_contacts = conn.execute(sa.select(sa.func.count()).select_from(contacts).where(contacts.c.crm == crm)).scalar_one()
     held = (lease[0], lease[1]) if lease else None
     for r in run_rows:

@@ -22,8 +22,9 @@ import time
 from connector.adapters.base import CRMAdapter, RequestGate
 from connector.adapters.specs import specs_from_models
 from connector.sandbox.hubspot import HubSpotSandbox
+from connector.sandbox.hubspot.seed import UNASSIGNED_EMAIL
 from connector.scoring.model import ScoringModel
-from connector.sync.admin import crm_names, leaders, stage_counts
+from connector.sync.admin import crm_names, explain, leaders, quarantine_list, stage_counts
 from connector.sync.config import CRMConfig, crm_entry, load_config, write_config
 from connector.sync.connect import connect
 from connector.sync.db import make_engine
@@ -33,7 +34,7 @@ from connector.sync.ratelimit import RateLimiter
 from connector.sync.scorers import ScorerSet
 from connector.sync.summary import RunSummary
 
-__all__ = ["DEMO_CRM", "DemoOptions", "DemoReport", "TopLead", "default_resources", "intro", "run_demo"]
+__all__ = ["DEMO_CRM", "DemoOptions", "DemoReport", "Quarantined", "TopLead", "default_resources", "intro", "run_demo"]
 
 #: The CRM name the demo configures; an existing database holding other CRMs is never replaced.
 DEMO_CRM = "hubspot-demo"
@@ -85,6 +86,19 @@ class TopLead:
 
 
 @dc.dataclass
+class Quarantined:
+    """One record the demo's sync set aside, and whether the demo portal breaks it on purpose."""
+
+    stream: str
+    record_id: str | None
+    reason: str
+    #: The contact's e-mail, for an action's entry.
+    email: str | None = None
+    #: The demo portal's ownerless hot lead (its task cannot be assigned): quarantined on purpose.
+    on_purpose: bool = False
+
+
+@dc.dataclass
 class DemoReport:
     """What the demo did, for the CLI to print (and tests to check)."""
 
@@ -100,6 +114,8 @@ class DemoReport:
     calls_by_endpoint: dict[str, int]
     seconds: float
     env: dict[str, str]
+    #: What the sync quarantined (open entries), the deliberate one marked.
+    quarantined: list[Quarantined] = dc.field(default_factory=list)
 
 
 def intro(options: DemoOptions) -> str:
@@ -175,7 +191,7 @@ def run_demo(options: DemoOptions, progress: Progress | None = None, *, keep_san
             for name, count in adapter.stats.by_endpoint.items():
                 by_endpoint[name] = by_endpoint.get(name, 0) + count
         url = config.effective_database_url()
-        top, counts = _results(url, scorers.models, options.top)
+        top, counts, quarantined = _results(url, scorers.models, options.top)
         report = DemoReport(
             summary=summary,
             config_path=config_path,
@@ -188,6 +204,7 @@ def run_demo(options: DemoOptions, progress: Progress | None = None, *, keep_san
             calls_by_endpoint=dict(sorted(by_endpoint.items(), key=lambda kv: -kv[1])),
             seconds=time.monotonic() - started,
             env=env,
+            quarantined=quarantined,
         )
     except BaseException:
         sandbox.stop()
@@ -205,12 +222,17 @@ def _in_stage_order(model: ScoringModel, counts: dict[str | None, int]) -> dict[
     return out
 
 
-def _results(url: str, models: list[ScoringModel], top: int) -> tuple[list[TopLead], dict[str, dict[str, int]]]:
-    """The top contacts by the first model's score, and the stage counts of every model."""
+def _results(url: str, models: list[ScoringModel], top: int) -> tuple[list[TopLead], dict[str, dict[str, int]], list[Quarantined]]:
+    """The top contacts by the first model's score, the stage counts of every model, what was quarantined."""
     engine = make_engine(url)
     try:
         best = leaders(engine, DEMO_CRM, models[0].model, top)
         counts = stage_counts(engine, DEMO_CRM)
+        quarantined = []
+        for row in reversed(quarantine_list(engine, DEMO_CRM, limit=1000)):
+            found = explain(engine, DEMO_CRM, row["record_id"]) if row["stream"] == "actions" and row["record_id"] else None
+            on_purpose = found is not None and (found.email or "").lower() == UNASSIGNED_EMAIL
+            quarantined.append(Quarantined(row["stream"], row["record_id"], row["reason"], found.email if found else None, on_purpose))
     finally:
         engine.dispose()
     leads = []
@@ -227,4 +249,4 @@ def _results(url: str, models: list[ScoringModel], top: int) -> tuple[list[TopLe
                 stages={m: s["stage"] for m, s in row["scores"].items()},
             )
         )
-    return leads, {m.model: _in_stage_order(m, counts.get(m.model, {})) for m in models}
+    return leads, {m.model: _in_stage_order(m, counts.get(m.model, {})) for m in models}, quarantined

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from connector.cli import crm, demo, learn, sandbox, score, service, sync
+from connector.cli import crm, demo, helpstyle, learn, sandbox, score, service, sync
 
 __all__ = ["app", "main"]
 
@@ -35,6 +35,7 @@ def version() -> None:
 
 for _module in (score, learn, crm, sandbox, sync, service, demo):
     _module.register(app)
+helpstyle.plain_flags()
 
 
 def main() -> None:

@@ -6,38 +6,66 @@ Thin: the demo itself is :mod:`connector.demo`; this module parses the options a
 from __future__ import annotations
 
 import pathlib
+import shlex
 import threading
 import time
 import typing as t
 
 import typer
 
-from connector.cli.common import fail
+from connector.cli.common import as_typed, command_line, connector_command, fail
+from connector.sync.progress import STAGES
 
-__all__ = ["demo_command", "register"]
+if t.TYPE_CHECKING:
+    from rich.console import Console
+
+    from connector.demo import Quarantined
+
+__all__ = ["demo_command", "next_steps", "register"]
 
 
 class _StageLines:
     """Progress for the demo: one line per stage with its count and time (no redraws, log-friendly).
 
-    Implements :class:`connector.sync.progress.Progress`.
+    The stages overlap (the push starts first and ends after the scoring), so each line waits until
+    the stages before it, in :data:`~connector.sync.progress.STAGES` order, that have started are
+    done: the lines read in the order of a run, also in a log or a pipe. Implements
+    :class:`connector.sync.progress.Progress`.
     """
 
     def __init__(self) -> None:
         self._started: dict[str, float] = {}
         self._done: dict[str, int] = {}
+        self._held: dict[str, str] = {}
+        self._printed: set[str] = set()
 
     def start(self, stage: str, total: int | None = None) -> None:
         self._started[stage] = time.monotonic()
         self._done[stage] = 0
-        typer.echo(f"  {stage} ..." + (f" ({total})" if total else ""))
 
     def advance(self, stage: str, amount: int) -> None:
         self._done[stage] = self._done.get(stage, 0) + amount
 
     def finish(self, stage: str) -> None:
         took = time.monotonic() - self._started.get(stage, time.monotonic())
-        typer.echo(f"  {stage}: {self._done.get(stage, 0)} done in {took:.1f} s")
+        self._held[stage] = f"  {stage}: {self._done.get(stage, 0):,} done in {took:.1f} s"
+        self._release()
+
+    def _release(self) -> None:
+        for stage in [*STAGES, *sorted(self._held.keys() - set(STAGES))]:
+            if stage in self._printed:
+                continue
+            if stage not in self._held:
+                if stage in self._started:
+                    return  # an earlier stage is still running: later lines wait for it
+                continue
+            typer.echo(self._held.pop(stage))
+            self._printed.add(stage)
+
+    def close(self) -> None:
+        """Print what is still held (a stage that never finished, e.g. after an error)."""
+        for stage in [s for s in STAGES if s in self._held] + sorted(self._held.keys() - set(STAGES)):
+            typer.echo(self._held.pop(stage))
 
 
 def demo_command(
@@ -57,17 +85,23 @@ def demo_command(
     options = DemoOptions(database=database, contacts=contacts, random_seed=seed)
     if no_rate_limit:
         options.rate_limit = options.search_rate = None
-    console.print(f"[bold]connector demo[/]: {intro(options)}")
+    console.print(f"[bold]connector demo[/]: {intro(options)}", soft_wrap=True)
+    console.print("one full sync (setup first):", soft_wrap=True)
+    progress = _StageLines()
     try:
-        report, sandbox = run_demo(options, _StageLines(), keep_sandbox=keep)
+        report, sandbox = run_demo(options, progress, keep_sandbox=keep)
     except (FileNotFoundError, FileExistsError) as exc:
         fail(str(exc), code=2)
+    finally:
+        progress.close()
     s = report.summary
     console.print(f"setup: {len(report.setup_changes)} properties/lists created ({report.setup_calls} API calls)")
     console.print(
         f"sync {s.status}: pulled {s.pulled_contacts:,} contacts and {s.pulled_activities:,} activities, "
-        f"scored {s.scored:,}, wrote {s.written:,}, {s.actions} trigger actions, {s.quarantined} quarantined"
+        f"scored {s.scored:,}, wrote {s.written:,}, {s.actions} trigger actions, {s.quarantined + s.rejected} quarantined",
+        soft_wrap=True,
     )
+    _explain_quarantine(console, report.quarantined, command_line("quarantine", "retry", config=report.config_path))
     first, others = report.models[0], report.models[1:]
     table = Table(title=f"Top {len(report.top)} leads by {first}")
     table.add_column("contact")
@@ -96,21 +130,47 @@ def demo_command(
     for name, n in report.calls_by_endpoint.items():
         calls.add_row(name, f"{n:,}")
     console.print(calls)
-    console.print(f"done in {report.seconds:.1f} s; state in {report.database_url}, configuration in {report.config_path}")
-    cfg = report.config_path
+    console.print(f"done in {report.seconds:.1f} s; state in {report.database_url}, configuration in {report.config_path}", soft_wrap=True)
     console.print("\n[bold]Try next[/]:")
-    console.print(f"  connector status --config {cfg}")
-    if report.top:
-        console.print(f"  connector explain {report.top[0].contact_id} --config {cfg}")
-    console.print(f"  connector quarantine list --config {cfg}")
-    console.print("  connector demo --keep     # keep the sandbox up, then `connector sync` / `connector run` against it")
-    console.print("  edit mappings/models/*.yaml and run the demo again; see docs/operations.md and docs/sync.md")
+    for line in next_steps(connector_command(), shlex.quote(as_typed(report.config_path)), report.top[0].contact_id if report.top else None, keep=keep):
+        console.print(f"  {line}", soft_wrap=True, markup=False, highlight=False)
+    console.print("  edit mappings/models/*.yaml and run the demo again; see docs/operations.md and docs/sync.md", soft_wrap=True)
     if keep:
         console.print("\nSandbox still running; in another shell:")
         for name, value in report.env.items():
-            console.print(f"  export {name}={value}")
-        console.print(f"  connector sync --config {cfg}")
+            console.print(f"  export {name}={shlex.quote(value)}", soft_wrap=True, markup=False, highlight=False)
+        console.print(f"  {connector_command(absolute=True)} sync --config {shlex.quote(str(report.config_path))}", soft_wrap=True, markup=False, highlight=False)
         _serve_until_signal(sandbox, lambda: console.print("Ctrl-C (or SIGTERM) to stop."))
+
+
+def next_steps(run: str, config: str, contact_id: str | None, *, keep: bool) -> list[str]:
+    """The commands the demo suggests, runnable as printed (``run``: see :func:`connector_command`)."""
+    lines = [f"{run} status --config {config}"]
+    if contact_id is not None:
+        lines.append(f"{run} explain {contact_id} --config {config}")
+    lines.append(f"{run} quarantine list --config {config}")
+    if not keep:  # a --keep run is already doing it
+        lines.append(f"{run} demo --keep     # the sandbox stays up, for sync / run against it")
+    return lines
+
+
+def _explain_quarantine(console: Console, quarantined: list[Quarantined], retry: str) -> None:
+    """Say which quarantined record the demo portal breaks on purpose, and what the others are."""
+    for q in quarantined:
+        if q.on_purpose:
+            console.print(
+                f"  on purpose: contact {q.record_id} ({q.email}) reached MQL but has no owner, and the demo mapping "
+                "sets no tasks.default_owner_id, so its follow-up task is quarantined: this is what a record the CRM cannot "
+                f"take looks like. Give the contact an owner (or set tasks.default_owner_id) and run `{retry}`.",
+                markup=False, highlight=False,
+            )
+    others: dict[str, int] = {}
+    for q in quarantined:
+        if not q.on_purpose:
+            key = f"{q.stream}: {q.reason.splitlines()[0][:100]}"
+            others[key] = others.get(key, 0) + 1
+    for reason, n in others.items():
+        console.print(f"  {n} x {reason}", markup=False, highlight=False)
 
 
 class _Stoppable(t.Protocol):

@@ -16,7 +16,7 @@ __all__ = ["register", "run_command"]
 
 
 def run_command(
-    config: pathlib.Path | None = typer.Option(None, "--config", help="connector.yaml (default: $CONNECTOR_CONFIG, else ./connector.yaml)."),
+    config: pathlib.Path | None = typer.Option(None, "--config", "-c", help="connector.yaml (default: $CONNECTOR_CONFIG, else ./connector.yaml)."),
     misfire_grace: int = typer.Option(3600, "--misfire-grace", min=1, help="Seconds a missed run may be late and still run once at start."),
 ) -> None:
     """Run the scheduled syncs as a foreground service (stop with SIGTERM or Ctrl-C)."""

@@ -41,6 +41,7 @@ import datetime as dt
 import functools
 import logging
 import threading
+import time
 import typing as t
 
 import sqlalchemy as sa
@@ -74,6 +75,8 @@ Stream = t.Literal["contacts", "activities"]
 AHEAD_RECORDS = 20_000
 #: Chunks being scored (in the worker) ahead of the one committed next.
 SCORING_AHEAD = 2
+#: Seconds between two recordings of a run's counters in its row, so a killed run shows what it did.
+PROGRESS_EVERY = 5.0
 
 
 def _real_clock() -> dt.datetime:
@@ -87,6 +90,7 @@ def run_sync(
     full: bool = False,
     resync: bool = False,
     clock: Clock | None = None,
+    as_of: dt.datetime | None = None,
     adapter_factory: AdapterFactory | None = None,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
@@ -102,6 +106,10 @@ def run_sync(
         full: rescore every contact (the daily decay safety net); the pull stays incremental.
         resync: pull everything again instead of what changed since the cursors.
         clock: current UTC time (the only source of "now"); scores are as of the run's start.
+        as_of: run as of this instant instead (``connector sync --as-of``): the run's "now" stands
+            still there -- the pull window's end, the scores, decay, stage times, task due dates --
+            so two runs against the same (frozen) CRM write the same. The lease and the run's
+            start and end times keep the real clock, so other instances judge the lease rightly.
         adapter_factory: builds the adapter (default: :func:`connector.sync.connect.connect`).
         progress: progress sink.
         stop: when set, the run ends after the page or batch in flight (progress kept).
@@ -113,6 +121,8 @@ def run_sync(
         connector.sync.lease.LeaseBusy: another instance is syncing this CRM.
         KeyError: no such CRM in the config.
     """
+    if as_of is not None and clock is not None:
+        raise ValueError("give clock or as_of, not both")
     crm = config.crm(crm_name)
     own_engine = engine is None
     engine = engine or open_database(config.effective_database_url())
@@ -121,7 +131,8 @@ def run_sync(
         crm=crm,
         store=Store(engine, crm.name),
         scorers=scorers or ScorerSet.load(crm.models),
-        clock=clock or _real_clock,
+        clock=clock or (functools.partial(utc, as_of) if as_of is not None else _real_clock),
+        wall=_real_clock if as_of is not None else (clock or _real_clock),
         factory=adapter_factory or functools.partial(connect, env_file=config.env_file),
         progress=progress or NullProgress(),
         stop=stop,
@@ -143,6 +154,8 @@ class _Run:
     store: Store
     scorers: ScorerSet
     clock: Clock
+    #: The real time, for the lease and the run's start and end (the clock itself, unless the run is as of a fixed instant).
+    wall: Clock
     factory: AdapterFactory
     progress: Progress
     stop: threading.Event | None
@@ -159,24 +172,45 @@ class _Run:
     worker_decided: bool = False
     #: Chunks handed to the scoring and not committed yet, oldest first.
     scoring_ahead: collections.deque[cf.Future[ScoredChunk]] = dc.field(default_factory=collections.deque)
+    #: Each adapter with its counters at the run's start (the run counts the difference).
+    snapshots: list[tuple[CRMAdapter, ApiStats]] = dc.field(default_factory=list)
+    #: The running pusher (its counts join the run's at the end; read live for the progress).
+    running_pusher: Pusher | None = None
+    #: The thread the run runs on (the only one that records its progress) and when it last did.
+    thread: int | None = None
+    progress_at: float = 0.0
 
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
 
     def renew(self) -> None:
-        """Renew the lease (raises :class:`LeaseLost` when another instance took the CRM)."""
+        """Renew the lease (raises :class:`LeaseLost` when another instance took the CRM); record the counters now and then."""
         assert self.lease is not None
         self.lease.renew()
+        if threading.get_ident() == self.thread and time.monotonic() - self.progress_at >= PROGRESS_EVERY and self.summary.run_id is not None:
+            self.progress_at = time.monotonic()
+            self.store.record_progress(self.summary.run_id, self.counts_so_far())
+
+    def counts_so_far(self) -> dict[str, t.Any]:
+        """The run's counters as they stand, the push's and the API calls included."""
+        live = dc.replace(self.summary)
+        for adapter, before in self.snapshots:
+            live.add_api(adapter.stats, before)
+        if self.running_pusher is not None:
+            counts = self.running_pusher.counts
+            live.written, live.failed, live.quarantined = live.written + counts.written, live.failed + counts.failed, live.quarantined + counts.quarantined
+        return live.counts()
 
     # 0. lease, adapters, the run's row ------------------------------------------------------------
 
     def leased(self, owner: str, *, full: bool, resync: bool) -> RunSummary:
         """Claim the CRM's lease, record the run, run its stages, record how it ended."""
         crm, summary = self.crm, self.summary
-        self.lease = Lease(self.store.engine, crm.name, owner, ttl_seconds=self.config.lease.ttl_seconds, clock=self.clock)
+        self.lease = Lease(self.store.engine, crm.name, owner, ttl_seconds=self.config.lease.ttl_seconds, clock=self.wall)
         self.lease.acquire(self.config.lease.wait_seconds)
-        summary.started_at = utc(self.clock())
-        snapshots: list[tuple[CRMAdapter, ApiStats]] = []
+        summary.started_at = utc(self.wall())
+        snapshots = self.snapshots
+        self.thread, self.progress_at = threading.get_ident(), time.monotonic()
         try:
             summary.run_id = self.store.start_run(summary.started_at, full=full, owner=self.lease.owner)
             log.info("crm %s: run %s started (full=%s, resync=%s)", crm.name, summary.run_id, full, resync)
@@ -202,13 +236,13 @@ class _Run:
             for adapter, before in snapshots:
                 summary.add_api(adapter.stats, before)
                 adapter.close()
-            summary.ended_at = utc(self.clock())
+            summary.ended_at = utc(self.wall())
             if summary.run_id is not None:
                 self.store.finish_run(summary.run_id, summary.ended_at, summary.status, summary.counts(), summary.error)
             self.lease.release()
             log.info(
                 "crm %s: run %s %s: pulled %d contacts, %d activities; scored %d; changed %d; written %d; api calls %d",
-                crm.name, summary.run_id, summary.status, summary.pulled_contacts, summary.pulled_activities,
+                crm.name, summary.run_id, summary.label, summary.pulled_contacts, summary.pulled_activities,
                 summary.scored, summary.changed, summary.written, summary.api_calls,
             )
         return summary
@@ -218,7 +252,7 @@ class _Run:
         until = utc(self.clock())
         with self.store.transaction() as conn:
             release_unsent(conn, self.crm.name)  # rows a killed run was sending
-        pusher = self.pusher().start()
+        pusher = self.running_pusher = self.pusher().start()
         self.scoring = self.in_process()
         scored = False
         finished = False
@@ -241,6 +275,7 @@ class _Run:
                 self.scoring.close()  # what is still being scored is dropped: those contacts keep needs_score
             finally:
                 counts = pusher.finish(flush=finished and scored and not self.stopped())
+                self.running_pusher = None
         self.progress.finish("push")
         self.summary.written += counts.written
         self.summary.failed += counts.failed

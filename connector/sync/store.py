@@ -385,9 +385,25 @@ class Store:
     # -- runs ------------------------------------------------------------------------------------
 
     def start_run(self, now: dt.datetime, *, full: bool, owner: str | None) -> int:
-        """Record the start of a run; returns its id."""
+        """Record the start of a run; returns its id.
+
+        Called under the CRM's lease: a run of this CRM still marked ``running`` was killed (its
+        lease expired or its process died), so it is marked ``abandoned``, with the counters it
+        last recorded.
+        """
         with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(runs)
+                .where(runs.c.crm == self.crm, runs.c.status == "running")
+                .values(status="abandoned", error=sa.func.coalesce(runs.c.error, "its process ended without recording the end of the run"))
+            )
             return int(conn.execute(sa.insert(runs).values(crm=self.crm, started_at=now, status="running", full=full, owner=owner).returning(runs.c.id)).scalar_one())
+
+    def record_progress(self, run_id: int, counts: t.Mapping[str, t.Any]) -> None:
+        """Store a running run's counters, so a run that is killed still shows what it had done."""
+        values = {k: v for k, v in counts.items() if k in runs.c}
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(runs).where(runs.c.id == run_id, runs.c.status == "running").values(**values))
 
     def finish_run(self, run_id: int, now: dt.datetime, status: str, counts: t.Mapping[str, t.Any], error: str | None = None) -> None:
         """Record the end of a run with its counts."""

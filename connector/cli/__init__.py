@@ -36,6 +36,10 @@ def version() -> None:
 for _module in (score, learn, crm, sandbox, sync, service, demo):
     _module.register(app)
 
+from connector.cli import insight  # noqa: E402 - adjust, history, whatif
+
+insight.register(app)
+
 
 def main() -> None:
     """Console-script entry point."""

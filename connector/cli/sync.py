@@ -278,12 +278,19 @@ def explain_command(
     if found.stage_history:
         console.print("[bold]Stage history[/bold]")
         for h in found.stage_history:
-            console.print(f"  {_when(h['at'])}  {h['model']}: {h['from_stage'] or '(none)'} -> {h['to_stage'] or '(none)'}", highlight=False)
+            why = f"  ({h['reason']})" if h.get("reason") else ""
+            console.print(f"  {_when(h['at'])}  {h['model']}: {h['from_stage'] or '(none)'} -> {h['to_stage'] or '(none)'}{why}", highlight=False)
     if found.firings:
         console.print("[bold]Triggers fired[/bold]")
         for f in found.firings:
             acts = "; ".join(f"{a['type']} {a['status']}" + (f" ({a['last_error']})" if a.get("last_error") else "") for a in f["actions"])
             console.print(f"  {_when(f['fired_at'])}  {f['model']}: {f['trigger']} ({f['watched']} = {f['value']}) -> {acts}", highlight=False)
+    if found.adjustments:
+        console.print("[bold]Manual adjustments[/bold]")
+        now = dt.datetime.now(dt.UTC)
+        for a in found.adjustments:
+            state = "expired" if a["expires_at"] and a["expires_at"] <= now else (f"until {_when(a['expires_at'])}" if a["expires_at"] else "no expiry")
+            console.print(f"  {_when(a['at'])}  {a['model']}: {a['points']:+g} {a['dimension']} by {a['by']}: {a['reason']} ({state})", highlight=False)
     if found.pending:
         console.print(f"[bold]Waiting to be written:[/bold] {json.dumps(found.pending, default=str)}", highlight=False)
 

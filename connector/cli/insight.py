@@ -1,0 +1,195 @@
+"""CLI of the RevOps admin's tools: ``adjust``, ``history`` and ``whatif``.
+
+Thin: parse, build, call :mod:`connector.sync.adjustments`, :mod:`connector.sync.history` and
+:mod:`connector.sync.whatif`, format. Expected failures print one plain line and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import typing as t
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from connector.cli.common import fail, load_config_or_fail, open_state_or_fail
+
+if t.TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from connector.scoring.model import ScoringModel
+    from connector.sync.config import ConnectorConfig, CRMConfig
+
+__all__ = ["register"]
+
+ConfigOpt = t.Annotated[str | None, typer.Option("--config", "-c", help="connector.yaml (default: $CONNECTOR_CONFIG or ./connector.yaml)")]
+CrmOpt = t.Annotated[str | None, typer.Option("--crm", help="Which configured CRM (default: the only one)")]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _crm(cfg: ConnectorConfig, crm: str | None) -> CRMConfig:
+    try:
+        return cfg.crm(crm)
+    except KeyError as exc:
+        fail(str(exc.args[0]))
+
+
+def _models(entry: CRMConfig) -> list[ScoringModel]:
+    from connector.scoring.loader import load_models
+    from connector.yamlfile import YamlFileError
+
+    try:
+        return load_models(entry.models)
+    except YamlFileError as exc:
+        fail(f"the CRM's models are not valid:\n{exc}")
+
+
+def _contact(engine: sa.Engine, crm: str, ref: str) -> str:
+    from connector.sync.adjustments import resolve
+
+    found = resolve(engine, crm, [ref]).get(ref.strip())
+    if found is None:
+        fail(f"contact '{ref}' is not in the state store of CRM '{crm}' (an id or an e-mail address; has it been synced?)")
+    return found
+
+
+# -- adjust ---------------------------------------------------------------------------------------
+
+
+def adjust_command(
+    contact: t.Annotated[str | None, typer.Argument(help="The contact's id in the CRM, or its e-mail address")] = None,
+    model: t.Annotated[str | None, typer.Option("--model", help="The model whose dimension is adjusted")] = None,
+    dimension: t.Annotated[str | None, typer.Option("--dimension", help="The dimension to add points to (or take from)")] = None,
+    points: t.Annotated[float | None, typer.Option("--points", help="Points to add (negative: take away)")] = None,
+    reason: t.Annotated[str | None, typer.Option("--reason", help="Why (shown in explain, history and the reasons)")] = None,
+    by: t.Annotated[str | None, typer.Option("--by", help="Who gives the points (default: your user name)")] = None,
+    expires: t.Annotated[str | None, typer.Option("--expires", help="ISO 8601 instant it stops counting (default: never)")] = None,
+    csv_file: t.Annotated[str | None, typer.Option("--csv", help="Bulk: a CSV/JSONL file with columns contact, model, dimension, points, reason[, by, expires]")] = None,
+    where: t.Annotated[str | None, typer.Option("--where", help="Segment: every contact matching this condition, e.g. '{property: industry, op: eq, value: Software}'")] = None,
+    dry_run: t.Annotated[bool, typer.Option("--dry-run", help="List who would be adjusted; record nothing")] = False,
+    config: ConfigOpt = None,
+    crm: CrmOpt = None,
+) -> None:
+    """Give or take points by hand (one contact, a CSV, or a segment); the next sync counts them."""
+    from connector.sync import adjustments
+
+    forms = [f for f, given in (("CONTACT", contact), ("--csv", csv_file), ("--where", where)) if given]
+    if len(forms) != 1:
+        fail("give exactly one of CONTACT, --csv FILE or --where CONDITION", 2)
+    cfg = load_config_or_fail(config)
+    entry = _crm(cfg, crm)
+    models = _models(entry)
+    engine = open_state_or_fail(cfg)
+    now = _now()
+    author = by or getpass.getuser()
+    try:
+        if csv_file:
+            planned, problems = adjustments.read_csv(csv_file, engine, entry.name, models, default_by=author, now=now)
+            if problems:
+                for problem in problems[:50]:
+                    typer.echo(problem, err=True)
+                more = f" (first 50 of {len(problems)} shown)" if len(problems) > 50 else ""
+                fail(f"{len(problems)} bad row(s){more}: nothing recorded; fix the file and run again")
+        else:
+            missing = [o for o, v in (("--model", model), ("--dimension", dimension), ("--points", points), ("--reason", reason)) if v is None]
+            if missing:
+                fail(f"missing {', '.join(missing)}", 2)
+            if contact:
+                targets = [_contact(engine, entry.name, contact)]
+                source = "cli"
+            else:
+                targets = [cid for cid, _ in adjustments.segment(engine, entry.name, _condition(t.cast(str, where)), _placeholders(models, t.cast(str, model)))]
+                source = f"segment: {where}"
+            expiry = adjustments.parse_expiry(expires)
+            planned = [
+                adjustments.plan(
+                    models, contact_id=cid, model=t.cast(str, model), dimension=t.cast(str, dimension), points=t.cast(float, points),
+                    reason=t.cast(str, reason), by=author, expires_at=expiry, source=source, now=now,
+                )
+                for cid in targets
+            ]
+    except ValueError as exc:
+        fail(str(exc))
+    if not planned:
+        typer.echo("no contact matches: nothing to record")
+        return
+    if dry_run:
+        table = Table(title=f"Would adjust {len(planned)} contact(s) (dry run: nothing recorded)")
+        for c in ("contact", "model", "dimension", "points", "reason", "by", "expires"):
+            table.add_column(c, justify="right" if c == "points" else "left")
+        for item in planned:
+            until = item.expires_at.isoformat() if item.expires_at else "never"
+            table.add_row(item.contact_id, item.model, item.dimension, f"{item.points:+g}", item.reason, item.by, until)
+        Console().print(table)
+        return
+    ids = adjustments.add(engine, entry.name, planned, now)
+    engine.dispose()
+    typer.echo(f"recorded {len(ids)} adjustment(s) for {len({item.contact_id for item in planned})} contact(s); the next `connector sync --crm {entry.name}` counts them")
+
+
+def _condition(text: str) -> t.Any:
+    """A ``--where`` condition in the models' syntax (YAML or JSON), validated like a model's ``when``."""
+    import pydantic
+    import yaml
+
+    from connector.scoring.model import When
+
+    try:
+        data = yaml.safe_load(text)
+        return pydantic.TypeAdapter(When).validate_python(data)
+    except (yaml.YAMLError, pydantic.ValidationError) as exc:
+        raise ValueError(f"--where: not a condition ({str(exc).splitlines()[0]}); e.g. '{{property: industry, op: eq, value: Software}}'") from None
+
+
+def _placeholders(models: t.Sequence[ScoringModel], name: str) -> list[str]:
+    found = next((m for m in models if m.model == name), None)
+    if found is None:
+        raise ValueError(f"model: '{name}' is not a model of this CRM (its models: {', '.join(m.model for m in models)})")
+    return list(found.placeholders)
+
+
+# -- history --------------------------------------------------------------------------------------
+
+
+def history_command(
+    contact: t.Annotated[str, typer.Argument(help="The contact's id in the CRM, or its e-mail address")],
+    config: ConfigOpt = None,
+    crm: CrmOpt = None,
+    model: t.Annotated[str | None, typer.Option("--model", help="Only this model")] = None,
+    as_json: t.Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table")] = False,
+) -> None:
+    """Every stage change, trigger firing and manual adjustment of a contact, with time, old/new value and reason."""
+    from connector.sync.history import contact_history
+
+    cfg = load_config_or_fail(config)
+    entry = _crm(cfg, crm)
+    models = _models(entry)
+    engine = open_state_or_fail(cfg)
+    cid = _contact(engine, entry.name, contact)
+    events = contact_history(engine, entry.name, cid, models, now=_now(), model=model)
+    engine.dispose()
+    if as_json:
+        for e in events:
+            typer.echo(json.dumps(e.to_dict(), default=str))
+        return
+    if not events:
+        typer.echo(f"{cid}: no stage change, trigger firing or adjustment recorded yet")
+        return
+    table = Table(title=f"History of {cid} (CRM {entry.name})")
+    for c in ("when (UTC)", "model", "what", "subject", "old", "new", "reason", "detail"):
+        table.add_column(c, overflow="fold")
+    for e in events:
+        table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.model, e.kind, e.subject, e.old or "-", e.new or "-", e.reason, e.detail or "")
+    Console(width=200).print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``adjust``, ``history`` and ``whatif`` to ``app``."""
+    app.command("adjust")(adjust_command)
+    app.command("history")(history_command)

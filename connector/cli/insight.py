@@ -189,7 +189,126 @@ def history_command(
     Console(width=200).print(table)
 
 
+# -- whatif ---------------------------------------------------------------------------------------
+
+
+def whatif_command(
+    model: t.Annotated[str, typer.Option("--model", help="The draft model file (YAML)")],
+    against: t.Annotated[str | None, typer.Option("--against", help="The current model file (default: the CRM's configured model of the same name)")] = None,
+    config: ConfigOpt = None,
+    crm: CrmOpt = None,
+    as_of: t.Annotated[str | None, typer.Option("--as-of", help="Score as of this ISO 8601 instant (default: now)")] = None,
+    top: t.Annotated[int, typer.Option("--top", help="How many biggest movers to list")] = 10,
+    converted: t.Annotated[str | None, typer.Option("--converted", help="Outcome as a property condition, e.g. '{property: lifecyclestage, op: eq, value: customer}' (default: the outcomes pulled from the CRM, if any)")] = None,
+    as_json: t.Annotated[bool, typer.Option("--json", help="Print JSON instead of tables")] = False,
+) -> None:
+    """Rescore the stored contacts with a draft model next to the current one; writes nothing."""
+    import pathlib
+
+    from connector.scoring.batch import BatchScorer
+    from connector.scoring.loader import load_model, load_predictors
+    from connector.sync import whatif
+    from connector.yamlfile import YamlFileError
+
+    cfg = load_config_or_fail(config)
+    entry = _crm(cfg, crm)
+    try:
+        draft = load_model(model)
+        if against is None:
+            configured = {m.model: path for m, path in zip(_models(entry), entry.models, strict=True)}
+            if draft.model not in configured:
+                fail(f"CRM '{entry.name}' has no model named '{draft.model}' (its models: {', '.join(configured)}): pass --against CURRENT.yaml", 2)
+            against = str(configured[draft.model])
+        current = load_model(against)
+        scorers = (BatchScorer(current, load_predictors(current, against)), BatchScorer(draft, load_predictors(draft, model)))
+    except YamlFileError as exc:
+        fail(f"a model is not valid:\n{exc}")
+    when = _now()
+    if as_of:
+        from connector.scoring.records import utc
+
+        try:
+            when = utc(dt.datetime.fromisoformat(as_of.replace("Z", "+00:00")))
+        except ValueError:
+            fail(f"--as-of: {as_of!r} is not an ISO 8601 date-time", 2)
+    engine = open_state_or_fail(cfg)
+    portal = whatif.load_portal(engine, entry.name, [scorers[0].model, scorers[1].model])
+    try:
+        if converted is not None:
+            portal.converted = whatif.converted_by(portal, _condition(converted), draft.placeholders)
+            portal.outcome_source = f"--converted {converted}"
+        else:
+            portal.converted = whatif.stored_outcomes(engine, entry.name)
+            portal.outcome_source = "outcomes pulled from the CRM"
+    except ValueError as exc:
+        fail(str(exc), 2)
+    engine.dispose()
+    if not portal.contacts:
+        fail(f"the state store has no contact of CRM '{entry.name}': run `connector sync --crm {entry.name}` first")
+    found = whatif.what_if(portal, scorers[0], scorers[1], as_of=when, top=top)
+    if as_json:
+        typer.echo(json.dumps(found.to_dict(), default=str, indent=2))
+        return
+    _print_whatif(found, pathlib.Path(against).name, pathlib.Path(model).name)
+
+
+def _print_whatif(found: t.Any, current_file: str, draft_file: str) -> None:
+    console = Console(width=200)
+    console.print(
+        f"[bold]What-if[/bold] {found.contacts} stored contacts as of {found.as_of.isoformat()}: current {found.current_model} ({current_file}) "
+        f"vs draft {found.draft_model} ({draft_file}); nothing written",
+        highlight=False,
+    )
+    table = Table(title="Contacts per stage")
+    for c in ("stage", "current", "draft", "change"):
+        table.add_column(c, justify="left" if c == "stage" else "right")
+    for row in found.stages:
+        table.add_row(row.stage, str(row.current), str(row.draft), f"{row.draft - row.current:+d}")
+    console.print(table)
+    if found.crossings:
+        table = Table(title="Who changes stage (current -> draft)")
+        for c in ("current", "draft", "contacts", "e.g."):
+            table.add_column(c, justify="right" if c == "contacts" else "left")
+        for x in found.crossings:
+            table.add_row(x.current, x.draft, str(x.count), ", ".join(x.examples))
+        console.print(table)
+    else:
+        console.print("nobody changes stage")
+    if found.triggers:
+        table = Table(title="Triggers firing at this scoring")
+        for c in ("trigger", "current", "draft", "only under draft (e.g.)", "only under current (e.g.)"):
+            table.add_column(c, justify="right" if c in ("current", "draft") else "left")
+        for trig in found.triggers:
+            table.add_row(trig.trigger, str(trig.current), str(trig.draft), ", ".join(trig.only_draft) or "-", ", ".join(trig.only_current) or "-")
+        console.print(table)
+    if found.movers:
+        table = Table(title="Biggest movers")
+        for c in ("contact", "e-mail", "current", "draft", "change", "what moved them (draft - current)"):
+            table.add_column(c, justify="right" if c in ("current", "draft", "change") else "left", overflow="fold")
+        for m in found.movers:
+            why = "; ".join(f"{p:+g} {what}" + (f" ({dim})" if dim else "") if p else what for what, dim, p in m.because[:4])
+            table.add_row(m.contact_id, m.email or "", f"{m.current:g}", f"{m.draft:g}", f"{m.delta:+g}", why)
+        console.print(table)
+    else:
+        console.print("no total changes")
+    if found.bands_current is not None and found.bands_draft is not None:
+        table = Table(title=f"Conversion by score band (fifths of contacts by score; outcomes: {found.outcome_source})")
+        for c in ("band", "current: scores", "current: converted", "draft: scores", "draft: converted"):
+            table.add_column(c, justify="right")
+        for a, b in zip(found.bands_current, found.bands_draft, strict=True):
+            table.add_row(
+                f"{a.band} ({'top' if a.band == 1 else 'next'} 20%)" if a.band < 5 else "5 (bottom 20%)",
+                f"{a.min_score:g}-{a.max_score:g}", f"{a.converted}/{a.contacts} = {a.rate:.1%}",
+                f"{b.min_score:g}-{b.max_score:g}", f"{b.converted}/{b.contacts} = {b.rate:.1%}",
+            )
+        console.print(table)
+    else:
+        console.print("conversion by score band: no outcomes known (pull outcomes from the CRM, or pass --converted CONDITION)")
+    console.print(f"timings: {found.seconds}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``adjust``, ``history`` and ``whatif`` to ``app``."""
     app.command("adjust")(adjust_command)
     app.command("history")(history_command)
+    app.command("whatif")(whatif_command)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses as dc
 import datetime as dt
+import json
 import typing as t
 
 import numpy as np
@@ -33,7 +34,7 @@ import sqlalchemy as sa
 
 from connector.scoring.batch import BatchScorer, round2_array
 from connector.scoring.batch.memo import fields
-from connector.scoring.columns import ActivityColumns, AdjustmentColumns, ContactColumns, PreviousColumns, ResultColumns
+from connector.scoring.columns import EPOCH, ActivityColumns, AdjustmentColumns, ContactColumns, PreviousColumns, ResultColumns, from_micros, to_micros
 from connector.scoring.conditions import matches
 from connector.scoring.engine import contact_values
 from connector.scoring.identity import email_id
@@ -44,7 +45,7 @@ from connector.sync import adjustments as adjustments_mod
 from connector.sync.stagedates import seed
 from connector.sync.tables import activities, contacts, identities, scores
 
-__all__ = ["Band", "Mover", "Portal", "StageRow", "TriggerDiff", "WhatIf", "load_portal", "what_if"]
+__all__ = ["Activities", "Band", "Mover", "Portal", "StageRow", "TriggerDiff", "WhatIf", "load_portal", "what_if"]
 
 #: Score bands for conversion: contacts split into this many equal groups by score.
 BANDS = 5
@@ -52,11 +53,33 @@ NONE_STAGE = "(none)"
 
 
 @dc.dataclass
+class Activities:
+    """The portal's activities as plain per-activity values (an :class:`Activity` each only when asked)."""
+
+    owners: list[str] = dc.field(default_factory=list)
+    ids: list[str] = dc.field(default_factory=list)
+    types: list[str] = dc.field(default_factory=list)
+    #: microseconds since the epoch (UTC)
+    occurred: list[int] = dc.field(default_factory=list)
+    attributes: list[dict[str, t.Any]] = dc.field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def records(self) -> list[Activity]:
+        """Canonical records (predictive dimensions read whole activities)."""
+        return [
+            Activity(id=i, type=k, occurred_at=from_micros(us), contact_id=o, attributes=a)
+            for o, i, k, us, a in zip(self.owners, self.ids, self.types, self.occurred, self.attributes, strict=True)
+        ]
+
+
+@dc.dataclass
 class Portal:
     """Everything stored about a CRM's contacts that scoring reads, loaded once."""
 
     contacts: list[Contact]
-    activities: list[Activity]
+    activities: Activities
     #: contact id -> its recorded adjustments (all models, expired ones too)
     adjustments: dict[str, list[adjustments_mod.Stored]]
     #: model name -> contact id -> stored state
@@ -81,17 +104,7 @@ def load_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel]) -
                 by_email.setdefault(email_id(email), cid)
         owner_of = dict(by_email)
         owner_of.update({anon: cid for anon, cid in conn.execute(sa.select(identities.c.anonymous_id, identities.c.contact_id).where(identities.c.crm == crm))})
-        q = sa.select(activities.c.id, activities.c.type, activities.c.occurred_at, activities.c.contact_id, activities.c.anonymous_id, activities.c.attributes).where(
-            activities.c.crm == crm
-        )
-        if types is not None:
-            q = q.where(activities.c.type.in_(sorted(types)))
-        known = {c.id for c in people}
-        acts: list[Activity] = []
-        for aid, typ, occurred, cid, anon, attrs in conn.execute(q):
-            owner = cid or owner_of.get(anon or "")
-            if owner is not None and owner in known:
-                acts.append(Activity(id=aid, type=typ, occurred_at=occurred, contact_id=owner, attributes=attrs or {}, anonymous_id=anon))
+        acts = _activities(conn, crm, types, owner_of, {c.id for c in people})
         states: dict[str, dict[str, ScoringState]] = {m.model: {} for m in models}
         for cid, model, state in conn.execute(
             sa.select(scores.c.contact_id, scores.c.model, scores.c.state).where(scores.c.crm == crm, scores.c.model.in_(list(states)))
@@ -99,6 +112,65 @@ def load_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel]) -
             states[model][cid] = ScoringState.from_dict(state)
     adjusted = adjustments_mod.for_scoring(engine, crm, [c.id for c in people])
     return Portal(people, acts, adjusted, states)
+
+
+def _activities(conn: sa.Connection, crm: str, types: set[str] | None, owner_of: t.Mapping[str, str], known: set[str]) -> Activities:
+    """The CRM's activities of ``types``, each given to the contact it belongs to (as the sync resolves it).
+
+    Why raw values: reading a million activities, decoding each ``attributes`` JSON and each
+    timestamp through the column types, and making an :class:`Activity` of each took most of a
+    what-if's time. Attributes repeat (the same URLs and forms), so each distinct text is decoded
+    once; SQLite's timestamp text (UTC, as :class:`~connector.sync.tables.UTCDateTime` stores it)
+    is parsed by ``datetime.fromisoformat``; the values go straight into columns.
+    """
+    sqlite = conn.dialect.name == "sqlite"
+    occurred_col: t.Any = activities.c.occurred_at
+    if sqlite:
+        # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): whole seconds from SQLite's strftime,
+        # microseconds from the text, exactly; any other text is parsed in Python below.
+        text = sa.type_coerce(activities.c.occurred_at, sa.String)
+        exact = sa.cast(sa.func.strftime("%s", text), sa.Integer) * 1_000_000 + sa.cast(sa.func.substr(text, 21, 6), sa.Integer)
+        occurred_col = sa.case((sa.func.length(text) == 26, exact), else_=text)
+    q = sa.select(activities.c.id, activities.c.type, occurred_col, activities.c.contact_id, activities.c.anonymous_id, sa.cast(activities.c.attributes, sa.Text)).where(
+        activities.c.crm == crm
+    )
+    if types is not None:
+        q = q.where(activities.c.type.in_(sorted(types)))
+    rows = _fetch_all(conn, q.order_by(activities.c.id))  # by id (the primary key's order): ranking ids is then one linear pass
+    if not rows:
+        return Activities()
+    ids, kinds, occurred, cids, anons, texts = ([row[k] for row in rows] for k in range(6))
+    owners = [cid or owner_of.get(anon or "") for cid, anon in zip(cids, anons, strict=True)]
+    keep = [i for i, owner in enumerate(owners) if owner is None or owner not in known]
+    if keep:  # activity of nobody we know (anonymous, or a contact not stored): dropped, as the sync does
+        gone = set(keep)
+        ids, kinds, occurred, owners, texts = ([v for i, v in enumerate(col) if i not in gone] for col in (ids, kinds, occurred, owners, texts))
+    decoded: dict[str | None, dict[str, t.Any]] = {None: {}, "null": {}}
+    for text in set(texts) - decoded.keys():
+        decoded[text] = json.loads(text) or {}
+    if sqlite:
+        parse, naive_epoch, micro = dt.datetime.fromisoformat, EPOCH.replace(tzinfo=None), dt.timedelta(microseconds=1)
+        micros = [v if type(v) is int else (parse(v) - naive_epoch) // micro for v in occurred]
+    else:
+        micros = [to_micros(v) for v in occurred]
+    return Activities(t.cast(list[str], owners), ids, kinds, micros, [decoded[x] for x in texts])
+
+
+def _fetch_all(conn: sa.Connection, query: sa.Select[t.Any]) -> list[tuple[t.Any, ...]]:
+    """Every row of ``query`` as the driver's plain tuples (no result processing: the caller converts).
+
+    One ``fetchall`` on the driver's own cursor: building a SQLAlchemy row per activity cost
+    more than the query itself at a million rows.
+    """
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    args: t.Any = [params[k] for k in (compiled.positiontup or [])] if compiled.positional else params
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(compiled.string, args)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def _activity_types(models: t.Sequence[ScoringModel]) -> set[str] | None:
@@ -258,7 +330,12 @@ def columns(portal: Portal, models: t.Sequence[ScoringModel]) -> tuple[ContactCo
         props |= p
         attrs |= a
     rows = {c.id: i for i, c in enumerate(portal.contacts)}
-    return ContactColumns.from_records(portal.contacts, props), ActivityColumns.from_records(portal.activities, rows, attrs)
+    acts = portal.activities
+    if any(d.predictive is not None for m in models for d in m.dimensions.values()):
+        return ContactColumns.from_records(portal.contacts, props), ActivityColumns.from_records(acts.records(), rows, attrs)
+    owners = np.fromiter((rows[o] for o in acts.owners), dtype=np.int32, count=len(acts))
+    occurred = np.array(acts.occurred, dtype=np.int64)
+    return ContactColumns.from_records(portal.contacts, props), ActivityColumns.from_values(owners, acts.types, occurred, acts.ids, acts.attributes, attrs)
 
 
 def what_if(

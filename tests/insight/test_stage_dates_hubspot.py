@@ -8,61 +8,30 @@ enters ``opportunity`` at the first sync and starts from zero.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import pathlib
-import shutil
-import typing as t
 
 import pytest
 import sqlalchemy as sa
 
-from connector.adapters.specs import specs_from_models
 from connector.sandbox.hubspot import HubSpotSandbox
-from connector.sandbox.hubspot.clock import SandboxClock
 from connector.scoring.engine import Scorer
-from connector.scoring.loader import load_models
 from connector.scoring.result import ScoringState
-from connector.sync.config import ConnectorConfig, crm_entry, load_config, write_config
-from connector.sync.connect import connect
+from connector.sync.config import ConnectorConfig
 from connector.sync.db import make_engine
 from connector.sync.pipeline import run_sync
-from connector.sync.ratelimit import RateLimiter
 from connector.sync.store import Store
 from connector.sync.tables import stage_history
+from tests.adapters.conftest import T0, at
+from tests.sync.test_hubspot_e2e import sandbox_config
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-T0 = 1_768_478_400_000  # 2026-01-15T12:00:00Z
 DAY = 86_400_000
-
-
-def _at(ms: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
-
-
-@pytest.fixture
-def sandbox() -> t.Iterator[HubSpotSandbox]:
-    with HubSpotSandbox(seed="empty", rate_limit=None, search_rate=None, faults=0.0, clock=SandboxClock(frozen_ms=T0)) as sb:
-        yield sb
 
 
 @pytest.fixture
 def config(tmp_path: pathlib.Path, database_url: str, sandbox: HubSpotSandbox, monkeypatch: pytest.MonkeyPatch) -> ConnectorConfig:
-    shutil.copy(REPO / "mappings" / "models" / "b2b-saas.yaml", tmp_path / "b2b-saas.yaml")
-    shutil.copy(REPO / "mappings" / "hubspot.yaml", tmp_path / "hubspot.yaml")
-    entry = crm_entry(
-        "portal", "hubspot", "hubspot.yaml", ["b2b-saas.yaml"], credentials={"access_token": "SEED_TEST_TOKEN"}, base_url_env="SEED_TEST_URL",
-        rate_limit={"requests": 1000, "per_seconds": 1, "searches_per_second": 1000},
-    )
-    write_config(tmp_path / "connector.yaml", [entry], database_url=database_url, overlap_minutes=5)
-    monkeypatch.setenv("SEED_TEST_TOKEN", sandbox.token)
-    monkeypatch.setenv("SEED_TEST_URL", sandbox.base_url)
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    cfg = load_config(tmp_path / "connector.yaml")
-    adapter = connect(cfg.crms[0], RateLimiter.from_limits(cfg.crms[0].limits), env_file=tmp_path / ".env")
-    adapter.setup(specs_from_models(load_models(cfg.crms[0].models)))
-    adapter.close()
-    return cfg
+    return sandbox_config(tmp_path, database_url, sandbox, monkeypatch, model=REPO / "mappings" / "models" / "b2b-saas.yaml", mapping=REPO / "mappings" / "hubspot.yaml")
 
 
 def test_existing_opportunities_keep_the_engagement_earned_since_hubspot_says_they_became_one(config: ConnectorConfig, sandbox: HubSpotSandbox) -> None:
@@ -76,13 +45,13 @@ def test_existing_opportunities_keep_the_engagement_earned_since_hubspot_says_th
             events.append({"objectId": record.id, "eventType": "e_visited_page", "occurredAt": T0 - days * DAY, "properties": {"hs_url": f"https://acme.io{path}"}})
     sandbox.store.add_events(events)
     sandbox.clock.advance(ms=1000)
-    now = _at(sandbox.clock.now_ms())
+    now = at(sandbox.clock.now_ms())
 
-    summary = run_sync(config, "portal", clock=lambda: now)
+    summary = run_sync(config, "portal-a", clock=lambda: now)
     assert summary.status == "ok", summary.error
 
     engine = make_engine(config.effective_database_url())
-    store = Store(engine, "portal")
+    store = Store(engine, "portal-a")
     data = store.load_for_scoring([dated.id, undated.id])
     with engine.connect() as conn:
         history = conn.execute(sa.select(stage_history.c.contact_id, stage_history.c.to_stage, stage_history.c.at).order_by(stage_history.c.id)).all()
@@ -90,7 +59,7 @@ def test_existing_opportunities_keep_the_engagement_earned_since_hubspot_says_th
     engine.dispose()
     scorer = Scorer.from_file(config.crms[0].models[0])
     contact = next(c for c in data.contacts if c.id == dated.id)
-    expected = scorer.score(contact, data.activities[dated.id], [], now, ScoringState(stage="opportunity", stage_entered_at=_at(T0 - 30 * DAY)))
+    expected = scorer.score(contact, data.activities[dated.id], [], now, ScoringState(stage="opportunity", stage_entered_at=at(T0 - 30 * DAY)))
     fresh = scorer.score(next(c for c in data.contacts if c.id == undated.id), data.activities[undated.id], [], now, None)
 
     def dims(cid: str) -> dict[str, float]:
@@ -100,7 +69,7 @@ def test_existing_opportunities_keep_the_engagement_earned_since_hubspot_says_th
     assert dims(dated.id) == dict(expected.dimensions)
     assert dims(undated.id) == dict(fresh.dimensions)
     assert expected.dimensions["engagement"] > 0 == fresh.dimensions["engagement"]  # views after the date count; a fresh entry wipes them
-    assert (dated.id, "opportunity", _at(T0 - 30 * DAY)) in history
+    assert (dated.id, "opportunity", at(T0 - 30 * DAY)) in history
     assert (undated.id, "opportunity", now) in history
     written = {r.id: r.properties for r in (sandbox.store.get("contacts", dated.id), sandbox.store.get("contacts", undated.id)) if r is not None}
     assert float(written[dated.id]["b2b_saas_engagement"]) == expected.dimensions["engagement"]

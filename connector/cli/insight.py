@@ -205,24 +205,12 @@ def whatif_command(
     """Rescore the stored contacts with a draft model next to the current one; writes nothing."""
     import pathlib
 
-    from connector.scoring.batch import BatchScorer
-    from connector.scoring.loader import load_model, load_predictors
+    from connector.scoring.loader import load_model
     from connector.sync import whatif
     from connector.yamlfile import YamlFileError
 
     cfg = load_config_or_fail(config)
     entry = _crm(cfg, crm)
-    try:
-        draft = load_model(model)
-        if against is None:
-            configured = {m.model: path for m, path in zip(_models(entry), entry.models, strict=True)}
-            if draft.model not in configured:
-                fail(f"CRM '{entry.name}' has no model named '{draft.model}' (its models: {', '.join(configured)}): pass --against CURRENT.yaml", 2)
-            against = str(configured[draft.model])
-        current = load_model(against)
-        scorers = (BatchScorer(current, load_predictors(current, against)), BatchScorer(draft, load_predictors(draft, model)))
-    except YamlFileError as exc:
-        fail(f"a model is not valid:\n{exc}")
     when = _now()
     if as_of:
         from connector.scoring.records import utc
@@ -231,21 +219,26 @@ def whatif_command(
             when = utc(dt.datetime.fromisoformat(as_of.replace("Z", "+00:00")))
         except ValueError:
             fail(f"--as-of: {as_of!r} is not an ISO 8601 date-time", 2)
-    engine = open_state_or_fail(cfg)
-    portal = whatif.load_portal(engine, entry.name, [scorers[0].model, scorers[1].model])
     try:
-        if converted is not None:
-            portal.converted = whatif.converted_by(portal, _condition(converted), draft.placeholders)
-            portal.outcome_source = f"--converted {converted}"
-        else:
-            portal.converted = whatif.stored_outcomes(engine, entry.name)
-            portal.outcome_source = "outcomes pulled from the CRM"
+        outcome = _condition(converted) if converted is not None else None
     except ValueError as exc:
         fail(str(exc), 2)
+    try:
+        if against is None:
+            name = load_model(model).model
+            configured = {m.model: path for m, path in zip(_models(entry), entry.models, strict=True)}
+            if name not in configured:
+                fail(f"CRM '{entry.name}' has no model named '{name}' (its models: {', '.join(configured)}): pass --against CURRENT.yaml", 2)
+            against = str(configured[name])
+        engine = open_state_or_fail(cfg)
+        found = whatif.compare_files(engine, entry.name, against, model, as_of=when, converted=outcome, top=top)
+    except YamlFileError as exc:
+        fail(f"a model is not valid:\n{exc}")
     engine.dispose()
-    if not portal.contacts:
+    if not found.contacts:
         fail(f"the state store has no contact of CRM '{entry.name}': run `connector sync --crm {entry.name}` first")
-    found = whatif.what_if(portal, scorers[0], scorers[1], as_of=when, top=top)
+    if converted is not None:
+        found.outcome_source = f"--converted {converted}"
     if as_json:
         typer.echo(json.dumps(found.to_dict(), default=str, indent=2))
         return

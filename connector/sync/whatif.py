@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses as dc
 import datetime as dt
 import json
+import pathlib
 import typing as t
 
 import numpy as np
@@ -45,7 +46,7 @@ from connector.sync import adjustments as adjustments_mod
 from connector.sync.stagedates import seed
 from connector.sync.tables import activities, contacts, identities, scores
 
-__all__ = ["Activities", "Band", "Mover", "Portal", "StageRow", "TriggerDiff", "WhatIf", "load_portal", "what_if"]
+__all__ = ["Activities", "Band", "Mover", "Portal", "StageRow", "TriggerDiff", "WhatIf", "compare_files", "load_portal", "what_if"]
 
 #: Score bands for conversion: contacts split into this many equal groups by score.
 BANDS = 5
@@ -457,3 +458,35 @@ def _bands(ids: t.Sequence[str], score: np.ndarray, converted: set[str] | None) 
         values = [float(score[i]) for i in part]
         out.append(Band(b + 1, len(part), sum(1 for i in part if ids[i] in converted), min(values), max(values)))
     return out
+
+
+def compare_files(
+    engine: sa.Engine,
+    crm: str,
+    current: str | pathlib.Path,
+    draft: str | pathlib.Path,
+    *,
+    as_of: dt.datetime,
+    converted: When | None = None,
+    top: int = 10,
+) -> WhatIf:
+    """The whole what-if from two model files (what ``connector whatif`` and a learned draft's review run).
+
+    Outcomes: ``converted`` (a property condition) when given, else the outcomes pulled from the
+    CRM when the state store has them, else none (no bands).
+
+    Raises:
+        YamlFileError: a model file (or a predictor it names) is invalid.
+    """
+    from connector.scoring.loader import load_model, load_predictors
+
+    models = [load_model(current), load_model(draft)]
+    scorers = [BatchScorer(m, load_predictors(m, path)) for m, path in zip(models, (current, draft), strict=True)]
+    portal = load_portal(engine, crm, models)
+    if converted is not None:
+        portal.converted = converted_by(portal, converted, models[1].placeholders)
+        portal.outcome_source = "property condition"
+    else:
+        portal.converted = stored_outcomes(engine, crm)
+        portal.outcome_source = "outcomes pulled from the CRM"
+    return what_if(portal, scorers[0], scorers[1], as_of=as_of, top=top)

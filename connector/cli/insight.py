@@ -62,6 +62,14 @@ def _contact(engine: sa.Engine, crm: str, ref: str) -> str:
 # -- adjust ---------------------------------------------------------------------------------------
 
 
+def _user() -> str:
+    """Who gives the points when ``--by`` is left out: the logged-in user."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no user name in the environment nor the password database
+        fail("cannot tell who you are: pass --by NAME", 2)
+
+
 def adjust_command(
     contact: t.Annotated[str | None, typer.Argument(help="The contact's id in the CRM, or its e-mail address")] = None,
     model: t.Annotated[str | None, typer.Option("--model", help="The model whose dimension is adjusted")] = None,
@@ -87,7 +95,7 @@ def adjust_command(
     models = _models(entry)
     engine = open_state_or_fail(cfg)
     now = _now()
-    author = by or getpass.getuser()
+    author = by or _user()
     try:
         if csv_file:
             planned, problems = adjustments.read_csv(csv_file, engine, entry.name, models, default_by=author, now=now)

@@ -274,7 +274,7 @@ def explain_command(
                 label += f" ({r['detail']})"
             table.add_row(f"{r.get('points', 0):+g}", r.get("dimension", ""), label, r.get("kind", ""))
         console.print(table)
-        console.print(f"  scored as of {_when(s['as_of'])}; next change by decay/windows: {_when(s['changes_at']) if s['changes_at'] else 'none'}", highlight=False)
+        console.print(f"  scored as of {_when(s['as_of'])}; next change (decay, windows, an adjustment expiring): {_when(s['changes_at']) if s['changes_at'] else 'none'}", highlight=False)
     if found.stage_history:
         console.print("[bold]Stage history[/bold]")
         for h in found.stage_history:

@@ -95,3 +95,18 @@ def test_dates_are_only_read_before_the_first_scoring(sync_config, fake_crm, fac
     assert run_sync(sync_config, "main", clock=clock, adapter_factory=factory).status == "ok"
     # The connector's own history wins once it has one: the stage is what the model says.
     assert fake_crm.fields["c"]["test_model_stage"] == "subscriber"
+
+
+def test_a_contact_pulled_again_with_the_same_stage_dates_is_not_rescored(sync_config, fake_crm, factory, clock):
+    _model(sync_config)
+    dates = {"mql": T0 - dt.timedelta(days=3)}
+    fake_crm.add_contact("c", T0, job_title="Marketing", stage_dates=dates)
+    assert run_sync(sync_config, "main", clock=clock, adapter_factory=factory).scored == 1
+    clock.advance(hours=1)
+    fake_crm.add_contact("c", clock.now - dt.timedelta(minutes=1), job_title="Marketing", stage_dates=dict(dates))
+    summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert (summary.pulled_contacts, summary.scored) == (1, 0)
+    clock.advance(hours=1)
+    fake_crm.add_contact("c", clock.now - dt.timedelta(minutes=1), job_title="Marketing", stage_dates={**dates, "sql": T0})
+    summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert (summary.pulled_contacts, summary.scored) == (1, 1)  # a new stage date is a change

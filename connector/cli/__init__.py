@@ -37,6 +37,10 @@ for _module in (score, learn, crm, sandbox, sync, service, demo):
     _module.register(app)
 helpstyle.plain_flags()
 
+from connector.cli import insight  # noqa: E402 - adjust, history, whatif
+
+insight.register(app)
+
 
 def main() -> None:
     """Console-script entry point."""

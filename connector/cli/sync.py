@@ -260,16 +260,23 @@ def explain_command(
                 label += f" ({r['detail']})"
             table.add_row(f"{r.get('points', 0):+g}", r.get("dimension", ""), label, r.get("kind", ""))
         console.print(table)
-        console.print(f"  scored as of {_when(s['as_of'])}; next change by decay/windows: {_when(s['changes_at']) if s['changes_at'] else 'none'}", highlight=False)
+        console.print(f"  scored as of {_when(s['as_of'])}; next change (decay, windows, an adjustment expiring): {_when(s['changes_at']) if s['changes_at'] else 'none'}", highlight=False)
     if found.stage_history:
         console.print("[bold]Stage history[/bold]")
         for h in found.stage_history:
-            console.print(f"  {_when(h['at'])}  {h['model']}: {h['from_stage'] or '(none)'} -> {h['to_stage'] or '(none)'}", highlight=False)
+            why = f"  ({h['reason']})" if h.get("reason") else ""
+            console.print(f"  {_when(h['at'])}  {h['model']}: {h['from_stage'] or '(none)'} -> {h['to_stage'] or '(none)'}{why}", highlight=False)
     if found.firings:
         console.print("[bold]Triggers fired[/bold]")
         for f in found.firings:
             acts = "; ".join(f"{a['type']} {a['status']}" + (f" ({a['last_error']})" if a.get("last_error") else "") for a in f["actions"])
             console.print(f"  {_when(f['fired_at'])}  {f['model']}: {f['trigger']} ({f['watched']} = {f['value']}) -> {acts}", highlight=False)
+    if found.adjustments:
+        console.print("[bold]Manual adjustments[/bold]")
+        now = dt.datetime.now(dt.UTC)
+        for a in found.adjustments:
+            state = "expired" if a["expires_at"] and a["expires_at"] <= now else (f"until {_when(a['expires_at'])}" if a["expires_at"] else "no expiry")
+            console.print(f"  {_when(a['at'])}  {a['model']}: {a['points']:+g} {a['dimension']} by {a['by']}: {a['reason']} ({state})", highlight=False)
     if found.pending:
         console.print(f"[bold]Waiting to be written:[/bold] {json.dumps(found.pending, default=str)}", highlight=False)
 

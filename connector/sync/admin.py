@@ -86,6 +86,8 @@ class Explanation:
     firings: list[dict[str, t.Any]]
     written: dict[str, t.Any]
     pending: dict[str, t.Any] | None
+    #: Manual adjustments (``connector adjust``), oldest first, expired ones included.
+    adjustments: list[dict[str, t.Any]] = dc.field(default_factory=list)
 
 
 def explain(engine: sa.Engine, crm: str, contact_id: str, model: str | None = None) -> Explanation | None:
@@ -111,7 +113,10 @@ def explain(engine: sa.Engine, crm: str, contact_id: str, model: str | None = No
             ]
         wrote = read_written(conn, crm, [contact_id]).get(contact_id, {})
         pend = conn.execute(sa.select(outbox.c["values"]).where(outbox.c.crm == crm, outbox.c.contact_id == contact_id, outbox.c.status == "pending")).first()
-    return Explanation(crm, contact_id, row[0], dict(row[1] or {}), score_rows, hist, fired, wrote, dict(pend[0]) if pend else None)
+    from connector.sync.adjustments import of_contact
+
+    adjusted = [a for a in of_contact(engine, crm, contact_id) if model is None or a["model"] == model]
+    return Explanation(crm, contact_id, row[0], dict(row[1] or {}), score_rows, hist, fired, wrote, dict(pend[0]) if pend else None, adjusted)
 
 
 def quarantine_list(engine: sa.Engine, crm: str | None = None, *, stream: str | None = None, include_retried: bool = False, limit: int = 100) -> list[dict[str, t.Any]]:

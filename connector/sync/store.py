@@ -235,20 +235,25 @@ class Store:
         for c in records:
             latest[c.id] = c
         with self.engine.begin() as conn:
-            existing: dict[str, tuple[t.Any, t.Any, t.Any]] = {}
+            existing: dict[str, tuple[t.Any, t.Any, t.Any, t.Any]] = {}
             for part in _chunks(list(latest)):
-                for cid, email, props, owner in conn.execute(
-                    sa.select(contacts.c.id, contacts.c.email, contacts.c.properties, contacts.c.owner_id).where(contacts.c.crm == self.crm, contacts.c.id.in_(part))
+                for cid, email, props, owner, dates in conn.execute(
+                    sa.select(contacts.c.id, contacts.c.email, contacts.c.properties, contacts.c.owner_id, contacts.c.stage_dates).where(
+                        contacts.c.crm == self.crm, contacts.c.id.in_(part)
+                    )
                 ):
-                    existing[cid] = (email, props, owner)
+                    existing[cid] = (email, props, owner, dates or None)
             rows = []
             for c in latest.values():
                 email = c.email.strip().lower() if c.email else None
                 props = jsonable(dict(c.properties))
-                if existing.get(c.id) == (email, props, c.owner_id):
+                dates = jsonable(dict(c.stage_dates)) if c.stage_dates else None
+                if existing.get(c.id) == (email, props, c.owner_id, dates):
                     continue
-                rows.append({"crm": self.crm, "id": c.id, "email": email, "properties": props, "updated_at": c.updated_at, "pulled_at": now, "needs_score": True, "owner_id": c.owner_id})
-            bulk_upsert(conn, contacts, rows, ["crm", "id"], ["email", "properties", "updated_at", "pulled_at", "needs_score", "owner_id"])
+                rows.append(
+                    {"crm": self.crm, "id": c.id, "email": email, "properties": props, "updated_at": c.updated_at, "pulled_at": now, "needs_score": True, "owner_id": c.owner_id, "stage_dates": dates}
+                )
+            bulk_upsert(conn, contacts, rows, ["crm", "id"], ["email", "properties", "updated_at", "pulled_at", "needs_score", "owner_id", "stage_dates"])
         return [r["id"] for r in rows]
 
     def save_activities(self, records: t.Sequence[Activity], now: dt.datetime) -> int:
@@ -335,12 +340,13 @@ class Store:
         with self.engine.connect() as conn:
             owner_of: dict[str, str] = {}
             for part in _chunks(list(ids)):
-                for cid, email, props, updated, owner in conn.execute(
-                    sa.select(contacts.c.id, contacts.c.email, contacts.c.properties, contacts.c.updated_at, contacts.c.owner_id).where(
+                for cid, email, props, updated, owner, dates in conn.execute(
+                    sa.select(contacts.c.id, contacts.c.email, contacts.c.properties, contacts.c.updated_at, contacts.c.owner_id, contacts.c.stage_dates).where(
                         contacts.c.crm == self.crm, contacts.c.id.in_(part)
                     )
                 ):
-                    out.contacts.append(Contact(id=cid, email=email, properties=props or {}, updated_at=updated, owner_id=owner))
+                    stage_dates = {k: dt.datetime.fromisoformat(v) for k, v in dates.items()} if dates else {}
+                    out.contacts.append(Contact(id=cid, email=email, properties=props or {}, updated_at=updated, owner_id=owner, stage_dates=stage_dates))
                     out.activities[cid] = []
                     if email:
                         owner_of[email_id(email)] = cid
@@ -373,9 +379,10 @@ class Store:
         cols = [c for c in full[0] if c not in ("crm", "contact_id", "model")] if full else []
         bulk_upsert(conn, scores, full, ["crm", "contact_id", "model"], cols)
 
-    def add_stage_changes(self, conn: sa.Connection, changes: t.Sequence[tuple[str, str, str | None, str | None, dt.datetime]]) -> None:
-        """Append ``(contact, model, from, to, at)`` rows to the stage history."""
-        bulk_insert(conn, stage_history, [{"crm": self.crm, "contact_id": c, "model": m, "from_stage": f, "to_stage": s, "at": at} for c, m, f, s, at in changes])
+    def add_stage_changes(self, conn: sa.Connection, changes: t.Sequence[tuple[str, str, str | None, str | None, dt.datetime, str | None]]) -> None:
+        """Append ``(contact, model, from, to, at, reason)`` rows to the stage history."""
+        rows = [{"crm": self.crm, "contact_id": c, "model": m, "from_stage": f, "to_stage": s, "at": at, "reason": why} for c, m, f, s, at, why in changes]
+        bulk_insert(conn, stage_history, rows)
 
     def clear_needs_score(self, conn: sa.Connection, ids: t.Sequence[str]) -> None:
         """The contacts were scored in this transaction."""

@@ -20,6 +20,7 @@ from connector.scoring.records import utc
 
 __all__ = [
     "ActivityRow",
+    "AdjustmentRow",
     "ContactRow",
     "CursorRow",
     "IdentityRow",
@@ -35,6 +36,7 @@ __all__ = [
     "WrittenRow",
     "actions",
     "activities",
+    "adjustments",
     "contacts",
     "cursors",
     "firings",
@@ -88,6 +90,8 @@ class ContactRow(SQLModel, table=True):
     needs_score: bool = Field(default=True)
     #: The CRM user owning the contact, as last pulled (tasks of triggers go to them).
     owner_id: str | None = Field(default=None, max_length=128)
+    #: Model stage name -> ISO instant the CRM says the contact entered it (seeds the stage history).
+    stage_dates: dict[str, str] | None = _json()
 
 
 class ActivityRow(SQLModel, table=True):
@@ -237,6 +241,8 @@ class StageHistoryRow(SQLModel, table=True):
     from_stage: str | None = Field(default=None, max_length=128)
     to_stage: str | None = Field(default=None, max_length=128)
     at: dt.datetime = _ts(nullable=False)
+    #: Why it moved: the stage's parts that held, or the CRM's own stage date it was seeded from.
+    reason: str | None = Field(default=None, max_length=500)
 
 
 class RunRow(SQLModel, table=True):
@@ -276,6 +282,31 @@ class LeaseRow(SQLModel, table=True):
     expires_at: dt.datetime = _ts(nullable=False)
 
 
+class AdjustmentRow(SQLModel, table=True):
+    """Points a person gave or took by hand (``connector adjust``): who, when, why, until when.
+
+    Kept apart from the pulled contact, so a re-pull never touches it; the next sync hands the
+    active ones to the scoring as data.
+    """
+
+    __tablename__ = "adjustments"
+    __table_args__ = (sa.Index("ix_adjustments_crm_contact", "crm", "contact_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=64)
+    contact_id: str = Field(max_length=128)
+    model: str = Field(max_length=128)
+    dimension: str = Field(max_length=128)
+    points: float
+    reason: str = Field(max_length=2000)
+    by: str = Field(max_length=255)
+    #: When it was recorded; it counts from then on.
+    at: dt.datetime = _ts(nullable=False)
+    #: When it stops counting (``None``: never).
+    expires_at: dt.datetime | None = _ts()
+    #: ``cli`` | ``csv:<file>:<line>`` | ``segment``
+    source: str = Field(max_length=500)
+
+
 metadata = SQLModel.metadata
 
 #: The Core tables, for the statements of the store, the outbox, the pusher and the admin queries.
@@ -292,3 +323,4 @@ actions = metadata.tables["trigger_actions"]
 stage_history = metadata.tables["stage_history"]
 runs = metadata.tables["runs"]
 leases = metadata.tables["leases"]
+adjustments = metadata.tables["adjustments"]

@@ -66,8 +66,10 @@ class FakeCRM:
     #: The fields that exist (``connector setup`` adds to it); ``None``: any field may be written.
     schema: set[str] | None = None
 
-    def add_contact(self, cid: str, at: dt.datetime, email: str | None = None, owner_id: str | None = None, **props: t.Any) -> None:
-        self.contacts[cid] = Contact(id=cid, email=email, properties=props, updated_at=at, owner_id=owner_id)
+    def add_contact(
+        self, cid: str, at: dt.datetime, email: str | None = None, owner_id: str | None = None, stage_dates: dict[str, dt.datetime] | None = None, **props: t.Any
+    ) -> None:
+        self.contacts[cid] = Contact(id=cid, email=email, properties=props, updated_at=at, owner_id=owner_id, stage_dates=stage_dates or {})
 
     def add_activity(self, aid: str, typ: str, at: dt.datetime, contact_id: str | None = None, anonymous_id: str | None = None) -> None:
         self.activities.append(Activity(id=aid, type=typ, occurred_at=at, contact_id=contact_id, anonymous_id=anonymous_id))
@@ -80,7 +82,10 @@ class FakeCRM:
     def save(self, path: pathlib.Path) -> None:
         """Write the CRM to ``path`` (contacts, activities, fields, lists, tasks, schema)."""
         data = {
-            "contacts": [{**dc.asdict(c), "updated_at": c.updated_at.isoformat() if c.updated_at else None} for c in self.contacts.values()],
+            "contacts": [
+                {**dc.asdict(c), "updated_at": c.updated_at.isoformat() if c.updated_at else None, "stage_dates": {k: v.isoformat() for k, v in c.stage_dates.items()}}
+                for c in self.contacts.values()
+            ],
             "activities": [{**dc.asdict(a), "occurred_at": a.occurred_at.isoformat()} for a in self.activities],
             "fields": self.fields,
             "lists": {name: sorted(ids) for name, ids in self.lists.items()},
@@ -95,7 +100,8 @@ class FakeCRM:
         data = json.loads(path.read_text(encoding="utf-8"))
         crm = cls(fields=data["fields"], lists={n: set(ids) for n, ids in data["lists"].items()}, schema=set(data["schema"]) if data["schema"] is not None else None)
         for c in data["contacts"]:
-            crm.contacts[c["id"]] = Contact(**{**c, "updated_at": dt.datetime.fromisoformat(c["updated_at"]) if c["updated_at"] else None})
+            dates = {k: dt.datetime.fromisoformat(v) for k, v in (c.get("stage_dates") or {}).items()}
+            crm.contacts[c["id"]] = Contact(**{**c, "updated_at": dt.datetime.fromisoformat(c["updated_at"]) if c["updated_at"] else None, "stage_dates": dates})
         crm.activities = [Activity(**{**a, "occurred_at": dt.datetime.fromisoformat(a["occurred_at"])}) for a in data["activities"]]
         crm.tasks = [TaskRequest(**{**task, "due_at": dt.datetime.fromisoformat(task["due_at"])}) for task in data["tasks"]]
         return crm

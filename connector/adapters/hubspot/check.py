@@ -71,6 +71,12 @@ def check_mapping(client: HubSpotClient, mapping: HubSpotMapping, *, output_name
             report(loc, f"HubSpot has no contact property '{spec.property}'{_hint(spec.property, portal)}")
         elif not compatible(spec.type, prop.type):
             report(("contacts", "properties", canonical), f"'{spec.property}' is a HubSpot {prop.type} property; cannot read it as {spec.type}")
+    for stage, name in contacts.stage_dates.items():
+        prop = portal.get(name)
+        if prop is None:
+            report(("contacts", "stage_dates", stage), f"HubSpot has no contact property '{name}'{_hint(name, portal)}")
+        elif not compatible("datetime", prop.type):
+            report(("contacts", "stage_dates", stage), f"'{name}' is a HubSpot {prop.type} property; a stage date must be a datetime or date")
     targets = {name: mapping.outputs.property_for(name) for name in output_names}
     targets.update(mapping.outputs.properties)
     for output, hs_name in targets.items():

@@ -65,6 +65,15 @@ def translate_contact(record: t.Any, mapping: HubSpotMapping) -> Contact | Rejec
             continue
         if value is not None:
             values[canonical] = value
+    stage_dates: dict[str, dt.datetime] = {}
+    for stage, prop in mapping.contacts.stage_dates.items():
+        raw_date = props.get(prop)
+        if raw_date in (None, "") or (isinstance(raw_date, str) and not raw_date.strip()):
+            continue
+        try:
+            stage_dates[stage] = parse_hubspot_time(raw_date)
+        except ConversionError as exc:
+            problems.append(f"property '{prop}' (stage date of {stage}): {exc}")
     updated_at: dt.datetime | None = None
     raw_updated = props.get("lastmodifieddate") or getattr(record, "updated_at", None)
     if raw_updated:
@@ -82,6 +91,7 @@ def translate_contact(record: t.Any, mapping: HubSpotMapping) -> Contact | Rejec
         properties=values,
         updated_at=updated_at,
         owner_id=str(owner).strip() if owner not in (None, "") and str(owner).strip() else None,
+        stage_dates=stage_dates,
     )
 
 

@@ -63,6 +63,10 @@ class ContactsMap(_Strict):
     owner_property: str = "hubspot_owner_id"
     #: canonical name -> HubSpot property (a bare string means a ``string`` property of that name).
     properties: dict[str, PropertyMap] = Field(default_factory=dict)
+    #: model stage name -> HubSpot datetime property holding when the contact entered that stage
+    #: (``hs_lifecyclestage_<stage>_date``): fills ``Contact.stage_dates``, which seeds the stage
+    #: history on the first sync so ``reset_on_enter`` does not wipe existing MQLs.
+    stage_dates: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("properties", mode="before")
     @classmethod
@@ -197,6 +201,7 @@ class HubSpotMapping(_Strict):
         """HubSpot properties a contact pull asks for: only those the mapping names (plus bookkeeping)."""
         names = [self.contacts.email_property, self.contacts.owner_property, "lastmodifieddate", "hs_object_id"]
         names += [spec.property for spec in self.contacts.properties.values()]
+        names += list(self.contacts.stage_dates.values())
         return list(dict.fromkeys(names))
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "PropertyGroup",
     "canonical_object_type",
     "default_catalog",
+    "stage_date_property",
 ]
 
 # objectType path names and HubSpot's object type ids (https://developers.hubspot.com/docs/api/crm/understanding-the-crm)
@@ -202,6 +203,28 @@ def _contact_props() -> list[PropertyDef]:
         PropertyDef("hs_analytics_source", "Original Source", "enumeration", "select", "analyticsinformation", read_only=True,
                     options=_opts("ORGANIC_SEARCH", "PAID_SEARCH", "EMAIL_MARKETING", "SOCIAL_MEDIA", "REFERRALS", "OTHER_CAMPAIGNS", "DIRECT_TRAFFIC", "OFFLINE")),
         PropertyDef("hs_calculated_phone_number", "Calculated Phone Number", "string", "text", g, read_only=True, calculated=True),
+        *_stage_date_props(g),
+    ]
+
+
+def stage_date_property(stage: str) -> str:
+    """The read-only "Became a ... Date" property HubSpot stamps when a contact enters ``stage``."""
+    return f"hs_lifecyclestage_{stage}_date"
+
+
+def _stage_date_props(group: str) -> list[PropertyDef]:
+    """One "Became a <stage> Date" property per default lifecycle stage.
+
+    HubSpot keeps, for each lifecycle stage, a read-only datetime property named
+    ``hs_lifecyclestage_<stage internal value>_date`` ("Became a Marketing Qualified Lead Date",
+    ...) that it sets when the contact's ``lifecyclestage`` moves to that stage
+    (https://knowledge.hubspot.com/contacts/use-lifecycle-stages: stages and their order; the
+    property names are those of HubSpot's default contact properties).
+    """
+    labels = {"marketingqualifiedlead": "Marketing Qualified Lead", "salesqualifiedlead": "Sales Qualified Lead"}
+    return [
+        PropertyDef(stage_date_property(s), f"Became a {labels.get(s, s.title())} Date", "datetime", "date", group, read_only=True, calculated=True)
+        for s in LIFECYCLE_STAGES
     ]
 
 

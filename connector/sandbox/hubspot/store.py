@@ -17,7 +17,7 @@ import typing as t
 from connector.sandbox.hubspot.clock import SandboxClock, iso_ms, parse_time_ms
 from connector.sandbox.hubspot.errors import not_found, validation_error
 from connector.sandbox.hubspot.forms import FormStore
-from connector.sandbox.hubspot.properties import OBJECT_TYPES, PropertyCatalog, canonical_object_type, default_catalog
+from connector.sandbox.hubspot.properties import OBJECT_TYPES, PropertyCatalog, canonical_object_type, default_catalog, stage_date_property
 
 __all__ = [
     "ASSOCIATION_TYPE_IDS",
@@ -38,6 +38,21 @@ ASSOCIATION_TYPE_IDS: dict[tuple[str, str], int] = {
 
 MODIFIED_PROPS = {"contacts": ("lastmodifieddate", "hs_lastmodifieddate")}
 CREATED_PROP = {"contacts": "createdate"}
+
+
+def _stamp_stage_date(props: dict[str, str], before: str | None, written: t.Mapping[str, str], when_ms: int) -> None:
+    """Set "Became a <stage> Date" when a write moves ``lifecyclestage`` to a new stage, as HubSpot does.
+
+    The date is the moment of the change; a write that names the date property itself (an admin
+    seeding history) keeps the value it gives. Where the documentation is silent the sandbox
+    chooses: dates of stages skipped or left are neither filled in nor cleared.
+    """
+    stage = written.get("lifecyclestage")
+    if not stage or stage == before:
+        return
+    name = stage_date_property(stage)
+    if name not in written:
+        props[name] = iso_ms(when_ms)
 
 
 @dataclasses.dataclass
@@ -226,6 +241,8 @@ class Store:
             props = {k: v for k, v in values.items() if v != ""}
             props["hs_object_id"] = record_id
             props[CREATED_PROP.get(object_type, "hs_createdate")] = iso_ms(created)
+            if object_type == "contacts":
+                _stamp_stage_date(props, None, values, created)
             record = Record(record_id, props, created, now)
             self._stamp(object_type, record, now)
             self._objects[object_type].records[record_id] = record
@@ -247,12 +264,16 @@ class Store:
         with self.lock:
             record = self.require(object_type, record_id)
             values = validated if validated is not None else self.catalog.validate_write(object_type, dict(properties), admin=admin)
+            stage_before = record.properties.get("lifecyclestage")
             for name, value in values.items():
                 if value == "":
                     record.properties.pop(name, None)
                 else:
                     record.properties[name] = value
-            self._stamp(object_type, record, self.clock.now_ms() if modified_at_ms is None else int(modified_at_ms))
+            when_ms = self.clock.now_ms() if modified_at_ms is None else int(modified_at_ms)
+            if object_type == "contacts":
+                _stamp_stage_date(record.properties, stage_before, values, when_ms)
+            self._stamp(object_type, record, when_ms)
             self.version += 1
             return record
 

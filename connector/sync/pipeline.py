@@ -52,6 +52,7 @@ from connector.sync.actions import execute_pending, record_firings
 from connector.sync.config import ConnectorConfig, CRMConfig
 from connector.sync.connect import AdapterFactory, connect
 from connector.sync.db import open_database
+from connector.sync.drift import record_week
 from connector.sync.lease import Lease, LeaseLost, default_owner
 from connector.sync.outbox import release_unsent, stage_changes
 from connector.sync.prefetch import Prefetch
@@ -249,6 +250,7 @@ class _Run:
             self.summary.error = counts.error
         if scored and not self.stopped():
             self.run_actions()
+            record_week(self.store.engine, self.crm.name, self.scorers.models, until)
 
     # 1. pull --------------------------------------------------------------------------------------
 

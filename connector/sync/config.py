@@ -37,6 +37,7 @@ __all__ = [
     "LeaseConfig",
     "RateLimitConfig",
     "ScheduleConfig",
+    "WebhookConfig",
     "config_path",
     "crm_entry",
     "load_config",
@@ -171,6 +172,23 @@ class LeaseConfig(_Strict):
     wait_seconds: float = Field(default=0.0, ge=0)
 
 
+class WebhookConfig(_Strict):
+    """``webhook`` trigger actions: how they are signed and retried (see docs/sync.md, "Webhooks")."""
+
+    #: NAME of the environment (or ``.env``) variable holding the HMAC-SHA256 signing secret.
+    secret_env: str = "CONNECTOR_WEBHOOK_SECRET"  # noqa: S105 - a variable name, not a secret
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    #: Tries per run (1 + retries) on a connection error, a timeout, 408, 429 or 5xx.
+    attempts: int = Field(default=4, ge=1, le=10)
+    #: First wait between tries; doubles each time (at most 30 s).
+    backoff_seconds: float = Field(default=0.5, ge=0)
+
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_env(cls, value: str) -> str:
+        return _env_name(value, "webhooks.secret_env")
+
+
 class LearnConfig(_Strict):
     """``connector learn --crm``: learning a model from this CRM's own outcomes (see docs/learning.md).
 
@@ -217,6 +235,8 @@ class CRMConfig(_Strict):
     reasons_max_chars: int | None = Field(default=None, gt=10)
     #: Learning from this CRM's outcomes (``connector learn --crm``); ``null``: not configured.
     learn: LearnConfig | None = None
+    #: Signing and retrying of ``webhook`` trigger actions.
+    webhooks: WebhookConfig = Field(default_factory=WebhookConfig)
 
     @field_validator("name")
     @classmethod

@@ -64,6 +64,7 @@ from connector.sync.score_worker import InProcess, Scoring, ScoringWorker, worke
 from connector.sync.scorers import ScoredChunk, ScorerSet
 from connector.sync.store import Store
 from connector.sync.summary import RunSummary
+from connector.sync.webhook import webhook_sender
 
 __all__ = ["run_sync"]
 
@@ -442,6 +443,7 @@ class _Run:
             clock=self.clock,
             run_id=self.summary.run_id,
             max_attempts=self.config.batch.max_push_attempts,
+            webhook=webhook_sender(self.crm.webhooks, env_file=self.config.env_file),
             before_call=self.renew,
             stop=self.stop,
         )

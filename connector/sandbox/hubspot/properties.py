@@ -202,9 +202,11 @@ def _contact_props() -> list[PropertyDef]:
         PropertyDef("hs_analytics_source", "Original Source", "enumeration", "select", "analyticsinformation", read_only=True,
                     options=_opts("ORGANIC_SEARCH", "PAID_SEARCH", "EMAIL_MARKETING", "SOCIAL_MEDIA", "REFERRALS", "OTHER_CAMPAIGNS", "DIRECT_TRAFFIC", "OFFLINE")),
         PropertyDef("hs_calculated_phone_number", "Calculated Phone Number", "string", "text", g, read_only=True, calculated=True),
-        # Set by HubSpot when the contact enters the stage (one such property per lifecycle stage).
-        PropertyDef("hs_lifecyclestage_customer_date", "Became a Customer Date", "datetime", "date", g, read_only=True, calculated=True),
     ]
+
+
+#: Set by HubSpot when a contact becomes a customer (the customer outcome is dated by it).
+CUSTOMER_DATE = "hs_lifecyclestage_customer_date"
 
 
 def _deal_props() -> list[PropertyDef]:
@@ -357,6 +359,9 @@ def default_catalog(now_ms: int = 0, portal_id: int = 0) -> PropertyCatalog:
     for prop in _contact_props():
         prop.created_ms = prop.updated_ms = now_ms
         catalog.add("contacts", prop)
+    if catalog.get("contacts", CUSTOMER_DATE) is None:  # one of HubSpot's "Became a <stage> Date" properties
+        catalog.add("contacts", PropertyDef(CUSTOMER_DATE, "Became a Customer Date", "datetime", "date", "contactinformation",
+                                            read_only=True, calculated=True, created_ms=now_ms, updated_ms=now_ms))
     for prop in _deal_props():
         prop.created_ms = prop.updated_ms = now_ms
         catalog.add("deals", prop)

@@ -21,7 +21,6 @@ import time
 
 from connector.adapters.base import CRMAdapter, RequestGate
 from connector.adapters.specs import specs_from_models
-from connector.report import make_report
 from connector.sandbox.hubspot import HubSpotSandbox
 from connector.scoring.model import ScoringModel
 from connector.sync.admin import crm_names, leaders, stage_counts
@@ -70,8 +69,6 @@ class DemoOptions:
     rate_limit: str | None = "190/10s"
     search_rate: str | None = "5/s"
     top: int = 10
-    #: Folder for the KPI report (report.html and PNG charts); ``None``: ``<database stem>-report`` beside the database.
-    report: pathlib.Path | None = None
 
 
 @dc.dataclass
@@ -103,8 +100,6 @@ class DemoReport:
     calls_by_endpoint: dict[str, int]
     seconds: float
     env: dict[str, str]
-    #: The KPI report's page.
-    report_path: pathlib.Path
 
 
 def intro(options: DemoOptions) -> str:
@@ -181,7 +176,6 @@ def run_demo(options: DemoOptions, progress: Progress | None = None, *, keep_san
                 by_endpoint[name] = by_endpoint.get(name, 0) + count
         url = config.effective_database_url()
         top, counts = _results(url, scorers.models, options.top)
-        page = _write_report(url, scorers.models, options.report or database.resolve().with_name(f"{database.stem}-report"))
         report = DemoReport(
             summary=summary,
             config_path=config_path,
@@ -194,7 +188,6 @@ def run_demo(options: DemoOptions, progress: Progress | None = None, *, keep_san
             calls_by_endpoint=dict(sorted(by_endpoint.items(), key=lambda kv: -kv[1])),
             seconds=time.monotonic() - started,
             env=env,
-            report_path=page,
         )
     except BaseException:
         sandbox.stop()
@@ -210,16 +203,6 @@ def _in_stage_order(model: ScoringModel, counts: dict[str | None, int]) -> dict[
     out = {name: counts.get(name, 0) for name in order}
     out.update({(k or "(none)"): v for k, v in counts.items() if k not in out})
     return out
-
-
-def _write_report(url: str, models: list[ScoringModel], output: pathlib.Path) -> pathlib.Path:
-    """The KPI report of the demo portal (the same as ``connector report``)."""
-    engine = make_engine(url)
-    try:
-        page, _ = make_report(engine, DEMO_CRM, models, output)
-    finally:
-        engine.dispose()
-    return page.resolve()
 
 
 def _results(url: str, models: list[ScoringModel], top: int) -> tuple[list[TopLead], dict[str, dict[str, int]]]:

@@ -46,7 +46,6 @@ def demo_command(
     seed: int = typer.Option(42, "--seed", help="Random seed of the generated portal (same seed, same data)."),
     no_rate_limit: bool = typer.Option(False, "--no-rate-limit", help="Serve the sandbox without HubSpot's rate limits (faster)."),
     keep: bool = typer.Option(False, "--keep", help="Keep the sandbox running after the sync, until Ctrl-C."),
-    report_dir: pathlib.Path | None = typer.Option(None, "--report", help="Folder for the KPI report (report.html and PNG charts); default: DATABASE-STEM-report beside the database."),
 ) -> None:
     """Start a sandbox HubSpot with demo data, set it up, run a full sync and show the results."""
     from rich.console import Console
@@ -55,7 +54,7 @@ def demo_command(
     from connector.demo import DemoOptions, intro, run_demo
 
     console = Console()
-    options = DemoOptions(database=database, contacts=contacts, random_seed=seed, report=report_dir)
+    options = DemoOptions(database=database, contacts=contacts, random_seed=seed)
     if no_rate_limit:
         options.rate_limit = options.search_rate = None
     console.print(f"[bold]connector demo[/]: {intro(options)}")
@@ -98,14 +97,16 @@ def demo_command(
         calls.add_row(name, f"{n:,}")
     console.print(calls)
     console.print(f"done in {report.seconds:.1f} s; state in {report.database_url}, configuration in {report.config_path}")
-    console.print(f"KPI report: {report.report_path}")
+    from connector.report import write_config_reports  # the KPI report of the demo portal, beside its database
+
+    for page in write_config_reports(report.config_path, database.resolve().with_name(f"{database.stem}-report")):
+        console.print(f"KPI report: {page}   (again: connector report --config {report.config_path} --output {page.parent})")
     cfg = report.config_path
     console.print("\n[bold]Try next[/]:")
     console.print(f"  connector status --config {cfg}")
     if report.top:
         console.print(f"  connector explain {report.top[0].contact_id} --config {cfg}")
     console.print(f"  connector quarantine list --config {cfg}")
-    console.print(f"  connector report --config {cfg} --output {report.report_path.parent}")
     console.print("  connector demo --keep     # keep the sandbox up, then `connector sync` / `connector run` against it")
     console.print("  edit mappings/models/*.yaml and run the demo again; see docs/operations.md and docs/sync.md")
     if keep:

@@ -18,7 +18,7 @@ if t.TYPE_CHECKING:
 
     from connector.scoring.model import ScoringModel
 
-__all__ = ["make_report", "write_report"]
+__all__ = ["make_report", "write_config_reports", "write_report"]
 
 
 def make_report(
@@ -27,3 +27,23 @@ def make_report(
     """Read the figures of ``crm`` and write the page and charts into ``output``; the page's path and the figures."""
     data = report_data(engine, crm, models, since=since)
     return write_report(data, output), data
+
+
+def write_config_reports(config_path: pathlib.Path, output: pathlib.Path) -> list[pathlib.Path]:
+    """The report of every CRM of a ``connector.yaml`` (``connector demo``); the pages' paths.
+
+    One CRM: ``output/report.html``; several: ``output/<crm>/report.html``.
+    """
+    from connector.scoring.loader import load_models
+    from connector.sync.config import load_config
+    from connector.sync.db import open_database
+
+    config = load_config(config_path)
+    engine = open_database(config.effective_database_url())
+    try:
+        return [
+            make_report(engine, crm.name, load_models(crm.models), output if len(config.crms) == 1 else output / crm.name)[0].resolve()
+            for crm in config.crms
+        ]
+    finally:
+        engine.dispose()

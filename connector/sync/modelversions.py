@@ -31,7 +31,7 @@ import typing as t
 import numpy as np
 import sqlalchemy as sa
 
-from connector.scoring.loader import load_predictors
+from connector.scoring.loader import load_models, load_predictors
 from connector.scoring.model import ScoringModel
 from connector.sync.tables import model_versions
 from connector.sync.trainset import TrainingSet, training_set
@@ -106,6 +106,7 @@ def learn_from_crm(engine: sa.Engine, crm: CRMConfig, *, now: dt.datetime, on_fo
     """
     from connector.learn import DataError, LearnOptions, learn
     from connector.learn.dataset import LearningData
+    from connector.learn.pipeline import DEFAULT_PLACEHOLDERS
     from connector.learn.probability import BoostingParams
     from connector.learn.writer import write_model
 
@@ -114,9 +115,12 @@ def learn_from_crm(engine: sa.Engine, crm: CRMConfig, *, now: dt.datetime, on_fo
     if not data.contacts:
         raise DataError(f"CRM '{crm.name}' has no stored contacts yet: run a sync first")
     label = "+".join(cfg.label) if cfg.label else "any outcome"
+    # "Not answered" values: the learner's defaults and those the CRM's models declare.
+    placeholders = tuple(dict.fromkeys([*DEFAULT_PLACEHOLDERS, *(p for m in load_models(crm.models) for p in m.placeholders)]))
     options = LearnOptions(
         contacts=pathlib.Path(f"the state store ({crm.name})"),
         label=label,
+        placeholders=placeholders,
         exclude=tuple(cfg.exclude),
         seed=cfg.seed,
         folds=cfg.folds,

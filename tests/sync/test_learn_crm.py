@@ -74,8 +74,13 @@ def test_learn_writes_a_draft_compares_it_and_promotes(tmp_path: pathlib.Path) -
     url = f"sqlite:///{tmp_path / 'state.db'}"
     _fill(url, leak=True)
     crm = _crm(tmp_path, url)
+    model = tmp_path / "model.yaml"
+    model.write_text(model.read_text().replace("model: test-model", "model: test-model\nplaceholders: [N/A]"))
     engine = open_database(url)
     result = learn_from_crm(engine, crm, now=NOW)
+    from connector.scoring.loader import load_model
+
+    assert load_model(result.draft).placeholders == ["Select", "N/A"]  # the learner's and the CRM models' "not answered"
     assert not result.promoted and not crm.learn.path.exists()  # no margin configured: stays a draft
     assert result.draft.is_file() and result.draft.with_name("learned.probability.json").is_file()
     assert result.contacts == 240 and 0.5 < result.draft_auc <= 1.0

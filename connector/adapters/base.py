@@ -47,6 +47,8 @@ __all__ = [
     "FieldUpdate",
     "MappingProblem",
     "NoGate",
+    "Outcome",
+    "OutcomeKind",
     "OutputSpec",
     "Page",
     "PushResult",
@@ -144,7 +146,31 @@ class Reject:
     raw: t.Mapping[str, t.Any]
 
 
-R = t.TypeVar("R", Contact, Activity)
+#: ``customer``: the contact became a customer (HubSpot lifecycle stage); ``closed_won``: a deal or
+#: opportunity the contact is associated with was won; ``converted``: a lead was converted
+#: (Salesforce lead conversion).
+OutcomeKind = t.Literal["customer", "closed_won", "converted"]
+
+
+@dc.dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of a contact in the CRM, with its date: the label learning and the KPI report use.
+
+    One per contact, kind and CRM record saying so; pulled again, the same outcome replaces itself.
+    """
+
+    contact_id: str
+    kind: OutcomeKind
+    #: The CRM record that says so: a deal or opportunity id; the contact's (lead's) own id for a
+    #: lifecycle stage or a lead conversion.
+    source_id: str
+    #: When it happened (the stage-entry date, the close date, the conversion date); ``None``: unknown.
+    occurred_at: dt.datetime | None
+    #: The deal's or opportunity's amount, where there is one.
+    amount: float | None = None
+
+
+R = t.TypeVar("R", Contact, Activity, Outcome)
 
 
 @dc.dataclass(frozen=True, slots=True)
@@ -222,6 +248,12 @@ class CRMAdapter(t.Protocol):
 
     def pull_activities(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Activity]]:
         """Activity that occurred in ``(since, until]``, with ids stable across pulls."""
+
+    def pull_outcomes(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Outcome]]:
+        """Outcomes that happened or changed in ``(since, until]``, as the mapping asks for them.
+
+        A mapping that asks for none yields nothing (and costs no request).
+        """
 
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
         """Write one batch (at most :attr:`max_batch_size` contacts) of values; per-record outcomes.

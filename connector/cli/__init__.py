@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from connector.cli import crm, demo, helpstyle, learn, sandbox, score, service, sync
+from connector.cli import crm, demo, helpstyle, insight, learn, models, report, sandbox, score, service, sync
 
 __all__ = ["app", "main"]
 
@@ -33,13 +33,9 @@ def version() -> None:
     typer.echo(_version("connector"))
 
 
-for _module in (score, learn, crm, sandbox, sync, service, demo):
+for _module in (score, learn, crm, sandbox, sync, service, demo, insight, report, models):
     _module.register(app)
 helpstyle.plain_flags()
-
-from connector.cli import insight  # noqa: E402 - adjust, history, whatif
-
-insight.register(app)
 
 
 def main() -> None:

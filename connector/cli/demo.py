@@ -131,6 +131,11 @@ def demo_command(
         calls.add_row(name, f"{n:,}")
     console.print(calls)
     console.print(f"done in {report.seconds:.1f} s; state in {report.database_url}, configuration in {report.config_path}", soft_wrap=True)
+    from connector.report import write_config_reports  # the KPI report of the demo portal, beside its database
+
+    for page in write_config_reports(report.config_path, database.resolve().with_name(f"{database.stem}-report")):
+        again = f"{connector_command()} report --config {shlex.quote(as_typed(report.config_path))} --output {shlex.quote(str(page.parent))}"
+        console.print(f"KPI report: {page}   (again: {again})", soft_wrap=True, markup=False, highlight=False)
     console.print("\n[bold]Try next[/]:")
     for line in next_steps(connector_command(), shlex.quote(as_typed(report.config_path)), report.top[0].contact_id if report.top else None, keep=keep):
         console.print(f"  {line}", soft_wrap=True, markup=False, highlight=False)

@@ -33,9 +33,11 @@ __all__ = [
     "BatchConfig",
     "CRMConfig",
     "ConnectorConfig",
+    "LearnConfig",
     "LeaseConfig",
     "RateLimitConfig",
     "ScheduleConfig",
+    "WebhookConfig",
     "config_path",
     "crm_entry",
     "load_config",
@@ -170,6 +172,47 @@ class LeaseConfig(_Strict):
     wait_seconds: float = Field(default=0.0, ge=0)
 
 
+class WebhookConfig(_Strict):
+    """``webhook`` trigger actions: how they are signed and retried (see docs/sync.md, "Webhooks")."""
+
+    #: NAME of the environment (or ``.env``) variable holding the HMAC-SHA256 signing secret.
+    secret_env: str = "CONNECTOR_WEBHOOK_SECRET"  # noqa: S105 - a variable name, not a secret
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    #: Tries per run (1 + retries) on a connection error, a timeout, 408, 429 or 5xx.
+    attempts: int = Field(default=4, ge=1, le=10)
+    #: First wait between tries; doubles each time (at most 30 s).
+    backoff_seconds: float = Field(default=0.5, ge=0)
+
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_env(cls, value: str) -> str:
+        return _env_name(value, "webhooks.secret_env")
+
+
+class LearnConfig(_Strict):
+    """``connector learn --crm``: learning a model from this CRM's own outcomes (see docs/learning.md).
+
+    The learned model lives at ``path`` (its name is the file's stem); list that file under
+    ``models`` to score with it. New models are written as drafts beside it (``drafts/``) and only
+    replace it when promoted: by ``connector models promote``, or automatically when the draft's
+    held-out ROC AUC beats the current model's by ``promote_margin``.
+    """
+
+    path: pathlib.Path
+    #: Outcome kinds counted as converted (``customer``, ``closed_won``, ``converted``); empty: any.
+    label: list[t.Literal["customer", "closed_won", "converted"]] = Field(default_factory=list)
+    #: Learn on the schedule, after a scheduled sync, at most once per this many days; ``null``: only by hand.
+    every_days: float | None = Field(default=None, gt=0)
+    #: Promote a draft automatically when its held-out ROC AUC is at least this much above the
+    #: current model's on the same contacts; ``null``: never automatically.
+    promote_margin: float | None = Field(default=None, ge=0, lt=1)
+    seed: int = 0
+    folds: int = Field(default=5, ge=2, le=20)
+    trees: int = Field(default=200, ge=1)
+    #: Contact properties never to learn from.
+    exclude: list[str] = Field(default_factory=list)
+
+
 class CRMConfig(_Strict):
     """One CRM to sync. Several entries may use the same adapter (e.g. two HubSpot portals)."""
 
@@ -190,6 +233,10 @@ class CRMConfig(_Strict):
     overlap_minutes: float | None = Field(default=None, ge=0)
     #: Longest reasons summary written to the CRM (text property limit); default per adapter.
     reasons_max_chars: int | None = Field(default=None, gt=10)
+    #: Learning from this CRM's outcomes (``connector learn --crm``); ``null``: not configured.
+    learn: LearnConfig | None = None
+    #: Signing and retrying of ``webhook`` trigger actions.
+    webhooks: WebhookConfig = Field(default_factory=WebhookConfig)
 
     @field_validator("name")
     @classmethod
@@ -309,7 +356,13 @@ def load_config(path: str | os.PathLike[str]) -> ConnectorConfig:
         return p if p.is_absolute() else (base / p)
 
     crms = [
-        crm.model_copy(update={"mapping": absolute(crm.mapping), "models": [absolute(m) for m in crm.models]})
+        crm.model_copy(
+            update={
+                "mapping": absolute(crm.mapping),
+                "models": [absolute(m) for m in crm.models],
+                "learn": crm.learn.model_copy(update={"path": absolute(crm.learn.path)}) if crm.learn is not None else None,
+            }
+        )
         for crm in config.crms
     ]
     env_file = absolute(config.env_file) if config.env_file is not None else None

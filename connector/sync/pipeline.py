@@ -46,15 +46,17 @@ import typing as t
 
 import sqlalchemy as sa
 
-from connector.adapters.base import ApiStats, CRMAdapter, CRMError, Page
+from connector.adapters.base import ApiStats, CRMAdapter, CRMError, Outcome, Page
 from connector.scoring.records import Activity, Contact, utc
 from connector.sync import cursor
 from connector.sync.actions import execute_pending, record_firings
 from connector.sync.config import ConnectorConfig, CRMConfig
 from connector.sync.connect import AdapterFactory, connect
 from connector.sync.db import open_database
+from connector.sync.drift import record_week
 from connector.sync.lease import Lease, LeaseLost, default_owner
 from connector.sync.outbox import release_unsent, stage_changes
+from connector.sync.outcomes import save_outcomes
 from connector.sync.prefetch import Prefetch
 from connector.sync.progress import NullProgress, Progress
 from connector.sync.push import Pusher
@@ -63,13 +65,14 @@ from connector.sync.score_worker import InProcess, Scoring, ScoringWorker, worke
 from connector.sync.scorers import ScoredChunk, ScorerSet
 from connector.sync.store import Store
 from connector.sync.summary import RunSummary
+from connector.sync.webhook import webhook_sender
 
 __all__ = ["run_sync"]
 
 log = logging.getLogger(__name__)
 
 Clock = t.Callable[[], dt.datetime]
-Stream = t.Literal["contacts", "activities"]
+Stream = t.Literal["contacts", "activities", "outcomes"]
 
 #: Records of the contact pull that may wait while the activity is pulled (see ``_Run.contacts_ahead``).
 AHEAD_RECORDS = 20_000
@@ -284,6 +287,10 @@ class _Run:
             self.summary.error = counts.error
         if scored and not self.stopped():
             self.run_actions()
+            record_week(self.store.engine, self.crm.name, self.scorers.models, until)
+        if finished and not self.stopped():
+            # What became of contacts (customers, won deals): for the report and for learning.
+            self.pull("outcomes", until, resync)
 
     # 1. pull --------------------------------------------------------------------------------------
 
@@ -331,14 +338,20 @@ class _Run:
             return self._store_pages(stream, pages, until, on_page)
         main = self.adapters["main"]
         since = self._since(stream, resync)
-        started: t.Iterable[Page[Contact] | Page[Activity]] = main.pull_contacts(since, until) if stream == "contacts" else main.pull_activities(since, until)
-        with Prefetch(started, size=_records, name=f"pull-{self.crm.name}-{stream}") as prefetched:
+        started: t.Iterable[Page[t.Any]]
+        if stream == "contacts":
+            started = main.pull_contacts(since, until)
+        elif stream == "activities":
+            started = main.pull_activities(since, until)
+        else:
+            started = main.pull_outcomes(since, until)
+        with Prefetch[Page[t.Any]](started, size=_records, name=f"pull-{self.crm.name}-{stream}") as prefetched:
             return self._store_pages(stream, prefetched, until, on_page)
 
     def _store_pages(
         self,
         stream: Stream,
-        pages: t.Iterable[Page[Contact] | Page[Activity]],
+        pages: t.Iterable[Page[t.Any]],
         until: dt.datetime,
         on_page: t.Callable[[list[str]], None] | None,
     ) -> bool:
@@ -352,9 +365,11 @@ class _Run:
                 self.summary.pulled_contacts += len(page.records)
                 if changed and on_page is not None:
                     on_page(changed)
-            else:
+            elif stream == "activities":
                 self.store.save_activities(t.cast(list[Activity], page.records), now)
                 self.summary.pulled_activities += len(page.records)
+            else:
+                save_outcomes(self.store.engine, self.crm.name, t.cast(list[Outcome], page.records), now)
             for reject in page.rejects:
                 self.store.add_quarantine(reject.stream or stream, reject.record_id, reject.reason, reject.raw, now, self.summary.run_id)
                 self.summary.rejected += 1
@@ -463,6 +478,7 @@ class _Run:
             clock=self.clock,
             run_id=self.summary.run_id,
             max_attempts=self.config.batch.max_push_attempts,
+            webhook=webhook_sender(self.crm.webhooks, env_file=self.config.env_file),
             before_call=self.renew,
             stop=self.stop,
         )
@@ -473,5 +489,5 @@ class _Run:
         self.summary.failed += counts.failed
 
 
-def _records(page: Page[Contact] | Page[Activity]) -> int:
+def _records(page: Page[t.Any]) -> int:
     return len(page.records)

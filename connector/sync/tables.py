@@ -25,10 +25,13 @@ __all__ = [
     "CursorRow",
     "IdentityRow",
     "LeaseRow",
+    "ModelVersionRow",
     "OutboxRow",
+    "OutcomeRow",
     "QuarantineRow",
     "RunRow",
     "ScoreRow",
+    "ScoreSnapshotRow",
     "StageHistoryRow",
     "TriggerActionRow",
     "TriggerFiringRow",
@@ -43,9 +46,12 @@ __all__ = [
     "identities",
     "leases",
     "metadata",
+    "model_versions",
     "outbox",
+    "outcomes",
     "quarantine",
     "runs",
+    "score_snapshots",
     "scores",
     "stage_history",
     "written",
@@ -305,6 +311,53 @@ class AdjustmentRow(SQLModel, table=True):
     expires_at: dt.datetime | None = _ts()
     #: ``cli`` | ``csv:<file>:<line>`` | ``segment``
     source: str = Field(max_length=500)
+class OutcomeRow(SQLModel, table=True):
+    """What became of a contact in the CRM (see :class:`connector.adapters.base.Outcome`), with its date."""
+
+    __tablename__ = "outcomes"
+    crm: str = Field(primary_key=True, max_length=64)
+    contact_id: str = Field(primary_key=True, max_length=128)
+    #: ``customer`` | ``closed_won`` | ``converted``
+    kind: str = Field(primary_key=True, max_length=32)
+    #: The CRM record that says so (a deal or opportunity id; the contact's id for a lifecycle stage).
+    source_id: str = Field(primary_key=True, max_length=128)
+    occurred_at: dt.datetime | None = _ts()
+    amount: float | None = None
+    pulled_at: dt.datetime | None = _ts()
+
+
+class ScoreSnapshotRow(SQLModel, table=True):
+    """A model's score distribution in one ISO week (``week`` = its Monday); the week's last sync wins."""
+
+    __tablename__ = "score_snapshots"
+    crm: str = Field(primary_key=True, max_length=64)
+    model: str = Field(primary_key=True, max_length=128)
+    week: str = Field(primary_key=True, max_length=10)
+    count: int
+    mean: float | None = None
+    p10: float | None = None
+    p50: float | None = None
+    p90: float | None = None
+    #: ``{"edges": [...], "counts": [...]}``
+    histogram: dict[str, t.Any] | None = _json()
+    recorded_at: dt.datetime | None = _ts()
+
+
+class ModelVersionRow(SQLModel, table=True):
+    """A model learned from the state store: a ``draft`` until promoted ``live`` (then ``retired``)."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (sa.Index("ix_model_versions_crm_model", "crm", "model"),)
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=64)
+    model: str = Field(max_length=128)
+    name: str = Field(max_length=160, unique=True)
+    #: ``draft`` | ``live`` | ``retired``
+    status: str = Field(max_length=16)
+    path: str = Field(max_length=1000)
+    metrics: dict[str, t.Any] | None = _json()
+    created_at: dt.datetime | None = _ts()
+    promoted_at: dt.datetime | None = _ts()
 
 
 metadata = SQLModel.metadata
@@ -324,3 +377,6 @@ stage_history = metadata.tables["stage_history"]
 runs = metadata.tables["runs"]
 leases = metadata.tables["leases"]
 adjustments = metadata.tables["adjustments"]
+outcomes = metadata.tables["outcomes"]
+score_snapshots = metadata.tables["score_snapshots"]
+model_versions = metadata.tables["model_versions"]

@@ -19,6 +19,7 @@ from connector.adapters.base import (
     CRMAdapter,
     FieldUpdate,
     MappingProblem,
+    Outcome,
     OutputSpec,
     Page,
     PushResult,
@@ -33,6 +34,7 @@ from connector.adapters.hubspot.client import HubSpotClient
 from connector.adapters.hubspot.contacts import pull_contacts
 from connector.adapters.hubspot.lists import ListManager
 from connector.adapters.hubspot.mapping import HubSpotMapping, load_mapping
+from connector.adapters.hubspot.outcomes import pull_outcomes
 from connector.adapters.hubspot.properties import PortalProperty, fetch_properties
 from connector.adapters.hubspot.retry import RetryPolicy
 from connector.adapters.hubspot.settings import CREDENTIAL_ROLES, HubSpotSettings, hubspot_settings
@@ -86,6 +88,10 @@ class HubSpotAdapter:
     def pull_activities(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Activity]]:
         """Web events, marketing email events and engagements that occurred in ``(since, until]``."""
         return pull_activities(self.client, self.mapping, since, until)
+
+    def pull_outcomes(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Outcome]]:
+        """Customers and won deals of ``(since, until]``, as the mapping's ``outcomes`` asks (see :mod:`.outcomes`)."""
+        return pull_outcomes(self.client, self.mapping, since, until)
 
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
         """Batch-update values (100 per call; names mapped like outputs); ``push([])`` makes no call."""

@@ -90,6 +90,14 @@ def check_mapping(client: HubSpotClient, mapping: HubSpotMapping, *, output_name
         prop = portal.get(mapping.outputs.property_for(band.output))
         if prop is not None and prop.type != "number":
             report(("lists", "score_bands", i, "output"), f"score band list '{band.name}' filters on '{prop.name}', a {prop.type} property (needs number)")
+    customer = mapping.outcomes.customer
+    if customer is not None and customer.enabled:
+        prop = portal.get(customer.date_property)
+        loc = ("outcomes", "customer", "date_property")
+        if prop is None:
+            report(loc, f"HubSpot has no contact property '{customer.date_property}'{_hint(customer.date_property, portal)}")
+        elif prop.type not in ("datetime", "date"):
+            report(loc, f"'{customer.date_property}' is a HubSpot {prop.type} property; the customer outcome needs a date")
     web = mapping.activities.web_events
     if web.enabled and web.types:
         try:

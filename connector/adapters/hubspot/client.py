@@ -71,6 +71,7 @@ class HubSpotClient:
         self.contacts_search = crm.contacts.search_api
         self.contacts_batch = crm.contacts.batch_api
         self.contacts_basic = crm.contacts.basic_api
+        self.deals_search = crm.deals.search_api
         self.engagement_search = {
             "meetings": crm.objects.meetings.search_api,
             "calls": crm.objects.calls.search_api,

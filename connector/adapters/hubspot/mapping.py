@@ -164,6 +164,32 @@ class TasksMap(_Strict):
     priority: t.Literal["LOW", "MEDIUM", "HIGH"] | None = None
 
 
+class CustomerOutcomeMap(_Strict):
+    """Contacts that became customers, dated by the stage-entry date HubSpot keeps per lifecycle stage."""
+
+    enabled: bool = True
+    #: HubSpot sets ``hs_lifecyclestage_<stage>_date`` when a contact enters the stage
+    #: (https://knowledge.hubspot.com/records/use-lifecycle-stages); the walk is on this date.
+    date_property: str = "hs_lifecyclestage_customer_date"
+
+
+class DealOutcomeMap(_Strict):
+    """Won deals, each an outcome of every contact associated with it."""
+
+    enabled: bool = True
+    #: ``"true"`` on a deal in a closed-won stage of any pipeline (HubSpot's calculated property).
+    won_property: str = "hs_is_closed_won"
+    date_property: str = "closedate"
+    amount_property: str = "amount"
+
+
+class OutcomesMap(_Strict):
+    """What the connector reads as a contact's outcome; a source left out is not read (no request)."""
+
+    customer: CustomerOutcomeMap | None = None
+    deals: DealOutcomeMap | None = None
+
+
 class HubSpotMapping(_Strict):
     """A whole HubSpot mapping file."""
 
@@ -173,6 +199,7 @@ class HubSpotMapping(_Strict):
     outputs: OutputsMap = Field(default_factory=OutputsMap)
     lists: ListsMap = Field(default_factory=ListsMap)
     tasks: TasksMap = Field(default_factory=TasksMap)
+    outcomes: OutcomesMap = Field(default_factory=OutcomesMap)
 
     _source: str | None = PrivateAttr(default=None)
 

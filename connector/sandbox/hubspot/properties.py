@@ -27,8 +27,8 @@ __all__ = [
 ]
 
 # objectType path names and HubSpot's object type ids (https://developers.hubspot.com/docs/api/crm/understanding-the-crm)
-OBJECT_TYPES: dict[str, str] = {"contacts": "0-1", "calls": "0-48", "emails": "0-49", "meetings": "0-47", "tasks": "0-27"}
-_ALIASES = {"contact": "contacts", "call": "calls", "email": "emails", "meeting": "meetings", "task": "tasks"}
+OBJECT_TYPES: dict[str, str] = {"contacts": "0-1", "calls": "0-48", "emails": "0-49", "meetings": "0-47", "tasks": "0-27", "deals": "0-3"}
+_ALIASES = {"contact": "contacts", "call": "calls", "email": "emails", "meeting": "meetings", "task": "tasks", "deal": "deals"}
 _ALIASES.update({v: k for k, v in OBJECT_TYPES.items()})
 
 TYPES = ("string", "number", "date", "datetime", "enumeration", "bool")
@@ -228,6 +228,29 @@ def _stage_date_props(group: str) -> list[PropertyDef]:
     ]
 
 
+#: Set by HubSpot when a contact becomes a customer (the customer outcome is dated by it).
+CUSTOMER_DATE = "hs_lifecyclestage_customer_date"
+
+
+def _deal_props() -> list[PropertyDef]:
+    """A deal's standard properties (https://developers.hubspot.com/docs/api/crm/deals)."""
+    g = "dealinformation"
+    return [
+        PropertyDef("hs_object_id", "Record ID", "number", "number", g, read_only=True),
+        PropertyDef("hs_createdate", "Create date", "datetime", "date", g, read_only=True),
+        PropertyDef("hs_lastmodifieddate", "Last modified date", "datetime", "date", g, read_only=True),
+        PropertyDef("dealname", "Deal Name", "string", "text", g),
+        PropertyDef("pipeline", "Pipeline", "enumeration", "select", g, options=_opts("default")),
+        PropertyDef("dealstage", "Deal Stage", "enumeration", "radio", g,
+                    options=_opts("appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin", "contractsent", "closedwon", "closedlost")),
+        PropertyDef("amount", "Amount", "number", "number", g),
+        PropertyDef("closedate", "Close Date", "datetime", "date", g),
+        # Calculated by HubSpot from the stage: "true" in a closed-won stage of any pipeline.
+        PropertyDef("hs_is_closed_won", "Is Closed Won", "bool", "booleancheckbox", g, read_only=True, calculated=True),
+        PropertyDef("hubspot_owner_id", "Deal owner", "enumeration", "select", g),
+    ]
+
+
 _ENGAGEMENT_PROPS: dict[str, list[tuple[str, str, str, str]]] = {
     "meetings": [("hs_meeting_title", "Meeting name", "string", "text"), ("hs_meeting_body", "Meeting description", "string", "textarea"),
                  ("hs_meeting_outcome", "Meeting outcome", "string", "text"), ("hs_meeting_start_time", "Start Time", "datetime", "date"),
@@ -249,6 +272,7 @@ _GROUPS: dict[str, list[tuple[str, str]]] = {
     "calls": [("call", "Call information")],
     "emails": [("email", "Email information")],
     "tasks": [("task", "Task information")],
+    "deals": [("dealinformation", "Deal information")],
 }
 
 
@@ -358,6 +382,12 @@ def default_catalog(now_ms: int = 0, portal_id: int = 0) -> PropertyCatalog:
     for prop in _contact_props():
         prop.created_ms = prop.updated_ms = now_ms
         catalog.add("contacts", prop)
+    if catalog.get("contacts", CUSTOMER_DATE) is None:  # one of HubSpot's "Became a <stage> Date" properties
+        catalog.add("contacts", PropertyDef(CUSTOMER_DATE, "Became a Customer Date", "datetime", "date", "contactinformation",
+                                            read_only=True, calculated=True, created_ms=now_ms, updated_ms=now_ms))
+    for prop in _deal_props():
+        prop.created_ms = prop.updated_ms = now_ms
+        catalog.add("deals", prop)
     for object_type, extra in _ENGAGEMENT_PROPS.items():
         group = _GROUPS[object_type][0][0]
         for prop in _common(group):

@@ -34,6 +34,7 @@ ASSOCIATION_TYPE_IDS: dict[tuple[str, str], int] = {
     ("meetings", "contacts"): 200, ("contacts", "meetings"): 199,
     ("calls", "contacts"): 194, ("contacts", "calls"): 193,
     ("emails", "contacts"): 198, ("contacts", "emails"): 197,
+    ("deals", "contacts"): 3, ("contacts", "deals"): 4,
 }
 
 MODIFIED_PROPS = {"contacts": ("lastmodifieddate", "hs_lastmodifieddate")}

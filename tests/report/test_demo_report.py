@@ -1,0 +1,19 @@
+"""``connector demo`` (what ``make demo`` runs) writes the demo portal's KPI report and prints its path."""
+
+from __future__ import annotations
+
+import pathlib
+
+from typer.testing import CliRunner
+
+from connector.cli import app
+
+
+def test_demo_writes_the_report_beside_its_database(tmp_path: pathlib.Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--contacts", "60", "--no-rate-limit", "--database", str(tmp_path / "d.db")])
+    assert result.exit_code == 0, result.output
+    page = tmp_path / "d-report" / "report.html"
+    assert f"KPI report: {page}" in result.output.replace("\n", "")
+    html = page.read_text()
+    assert html.count('class="chart-img"') == 7 * 2 + 2  # two shipped models, then firings and sync health
+    assert "outcomes" in html and "none known yet" not in html  # the demo portal has customers and won deals

@@ -56,7 +56,7 @@ from connector.sync.lease import Lease, LeaseLost, default_owner
 from connector.sync.outbox import release_unsent, stage_changes
 from connector.sync.prefetch import Prefetch
 from connector.sync.progress import NullProgress, Progress
-from connector.sync.push import Pusher
+from connector.sync.push import PushCounts, Pusher
 from connector.sync.ratelimit import RateLimiter
 from connector.sync.score_worker import InProcess, Scoring, ScoringWorker, worker_blocker
 from connector.sync.scorers import ScoredChunk, ScorerSet
@@ -159,6 +159,9 @@ class _Run:
     worker_decided: bool = False
     #: Chunks handed to the scoring and not committed yet, oldest first.
     scoring_ahead: collections.deque[cf.Future[ScoredChunk]] = dc.field(default_factory=collections.deque)
+    #: The CRM's rate budget; ``None``: a fresh one for this run. ``connector serve`` hands in one
+    #: limiter shared by all its runs of the CRM (see :mod:`connector.sync.realtime`).
+    limiter: RateLimiter | None = None
 
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -183,7 +186,7 @@ class _Run:
             # One rate limiter, three adapters: the contact pull and the writer work on threads of
             # their own while the main thread pulls activity, stores and scores; no adapter is ever
             # used by two threads at once, and together they stay under the CRM's limits.
-            limiter = RateLimiter.from_limits(crm.limits)
+            limiter = self.limiter or RateLimiter.from_limits(crm.limits)
             for role in ("main", "reader", "writer"):
                 adapter = self.factory(crm, limiter)
                 self.adapters[role] = adapter
@@ -241,12 +244,7 @@ class _Run:
                 self.scoring.close()  # what is still being scored is dropped: those contacts keep needs_score
             finally:
                 counts = pusher.finish(flush=finished and scored and not self.stopped())
-        self.progress.finish("push")
-        self.summary.written += counts.written
-        self.summary.failed += counts.failed
-        self.summary.quarantined += counts.quarantined
-        if counts.error:
-            self.summary.error = counts.error
+        self.pushed(counts)
         if scored and not self.stopped():
             self.run_actions()
 
@@ -418,6 +416,15 @@ class _Run:
             on_batch=lambda n: self.progress.advance("push", n),
             stop=self.stop,
         )
+
+    def pushed(self, counts: PushCounts) -> None:
+        """Add what the pusher did to the run's summary."""
+        self.progress.finish("push")
+        self.summary.written += counts.written
+        self.summary.failed += counts.failed
+        self.summary.quarantined += counts.quarantined
+        if counts.error:
+            self.summary.error = counts.error
 
     def run_actions(self) -> None:
         """Carry out the pending trigger actions (see :mod:`connector.sync.actions`)."""

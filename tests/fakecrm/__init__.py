@@ -153,6 +153,12 @@ class FakeAdapter:
             activities, rejects = list(crm.activities), list(crm.rejects)
         return self._pages(activities, lambda a: a.occurred_at, since, until, "activities", rejects)
 
+    def fetch_contacts(self, ids: t.Sequence[str]) -> Page[Contact]:
+        assert len(ids) <= self.max_batch_size
+        self._call("contacts.batch_read")
+        with self._open() as crm:
+            return Page(records=[crm.contacts[i] for i in ids if i in crm.contacts], rejects=[], cursor=None)
+
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
         assert len(updates) <= self.max_batch_size
         if not updates:

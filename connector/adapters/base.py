@@ -228,6 +228,9 @@ class ChangeEvent:
     merged_ids: tuple[str, ...] = ()
     #: The CRM field that changed (``changed``), for logs and metrics only.
     field: str | None = None
+    #: The change is the trace of new activity (a page visited, an e-mail opened, a meeting
+    #: logged): the activity itself is pulled too, not only the contact.
+    activity: bool = False
 
 
 class WebhookError(ValueError):

@@ -60,6 +60,8 @@ def _new_event(e: ChangeEvent) -> NewEvent:
         detail["merged_ids"] = list(e.merged_ids)
     if e.field:
         detail["field"] = e.field
+    if e.activity:
+        detail["activity"] = True
     return NewEvent(key=e.event_id, kind=e.kind, contact_id=e.contact_id, occurred_at=e.occurred_at, detail=detail)
 
 

@@ -83,8 +83,12 @@ class _EventRun(_Run):
         self.scoring = self.in_process()
         finished = False
         try:
+            if any(e.detail.get("activity") for e in self.events):
+                # The scheduled pull's own step: from the checked-in cursor, cursor checked in after.
+                self.pull("activities", now, resync=False)
             rescore |= self.fetch(sorted(fetch), now)
-            ids = sorted(self.existing(rescore))
+            # Also those read back unchanged whose new activity was just stored (needs_score).
+            ids = sorted(self.existing(rescore) | self.existing(fetch, needing_score=True))
             size = self.config.batch.score_chunk
             for i in range(0, len(ids), size):
                 self.score_chunk(ids[i : i + size], as_of=now, on_chunk=pusher.poke)
@@ -172,14 +176,16 @@ class _EventRun(_Run):
             self.renew()
         return changed
 
-    def existing(self, ids: set[str]) -> set[str]:
-        """Those of ``ids`` the store holds (an activity may name a contact not pulled yet)."""
+    def existing(self, ids: set[str], *, needing_score: bool = False) -> set[str]:
+        """Those of ``ids`` the store holds (an activity may name a contact not pulled yet); or those marked ``needs_score``."""
         found: set[str] = set()
         ordered = sorted(ids)
         with self.store.engine.connect() as conn:
             for i in range(0, len(ordered), 500):
-                part = ordered[i : i + 500]
-                found.update(r for (r,) in conn.execute(sa.select(contacts.c.id).where(contacts.c.crm == self.crm.name, contacts.c.id.in_(part))))
+                query = sa.select(contacts.c.id).where(contacts.c.crm == self.crm.name, contacts.c.id.in_(ordered[i : i + 500]))
+                if needing_score:
+                    query = query.where(contacts.c.needs_score.is_(True))
+                found.update(r for (r,) in conn.execute(query))
         return found
 
 

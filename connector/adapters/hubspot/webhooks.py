@@ -29,7 +29,7 @@ import typing as t
 
 from connector.adapters.base import ChangeEvent, ChangeKind, Reject, WebhookError
 
-__all__ = ["MAX_AGE", "MAX_EVENTS", "HubSpotWebhooks", "sign_v3"]
+__all__ = ["ACTIVITY_PROPERTIES", "MAX_AGE", "MAX_EVENTS", "HubSpotWebhooks", "sign_v3"]
 
 #: Oldest request accepted (HubSpot: "reject the request if the timestamp is older than 5 minutes").
 MAX_AGE = dt.timedelta(minutes=5)
@@ -47,6 +47,24 @@ _KINDS: dict[str, ChangeKind] = {
     "contact.deletion": "deleted",
     "contact.privacyDeletion": "privacy_deleted",
 }
+
+#: Contact properties HubSpot stamps when activity arrives: a change of one of them means new
+#: activity to pull (web analytics, marketing e-mail, sales engagements, form conversions).
+ACTIVITY_PROPERTIES = frozenset(
+    {
+        "hs_analytics_last_timestamp",
+        "hs_analytics_last_visit_timestamp",
+        "hs_analytics_num_page_views",
+        "hs_email_last_open_date",
+        "hs_email_last_click_date",
+        "hs_email_last_engagement",
+        "hs_last_sales_activity_timestamp",
+        "hs_latest_meeting_activity",
+        "notes_last_updated",
+        "num_conversion_events",
+        "recent_conversion_date",
+    }
+)
 
 _DECODE = {"%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "%24": "$", "%27": "'", "%28": "(", "%29": ")", "%2A": "*", "%2C": ",", "%3B": ";"}
 
@@ -159,4 +177,5 @@ def _event(raw: t.Any) -> ChangeEvent | None:
     prop = raw.get("propertyName")
     field = prop[:_MAX_TEXT] if isinstance(prop, str) else None
     assert event_id is not None and contact is not None
-    return ChangeEvent(event_id=event_id, kind=kind, contact_id=contact, occurred_at=dt.datetime.fromtimestamp(occurred / 1000, tz=dt.UTC), merged_ids=merged, field=field)
+    occurred_at = dt.datetime.fromtimestamp(occurred / 1000, tz=dt.UTC)
+    return ChangeEvent(event_id, kind, contact, occurred_at, merged_ids=merged, field=field, activity=field in ACTIVITY_PROPERTIES)

@@ -111,7 +111,17 @@ def build_state(
     workers: dict[str, RealtimeWorker | None] = {}
     for crm in config.crms:
         workers[crm.name] = (
-            RealtimeWorker(config, crm.name, engine=engine, factory=factory, clock=now, batch_limit=config.serve.batch_limit, poll_seconds=poll_seconds, on_batch=metrics.batch)
+            RealtimeWorker(
+                config,
+                crm.name,
+                engine=engine,
+                factory=factory,
+                clock=now,
+                batch_limit=config.serve.batch_limit,
+                poll_seconds=poll_seconds,
+                on_batch=metrics.batch,
+                linger_seconds=config.serve.batch_wait_seconds,
+            )
             if run_workers
             else None
         )

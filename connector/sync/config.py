@@ -191,6 +191,9 @@ class ServeConfig(_Strict):
     key_rate_per_minute: int = Field(default=600, ge=1)
     #: Most stored events a worker processes in one run.
     batch_limit: int = Field(default=500, ge=1, le=10_000)
+    #: Seconds events may gather before a worker run that is not full starts (each run costs at
+    #: least two CRM calls: fewer, larger runs spend less of the CRM's budget).
+    batch_wait_seconds: float = Field(default=0.5, ge=0, le=60)
 
 
 class CRMConfig(_Strict):

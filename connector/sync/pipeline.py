@@ -188,7 +188,7 @@ class _Run:
             # used by two threads at once, and together they stay under the CRM's limits.
             limiter = self.limiter or RateLimiter.from_limits(crm.limits)
             for role in ("main", "reader", "writer"):
-                adapter = self.factory(crm, limiter)
+                adapter = self.adapter_for(role, limiter)
                 self.adapters[role] = adapter
                 snapshots.append((adapter, dc.replace(adapter.stats)))
             try:
@@ -204,7 +204,7 @@ class _Run:
         finally:
             for adapter, before in snapshots:
                 summary.add_api(adapter.stats, before)
-                adapter.close()
+                self.release(adapter)
             summary.ended_at = utc(self.clock())
             if summary.run_id is not None:
                 self.store.finish_run(summary.run_id, summary.ended_at, summary.status, summary.counts(), summary.error)
@@ -215,6 +215,14 @@ class _Run:
                 summary.scored, summary.changed, summary.written, summary.api_calls,
             )
         return summary
+
+    def adapter_for(self, role: str, limiter: RateLimiter) -> CRMAdapter:
+        """The run's adapter for ``role`` (a new one; ``connector serve`` keeps its own between runs)."""
+        return self.factory(self.crm, limiter)
+
+    def release(self, adapter: CRMAdapter) -> None:
+        """The run is over for ``adapter``."""
+        adapter.close()
 
     def go(self, *, full: bool, resync: bool) -> None:
         """The stages: pull (scoring new contacts page by page), score the rest, push, actions."""

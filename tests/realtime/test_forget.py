@@ -45,7 +45,7 @@ def _mentions(engine: sa.Engine) -> list[str]:
     found = []
     with engine.connect() as conn:
         for name in sa.inspect(engine).get_table_names():
-            for row in conn.execute(sa.text(f'SELECT * FROM "{name}"')).mappings():  # noqa: S608 - table names from the database itself
+            for row in conn.execute(sa.text(f'SELECT * FROM "{name}"')).mappings():
                 for column, value in row.items():
                     text = str(value).lower()
                     if value == ID or EMAIL in text or COOKIE in text or f'"{ID}"' in text:

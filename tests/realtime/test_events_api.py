@@ -68,7 +68,7 @@ def test_keys_are_hashed_rate_limited_and_revocable(served, clock) -> None:
     client, key, state = served
     with state.engine.connect() as conn:
         stored = [tuple(r) for r in conn.execute(sa.select(api_keys))]
-    assert key not in repr(stored) and key.split("_")[2] not in repr(stored)
+    assert key not in repr(stored) and key.split("_", 2)[2] not in repr(stored)
     event = {"id": "x", "type": "page_view", "occurred_at": _at(clock), "contact_id": "c1"}
     assert client.post("/events", json=event, headers={"Authorization": "Bearer ck_aaaaaaaaaaaa_" + "b" * 43}).json()["error"] == "unknown_key"
     assert client.post("/events", json=event).json()["error"] == "missing_key"

@@ -9,10 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import pathlib
+import typing as t
 
 import typer
 
 from connector.cli.common import fail, load_config_or_fail, open_state_or_fail
+
+if t.TYPE_CHECKING:
+    from connector.sync.config import ConnectorConfig, CRMConfig
 
 __all__ = ["register"]
 
@@ -60,6 +64,15 @@ def serve_command(
     )
 
 
+def _config_and_crm(config: pathlib.Path | None, crm: str | None) -> tuple[ConnectorConfig, CRMConfig]:
+    """The configuration and the CRM entry ``--crm`` names (the only one by default), or a plain error."""
+    cfg = load_config_or_fail(str(config) if config else None)
+    try:
+        return cfg, cfg.crm(crm)
+    except KeyError as exc:
+        fail(str(exc.args[0]))
+
+
 keys_app = typer.Typer(help="API keys of POST /events (stored hashed; a key is shown once, when created).", no_args_is_help=True)
 
 
@@ -73,11 +86,7 @@ def keys_create(
     """Create a key and print it (once: only its hash is stored)."""
     from connector.sync.apikeys import create_key
 
-    cfg = load_config_or_fail(str(config) if config else None)
-    try:
-        entry = cfg.crm(crm)
-    except KeyError as exc:
-        fail(str(exc.args[0]))
+    cfg, entry = _config_and_crm(config, crm)
     engine = open_state_or_fail(cfg)
     try:
         key, text = create_key(engine, entry.name, name, rate or cfg.serve.key_rate_per_minute, dt.datetime.now(dt.UTC))
@@ -130,11 +139,7 @@ def forget_command(
     """Remove a person from the state store (contact, scores, reasons, history, outbox, quarantine, events, identities)."""
     from connector.sync.forget import forget
 
-    cfg = load_config_or_fail(str(config) if config else None)
-    try:
-        entry = cfg.crm(crm)
-    except KeyError as exc:
-        fail(str(exc.args[0]))
+    cfg, entry = _config_and_crm(config, crm)
     if not who.strip():
         fail("give a contact id or an e-mail address")
     engine = open_state_or_fail(cfg)

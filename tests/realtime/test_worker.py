@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import sqlalchemy as sa
 
@@ -99,4 +101,36 @@ def test_deletion_merge_and_privacy_deletion(sync_config, fake_crm, factory, clo
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(contacts)).scalar_one() == 0
         assert conn.execute(sa.select(sa.func.count()).select_from(realtime_events).where(realtime_events.c.contact_id == "c1")).scalar_one() == 0
+    engine.dispose()
+
+
+def test_worker_and_scheduled_sync_together_write_each_change_once(sync_config, fake_crm, factory, clock):
+    from connector.sync.config import LeaseConfig
+
+    for i in range(20):
+        fake_crm.add_contact(f"c{i}", T0, email=f"p{i}@example.com", job_title="Engineer")
+    engine = open_database(sync_config.effective_database_url())
+    run_sync(sync_config, "main", clock=clock, adapter_factory=factory, engine=engine)
+    pushes = len(fake_crm.pushes)
+    clock.advance(minutes=1)
+    changed = [f"c{i}" for i in range(0, 20, 2)]
+    for cid in changed:
+        fake_crm.add_contact(cid, clock.now, email=f"p{cid[1:]}@example.com", job_title="Marketing Manager")
+    EventQueue(engine, "main").accept("webhook", [NewEvent(f"e-{cid}", "changed", cid, clock.now) for cid in changed], clock.now)
+    worker = RealtimeWorker(sync_config, "main", engine=engine, factory=factory, clock=clock, poll_seconds=0.05, linger_seconds=0.0).start()
+    waiting = sync_config.model_copy(update={"lease": LeaseConfig(wait_seconds=30)})
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(run_sync(waiting, "main", clock=clock, adapter_factory=factory, engine=engine))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    deadline = time.monotonic() + 20
+    while EventQueue(engine, "main").depth() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    worker.stop()
+    assert [r.status for r in results] == ["ok", "ok"]
+    written = [u.contact_id for batch in fake_crm.pushes[pushes:] for u in batch if "test_model_grade" in u.values]
+    assert sorted(written) == sorted(changed)  # each change written once, whoever got there first
+    assert all(fake_crm.fields[cid]["test_model_grade"] == "A" for cid in changed)
     engine.dispose()

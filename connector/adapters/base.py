@@ -44,6 +44,8 @@ __all__ = [
     "ApiStats",
     "CRMAdapter",
     "CRMError",
+    "ChangeEvent",
+    "ChangeKind",
     "FieldUpdate",
     "MappingProblem",
     "NoGate",
@@ -59,6 +61,8 @@ __all__ = [
     "RequestKind",
     "TaskRequest",
     "TaskResult",
+    "WebhookError",
+    "WebhookReceiver",
 ]
 
 #: ``search``: requests the CRM counts against a separate, smaller budget (HubSpot's CRM search);
@@ -230,6 +234,59 @@ class TaskResult:
     failed: dict[str, tuple[str, bool]] = dc.field(default_factory=dict)
 
 
+#: What happened to a contact, in CRM-neutral terms (what a webhook or change event reports).
+ChangeKind = t.Literal["created", "changed", "merged", "deleted", "privacy_deleted"]
+
+
+@dc.dataclass(frozen=True, slots=True)
+class ChangeEvent:
+    """One change notification from the CRM, read by the adapter from its webhook payload.
+
+    ``merged_ids``: for ``merged``, the contacts that no longer exist on their own (their history
+    now belongs to ``contact_id``).
+    """
+
+    #: The CRM's id of the notification (dedupe key: the CRM delivers at least once).
+    event_id: str
+    kind: ChangeKind
+    contact_id: str
+    occurred_at: dt.datetime
+    merged_ids: tuple[str, ...] = ()
+    #: The CRM field that changed (``changed``), for logs and metrics only.
+    field: str | None = None
+    #: The change is the trace of new activity (a page visited, an e-mail opened, a meeting
+    #: logged): the activity itself is pulled too, not only the contact.
+    activity: bool = False
+
+
+class WebhookError(ValueError):
+    """A webhook request that cannot be accepted; ``reason`` is a short label for metrics."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class WebhookReceiver(t.Protocol):
+    """How an adapter authenticates and reads its CRM's webhook requests (no network, no state)."""
+
+    #: The credential role (of :attr:`AdapterSpec.credential_roles`) holding the signing secret.
+    secret_role: str
+
+    def verify(self, secret: str, method: str, uri: str, body: bytes, headers: t.Mapping[str, str], now: dt.datetime) -> None:
+        """Check the request's signature and age; raise :class:`WebhookError` when it is not the CRM's.
+
+        ``uri`` is the full URI the CRM called (scheme, host, path, query); ``headers`` are
+        case-insensitive.
+        """
+
+    def parse(self, body: bytes) -> tuple[list[ChangeEvent], list[Reject]]:
+        """The contact events of a verified body; events of other objects are left out, bad ones rejected.
+
+        Raises :class:`WebhookError` when the body as a whole cannot be read.
+        """
+
+
 #: Something in a mapping file that does not fit the CRM, with where it is written: the same
 #: file/line/key problem every admin-written YAML file reports.
 MappingProblem = FileProblem
@@ -253,6 +310,13 @@ class CRMAdapter(t.Protocol):
         """Outcomes that happened or changed in ``(since, until]``, as the mapping asks for them.
 
         A mapping that asks for none yields nothing (and costs no request).
+        """
+
+    def fetch_contacts(self, ids: t.Sequence[str]) -> Page[Contact]:
+        """The current state of these contacts (at most :attr:`max_batch_size`), for real-time updates.
+
+        Contacts that no longer exist are left out. The page's ``cursor`` is ``None``: a fetch by
+        id says nothing about how far the incremental pull has come.
         """
 
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
@@ -347,3 +411,5 @@ class AdapterSpec:
     from_config: t.Callable[[AdapterSettings, RequestGate], CRMAdapter]
     #: Default NAME of the variable with a CA bundle path (HTTPS sandboxes); ``None``: not used.
     ca_bundle_env: str | None = None
+    #: How the CRM's webhooks are authenticated and read; ``None``: the CRM sends none.
+    webhooks: WebhookReceiver | None = None

@@ -38,6 +38,9 @@ __all__ = [
     "RateLimitConfig",
     "ScheduleConfig",
     "WebhookConfig",
+
+
+    "ServeConfig",
     "config_path",
     "crm_entry",
     "load_config",
@@ -213,6 +216,31 @@ class LearnConfig(_Strict):
     exclude: list[str] = Field(default_factory=list)
 
 
+class ServeConfig(_Strict):
+    """``connector serve``: where it listens, what it accepts, how it processes events.
+
+    ``public_base_url``: the scheme and host the CRM calls (``https://connector.example.com``)
+    when a reverse proxy sits in front; webhook signatures cover the full URI as the CRM called it.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    #: Server processes (each runs its own event workers; the lease keeps them from writing at once).
+    workers: int = Field(default=1, ge=1, le=64)
+    public_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    #: Largest request body accepted (bytes); larger: 413.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=50_000_000)
+    #: Most events in one ``POST /events`` request; more: 413.
+    max_events_per_request: int = Field(default=100, ge=1, le=10_000)
+    #: Requests per minute an API key may send unless the key says otherwise.
+    key_rate_per_minute: int = Field(default=600, ge=1)
+    #: Most stored events a worker processes in one run.
+    batch_limit: int = Field(default=500, ge=1, le=10_000)
+    #: Seconds events may gather before a worker run that is not full starts (each run costs at
+    #: least two CRM calls: fewer, larger runs spend less of the CRM's budget).
+    batch_wait_seconds: float = Field(default=0.5, ge=0, le=60)
+
+
 class CRMConfig(_Strict):
     """One CRM to sync. Several entries may use the same adapter (e.g. two HubSpot portals)."""
 
@@ -294,6 +322,7 @@ class ConnectorConfig(_Strict):
     overlap_minutes: float = Field(default=10.0, ge=0)
     batch: BatchConfig = Field(default_factory=BatchConfig)
     lease: LeaseConfig = Field(default_factory=LeaseConfig)
+    serve: ServeConfig = Field(default_factory=ServeConfig)
     #: Optional ``.env`` file (relative to this file) read for credentials not in the environment.
     env_file: pathlib.Path | None = None
     #: Folder of the config file; filled in by :func:`load_config`, not written by admins.

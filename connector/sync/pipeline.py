@@ -59,7 +59,7 @@ from connector.sync.outbox import release_unsent, stage_changes
 from connector.sync.outcomes import save_outcomes
 from connector.sync.prefetch import Prefetch
 from connector.sync.progress import NullProgress, Progress
-from connector.sync.push import Pusher
+from connector.sync.push import PushCounts, Pusher
 from connector.sync.ratelimit import RateLimiter
 from connector.sync.score_worker import InProcess, Scoring, ScoringWorker, worker_blocker
 from connector.sync.scorers import ScoredChunk, ScorerSet
@@ -182,6 +182,9 @@ class _Run:
     #: The thread the run runs on (the only one that records its progress) and when it last did.
     thread: int | None = None
     progress_at: float = 0.0
+    #: The CRM's rate budget; ``None``: a fresh one for this run. ``connector serve`` hands in one
+    #: limiter shared by all its runs of the CRM (see :mod:`connector.sync.realtime`).
+    limiter: RateLimiter | None = None
 
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -220,9 +223,9 @@ class _Run:
             # One rate limiter, three adapters: the contact pull and the writer work on threads of
             # their own while the main thread pulls activity, stores and scores; no adapter is ever
             # used by two threads at once, and together they stay under the CRM's limits.
-            limiter = RateLimiter.from_limits(crm.limits)
+            limiter = self.limiter or RateLimiter.from_limits(crm.limits)
             for role in ("main", "reader", "writer"):
-                adapter = self.factory(crm, limiter)
+                adapter = self.adapter_for(role, limiter)
                 self.adapters[role] = adapter
                 snapshots.append((adapter, dc.replace(adapter.stats)))
             try:
@@ -238,7 +241,7 @@ class _Run:
         finally:
             for adapter, before in snapshots:
                 summary.add_api(adapter.stats, before)
-                adapter.close()
+                self.release(adapter)
             summary.ended_at = utc(self.wall())
             if summary.run_id is not None:
                 self.store.finish_run(summary.run_id, summary.ended_at, summary.status, summary.counts(), summary.error)
@@ -249,6 +252,14 @@ class _Run:
                 summary.scored, summary.changed, summary.written, summary.api_calls,
             )
         return summary
+
+    def adapter_for(self, role: str, limiter: RateLimiter) -> CRMAdapter:
+        """The run's adapter for ``role`` (a new one; ``connector serve`` keeps its own between runs)."""
+        return self.factory(self.crm, limiter)
+
+    def release(self, adapter: CRMAdapter) -> None:
+        """The run is over for ``adapter``."""
+        adapter.close()
 
     def go(self, *, full: bool, resync: bool) -> None:
         """The stages: pull (scoring new contacts page by page), score the rest, push, actions."""
@@ -279,12 +290,7 @@ class _Run:
             finally:
                 counts = pusher.finish(flush=finished and scored and not self.stopped())
                 self.running_pusher = None
-        self.progress.finish("push")
-        self.summary.written += counts.written
-        self.summary.failed += counts.failed
-        self.summary.quarantined += counts.quarantined
-        if counts.error:
-            self.summary.error = counts.error
+        self.pushed(counts)
         if scored and not self.stopped():
             self.run_actions()
             record_week(self.store.engine, self.crm.name, self.scorers.models, until)
@@ -468,6 +474,15 @@ class _Run:
             on_batch=lambda n: self.progress.advance("push", n),
             stop=self.stop,
         )
+
+    def pushed(self, counts: PushCounts) -> None:
+        """Add what the pusher did to the run's summary."""
+        self.progress.finish("push")
+        self.summary.written += counts.written
+        self.summary.failed += counts.failed
+        self.summary.quarantined += counts.quarantined
+        if counts.error:
+            self.summary.error = counts.error
 
     def run_actions(self) -> None:
         """Carry out the pending trigger actions (see :mod:`connector.sync.actions`)."""

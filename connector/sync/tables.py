@@ -21,6 +21,7 @@ from connector.scoring.records import utc
 __all__ = [
     "ActivityRow",
     "AdjustmentRow",
+    "ApiKeyRow",
     "ContactRow",
     "CursorRow",
     "IdentityRow",
@@ -29,6 +30,7 @@ __all__ = [
     "OutboxRow",
     "OutcomeRow",
     "QuarantineRow",
+    "RealtimeEventRow",
     "RunRow",
     "ScoreRow",
     "ScoreSnapshotRow",
@@ -40,6 +42,7 @@ __all__ = [
     "actions",
     "activities",
     "adjustments",
+    "api_keys",
     "contacts",
     "cursors",
     "firings",
@@ -50,6 +53,7 @@ __all__ = [
     "outbox",
     "outcomes",
     "quarantine",
+    "realtime_events",
     "runs",
     "score_snapshots",
     "scores",
@@ -311,6 +315,8 @@ class AdjustmentRow(SQLModel, table=True):
     expires_at: dt.datetime | None = _ts()
     #: ``cli`` | ``csv:<file>:<line>`` | ``segment``
     source: str = Field(max_length=500)
+
+
 class OutcomeRow(SQLModel, table=True):
     """What became of a contact in the CRM (see :class:`connector.adapters.base.Outcome`), with its date."""
 
@@ -360,6 +366,53 @@ class ModelVersionRow(SQLModel, table=True):
     promoted_at: dt.datetime | None = _ts()
 
 
+class RealtimeEventRow(SQLModel, table=True):
+    """A change event accepted by ``connector serve`` (a CRM webhook, first-party activity), until processed.
+
+    Stored before the request is answered, unique per CRM, source and the sender's event id (a
+    webhook delivered twice is stored once); kept ``done`` for a few days so late redeliveries are
+    still recognised.
+    """
+
+    __tablename__ = "realtime_events"
+    __table_args__ = (
+        sa.UniqueConstraint("crm", "source", "event_key", name="uq_realtime_events_key"),
+        sa.Index("ix_realtime_events_crm_status", "crm", "status", "occurred_at"),
+        sa.Index("ix_realtime_events_crm_contact", "crm", "contact_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=64)
+    #: ``webhook`` (the CRM) | ``api`` (``POST /events``)
+    source: str = Field(max_length=32)
+    event_key: str = Field(max_length=255)
+    #: ``created`` | ``changed`` | ``merged`` | ``deleted`` | ``privacy_deleted`` | ``activity`` | ``identify``
+    kind: str = Field(max_length=32)
+    contact_id: str | None = Field(default=None, max_length=128)
+    detail: dict[str, t.Any] | None = _json()
+    occurred_at: dt.datetime = _ts(nullable=False)
+    received_at: dt.datetime = _ts(nullable=False)
+    #: ``pending`` | ``done`` | ``failed``
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    done_at: dt.datetime | None = _ts()
+    error: str | None = Field(default=None, max_length=2000)
+
+
+class ApiKeyRow(SQLModel, table=True):
+    """A key for ``POST /events``: only its SHA-256 is kept; the key itself is shown once, at creation."""
+
+    __tablename__ = "api_keys"
+    id: str = Field(primary_key=True, max_length=32)
+    crm: str = Field(max_length=64)
+    name: str = Field(max_length=128)
+    secret_hash: str = Field(max_length=128)
+    #: Requests per minute this key may send.
+    rate_per_minute: int = 600
+    created_at: dt.datetime = _ts(nullable=False)
+    revoked_at: dt.datetime | None = _ts()
+    last_used_at: dt.datetime | None = _ts()
+
+
 metadata = SQLModel.metadata
 
 #: The Core tables, for the statements of the store, the outbox, the pusher and the admin queries.
@@ -380,3 +433,5 @@ adjustments = metadata.tables["adjustments"]
 outcomes = metadata.tables["outcomes"]
 score_snapshots = metadata.tables["score_snapshots"]
 model_versions = metadata.tables["model_versions"]
+realtime_events = metadata.tables["realtime_events"]
+api_keys = metadata.tables["api_keys"]

@@ -174,6 +174,12 @@ class FakeAdapter:
             return iter([])
         return self._pages(outcomes, lambda o: o.occurred_at, since, until, "outcomes", [])
 
+    def fetch_contacts(self, ids: t.Sequence[str]) -> Page[Contact]:
+        assert len(ids) <= self.max_batch_size
+        self._call("contacts.batch_read")
+        with self._open() as crm:
+            return Page(records=[crm.contacts[i] for i in ids if i in crm.contacts], rejects=[], cursor=None)
+
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
         assert len(updates) <= self.max_batch_size
         if not updates:

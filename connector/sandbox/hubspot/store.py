@@ -188,6 +188,14 @@ class Store:
         #: contact each identified visitor became (``visitors.py`` moves events between the two).
         self.anonymous_events: dict[str, list[WebEvent]] = {}
         self.identified_visitors: dict[str, str] = {}
+        #: Told of every contact change as ``(subscriptionType, contact id, property name or None)``
+        #: (the webhook sender, :mod:`.webhooks`); called under :attr:`lock`, so they only queue.
+        self.listeners: list[t.Callable[[str, str, str | None], None]] = []
+
+    def notify(self, subscription: str, contact_id: str, prop: str | None = None) -> None:
+        """Tell the listeners that a contact changed (callers hold :attr:`lock`)."""
+        for listener in self.listeners:
+            listener(subscription, contact_id, prop)
 
     # ---- records -------------------------------------------------------------------------
     def objects(self, object_type: str) -> _Objects:
@@ -248,6 +256,8 @@ class Store:
             self._stamp(object_type, record, now)
             self._objects[object_type].records[record_id] = record
             self.version += 1
+            if object_type == "contacts":
+                self.notify("contact.creation", record_id)
             return record
 
     def add_contacts(self, rows: t.Iterable[t.Mapping[str, t.Any]], modified_at_ms: int | None = None) -> list[str]:
@@ -276,6 +286,9 @@ class Store:
                 _stamp_stage_date(record.properties, stage_before, values, when_ms)
             self._stamp(object_type, record, when_ms)
             self.version += 1
+            if object_type == "contacts":
+                for name in values:
+                    self.notify("contact.propertyChange", record.id, name)
             return record
 
     def update_contact(self, record_id: str, properties: t.Mapping[str, t.Any]) -> Record:
@@ -289,6 +302,8 @@ class Store:
             record.archived = True
             self.objects(object_type).index_remove(record)
             self.version += 1
+            if canonical_object_type(object_type) == "contacts":
+                self.notify("contact.deletion", record.id)
 
     # ---- associations --------------------------------------------------------------------
     def associate(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
@@ -319,6 +334,8 @@ class Store:
             record = self.create(object_type, properties, admin=True, modified_at_ms=modified_at_ms)
             for contact_id in contact_ids:
                 self.associate(object_type, record.id, "contacts", str(contact_id))
+                # HubSpot stamps the contact's last sales activity when an engagement is logged on it.
+                self.notify("contact.propertyChange", str(contact_id), "hs_last_sales_activity_timestamp")
             return record.id
 
     # ---- owners --------------------------------------------------------------------------
@@ -364,6 +381,8 @@ class Store:
                     raise validation_error(f"invalid web event {dict(row)!r}: 'objectId' is required")
                 events.append(self.web_event(row, str(row["objectId"])))
             self.attach_web_events(events)
+            for object_id in dict.fromkeys(e.object_id for e in events):
+                self.notify("contact.propertyChange", object_id, "hs_analytics_last_timestamp")
         return [e.id for e in events]
 
     def add_email_events(self, rows: t.Iterable[t.Mapping[str, t.Any]]) -> list[str]:
@@ -384,6 +403,9 @@ class Store:
                     self._email_sorted = False
                 self.email_events.append(event)
                 ids.append(event.id)
+                contact = self.contact_id_by_email(event.recipient) if self.listeners else None
+                if contact is not None:
+                    self.notify("contact.propertyChange", contact, "hs_email_last_open_date" if kind == "OPEN" else "hs_email_last_engagement")
         return ids
 
     def sorted_web_events(self) -> list[WebEvent]:

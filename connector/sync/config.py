@@ -37,10 +37,8 @@ __all__ = [
     "LeaseConfig",
     "RateLimitConfig",
     "ScheduleConfig",
-    "WebhookConfig",
-
-
     "ServeConfig",
+    "WebhookConfig",
     "config_path",
     "crm_entry",
     "load_config",

@@ -269,6 +269,7 @@ class RealtimeWorker:
             store=Store(self.engine, self.crm.name),
             scorers=self.scorers,
             clock=self.clock,
+            wall=self.clock,
             factory=self.factory,
             progress=NullProgress(),
             stop=self.stop_event,

@@ -44,7 +44,7 @@ from connector.scoring.records import Activity, Contact, utc
 from connector.scoring.result import ScoringState
 from connector.sync import adjustments as adjustments_mod
 from connector.sync.stagedates import seed
-from connector.sync.tables import activities, contacts, identities, scores
+from connector.sync.tables import activities, contacts, identities, outcomes, scores
 
 __all__ = ["Activities", "Band", "Mover", "Portal", "StageRow", "TriggerDiff", "WhatIf", "compare_files", "load_portal", "what_if"]
 
@@ -186,11 +186,9 @@ def _activity_types(models: t.Sequence[ScoringModel]) -> set[str] | None:
 
 
 def stored_outcomes(engine: sa.Engine, crm: str) -> set[str] | None:
-    """Contacts with an outcome in the ``outcomes`` table (pulled from the CRM), if the store has that table."""
-    if not sa.inspect(engine).has_table("outcomes"):
-        return None
+    """Contacts with an outcome pulled from the CRM (customer, won deal, converted lead); ``None``: none pulled yet."""
     with engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT DISTINCT contact_id FROM outcomes WHERE crm = :crm"), {"crm": crm}).all()
+        rows = conn.execute(sa.select(outcomes.c.contact_id).where(outcomes.c.crm == crm).distinct()).all()
     return {cid for (cid,) in rows} or None
 
 

@@ -22,6 +22,7 @@ from connector.sync import adjustments, whatif
 from connector.sync.db import make_engine, open_database
 from connector.sync.pipeline import run_sync
 from connector.sync.store import Store
+from connector.sync.tables import outcomes
 from tests.fakecrm import T0, FakeAdapter, FakeCRM
 from tests.sync.conftest import write_config
 
@@ -171,9 +172,15 @@ def _table_counts(engine) -> dict[str, tuple]:
 def test_stored_outcomes_are_read_when_the_store_has_them(sync_config, stored) -> None:
     engine = make_engine(sync_config.effective_database_url())
     assert whatif.stored_outcomes(engine, "main") is None
-    with engine.begin() as conn:  # the table the outcome pull keeps (crm, contact_id, kind, source_id, ...)
-        conn.execute(sa.text("CREATE TABLE outcomes (crm VARCHAR(64), contact_id VARCHAR(128), kind VARCHAR(32), source_id VARCHAR(128))"))
-        conn.execute(sa.text("INSERT INTO outcomes VALUES ('main', 'c01', 'closed_won', 'd1'), ('main', 'c01', 'customer', 'c01'), ('other', 'c02', 'customer', 'c02')"))
+    with engine.begin() as conn:  # what the outcome pull keeps
+        conn.execute(
+            sa.insert(outcomes),
+            [
+                {"crm": "main", "contact_id": "c01", "kind": "closed_won", "source_id": "d1"},
+                {"crm": "main", "contact_id": "c01", "kind": "customer", "source_id": "c01"},
+                {"crm": "other", "contact_id": "c02", "kind": "customer", "source_id": "c02"},
+            ],
+        )
     assert whatif.stored_outcomes(engine, "main") == {"c01"}
     engine.dispose()
 

@@ -52,7 +52,8 @@ def test_stage_lines_read_in_the_order_of_a_run(capsys: pytest.CaptureFixture[st
     lines = _StageLines()
     # The pipeline's own order of events: the pusher starts first and ends after the scoring.
     for event, stage in [("start", "push"), ("start", "pull activities"), ("finish", "pull activities"), ("start", "pull contacts"), ("start", "score"),
-                         ("finish", "score"), ("finish", "pull contacts"), ("finish", "push"), ("start", "actions"), ("finish", "actions")]:
+                         ("finish", "score"), ("finish", "pull contacts"), ("finish", "push"), ("start", "actions"), ("finish", "actions"),
+                         ("start", "pull outcomes"), ("finish", "pull outcomes")]:
         getattr(lines, event)(stage)
     lines.close()
     printed = [line.split(":")[0].strip() for line in capsys.readouterr().out.splitlines()]

@@ -8,7 +8,7 @@ __all__ = ["STAGES", "NullProgress", "Progress"]
 
 #: The stages a run reports, in the order a reader follows a run. They overlap in time: the push
 #: starts first (it writes what earlier runs left) and ends after the scoring.
-STAGES = ("pull activities", "pull contacts", "score", "push", "actions")
+STAGES = ("pull activities", "pull contacts", "score", "push", "actions", "pull outcomes")
 
 
 class Progress(t.Protocol):

@@ -122,7 +122,7 @@ def _presented_key(request: Request) -> str | None:
 def _parse(body: bytes, max_events: int) -> list[EventIn]:
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise Refused(400, "malformed_json", f"the body is not JSON: {str(exc)[:200]}") from None
     if isinstance(data, dict) and set(data) == {"events"}:
         items, where = data["events"], "events"

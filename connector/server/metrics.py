@@ -3,13 +3,14 @@
 Counted by this process (``prometheus-client`` counters and a histogram): events accepted,
 duplicates, requests rejected by reason, the seconds from an event's arrival to its contact's
 changes being written, API calls and 429s of the real-time runs. Read from the state database at
-each scrape (so every process and the scheduled syncs are covered): queue depth, runs by status,
-open quarantine entries. Metric names carry no personal data and no secret: labels are CRM names,
+each scrape (so every process and the scheduled syncs are covered): queue depth, runs of the last
+24 hours by status with their API calls and 429s, open quarantine entries. Metric names carry no personal data and no secret: labels are CRM names,
 sources and fixed reason labels only.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import typing as t
 
 import sqlalchemy as sa
@@ -37,19 +38,25 @@ class _StateCollector(Collector):
 
     def collect(self) -> t.Iterator[Metric]:
         depth = GaugeMetricFamily("connector_event_queue_depth", "Stored events waiting for a worker.", labels=["crm"])
-        run_count = GaugeMetricFamily("connector_runs", "Sync runs recorded, by status (scheduled and real-time).", labels=["crm", "status"])
-        api = GaugeMetricFamily("connector_run_api_calls", "CRM API calls made by recorded runs.", labels=["crm"])
-        limited = GaugeMetricFamily("connector_run_rate_limited", "429 answers met by recorded runs.", labels=["crm"])
+        run_count = GaugeMetricFamily("connector_runs_24h", "Sync runs started in the last 24 hours, by status (scheduled and real-time).", labels=["crm", "status"])
+        api = GaugeMetricFamily("connector_run_api_calls_24h", "CRM API calls of the runs started in the last 24 hours.", labels=["crm"])
+        limited = GaugeMetricFamily("connector_run_rate_limited_24h", "429 answers met by the runs started in the last 24 hours.", labels=["crm"])
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
         open_q = GaugeMetricFamily("connector_quarantine_open", "Open quarantine entries.", labels=["crm"])
         with self.engine.connect() as conn:
             for crm, n in conn.execute(sa.select(realtime_events.c.crm, sa.func.count()).where(realtime_events.c.status == "pending").group_by(realtime_events.c.crm)):
                 depth.add_metric([crm], n)
+            calls_by_crm: dict[str, list[int]] = {}
             for crm, status, n, calls, rl in conn.execute(
-                sa.select(runs.c.crm, runs.c.status, sa.func.count(), sa.func.coalesce(sa.func.sum(runs.c.api_calls), 0), sa.func.coalesce(sa.func.sum(runs.c.rate_limited), 0)).group_by(
-                    runs.c.crm, runs.c.status
-                )
+                sa.select(runs.c.crm, runs.c.status, sa.func.count(), sa.func.coalesce(sa.func.sum(runs.c.api_calls), 0), sa.func.coalesce(sa.func.sum(runs.c.rate_limited), 0))
+                .where(runs.c.started_at >= since)
+                .group_by(runs.c.crm, runs.c.status)
             ):
                 run_count.add_metric([crm, status], n)
+                totals = calls_by_crm.setdefault(crm, [0, 0])
+                totals[0] += int(calls)
+                totals[1] += int(rl)
+            for crm, (calls, rl) in calls_by_crm.items():
                 api.add_metric([crm], calls)
                 limited.add_metric([crm], rl)
             for crm, n in conn.execute(sa.select(quarantine.c.crm, sa.func.count()).where(quarantine.c.status == "open").group_by(quarantine.c.crm)):

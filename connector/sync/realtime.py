@@ -46,7 +46,7 @@ from connector.sync.ratelimit import RateLimiter
 from connector.sync.scorers import ScorerSet
 from connector.sync.store import Store, upsert
 from connector.sync.summary import RunSummary
-from connector.sync.tables import contacts, identities
+from connector.sync.tables import contacts, identities, runs
 
 __all__ = ["Batch", "RealtimeWorker"]
 
@@ -55,6 +55,10 @@ log = logging.getLogger(__name__)
 Clock = t.Callable[[], dt.datetime]
 #: Days a processed event is kept, so a late redelivery (HubSpot retries for a day) is recognised.
 KEEP_DONE = dt.timedelta(days=3)
+#: Days the worker's own runs stay in ``runs`` (under load it records about one a second).
+KEEP_RUNS = dt.timedelta(days=7)
+#: Suffix of the worker's lease owner name, which marks its runs in ``runs.owner``.
+OWNER_SUFFIX = ":realtime"
 
 
 @dc.dataclass
@@ -247,7 +251,7 @@ class RealtimeWorker:
         self.poll_seconds = poll_seconds
         self.linger_seconds = linger_seconds
         self.on_batch = on_batch
-        self.owner = default_owner()
+        self.owner = default_owner() + OWNER_SUFFIX
         self.stop_event = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -284,6 +288,11 @@ class RealtimeWorker:
         except LeaseBusy:
             log.debug("crm %s: a sync holds the lease; %d events wait", self.crm.name, len(events))
             return None
+        except Exception as exc:
+            # A bug or a database failure: count the attempt, so a poison event is set aside
+            # after MAX_ATTEMPTS instead of being retried forever.
+            self.queue.failed([e.id for e in events], f"{type(exc).__name__}: {exc}", utc(self.clock()))
+            raise
         if summary.status == "failed":
             self.queue.failed([e.id for e in events], summary.error or "failed", utc(self.clock()))
         batch = Batch(len(events), summary, run.latencies)
@@ -311,7 +320,10 @@ class RealtimeWorker:
     def _prune(self) -> None:
         if time.monotonic() - self._pruned > 600:
             self._pruned = time.monotonic()
-            self.queue.prune(utc(self.clock()) - KEEP_DONE)
+            now = utc(self.clock())
+            self.queue.prune(now - KEEP_DONE)
+            with self.engine.begin() as conn:
+                conn.execute(sa.delete(runs).where(runs.c.crm == self.crm.name, runs.c.owner.like(f"%{OWNER_SUFFIX}"), runs.c.started_at < now - KEEP_RUNS))
 
     def start(self) -> RealtimeWorker:
         """Run :meth:`loop` on a daemon thread."""

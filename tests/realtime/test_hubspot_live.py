@@ -81,6 +81,8 @@ def test_contact_changes_reach_the_score_within_seconds(config: ConnectorConfig,
     engine.dispose()
     assert 'connector_events_accepted_total{crm="hubspot",source="webhook"}' in metrics
     assert "connector_event_to_crm_seconds_bucket" in metrics
+    assert 'connector_runs_24h{crm="hubspot",status="ok"}' in metrics
+    assert 'connector_realtime_api_calls_total{crm="hubspot"}' in metrics
 
 
 class _Flaky(http.server.BaseHTTPRequestHandler):

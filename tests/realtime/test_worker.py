@@ -134,3 +134,28 @@ def test_worker_and_scheduled_sync_together_write_each_change_once(sync_config, 
     assert sorted(written) == sorted(changed)  # each change written once, whoever got there first
     assert all(fake_crm.fields[cid]["test_model_grade"] == "A" for cid in changed)
     engine.dispose()
+
+
+def test_an_event_that_keeps_breaking_the_run_is_set_aside(sync_config, fake_crm, clock):
+    import pytest
+
+    from connector.sync.events import MAX_ATTEMPTS
+    from tests.fakecrm import FakeAdapter
+
+    class Broken(FakeAdapter):
+        def fetch_contacts(self, ids):
+            raise RuntimeError("a bug")
+
+    engine = open_database(sync_config.effective_database_url())
+    queue = EventQueue(engine, "main")
+    queue.accept("webhook", [NewEvent("e1", "changed", "c1", clock.now)], clock.now)
+    worker = RealtimeWorker(sync_config, "main", engine=engine, factory=lambda c, gate: Broken(fake_crm, gate), clock=clock)
+    for _ in range(MAX_ATTEMPTS):
+        with pytest.raises(RuntimeError):
+            worker.run_once()
+    assert queue.depth() == 0
+    with engine.connect() as conn:
+        status, attempts, error = conn.execute(sa.select(realtime_events.c.status, realtime_events.c.attempts, realtime_events.c.error)).one()
+    assert (status, attempts, error) == ("failed", MAX_ATTEMPTS, "RuntimeError: a bug")
+    assert worker.run_once() is None
+    engine.dispose()

@@ -116,7 +116,7 @@ class HubSpotWebhooks:
         """The contact events of a batch; an event that is not readable becomes a ``Reject``."""
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise WebhookError("malformed_json", f"the body is not JSON: {exc}") from None
         if not isinstance(data, list):
             raise WebhookError("wrong_shape", "a HubSpot webhook body is a JSON array of events")

@@ -221,12 +221,12 @@ def whatif_command(
     entry = _crm(cfg, crm)
     when = _now()
     if as_of:
-        from connector.scoring.records import utc
+        from connector.scoring.readers import parse_datetime
 
         try:
-            when = utc(dt.datetime.fromisoformat(as_of.replace("Z", "+00:00")))
-        except ValueError:
-            fail(f"--as-of: {as_of!r} is not an ISO 8601 date-time", 2)
+            when = parse_datetime(as_of, "--as-of")
+        except ValueError as exc:
+            fail(str(exc), 2)
     try:
         outcome = _condition(converted) if converted is not None else None
     except ValueError as exc:

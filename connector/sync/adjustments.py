@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from connector.scoring.conditions import matches
 from connector.scoring.engine import contact_values
 from connector.scoring.model import ScoringModel, When
+from connector.scoring.readers import parse_datetime
 from connector.scoring.records import Adjustment, Contact, utc
 from connector.scoring.rows import BadRow, read_rows
 from connector.sync.tables import adjustments, contacts
@@ -127,10 +128,7 @@ def parse_expiry(text: str | None) -> dt.datetime | None:
     """``--expires`` / the CSV's ``expires``: ISO 8601, without an offset meaning UTC; blank: never."""
     if text is None or not text.strip():
         return None
-    try:
-        return utc(dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
-    except ValueError:
-        raise ValueError(f"expires: {text!r} is not an ISO 8601 date-time (e.g. 2026-12-31T00:00:00Z)") from None
+    return parse_datetime(text, "expires")  # the record readers' reading: raises ValueError naming the field
 
 
 def read_csv(

@@ -156,10 +156,9 @@ def _condition(text: str) -> t.Any:
 
 
 def _placeholders(models: t.Sequence[ScoringModel], name: str) -> list[str]:
-    found = next((m for m in models if m.model == name), None)
-    if found is None:
-        raise ValueError(f"model: '{name}' is not a model of this CRM (its models: {', '.join(m.model for m in models)})")
-    return list(found.placeholders)
+    from connector.sync.adjustments import model_named
+
+    return list(model_named(models, name).placeholders)
 
 
 # -- history --------------------------------------------------------------------------------------

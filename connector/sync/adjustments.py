@@ -38,6 +38,7 @@ __all__ = [
     "add",
     "for_scoring",
     "next_expiry",
+    "model_named",
     "of_contact",
     "parse_expiry",
     "plan",
@@ -108,9 +109,7 @@ def plan(
     now: dt.datetime,
 ) -> Planned:
     """Check one adjustment against the CRM's models; raises ``ValueError`` naming the field at fault."""
-    found = next((m for m in models if m.model == model), None)
-    if found is None:
-        raise ValueError(f"model: '{model}' is not a model of this CRM (its models: {', '.join(m.model for m in models)})")
+    found = model_named(models, model)
     if dimension not in found.dimensions:
         raise ValueError(f"dimension: model '{model}' has no dimension '{dimension}' (its dimensions: {', '.join(found.dimensions)})")
     if not math.isfinite(points) or points == 0:
@@ -122,6 +121,14 @@ def plan(
     if expires_at is not None and utc(expires_at) <= utc(now):
         raise ValueError(f"expires: {utc(expires_at).isoformat()} is not in the future (now {utc(now).isoformat()})")
     return Planned(contact_id, model, dimension, float(points), reason.strip(), by.strip(), utc(expires_at) if expires_at else None, source)
+
+
+def model_named(models: t.Sequence[ScoringModel], name: str) -> ScoringModel:
+    """The CRM's model called ``name``; raises ``ValueError`` listing the models there are."""
+    found = next((m for m in models if m.model == name), None)
+    if found is None:
+        raise ValueError(f"model: '{name}' is not a model of this CRM (its models: {', '.join(m.model for m in models)})")
+    return found
 
 
 def parse_expiry(text: str | None) -> dt.datetime | None:

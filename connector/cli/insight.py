@@ -81,17 +81,28 @@ def adjust_command(
     csv_file: t.Annotated[str | None, typer.Option("--csv", help="Bulk: a CSV/JSONL file with columns contact, model, dimension, points, reason[, by, expires]")] = None,
     where: t.Annotated[str | None, typer.Option("--where", help="Segment: every contact matching this condition, e.g. '{property: industry, op: eq, value: Software}'")] = None,
     dry_run: t.Annotated[bool, typer.Option("--dry-run", help="List who would be adjusted; record nothing")] = False,
+    withdraw: t.Annotated[list[int] | None, typer.Option("--withdraw", help="End these adjustments now (ids from `connector history --json` or explain --json)")] = None,
     config: ConfigOpt = None,
     crm: CrmOpt = None,
 ) -> None:
     """Give or take points by hand (one contact, a CSV, or a segment); the next sync counts them."""
     from connector.sync import adjustments
 
-    forms = [f for f, given in (("CONTACT", contact), ("--csv", csv_file), ("--where", where)) if given]
+    forms = [f for f, given in (("CONTACT", contact), ("--csv", csv_file), ("--where", where), ("--withdraw", withdraw)) if given]
     if len(forms) != 1:
-        fail("give exactly one of CONTACT, --csv FILE or --where CONDITION", 2)
+        fail("give exactly one of CONTACT, --csv FILE, --where CONDITION or --withdraw ID", 2)
     cfg = load_config_or_fail(config)
     entry = _crm(cfg, crm)
+    if withdraw:
+        engine = open_state_or_fail(cfg)
+        ended = adjustments.withdraw(engine, entry.name, withdraw, _now())
+        engine.dispose()
+        unknown = sorted(set(withdraw) - set(ended))
+        if ended:
+            typer.echo(f"withdrew adjustment(s) {', '.join(map(str, ended))}; the next `connector sync --crm {entry.name}` rescores their contacts")
+        if unknown:
+            fail(f"no live adjustment of CRM '{entry.name}' with id {', '.join(map(str, unknown))} (unknown, or already expired)")
+        return
     models = _models(entry)
     engine = open_state_or_fail(cfg)
     now = _now()

@@ -45,6 +45,7 @@ __all__ = [
     "read_csv",
     "resolve",
     "segment",
+    "withdraw",
 ]
 
 #: Columns of a bulk CSV; ``by`` and ``expires`` may be left out (or blank).
@@ -230,6 +231,22 @@ def add(engine: sa.Engine, crm: str, planned: t.Sequence[Planned], now: dt.datet
         for i in range(0, len(touched), 500):
             conn.execute(sa.update(contacts).where(contacts.c.crm == crm, contacts.c.id.in_(touched[i : i + 500])).values(needs_score=True))
     return ids
+
+
+def withdraw(engine: sa.Engine, crm: str, ids: t.Sequence[int], now: dt.datetime) -> list[int]:
+    """End adjustments now (their ``expires_at`` becomes ``now``) and mark their contacts; the ids ended.
+
+    Adjustments already expired, or of another CRM, are left as they are. The record stays, so
+    ``history`` shows when it was given and when it stopped counting.
+    """
+    now = utc(now)
+    with engine.begin() as conn:
+        live = (adjustments.c.expires_at.is_(None)) | (adjustments.c.expires_at > now)
+        rows = conn.execute(sa.select(adjustments.c.id, adjustments.c.contact_id).where(adjustments.c.crm == crm, adjustments.c.id.in_(list(ids)), live)).all()
+        if rows:
+            conn.execute(sa.update(adjustments).where(adjustments.c.id.in_([r.id for r in rows])).values(expires_at=now))
+            conn.execute(sa.update(contacts).where(contacts.c.crm == crm, contacts.c.id.in_(sorted({r.contact_id for r in rows}))).values(needs_score=True))
+    return sorted(r.id for r in rows)
 
 
 def for_scoring(engine: sa.Engine, crm: str, ids: t.Sequence[str]) -> dict[str, list[Stored]]:

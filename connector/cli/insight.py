@@ -285,6 +285,13 @@ def _print_whatif(found: t.Any, current_file: str, draft_file: str) -> None:
         console.print(table)
     else:
         console.print("nobody changes stage")
+    if found.grades:
+        table = Table(title="Who changes grade (current -> draft)")
+        for c in ("current", "draft", "contacts", "e.g."):
+            table.add_column(c, justify="right" if c == "contacts" else "left")
+        for x in found.grades:
+            table.add_row(x.current, x.draft, str(x.count), ", ".join(x.examples))
+        console.print(table)
     if found.triggers:
         table = Table(title="Triggers firing at this scoring")
         for c in ("trigger", "current", "draft", "only under draft (e.g.)", "only under current (e.g.)"):

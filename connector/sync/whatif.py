@@ -278,6 +278,8 @@ class WhatIf:
     bands_current: list[Band] | None
     bands_draft: list[Band] | None
     outcome_source: str | None
+    #: Contacts whose grade differs (current grade -> draft grade; ``(none)``: no grade)
+    grades: list[Crossing] = dc.field(default_factory=list)
     seconds: dict[str, float] = dc.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, t.Any]:
@@ -373,6 +375,7 @@ def what_if(
         bands_current=_bands(ids, cur.score, portal.converted),
         bands_draft=_bands(ids, new.score, portal.converted),
         outcome_source=portal.outcome_source if portal.converted is not None else None,
+        grades=_crossings(ids, _labels(cur.grade, cur.grade_labels), _labels(new.grade, new.grade_labels), examples),
     )
     result.seconds = {"columns": round(built - started, 3), "scoring": round(scored - built, 3), "compare": round(time.perf_counter() - scored, 3)}
     return result
@@ -380,9 +383,13 @@ def what_if(
 
 def _stage_names(cols: ResultColumns) -> np.ndarray:
     """Each contact's stage name (excluded contacts and contacts without a stage: ``(none)``)."""
-    names = np.array([*cols.stage_names, NONE_STAGE], dtype=object)
-    codes = np.where(cols.stage >= 0, cols.stage, len(cols.stage_names))
-    return names[codes]
+    return _labels(cols.stage, cols.stage_names)
+
+
+def _labels(codes: np.ndarray, labels: t.Sequence[str]) -> np.ndarray:
+    """Each contact's label (grade) by code; ``(none)`` for code -1."""
+    names = np.array([*labels, NONE_STAGE], dtype=object)
+    return names[np.where(codes >= 0, codes, len(labels))]
 
 
 def _stages(current: ScoringModel, draft: ScoringModel, cur: np.ndarray, new: np.ndarray) -> list[StageRow]:

@@ -25,7 +25,7 @@ from connector.sync.store import Store
 from tests.fakecrm import T0, FakeAdapter, FakeCRM
 from tests.sync.conftest import write_config
 
-#: The draft: titles worth more, demos less, a new e-mail rule, a stricter MQL and hot trigger (55, not 50), a new trigger.
+#: The draft: titles worth more, demos less, a new e-mail rule, a stricter grade A, MQL and hot trigger (55, not 50), a new trigger.
 DRAFT = """
 model: test-model
 dimensions:
@@ -43,7 +43,7 @@ rules:
   - {id: demo, label: demo request, dimension: engagement, points: 20, activity: {types: [demo_request]}}
 grade:
   dimension: fit
-  bands: [{label: A, min: 20}, {label: B}]
+  bands: [{label: A, min: 45}, {label: B}]
 stages:
   order:
     - {name: subscriber}
@@ -130,6 +130,9 @@ def test_what_if_numbers_equal_the_per_contact_engine_on_the_same_stored_data(sy
     pairs = collections.Counter((stage(a), stage(b)) for a, b in zip(cur, new, strict=True) if stage(a) != stage(b))
     assert {(x.current, x.draft): x.count for x in found.crossings} == dict(pairs)
     assert pairs, "the draft must move someone across the MQL threshold for this test to mean anything"
+    grade = lambda r: r.grade or "(none)"  # noqa: E731
+    grade_pairs = collections.Counter((grade(a), grade(b)) for a, b in zip(cur, new, strict=True) if grade(a) != grade(b))
+    assert {(x.current, x.draft): x.count for x in found.grades} == dict(grade_pairs) and grade_pairs
     for trig in found.triggers:
         fired_cur = {r.contact_id for r in cur if trig.trigger in {e.trigger for e in r.triggers}}
         fired_new = {r.contact_id for r in new if trig.trigger in {e.trigger for e in r.triggers}}

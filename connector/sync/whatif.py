@@ -130,8 +130,12 @@ def _activities(conn: sa.Connection, crm: str, types: set[str] | None, owner_of:
         # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): whole seconds from SQLite's strftime,
         # microseconds from the text, exactly; any other text is parsed in Python below.
         text = sa.type_coerce(activities.c.occurred_at, sa.String)
-        exact = sa.cast(sa.func.strftime("%s", text), sa.Integer) * 1_000_000 + sa.cast(sa.func.substr(text, 21, 6), sa.Integer)
+        # (strftime of the whole text would round .999999 up to the next second: the seconds part only)
+        exact = sa.cast(sa.func.strftime("%s", sa.func.substr(text, 1, 19)), sa.Integer) * 1_000_000 + sa.cast(sa.func.substr(text, 21, 6), sa.Integer)
         occurred_col = sa.case((sa.func.length(text) == 26, exact), else_=text)
+    elif conn.dialect.name == "postgresql" and (conn.dialect.server_version_info or (0,)) >= (14,):
+        # EXTRACT(EPOCH ...) is an exact numeric from PostgreSQL 14 on: microseconds without a datetime per row.
+        occurred_col = sa.cast(sa.extract("epoch", activities.c.occurred_at) * 1_000_000, sa.BigInteger)
     q = sa.select(activities.c.id, activities.c.type, occurred_col, activities.c.contact_id, activities.c.anonymous_id, sa.cast(activities.c.attributes, sa.Text)).where(
         activities.c.crm == crm
     )
@@ -149,11 +153,8 @@ def _activities(conn: sa.Connection, crm: str, types: set[str] | None, owner_of:
     decoded: dict[str | None, dict[str, t.Any]] = {None: {}, "null": {}}
     for text in set(texts) - decoded.keys():
         decoded[text] = json.loads(text) or {}
-    if sqlite:
-        parse, naive_epoch, micro = dt.datetime.fromisoformat, EPOCH.replace(tzinfo=None), dt.timedelta(microseconds=1)
-        micros = [v if type(v) is int else (parse(v) - naive_epoch) // micro for v in occurred]
-    else:
-        micros = [to_micros(v) for v in occurred]
+    parse, naive_epoch, micro = dt.datetime.fromisoformat, EPOCH.replace(tzinfo=None), dt.timedelta(microseconds=1)
+    micros = [v if type(v) is int else (parse(v) - naive_epoch) // micro if type(v) is str else to_micros(v) for v in occurred]
     return Activities(t.cast(list[str], owners), ids, kinds, micros, [decoded[x] for x in texts])
 
 

@@ -208,3 +208,17 @@ def test_cli_prints_the_tables_and_the_same_numbers_as_json(tmp_path: pathlib.Pa
     assert refused.exit_code == 2 and "has no model named 'other'" in refused.output and "--against" in refused.output
     against = CliRunner().invoke(app, ["whatif", "--model", str(other), "--against", str(tmp_path / "model.yaml"), "--json"])
     assert against.exit_code == 0, against.output
+
+
+def test_the_portal_reads_each_activity_instant_to_the_microsecond(sync_config, fake_crm, factory, clock) -> None:
+    odd = [T0 - dt.timedelta(days=400, microseconds=1), T0 - dt.timedelta(seconds=1, microseconds=999_999), T0.replace(microsecond=0), T0 + dt.timedelta(microseconds=7)]
+    fake_crm.add_contact("c1", T0, job_title="Marketing")
+    for i, at in enumerate(odd):
+        fake_crm.add_activity(f"a{i}", "page_view", at, contact_id="c1")
+    assert run_sync(sync_config, "main", clock=clock, adapter_factory=factory).status == "ok"
+    engine = make_engine(sync_config.effective_database_url())
+    portal = whatif.load_portal(engine, "main", [load_model(sync_config.crm("main").models[0])])
+    engine.dispose()
+    from connector.scoring.columns import to_micros
+
+    assert dict(zip(portal.activities.ids, portal.activities.occurred, strict=True)) == {f"a{i}": to_micros(at) for i, at in enumerate(odd)}

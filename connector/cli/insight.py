@@ -81,17 +81,28 @@ def adjust_command(
     csv_file: t.Annotated[str | None, typer.Option("--csv", help="Bulk: a CSV/JSONL file with columns contact, model, dimension, points, reason[, by, expires]")] = None,
     where: t.Annotated[str | None, typer.Option("--where", help="Segment: every contact matching this condition, e.g. '{property: industry, op: eq, value: Software}'")] = None,
     dry_run: t.Annotated[bool, typer.Option("--dry-run", help="List who would be adjusted; record nothing")] = False,
+    withdraw: t.Annotated[list[int] | None, typer.Option("--withdraw", help="End these adjustments now (ids from `connector history --json` or explain --json)")] = None,
     config: ConfigOpt = None,
     crm: CrmOpt = None,
 ) -> None:
     """Give or take points by hand (one contact, a CSV, or a segment); the next sync counts them."""
     from connector.sync import adjustments
 
-    forms = [f for f, given in (("CONTACT", contact), ("--csv", csv_file), ("--where", where)) if given]
+    forms = [f for f, given in (("CONTACT", contact), ("--csv", csv_file), ("--where", where), ("--withdraw", withdraw)) if given]
     if len(forms) != 1:
-        fail("give exactly one of CONTACT, --csv FILE or --where CONDITION", 2)
+        fail("give exactly one of CONTACT, --csv FILE, --where CONDITION or --withdraw ID", 2)
     cfg = load_config_or_fail(config)
     entry = _crm(cfg, crm)
+    if withdraw:
+        engine = open_state_or_fail(cfg)
+        ended = adjustments.withdraw(engine, entry.name, withdraw, _now())
+        engine.dispose()
+        unknown = sorted(set(withdraw) - set(ended))
+        if ended:
+            typer.echo(f"withdrew adjustment(s) {', '.join(map(str, ended))}; the next `connector sync --crm {entry.name}` rescores their contacts")
+        if unknown:
+            fail(f"no live adjustment of CRM '{entry.name}' with id {', '.join(map(str, unknown))} (unknown, or already expired)")
+        return
     models = _models(entry)
     engine = open_state_or_fail(cfg)
     now = _now()
@@ -156,10 +167,9 @@ def _condition(text: str) -> t.Any:
 
 
 def _placeholders(models: t.Sequence[ScoringModel], name: str) -> list[str]:
-    found = next((m for m in models if m.model == name), None)
-    if found is None:
-        raise ValueError(f"model: '{name}' is not a model of this CRM (its models: {', '.join(m.model for m in models)})")
-    return list(found.placeholders)
+    from connector.sync.adjustments import model_named
+
+    return list(model_named(models, name).placeholders)
 
 
 # -- history --------------------------------------------------------------------------------------
@@ -221,12 +231,12 @@ def whatif_command(
     entry = _crm(cfg, crm)
     when = _now()
     if as_of:
-        from connector.scoring.records import utc
+        from connector.scoring.readers import parse_datetime
 
         try:
-            when = utc(dt.datetime.fromisoformat(as_of.replace("Z", "+00:00")))
-        except ValueError:
-            fail(f"--as-of: {as_of!r} is not an ISO 8601 date-time", 2)
+            when = parse_datetime(as_of, "--as-of")
+        except ValueError as exc:
+            fail(str(exc), 2)
     try:
         outcome = _condition(converted) if converted is not None else None
     except ValueError as exc:
@@ -275,6 +285,13 @@ def _print_whatif(found: t.Any, current_file: str, draft_file: str) -> None:
         console.print(table)
     else:
         console.print("nobody changes stage")
+    if found.grades:
+        table = Table(title="Who changes grade (current -> draft)")
+        for c in ("current", "draft", "contacts", "e.g."):
+            table.add_column(c, justify="right" if c == "contacts" else "left")
+        for x in found.grades:
+            table.add_row(x.current, x.draft, str(x.count), ", ".join(x.examples))
+        console.print(table)
     if found.triggers:
         table = Table(title="Triggers firing at this scoring")
         for c in ("trigger", "current", "draft", "only under draft (e.g.)", "only under current (e.g.)"):

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from connector.scoring.conditions import matches
 from connector.scoring.engine import contact_values
 from connector.scoring.model import ScoringModel, When
+from connector.scoring.readers import parse_datetime
 from connector.scoring.records import Adjustment, Contact, utc
 from connector.scoring.rows import BadRow, read_rows
 from connector.sync.tables import adjustments, contacts
@@ -36,6 +37,7 @@ __all__ = [
     "active",
     "add",
     "for_scoring",
+    "model_named",
     "next_expiry",
     "of_contact",
     "parse_expiry",
@@ -43,6 +45,7 @@ __all__ = [
     "read_csv",
     "resolve",
     "segment",
+    "withdraw",
 ]
 
 #: Columns of a bulk CSV; ``by`` and ``expires`` may be left out (or blank).
@@ -107,9 +110,7 @@ def plan(
     now: dt.datetime,
 ) -> Planned:
     """Check one adjustment against the CRM's models; raises ``ValueError`` naming the field at fault."""
-    found = next((m for m in models if m.model == model), None)
-    if found is None:
-        raise ValueError(f"model: '{model}' is not a model of this CRM (its models: {', '.join(m.model for m in models)})")
+    found = model_named(models, model)
     if dimension not in found.dimensions:
         raise ValueError(f"dimension: model '{model}' has no dimension '{dimension}' (its dimensions: {', '.join(found.dimensions)})")
     if not math.isfinite(points) or points == 0:
@@ -123,14 +124,19 @@ def plan(
     return Planned(contact_id, model, dimension, float(points), reason.strip(), by.strip(), utc(expires_at) if expires_at else None, source)
 
 
+def model_named(models: t.Sequence[ScoringModel], name: str) -> ScoringModel:
+    """The CRM's model called ``name``; raises ``ValueError`` listing the models there are."""
+    found = next((m for m in models if m.model == name), None)
+    if found is None:
+        raise ValueError(f"model: '{name}' is not a model of this CRM (its models: {', '.join(m.model for m in models)})")
+    return found
+
+
 def parse_expiry(text: str | None) -> dt.datetime | None:
     """``--expires`` / the CSV's ``expires``: ISO 8601, without an offset meaning UTC; blank: never."""
     if text is None or not text.strip():
         return None
-    try:
-        return utc(dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
-    except ValueError:
-        raise ValueError(f"expires: {text!r} is not an ISO 8601 date-time (e.g. 2026-12-31T00:00:00Z)") from None
+    return parse_datetime(text, "expires")  # the record readers' reading: raises ValueError naming the field
 
 
 def read_csv(
@@ -225,6 +231,22 @@ def add(engine: sa.Engine, crm: str, planned: t.Sequence[Planned], now: dt.datet
         for i in range(0, len(touched), 500):
             conn.execute(sa.update(contacts).where(contacts.c.crm == crm, contacts.c.id.in_(touched[i : i + 500])).values(needs_score=True))
     return ids
+
+
+def withdraw(engine: sa.Engine, crm: str, ids: t.Sequence[int], now: dt.datetime) -> list[int]:
+    """End adjustments now (their ``expires_at`` becomes ``now``) and mark their contacts; the ids ended.
+
+    Adjustments already expired, or of another CRM, are left as they are. The record stays, so
+    ``history`` shows when it was given and when it stopped counting.
+    """
+    now = utc(now)
+    with engine.begin() as conn:
+        live = (adjustments.c.expires_at.is_(None)) | (adjustments.c.expires_at > now)
+        rows = conn.execute(sa.select(adjustments.c.id, adjustments.c.contact_id).where(adjustments.c.crm == crm, adjustments.c.id.in_(list(ids)), live)).all()
+        if rows:
+            conn.execute(sa.update(adjustments).where(adjustments.c.id.in_([r.id for r in rows])).values(expires_at=now))
+            conn.execute(sa.update(contacts).where(contacts.c.crm == crm, contacts.c.id.in_(sorted({r.contact_id for r in rows}))).values(needs_score=True))
+    return sorted(r.id for r in rows)
 
 
 def for_scoring(engine: sa.Engine, crm: str, ids: t.Sequence[str]) -> dict[str, list[Stored]]:

@@ -64,7 +64,8 @@ def contact_history(
     for a in adjustments_mod.of_contact(engine, crm, contact_id):
         by = f"by {a['by']}, {a['source']}"
         expiry = f"; expires {a['expires_at'].isoformat()}" if a["expires_at"] else ""
-        events.append((a["at"], 2, a["id"], Event(a["at"], "adjustment", a["model"], a["dimension"], None, f"{a['points']:+g}", a["reason"], by + expiry)))
+        given = f"#{a['id']} {by}{expiry}"
+        events.append((a["at"], 2, a["id"], Event(a["at"], "adjustment", a["model"], a["dimension"], None, f"{a['points']:+g}", a["reason"], given)))
         if a["expires_at"] is not None and a["expires_at"] <= now:
             events.append(
                 (a["expires_at"], 3, a["id"], Event(a["expires_at"], "adjustment expired", a["model"], a["dimension"], f"{a['points']:+g}", None, a["reason"], f"given {a['at'].isoformat()} {by}"))

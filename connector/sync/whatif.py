@@ -130,8 +130,12 @@ def _activities(conn: sa.Connection, crm: str, types: set[str] | None, owner_of:
         # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): whole seconds from SQLite's strftime,
         # microseconds from the text, exactly; any other text is parsed in Python below.
         text = sa.type_coerce(activities.c.occurred_at, sa.String)
-        exact = sa.cast(sa.func.strftime("%s", text), sa.Integer) * 1_000_000 + sa.cast(sa.func.substr(text, 21, 6), sa.Integer)
+        # (strftime of the whole text would round .999999 up to the next second: the seconds part only)
+        exact = sa.cast(sa.func.strftime("%s", sa.func.substr(text, 1, 19)), sa.Integer) * 1_000_000 + sa.cast(sa.func.substr(text, 21, 6), sa.Integer)
         occurred_col = sa.case((sa.func.length(text) == 26, exact), else_=text)
+    elif conn.dialect.name == "postgresql" and (conn.dialect.server_version_info or (0,)) >= (14,):
+        # EXTRACT(EPOCH ...) is an exact numeric from PostgreSQL 14 on: microseconds without a datetime per row.
+        occurred_col = sa.cast(sa.extract("epoch", activities.c.occurred_at) * 1_000_000, sa.BigInteger)
     q = sa.select(activities.c.id, activities.c.type, occurred_col, activities.c.contact_id, activities.c.anonymous_id, sa.cast(activities.c.attributes, sa.Text)).where(
         activities.c.crm == crm
     )
@@ -149,11 +153,8 @@ def _activities(conn: sa.Connection, crm: str, types: set[str] | None, owner_of:
     decoded: dict[str | None, dict[str, t.Any]] = {None: {}, "null": {}}
     for text in set(texts) - decoded.keys():
         decoded[text] = json.loads(text) or {}
-    if sqlite:
-        parse, naive_epoch, micro = dt.datetime.fromisoformat, EPOCH.replace(tzinfo=None), dt.timedelta(microseconds=1)
-        micros = [v if type(v) is int else (parse(v) - naive_epoch) // micro for v in occurred]
-    else:
-        micros = [to_micros(v) for v in occurred]
+    parse, naive_epoch, micro = dt.datetime.fromisoformat, EPOCH.replace(tzinfo=None), dt.timedelta(microseconds=1)
+    micros = [v if type(v) is int else (parse(v) - naive_epoch) // micro if type(v) is str else to_micros(v) for v in occurred]
     return Activities(t.cast(list[str], owners), ids, kinds, micros, [decoded[x] for x in texts])
 
 
@@ -276,6 +277,8 @@ class WhatIf:
     bands_current: list[Band] | None
     bands_draft: list[Band] | None
     outcome_source: str | None
+    #: Contacts whose grade differs (current grade -> draft grade; ``(none)``: no grade)
+    grades: list[Crossing] = dc.field(default_factory=list)
     seconds: dict[str, float] = dc.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, t.Any]:
@@ -371,6 +374,7 @@ def what_if(
         bands_current=_bands(ids, cur.score, portal.converted),
         bands_draft=_bands(ids, new.score, portal.converted),
         outcome_source=portal.outcome_source if portal.converted is not None else None,
+        grades=_crossings(ids, _labels(cur.grade, cur.grade_labels), _labels(new.grade, new.grade_labels), examples),
     )
     result.seconds = {"columns": round(built - started, 3), "scoring": round(scored - built, 3), "compare": round(time.perf_counter() - scored, 3)}
     return result
@@ -378,9 +382,13 @@ def what_if(
 
 def _stage_names(cols: ResultColumns) -> np.ndarray:
     """Each contact's stage name (excluded contacts and contacts without a stage: ``(none)``)."""
-    names = np.array([*cols.stage_names, NONE_STAGE], dtype=object)
-    codes = np.where(cols.stage >= 0, cols.stage, len(cols.stage_names))
-    return names[codes]
+    return _labels(cols.stage, cols.stage_names)
+
+
+def _labels(codes: np.ndarray, labels: t.Sequence[str]) -> np.ndarray:
+    """Each contact's label (grade) by code; ``(none)`` for code -1."""
+    names = np.array([*labels, NONE_STAGE], dtype=object)
+    return names[np.where(codes >= 0, codes, len(labels))]
 
 
 def _stages(current: ScoringModel, draft: ScoringModel, cur: np.ndarray, new: np.ndarray) -> list[StageRow]:

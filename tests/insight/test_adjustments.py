@@ -206,3 +206,18 @@ def test_segment_dry_run_lists_who_and_the_real_run_adjusts_exactly_them(cli_env
     engine.dispose()
     bad = _run("adjust", "--where", "{property: industry, op: equals, value: x}", "--model", "test-model", "--dimension", "fit", "--points", "7", "--reason", "r")
     assert bad.exit_code == 1 and "--where: not a condition" in bad.output
+
+
+def test_withdraw_ends_an_adjustment_now_and_the_next_sync_drops_it(cli_env, tmp_path) -> None:
+    _, crm = cli_env
+    assert _run("adjust", "c1", "--model", "test-model", "--dimension", "fit", "--points", "20", "--reason", "promo").exit_code == 0
+    assert _run("sync").exit_code == 0 and crm.fields["c1"]["test_model_fit"] == 45
+    given = next(json.loads(line) for line in _run("history", "c1", "--json").output.splitlines() if json.loads(line)["kind"] == "adjustment")
+    ident = int(given["detail"].split()[0].lstrip("#"))
+    done = _run("adjust", "--withdraw", str(ident))
+    assert done.exit_code == 0 and f"withdrew adjustment(s) {ident}" in done.output
+    assert _run("sync").exit_code == 0 and crm.fields["c1"]["test_model_fit"] == 25
+    kinds = [json.loads(line)["kind"] for line in _run("history", "c1", "--json").output.splitlines()]
+    assert "adjustment expired" in kinds
+    again = _run("adjust", "--withdraw", str(ident), "--withdraw", "999")
+    assert again.exit_code == 1 and f"with id {ident}, 999" in again.output

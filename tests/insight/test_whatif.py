@@ -26,7 +26,7 @@ from connector.sync.tables import outcomes
 from tests.fakecrm import T0, FakeAdapter, FakeCRM
 from tests.sync.conftest import write_config
 
-#: The draft: titles worth more, demos less, a new e-mail rule, a stricter MQL and hot trigger (55, not 50), a new trigger.
+#: The draft: titles worth more, demos less, a new e-mail rule, a stricter grade A, MQL and hot trigger (55, not 50), a new trigger.
 DRAFT = """
 model: test-model
 dimensions:
@@ -44,7 +44,7 @@ rules:
   - {id: demo, label: demo request, dimension: engagement, points: 20, activity: {types: [demo_request]}}
 grade:
   dimension: fit
-  bands: [{label: A, min: 20}, {label: B}]
+  bands: [{label: A, min: 45}, {label: B}]
 stages:
   order:
     - {name: subscriber}
@@ -131,6 +131,9 @@ def test_what_if_numbers_equal_the_per_contact_engine_on_the_same_stored_data(sy
     pairs = collections.Counter((stage(a), stage(b)) for a, b in zip(cur, new, strict=True) if stage(a) != stage(b))
     assert {(x.current, x.draft): x.count for x in found.crossings} == dict(pairs)
     assert pairs, "the draft must move someone across the MQL threshold for this test to mean anything"
+    grade = lambda r: r.grade or "(none)"  # noqa: E731
+    grade_pairs = collections.Counter((grade(a), grade(b)) for a, b in zip(cur, new, strict=True) if grade(a) != grade(b))
+    assert {(x.current, x.draft): x.count for x in found.grades} == dict(grade_pairs) and grade_pairs
     for trig in found.triggers:
         fired_cur = {r.contact_id for r in cur if trig.trigger in {e.trigger for e in r.triggers}}
         fired_new = {r.contact_id for r in new if trig.trigger in {e.trigger for e in r.triggers}}
@@ -212,3 +215,17 @@ def test_cli_prints_the_tables_and_the_same_numbers_as_json(tmp_path: pathlib.Pa
     assert refused.exit_code == 2 and "has no model named 'other'" in refused.output and "--against" in refused.output
     against = CliRunner().invoke(app, ["whatif", "--model", str(other), "--against", str(tmp_path / "model.yaml"), "--json"])
     assert against.exit_code == 0, against.output
+
+
+def test_the_portal_reads_each_activity_instant_to_the_microsecond(sync_config, fake_crm, factory, clock) -> None:
+    odd = [T0 - dt.timedelta(days=400, microseconds=1), T0 - dt.timedelta(seconds=1, microseconds=999_999), T0.replace(microsecond=0), T0 + dt.timedelta(microseconds=7)]
+    fake_crm.add_contact("c1", T0, job_title="Marketing")
+    for i, at in enumerate(odd):
+        fake_crm.add_activity(f"a{i}", "page_view", at, contact_id="c1")
+    assert run_sync(sync_config, "main", clock=clock, adapter_factory=factory).status == "ok"
+    engine = make_engine(sync_config.effective_database_url())
+    portal = whatif.load_portal(engine, "main", [load_model(sync_config.crm("main").models[0])])
+    engine.dispose()
+    from connector.scoring.columns import to_micros
+
+    assert dict(zip(portal.activities.ids, portal.activities.occurred, strict=True)) == {f"a{i}": to_micros(at) for i, at in enumerate(odd)}

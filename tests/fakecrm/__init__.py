@@ -113,6 +113,7 @@ class FakeAdapter:
         self.gate = gate
         self.page_size = page_size
         self.max_batch_size = max_batch_size
+        self.max_push_size = max_batch_size
         self.stats = ApiStats()
 
     @contextlib.contextmanager
@@ -154,7 +155,7 @@ class FakeAdapter:
         return self._pages(activities, lambda a: a.occurred_at, since, until, "activities", rejects)
 
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
-        assert len(updates) <= self.max_batch_size
+        assert len(updates) <= self.max_push_size
         if not updates:
             return PushResult(written=[])
         self._call("contacts.batch_update")

@@ -81,7 +81,8 @@ class Campaigns:
             who = [format_soql(f"{field} IN {{}}", ids) for field, kind in (("LeadId", "Lead"), ("ContactId", "Contact")) if (ids := [p for p in part if object_of(p) == kind])]
             if not who:
                 continue
-            soql = format_soql("SELECT Id, CampaignId, LeadId, ContactId FROM CampaignMember WHERE CampaignId IN {}", list(campaign_ids)) + f" AND ({' OR '.join(who)})"
+            # ``who`` is made of format_soql output only.
+            soql = format_soql("SELECT Id, CampaignId, LeadId, ContactId FROM CampaignMember WHERE CampaignId IN {}", list(campaign_ids)) + f" AND ({' OR '.join(who)})"  # noqa: S608
             for r in self.client.query(soql):
                 person = r.get("ContactId") if r.get("ContactId") in part else r.get("LeadId")
                 out.append((str(r["Id"]), str(r["CampaignId"]), str(person)))

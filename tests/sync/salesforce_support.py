@@ -113,3 +113,14 @@ def diff_summary(expected: dict[str, t.Any], actual: dict[str, t.Any]) -> str:
     if expected["tasks"] != actual["tasks"]:
         out.append(f"tasks: {len(expected['tasks'])} expected, {len(actual['tasks'])} found")
     return "\n".join(out[:20])
+
+
+def sync_process_main(config_path: str, env: dict[str, str], result_path: str) -> None:
+    """Body of a sync subprocess: one run on the frozen clock, its outcome written as JSON."""
+    import os
+
+    os.environ.update(env)
+    os.environ.pop("DATABASE_URL", None)
+    summary = run_sync(load_config(config_path), clock=frozen_clock, owner=OWNER)
+    outcome = {"status": summary.status, "written": summary.written, "actions": summary.actions, "error": summary.error}
+    pathlib.Path(result_path).write_text(json.dumps(outcome))

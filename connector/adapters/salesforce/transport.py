@@ -155,11 +155,7 @@ class GatedSession(requests.Session):
         url = url.decode() if isinstance(url, bytes) else str(url)
         path = urlsplit(url).path
         if _LOGIN.search(path):
-            self.stats.count(endpoint_name(method, path))
-            kwargs.setdefault("timeout", self.policy.timeout)
-            answer = super().request(method, url, *args, **kwargs)
-            self._remember_user(answer)
-            return answer
+            return self._login(method, url, path, *args, **kwargs)
         endpoint = endpoint_name(method, path)
         post = method.upper() == "POST"
         kwargs.setdefault("timeout", self.policy.timeout)
@@ -205,17 +201,37 @@ class GatedSession(requests.Session):
                 self.stats.errors += 1
             return response
 
+    def _login(self, method: str, url: str, path: str, *args: t.Any, **kwargs: t.Any) -> requests.Response:
+        """A login call: not gated (Salesforce does not count logins), retried on 5xx and lost connections (a second token is harmless)."""
+        kwargs.setdefault("timeout", self.policy.timeout)
+        attempt = 0
+        while True:
+            attempt += 1
+            self.stats.count(endpoint_name(method, path))
+            try:
+                answer = super().request(method, url, *args, **kwargs)
+            except (requests.ConnectionError, requests.Timeout):
+                if attempt >= self.policy.attempts:
+                    raise
+                self._pause(attempt)
+                continue
+            if answer.status_code in RETRY_STATUSES and attempt < self.policy.attempts and "<faultcode>" not in answer.text:
+                self._pause(attempt)
+                continue
+            self._remember_user(answer)
+            return answer
+
     def _before(self) -> None:
         try:
             self.gate.before_request("default")
         except CRMError as exc:
-            if exc.retryable or exc.status is not None:
-                raise
+            # The gate refuses only when the daily allowance (less the reserve) is spent. Retryable:
+            # the next run continues, so nothing waiting for it is quarantined.
             used = f"{self.usage[0]:,} of {self.usage[1]:,} requests of the org's daily API allowance used; " if self.usage else ""
             raise type(exc)(
                 f"Salesforce: {used}the connector stops {self.reserve:.0%} short of the allowance, which it keeps for the org's other "
                 f"integrations (limits.daily_reserve in the Salesforce mapping). The run pauses here; the next run continues where it stopped.",
-                retryable=False,
+                retryable=True,
             ) from None
 
     def _retryable(self, status: int, response: requests.Response, post: bool) -> bool:

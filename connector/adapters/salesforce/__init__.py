@@ -41,7 +41,7 @@ from connector.adapters.salesforce.transport import RetryPolicy
 from connector.adapters.salesforce.writer import COLLECTION_SIZE, push_updates
 from connector.scoring.records import Activity, Contact
 
-__all__ = ["ADAPTER", "RetryPolicy", "SalesforceAdapter", "SalesforceMapping", "SalesforceSettings", "load_mapping"]
+__all__ = ["ADAPTER", "RetryPolicy", "SalesforceAdapter", "SalesforceMapping", "SalesforceSettings", "load_mapping", "salesforce_settings"]
 
 
 class SalesforceAdapter:

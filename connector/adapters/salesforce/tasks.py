@@ -131,7 +131,10 @@ class TaskWriter:
                     failed[task.key] = (str(exc), False)
                 return
             # The answer was lost: the tasks may exist. Look the batch up; the rest is retried later.
-            found = self.find([task.key for task in batch]) if keyed else {}
+            try:
+                found = self.find([task.key for task in batch]) if keyed else {}
+            except CRMError:
+                found = {}  # the org is still unreachable: every task of the batch is looked up next time
             created.update(found)
             for task in batch:
                 if task.key not in found:

@@ -28,15 +28,16 @@ import datetime as dt
 import math
 import os
 import pathlib
-import subprocess
 import sys
 import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import requests  # noqa: E402
+from sandbox_salesforce import start_sandbox  # noqa: E402
 
 from connector.adapters import adapter_spec  # noqa: E402
 from connector.adapters.base import FieldUpdate, NoGate, OutputSpec  # noqa: E402
@@ -44,23 +45,7 @@ from connector.adapters.salesforce import SalesforceAdapter, load_mapping, sales
 from connector.adapters.settings import read_settings  # noqa: E402
 from connector.sandbox.testing import trusting_session  # noqa: E402
 
-CONNECTOR = os.path.join(os.path.dirname(sys.executable), "connector")
 T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
-
-
-def start_sandbox() -> tuple[subprocess.Popen[str], dict[str, str]]:
-    """``connector sandbox salesforce`` in its own process, an empty org; its variables."""
-    process = subprocess.Popen([CONNECTOR, "sandbox", "salesforce", "--port", "0", "--seed", "empty", "--bulk-delay", "0.2", "--daily-limit", "5000000"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert process.stdout is not None
-    env: dict[str, str] = {}
-    while "SALESFORCE_CA_BUNDLE" not in env:
-        line = process.stdout.readline()
-        if not line:
-            raise SystemExit("the sandbox did not start")
-        name, _, value = line.strip().partition("=")
-        env[name] = value
-    return process, env
 
 
 def bench_mapping(folder: pathlib.Path, *, threshold: int, max_push: int, contacts: bool = False) -> pathlib.Path:
@@ -163,7 +148,7 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=20_000)
     parser.add_argument("--sync", type=int, default=0, help="also run a full sync of this many leads (e.g. 100000)")
     args = parser.parse_args()
-    process, env = start_sandbox()
+    process, env = start_sandbox("--daily-limit", "5000000")
     try:
         admin = trusting_session(env["SALESFORCE_CA_BUNDLE"])
         with tempfile.TemporaryDirectory(prefix="bench-sf-") as tmp:

@@ -28,6 +28,16 @@ from tests.sync.test_crash import db_state
 BATCH = {"push_size": 20, "score_chunk": 25}
 
 
+def _until_done(config: pathlib.Path, sb: t.Any, runs: int) -> list[t.Any]:
+    """Sync again until a run is ok with nothing pending (at most ``runs`` runs); the summaries."""
+    out = []
+    for _ in range(runs):
+        out.append(sync_in_process(config, sb))
+        if out[-1].status == "ok" and _done(config):
+            break
+    return out
+
+
 def _done(config: pathlib.Path) -> bool:
     db = db_state(load_config(config).effective_database_url())
     return db["pending_outbox"] == 0 and not any(status in ("pending", "running") for key, status in db["actions"] if not key.endswith("webhook"))
@@ -53,11 +63,7 @@ def test_20_percent_faults_reach_the_fault_free_state(reference: dict[str, t.Any
         config = write_config(tmp_path, batch=BATCH)
         setup_crm(config, sb)
         sb.set_faults(rate=0.2, seed=5, kinds=("500", "502", "503", "drop"), writes=writes)
-        runs = []
-        for _ in range(8):
-            runs.append(sync_in_process(config, sb))
-            if runs[-1].status == "ok" and _done(config):
-                break
+        runs = _until_done(config, sb, 8)
         served = sum(1 for r in sb.requests if r.fault)
         sb.set_faults(rate=0.0)
         actual = crm_state(sb)
@@ -90,10 +96,7 @@ def test_kill_9_mid_push_then_a_clean_run_equals_the_undisturbed_run(reference: 
             proc.join(60)
             assert proc.exitcode in (0, -signal.SIGKILL)
         assert kills >= 3, "the sync ended before the kill: the test proves too little"
-        for _ in range(3):
-            summary = sync_in_process(config, sb)
-            if summary.status == "ok" and _done(config):
-                break
+        summary = _until_done(config, sb, 3)[-1]
         assert summary.status == "ok", summary.error
         actual = crm_state(sb)
     assert actual == reference, diff_summary(reference, actual)
@@ -115,10 +118,7 @@ def test_daily_allowance_spent_mid_run_stops_cleanly_and_the_next_run_finishes(r
         assert crm_state(sb) != reference
 
         requests.post(admin, json={"dailyLimit": 100_000, "dailyUsage": 0}, verify=sb.ca_path, timeout=10)  # the next day
-        for _ in range(2):
-            resumed = sync_in_process(config, sb)
-            if resumed.status == "ok" and _done(config):
-                break
+        resumed = _until_done(config, sb, 2)[-1]
         assert resumed.status == "ok", resumed.error
         actual = crm_state(sb)
     assert actual == reference, diff_summary(reference, actual)

@@ -9,12 +9,11 @@ names the mapping file and line.
 
 from __future__ import annotations
 
-import difflib
 import typing as t
 
 from connector.adapters.base import MappingProblem
+from connector.adapters.problems import MappingReport, hint
 from connector.adapters.salesforce.mapping import SalesforceMapping
-from connector.yamlfile import YamlFileError, line_of, load_yaml
 
 if t.TYPE_CHECKING:
     from connector.adapters.salesforce.client import SalesforceClient
@@ -39,29 +38,14 @@ def compatible(mapping_type: str, sf_type: str) -> bool:
     return sf_type in _READS.get(mapping_type, set())
 
 
-def _hint(name: str, known: t.Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
-    return f" (did you mean {', '.join(close)}?)" if close else ""
-
-
 def _not_visible(sobject: str, name: str, known: t.Iterable[str]) -> str:
     return (f"{sobject} has no field '{name}' visible to the integration user: it does not exist, or field-level security hides it "
-            f"(run `connector setup` for output fields, or grant read access){_hint(name, known)}")
+            f"(run `connector setup` for output fields, or grant read access){hint(name, known)}")
 
 
 def check_mapping(client: SalesforceClient, mapping: SalesforceMapping, *, output_names: t.Sequence[str] = ()) -> list[MappingProblem]:
     """All problems of ``mapping`` against the org; ``output_names`` adds the models' outputs."""
-    source = mapping.source or "<mapping>"
-    node = None
-    if mapping.source:
-        try:
-            _, node = load_yaml(mapping.source)
-        except YamlFileError:
-            node = None
-    problems: list[MappingProblem] = []
-
-    def report(loc: tuple[t.Any, ...], message: str) -> None:
-        problems.append(MappingProblem(source, line_of(node, loc), ".".join(str(p) for p in loc), message))
+    report = MappingReport(mapping.source)
 
     for key, sobject in (("lead", "Lead"), ("contact", "Contact")):
         spec = getattr(mapping.people, key)
@@ -79,7 +63,7 @@ def check_mapping(client: SalesforceClient, mapping: SalesforceMapping, *, outpu
                 relationship, name = field.field.split(".", 1)
                 parent = next((f for f in fields.values() if f.get("relationshipName") == relationship), None)
                 if parent is None or not parent.get("referenceTo"):
-                    report(loc, f"{sobject} has no relationship '{relationship}'{_hint(relationship, [f.get('relationshipName') or '' for f in fields.values()])}")
+                    report(loc, f"{sobject} has no relationship '{relationship}'{hint(relationship, [f.get('relationshipName') or '' for f in fields.values()])}")
                     continue
                 target_object = str(parent["referenceTo"][0])
                 target = client.fields(target_object)
@@ -106,7 +90,7 @@ def check_mapping(client: SalesforceClient, mapping: SalesforceMapping, *, outpu
     _picklist(report, task_fields, "Type", mapping.activities.tasks.types, ("activities", "tasks", "types"))
     if mapping.activities.campaign_members.enabled:
         _picklist(report, client.fields("Campaign"), "Type", mapping.activities.campaign_members.types, ("activities", "campaign_members", "types"))
-    return problems
+    return report.problems
 
 
 def _picklist(report: t.Callable[[tuple[t.Any, ...], str], None], fields: t.Mapping[str, t.Mapping[str, t.Any]], name: str, mapped: t.Mapping[str, t.Any], loc: tuple[str, ...]) -> None:
@@ -115,4 +99,4 @@ def _picklist(report: t.Callable[[tuple[t.Any, ...], str], None], fields: t.Mapp
         return
     for value in mapped:
         if value not in values:
-            report((*loc, value), f"'{value}' is not a value of picklist {name}{_hint(value, values)}")
+            report((*loc, value), f"'{value}' is not a value of picklist {name}{hint(value, values)}")

@@ -53,6 +53,13 @@ def test_window_edges_and_people_who_left(sandbox: SalesforceSandbox) -> None:
             people += [c.id for c in page.records]
         assert gone == {early[0]: converted["contactId"], deleted: None}
         assert contact in people and early[0] not in people
+
+        loser = sandbox.insert("Contact", [{"LastName": "Ng (duplicate)", "Email": "ng2@acme.io"}])[0]
+        sandbox.clock.advance(seconds=1)
+        requests_post(sandbox, "/_sandbox/merge", {"sobject": "Contact", "masterId": contact, "mergedIds": [loser]})
+        since, later = later, dt.datetime.fromtimestamp(sandbox.clock.now_ms() / 1000, tz=dt.UTC)
+        merged = {k: v for page in adapter.pull_contacts(since, later) for k, v in page.gone.items()}
+        assert merged[loser] == contact  # (the second the previous pull ended in is read again: its two are there too)
     finally:
         adapter.close()
 

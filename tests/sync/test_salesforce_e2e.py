@@ -12,6 +12,7 @@ import json
 import pathlib
 import typing as t
 
+import pytest
 import requests
 import sqlalchemy as sa
 
@@ -127,3 +128,24 @@ def test_a_converted_lead_is_scored_once_as_its_contact_with_its_history(tmp_pat
             assert q("SELECT contact_id FROM scores WHERE contact_id = :i", i=contact) != []
         engine.dispose()
         assert moved == before, "the lead's activity did not follow it to its contact (or came twice)"
+
+
+def test_connector_sync_and_explain_from_the_cli_with_salesforce_variables(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from connector.cli import app
+
+    with make_sandbox(leads=40, contacts=10) as sb:
+        config = write_config(tmp_path)
+        setup_crm(config, sb)
+        for name, value in sb.env().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+        monkeypatch.setenv("COLUMNS", "250")
+        result = CliRunner().invoke(app, ["sync", "--crm", "sf", "--config", str(config)])
+        assert result.exit_code == 0, result.output
+        assert "Sync summary" in result.output and "ok" in result.output
+        lead = salesforce_client(sb).query("SELECT Id FROM Lead WHERE IsConverted = false AND IsDeleted = false ORDER BY Id LIMIT 1")["records"][0]["Id"]
+        explained = CliRunner().invoke(app, ["explain", lead, "--crm", "sf", "--config", str(config)])
+        assert explained.exit_code == 0 and "b2b-saas" in explained.output, explained.output
+        assert sb.env()["SALESFORCE_CLIENT_SECRET"] not in result.output + explained.output

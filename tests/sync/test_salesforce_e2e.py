@@ -96,6 +96,8 @@ def test_bulk_and_collections_give_the_same_org(tmp_path: pathlib.Path) -> None:
             assert summary.status == "ok", summary.error
             paths = {r.path.split("/v59.0/")[-1].split("/")[0] for r in _writes(sb)}
             assert ("jobs" in paths) == (name == "bulk"), paths
+            jobs = [r for r in sb.requests if r.method == "POST" and r.path.endswith("/jobs/ingest")]
+            assert len(jobs) >= (3 if name == "bulk" else 0), "Lead values, Contact values and campaign members each in a Bulk job"
             states[name] = crm_state(sb)
     assert states["bulk"] == states["collections"], diff_summary(states["collections"], states["bulk"])
 

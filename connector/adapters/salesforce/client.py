@@ -116,6 +116,10 @@ class SalesforceClient:
         """All records of ``soql`` (for small results: look-ups of at most a few pages)."""
         return [record for page in self.query_pages(soql, include_deleted=include_deleted) for record in page]
 
+    def query_count(self, soql: str) -> int:
+        """The ``totalSize`` of a ``SELECT COUNT() ...`` query (one call)."""
+        return int(self.call("GET query", self.sf.query, soql).get("totalSize") or 0)
+
     def rest(self, method: str, path: str, **kwargs: t.Any) -> t.Any:
         """A REST call relative to ``/services/data/vXX.X/`` (JSON answer, ``None`` for 204)."""
         return self.call(f"{method} {path.split('?')[0]}", self.sf.restful, path, method=method, **kwargs)

@@ -14,8 +14,8 @@ used by its Bulk API 2.0 client and by ``SalesforceLogin``). :class:`GatedSessio
   gate stops before the org's allowance is spent, keeping ``reserve`` requests for the team's
   other integrations, with a message saying so.
 * Retries: 500/502/503 answers and dropped connections or read timeouts, for requests Salesforce
-  can safely receive twice (GET, PATCH, PUT, DELETE; a POST only when it certainly never arrived:
-  connection refused or connect timeout). Creating records twice is what task keys prevent, not
+  can safely receive twice (GET, PATCH, PUT, DELETE; a POST, or a Bulk job's upload or close, only
+  when it certainly never arrived: connection refused or connect timeout). Creating records twice is what task keys prevent, not
   blind re-sends. Exponential backoff with jitter. 403 ``REQUEST_LIMIT_EXCEEDED`` for concurrent
   long requests is retried after a pause; for the daily allowance it is final.
 """
@@ -157,7 +157,9 @@ class GatedSession(requests.Session):
         if _LOGIN.search(path):
             return self._login(method, url, path, *args, **kwargs)
         endpoint = endpoint_name(method, path)
-        post = method.upper() == "POST"
+        # Not safe to send twice: creates, and the steps of a Bulk job (a second upload is refused,
+        # a second close finds the job in another state).
+        post = method.upper() == "POST" or (method.upper() in ("PUT", "PATCH") and "/jobs/ingest/" in path)
         kwargs.setdefault("timeout", self.policy.timeout)
         renewed = False
         attempt = 0

@@ -183,12 +183,10 @@ def _bulk(client: SalesforceClient, mapping: SalesforceMapping, sobject: str, ro
             failed[cid] = (f"Bulk API job for {sobject} failed: {exc}", False)
         return
     except SalesforceError as exc:
+        # A step of the job failed (not a record: those come back in failedResults). The values may
+        # or may not have landed; the batch stays pending and is sent again, harmlessly.
         error = sf_error(exc, f"Bulk API 2.0 update of {len(rows)} {sobject} records")
-        if error.status in (401, 403) or error.status is None or error.status >= 500:
-            raise error from None
-        for cid, _ in rows:
-            failed[cid] = (str(error), error.retryable)
-        return
+        raise CRMError(str(error), status=error.status, retryable=True) from None
     ids = {cid for cid, _ in rows}
     for ok_csv, failed_csv in results:
         for row in csv.DictReader(io.StringIO(ok_csv)):

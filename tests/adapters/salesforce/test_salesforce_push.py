@@ -89,3 +89,35 @@ def test_a_task_create_whose_answer_is_lost_is_looked_up_not_sent_twice(sandbox:
         adapter.close()
     assert sorted(second.created) == ["key-0", "key-1", "key-2"] and not second.failed
     assert len([r for r in sandbox.org.tables["task"].values() if r.get("Connector_Action_Key__c")]) == 3
+
+
+def test_a_bulk_push_through_faults_lands_on_a_later_attempt_and_quarantines_nothing(sandbox: SalesforceSandbox, tmp_path: pathlib.Path) -> None:
+    from connector.adapters.base import CRMError
+
+    admin = make_adapter(sandbox)
+    admin.setup(specs_from_models(load_models([MODEL])))
+    admin.close()
+    ids = sandbox.app.add_leads(60)
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPING.read_text().replace("bulk_threshold: 2000", "bulk_threshold: 10"))
+    adapter = make_adapter(sandbox, mapping=mapping)
+    adapter.client.fields("Lead")  # logged in and described before the faults
+    sandbox.set_faults(rate=0.3, seed=3, kinds=("500", "drop"), writes="apply")
+    outcomes = []
+    try:
+        for _ in range(12):
+            try:
+                result = adapter.push([FieldUpdate(i, {"b2b_saas_score": 33.0}) for i in ids])
+            except CRMError as exc:
+                outcomes.append(f"batch kept: {exc}")
+                continue
+            assert all(retry for _, retry in result.failed.values()), result.failed
+            if len(result.written) == len(ids):
+                break
+        else:
+            pytest.fail(f"never landed: {outcomes}")
+    finally:
+        sandbox.set_faults(rate=0.0)
+        adapter.close()
+    assert outcomes, "no fault met a step of the job: the test proves too little"
+    assert all(sandbox.get("Lead", i)["b2b_saas_score__c"] == 33.0 for i in ids)

@@ -159,7 +159,7 @@ class GatedSession(requests.Session):
         endpoint = endpoint_name(method, path)
         # Not safe to send twice: creates, and the steps of a Bulk job (a second upload is refused,
         # a second close finds the job in another state).
-        post = method.upper() == "POST" or (method.upper() in ("PUT", "PATCH") and "/jobs/ingest/" in path)
+        once = method.upper() == "POST" or (method.upper() in ("PUT", "PATCH") and "/jobs/ingest/" in path)
         kwargs.setdefault("timeout", self.policy.timeout)
         renewed = False
         attempt = 0
@@ -177,7 +177,7 @@ class GatedSession(requests.Session):
                 response = super().request(method, url, *args, **kwargs)
             except requests.RequestException as exc:
                 self.gate.after_response(0, RateLimitInfo())
-                if attempt < self.policy.attempts and (not post or _never_arrived(exc)) and isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+                if attempt < self.policy.attempts and (not once or _never_arrived(exc)) and isinstance(exc, (requests.ConnectionError, requests.Timeout)):
                     self._pause(attempt)
                     continue
                 self.stats.errors += 1
@@ -196,7 +196,7 @@ class GatedSession(requests.Session):
                 self.stats.retries += 1
                 self.auth_source.renew(token)
                 continue
-            if attempt < self.policy.attempts and self._retryable(status, response, post):
+            if attempt < self.policy.attempts and self._retryable(status, response, once):
                 self._pause(attempt)
                 continue
             if status >= 400 and status != 404:
@@ -236,9 +236,9 @@ class GatedSession(requests.Session):
                 retryable=True,
             ) from None
 
-    def _retryable(self, status: int, response: requests.Response, post: bool) -> bool:
+    def _retryable(self, status: int, response: requests.Response, once: bool) -> bool:
         if status in RETRY_STATUSES:
-            return not post or response.request.path_url.split("?")[0].endswith(("/query", "/queryAll"))
+            return not once
         if status == 403:
             code, message = _error_code(response)
             return code == "REQUEST_LIMIT_EXCEEDED" and "ConcurrentPerOrgLongTxn" in message

@@ -188,6 +188,10 @@ class Page(t.Generic[R]):
     records: list[R]
     rejects: list[Reject]
     cursor: dt.datetime | None
+    #: Contacts the CRM no longer holds as people to score (deleted, merged into another, a lead
+    #: converted into a contact): id -> the id that continues it, or ``None``. The sync moves their
+    #: activity and pending writes to the successor and stops scoring them. Contact pulls only.
+    gone: t.Mapping[str, str | None] = dc.field(default_factory=dict)
 
 
 @dc.dataclass(frozen=True, slots=True)
@@ -295,8 +299,11 @@ MappingProblem = FileProblem
 class CRMAdapter(t.Protocol):
     """What every CRM adapter offers the sync engine. One instance per run and thread."""
 
-    #: Largest number of contacts (or tasks) one :meth:`push` (:meth:`create_tasks`) call may carry.
+    #: Largest number of tasks one :meth:`create_tasks` call (and of contacts one list action) may carry.
     max_batch_size: int
+    #: Largest number of contacts one :meth:`push` call may carry. Usually ``max_batch_size``; an
+    #: adapter that writes large pushes another way takes more (Salesforce: a Bulk API 2.0 job).
+    max_push_size: int
     #: What this instance did over the wire so far.
     stats: ApiStats
 
@@ -320,7 +327,7 @@ class CRMAdapter(t.Protocol):
         """
 
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
-        """Write one batch (at most :attr:`max_batch_size` contacts) of values; per-record outcomes.
+        """Write one batch (at most :attr:`max_push_size` contacts) of values; per-record outcomes.
 
         Values are keyed by canonical output name, or by a CRM field name for ``set_property``
         actions (mapped the same way). Raises :class:`CRMError` only when the batch as a whole

@@ -136,7 +136,8 @@ class RateLimitConfig(_Strict):
 class BatchConfig(_Strict):
     """Sizes of the pipeline's steps.
 
-    ``push_size`` is capped by what the adapter allows (HubSpot 100).
+    ``push_size`` is capped by what the adapter takes per push call (HubSpot 100, Salesforce
+    ``push.max_push`` of its mapping, 10,000); left out, the adapter's largest.
     ``score_chunk`` contacts are scored and committed per transaction (contacts pulled new or
     changed are scored page by page as they arrive). A chunk or page of at least
     ``batch_scorer_min`` contacts is scored by the vectorised batch scorer (same results, faster).
@@ -144,7 +145,7 @@ class BatchConfig(_Strict):
     second CPU core; see :mod:`connector.sync.score_worker`).
     """
 
-    push_size: int = Field(default=100, gt=0)
+    push_size: int | None = Field(default=None, gt=0)
     score_chunk: int = Field(default=1000, gt=0)
     batch_scorer_min: int = Field(default=50, gt=0)
     max_push_attempts: int = Field(default=5, gt=0)

@@ -368,6 +368,9 @@ class _Run:
             now = utc(self.clock())
             if stream == "contacts":
                 changed = self.store.save_contacts(t.cast(list[Contact], page.records), now)
+                if page.gone:
+                    # Deleted, merged or converted in the CRM: their history moves to the successor.
+                    self.summary.retired += self.store.retire_contacts(page.gone)
                 self.summary.pulled_contacts += len(page.records)
                 if changed and on_page is not None:
                     on_page(changed)

@@ -389,6 +389,33 @@ class Store:
         for part in _chunks(list(ids)):
             conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, contacts.c.id.in_(part)).values(needs_score=False))
 
+    def retire_contacts(self, gone: t.Mapping[str, str | None]) -> int:
+        """Contacts the CRM no longer holds as people (deleted, merged, a lead converted): stop scoring them.
+
+        ``gone`` maps each id to the contact that continues it (or ``None``). The successor takes
+        over the activity, the stage history, the trigger firings and -- where it has none of its
+        own -- the scores and engine state (so stages do not move back and triggers do not fire
+        again), and is marked for scoring; the retired contact's pending writes are dropped.
+        Returns how many stored contacts were retired.
+        """
+        from connector.sync.tables import firings, outbox
+
+        retired = 0
+        with self.engine.begin() as conn:
+            for old, new in gone.items():
+                if new and new != old:
+                    for table in (activities, stage_history, firings):
+                        conn.execute(sa.update(table).where(table.c.crm == self.crm, table.c.contact_id == old).values(contact_id=new))
+                    theirs = set(conn.execute(sa.select(scores.c.model).where(scores.c.crm == self.crm, scores.c.contact_id == new)).scalars())
+                    moving = sa.update(scores).where(scores.c.crm == self.crm, scores.c.contact_id == old)
+                    conn.execute(moving.where(scores.c.model.not_in(theirs)).values(contact_id=new) if theirs else moving.values(contact_id=new))
+                    conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, contacts.c.id == new).values(needs_score=True))
+            for part in _chunks(list(gone)):
+                conn.execute(sa.delete(outbox).where(outbox.c.crm == self.crm, outbox.c.contact_id.in_(part), outbox.c.status == "pending"))
+                conn.execute(sa.delete(scores).where(scores.c.crm == self.crm, scores.c.contact_id.in_(part)))
+                retired += conn.execute(sa.delete(contacts).where(contacts.c.crm == self.crm, contacts.c.id.in_(part))).rowcount or 0
+        return retired
+
     # -- runs ------------------------------------------------------------------------------------
 
     def start_run(self, now: dt.datetime, *, full: bool, owner: str | None) -> int:

@@ -26,6 +26,8 @@ class RunSummary:
     pulled_contacts: int = 0
     pulled_activities: int = 0
     rejected: int = 0
+    #: Contacts the CRM deleted, merged or converted (their history moved to the successor).
+    retired: int = 0
     scored: int = 0
     changed: int = 0
     written: int = 0

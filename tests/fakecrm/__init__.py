@@ -127,6 +127,7 @@ class FakeAdapter:
         self.gate = gate
         self.page_size = page_size
         self.max_batch_size = max_batch_size
+        self.max_push_size = max_batch_size
         self.stats = ApiStats()
 
     @contextlib.contextmanager
@@ -181,7 +182,7 @@ class FakeAdapter:
             return Page(records=[crm.contacts[i] for i in ids if i in crm.contacts], rejects=[], cursor=None)
 
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
-        assert len(updates) <= self.max_batch_size
+        assert len(updates) <= self.max_push_size
         if not updates:
             return PushResult(written=[])
         self._call("contacts.batch_update")

@@ -59,6 +59,7 @@ class HubSpotAdapter:
     """
 
     max_batch_size = BATCH_SIZE
+    max_push_size = BATCH_SIZE
 
     def __init__(
         self,

@@ -190,7 +190,8 @@ class Page(t.Generic[R]):
     cursor: dt.datetime | None
     #: Contacts the CRM no longer holds as people to score (deleted, merged into another, a lead
     #: converted into a contact): id -> the id that continues it, or ``None``. The sync moves their
-    #: activity and pending writes to the successor and stops scoring them. Contact pulls only.
+    #: activity and history to the successor, drops their pending writes and stops scoring them.
+    #: Contact pulls only.
     gone: t.Mapping[str, str | None] = dc.field(default_factory=dict)
 
 

@@ -52,7 +52,7 @@ def test_sync_writes_every_score_and_a_second_run_writes_nothing(tmp_path: pathl
         setup_crm(config, sb)
         first = sync_in_process(config, sb)
         assert first.status == "ok", first.error
-        assert first.pulled_contacts > 200 and first.written == first.scored > 0
+        assert first.pulled_contacts > 200 and first.written == first.scored > 0 and first.quarantined == 0
 
         written = _written(load_config(config).effective_database_url())
         assert len(written) == first.written
@@ -75,6 +75,9 @@ def test_sync_writes_every_score_and_a_second_run_writes_nothing(tmp_path: pathl
         members = sf.query_all("SELECT LeadId, ContactId, Campaign.Name FROM CampaignMember WHERE Campaign.Name LIKE 'b2b-saas: %'")["records"]
         by_person = {m["ContactId"] or m["LeadId"]: m["Campaign"]["Name"] for m in members if not m["Campaign"]["Name"].endswith(")")}
         assert all(by_person.get(cid) == f"b2b-saas: {stage}" for cid, stage in scores.items())
+
+        hot = [r for r in sf.query_all("SELECT Id, hot_lead__c FROM Lead")["records"] if r["hot_lead__c"]]
+        assert hot and all(r["hot_lead__c"] == "true" for r in hot), "the set_property trigger action sets its field"
 
         sb.requests_clear()
         second = sync_in_process(config, sb)

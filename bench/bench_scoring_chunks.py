@@ -11,7 +11,8 @@ matters more than the per-row numpy work that ``bench_scoring.py`` times on a mi
 Data: ``_scoring_data.generate`` (realistic contacts), turned into canonical records chunk by
 chunk as the sync's store hands them over (not timed). ``--activities-per-contact`` defaults to
 0.5, the shape of ``bench_sync.py`` (10 % of contacts active with a handful of events); use 5-10
-for an engaged portal. Adjustments: none (the sync passes none). Previous states: ~70 % scored
+for an engaged portal. Adjustments: none (the sync passes
+the few contacts' manual adjustments; most have none). Previous states: ~70 % scored
 before, per model.
 
 Prints one ``key: value`` per line: per model and in total, ``us_per_contact`` (CPU time,

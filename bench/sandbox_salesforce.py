@@ -30,8 +30,9 @@ from connector.sandbox.testing import trusting_session
 CONNECTOR = os.path.join(os.path.dirname(sys.executable), "connector")
 
 
-def start_sandbox() -> tuple[subprocess.Popen[str], dict[str, str]]:
-    process = subprocess.Popen([CONNECTOR, "sandbox", "salesforce", "--port", "0", "--seed", "empty", "--bulk-delay", "0.2"],
+def start_sandbox(*options: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """``connector sandbox salesforce`` (an empty org, ``options`` added) in its own process, and the variables it prints."""
+    process = subprocess.Popen([CONNECTOR, "sandbox", "salesforce", "--port", "0", "--seed", "empty", "--bulk-delay", "0.2", *options],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert process.stdout is not None
     env: dict[str, str] = {}

@@ -26,6 +26,7 @@ __all__ = ["REGISTRY", "UnknownAdapter", "adapter_spec", "load_mapping"]
 REGISTRY: t.Mapping[str, str] = types.MappingProxyType(
     {
         "hubspot": "connector.adapters.hubspot",
+        "salesforce": "connector.adapters.salesforce",
     }
 )
 

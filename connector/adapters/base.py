@@ -44,9 +44,13 @@ __all__ = [
     "ApiStats",
     "CRMAdapter",
     "CRMError",
+    "ChangeEvent",
+    "ChangeKind",
     "FieldUpdate",
     "MappingProblem",
     "NoGate",
+    "Outcome",
+    "OutcomeKind",
     "OutputSpec",
     "Page",
     "PushResult",
@@ -57,6 +61,8 @@ __all__ = [
     "RequestKind",
     "TaskRequest",
     "TaskResult",
+    "WebhookError",
+    "WebhookReceiver",
 ]
 
 #: ``search``: requests the CRM counts against a separate, smaller budget (HubSpot's CRM search);
@@ -144,7 +150,31 @@ class Reject:
     raw: t.Mapping[str, t.Any]
 
 
-R = t.TypeVar("R", Contact, Activity)
+#: ``customer``: the contact became a customer (HubSpot lifecycle stage); ``closed_won``: a deal or
+#: opportunity the contact is associated with was won; ``converted``: a lead was converted
+#: (Salesforce lead conversion).
+OutcomeKind = t.Literal["customer", "closed_won", "converted"]
+
+
+@dc.dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of a contact in the CRM, with its date: the label learning and the KPI report use.
+
+    One per contact, kind and CRM record saying so; pulled again, the same outcome replaces itself.
+    """
+
+    contact_id: str
+    kind: OutcomeKind
+    #: The CRM record that says so: a deal or opportunity id; the contact's (lead's) own id for a
+    #: lifecycle stage or a lead conversion.
+    source_id: str
+    #: When it happened (the stage-entry date, the close date, the conversion date); ``None``: unknown.
+    occurred_at: dt.datetime | None
+    #: The deal's or opportunity's amount, where there is one.
+    amount: float | None = None
+
+
+R = t.TypeVar("R", Contact, Activity, Outcome)
 
 
 @dc.dataclass(frozen=True, slots=True)
@@ -158,6 +188,11 @@ class Page(t.Generic[R]):
     records: list[R]
     rejects: list[Reject]
     cursor: dt.datetime | None
+    #: Contacts the CRM no longer holds as people to score (deleted, merged into another, a lead
+    #: converted into a contact): id -> the id that continues it, or ``None``. The sync moves their
+    #: activity and history to the successor, drops their pending writes and stops scoring them.
+    #: Contact pulls only.
+    gone: t.Mapping[str, str | None] = dc.field(default_factory=dict)
 
 
 @dc.dataclass(frozen=True, slots=True)
@@ -204,6 +239,59 @@ class TaskResult:
     failed: dict[str, tuple[str, bool]] = dc.field(default_factory=dict)
 
 
+#: What happened to a contact, in CRM-neutral terms (what a webhook or change event reports).
+ChangeKind = t.Literal["created", "changed", "merged", "deleted", "privacy_deleted"]
+
+
+@dc.dataclass(frozen=True, slots=True)
+class ChangeEvent:
+    """One change notification from the CRM, read by the adapter from its webhook payload.
+
+    ``merged_ids``: for ``merged``, the contacts that no longer exist on their own (their history
+    now belongs to ``contact_id``).
+    """
+
+    #: The CRM's id of the notification (dedupe key: the CRM delivers at least once).
+    event_id: str
+    kind: ChangeKind
+    contact_id: str
+    occurred_at: dt.datetime
+    merged_ids: tuple[str, ...] = ()
+    #: The CRM field that changed (``changed``), for logs and metrics only.
+    field: str | None = None
+    #: The change is the trace of new activity (a page visited, an e-mail opened, a meeting
+    #: logged): the activity itself is pulled too, not only the contact.
+    activity: bool = False
+
+
+class WebhookError(ValueError):
+    """A webhook request that cannot be accepted; ``reason`` is a short label for metrics."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class WebhookReceiver(t.Protocol):
+    """How an adapter authenticates and reads its CRM's webhook requests (no network, no state)."""
+
+    #: The credential role (of :attr:`AdapterSpec.credential_roles`) holding the signing secret.
+    secret_role: str
+
+    def verify(self, secret: str, method: str, uri: str, body: bytes, headers: t.Mapping[str, str], now: dt.datetime) -> None:
+        """Check the request's signature and age; raise :class:`WebhookError` when it is not the CRM's.
+
+        ``uri`` is the full URI the CRM called (scheme, host, path, query); ``headers`` are
+        case-insensitive.
+        """
+
+    def parse(self, body: bytes) -> tuple[list[ChangeEvent], list[Reject]]:
+        """The contact events of a verified body; events of other objects are left out, bad ones rejected.
+
+        Raises :class:`WebhookError` when the body as a whole cannot be read.
+        """
+
+
 #: Something in a mapping file that does not fit the CRM, with where it is written: the same
 #: file/line/key problem every admin-written YAML file reports.
 MappingProblem = FileProblem
@@ -212,8 +300,11 @@ MappingProblem = FileProblem
 class CRMAdapter(t.Protocol):
     """What every CRM adapter offers the sync engine. One instance per run and thread."""
 
-    #: Largest number of contacts (or tasks) one :meth:`push` (:meth:`create_tasks`) call may carry.
+    #: Largest number of tasks one :meth:`create_tasks` call (and of contacts one list action) may carry.
     max_batch_size: int
+    #: Largest number of contacts one :meth:`push` call may carry. Usually ``max_batch_size``; an
+    #: adapter that writes large pushes another way takes more (Salesforce: a Bulk API 2.0 job).
+    max_push_size: int
     #: What this instance did over the wire so far.
     stats: ApiStats
 
@@ -223,8 +314,21 @@ class CRMAdapter(t.Protocol):
     def pull_activities(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Activity]]:
         """Activity that occurred in ``(since, until]``, with ids stable across pulls."""
 
+    def pull_outcomes(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Outcome]]:
+        """Outcomes that happened or changed in ``(since, until]``, as the mapping asks for them.
+
+        A mapping that asks for none yields nothing (and costs no request).
+        """
+
+    def fetch_contacts(self, ids: t.Sequence[str]) -> Page[Contact]:
+        """The current state of these contacts (at most :attr:`max_batch_size`), for real-time updates.
+
+        Contacts that no longer exist are left out. The page's ``cursor`` is ``None``: a fetch by
+        id says nothing about how far the incremental pull has come.
+        """
+
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
-        """Write one batch (at most :attr:`max_batch_size` contacts) of values; per-record outcomes.
+        """Write one batch (at most :attr:`max_push_size` contacts) of values; per-record outcomes.
 
         Values are keyed by canonical output name, or by a CRM field name for ``set_property``
         actions (mapped the same way). Raises :class:`CRMError` only when the batch as a whole
@@ -315,3 +419,5 @@ class AdapterSpec:
     from_config: t.Callable[[AdapterSettings, RequestGate], CRMAdapter]
     #: Default NAME of the variable with a CA bundle path (HTTPS sandboxes); ``None``: not used.
     ca_bundle_env: str | None = None
+    #: How the CRM's webhooks are authenticated and read; ``None``: the CRM sends none.
+    webhooks: WebhookReceiver | None = None

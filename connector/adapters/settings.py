@@ -19,7 +19,24 @@ from pydantic import SecretStr
 
 from connector.adapters.base import AdapterSettings, AdapterSpec, CRMError
 
-__all__ = ["read_settings"]
+__all__ = ["check_variables", "credentials_hint", "read_settings"]
+
+
+def credentials_hint(settings: AdapterSettings, roles: t.Sequence[str] | None = None) -> str:
+    """``Check HS_TOK``: what an admin should look at when the CRM refuses the credentials.
+
+    Names the variables the configuration names for ``roles`` (``crms[].credentials``, else the
+    adapter's defaults) -- never a value. Default roles: those that are set, i.e. the credentials
+    the adapter actually sent. Every adapter's "credentials refused" message ends with it, so it
+    never names a variable the configuration does not use.
+    """
+    chosen = list(roles) if roles is not None else [r for r in settings.variables if r in settings.secrets] or list(settings.variables)
+    return f"{check_variables([settings.variables[r] for r in chosen if r in settings.variables])} (crm '{settings.crm}')"
+
+
+def check_variables(names: t.Sequence[str]) -> str:
+    """``Check A, B and C``."""
+    return "Check " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}")
 
 
 def _lookup(environ: t.Mapping[str, str], file_values: t.Mapping[str, str | None], name: str) -> str | None:

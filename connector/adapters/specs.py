@@ -26,13 +26,18 @@ class OutputSpec:
     kind: OutputKind
     options: tuple[str, ...] = ()
     label: str | None = None
-    #: ``score``, ``dimension``, ``grade``, ``matrix``, ``stage``, ``reasons``, ``scored_at``
+    #: ``score``, ``dimension``, ``grade``, ``matrix``, ``stage``, ``reasons``, ``scored_at``; or
+    #: ``property``: a field a trigger's ``set_property`` action writes (created only when missing).
     role: str = "score"
     model: str | None = None
 
 
 def specs_from_models(models: t.Sequence[ScoringModel]) -> list[OutputSpec]:
-    """The output fields (with kinds and options) that these models write, one per name."""
+    """The output fields (with kinds and options) that these models write, one per name.
+
+    Fields that trigger actions set (``set_property``) come last, as text, with role ``property``:
+    an adapter creates them only where the CRM has no field of that name.
+    """
     out: dict[str, OutputSpec] = {}
     for model in models:
         for key, name in model.output_names().items():
@@ -52,4 +57,10 @@ def specs_from_models(models: t.Sequence[ScoringModel]) -> list[OutputSpec]:
             elif role == "scored_at":
                 kind = "datetime"
             out[name] = OutputSpec(name, kind, options, label, role, model.model)
+    for model in models:
+        for trigger in model.triggers:
+            for action in trigger.actions:
+                if action.type == "set_property" and action.property and action.property not in out:
+                    label = f"{model.model} {action.property.replace('_', ' ')}"
+                    out[action.property] = OutputSpec(action.property, "text", (), label, "property", model.model)
     return list(out.values())

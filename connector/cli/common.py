@@ -7,7 +7,13 @@ traceback.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import pathlib
 import re
+import shlex
+import shutil
+import sys
 import typing as t
 
 import typer
@@ -17,7 +23,15 @@ if t.TYPE_CHECKING:
 
     from connector.sync.config import ConnectorConfig
 
-__all__ = ["fail", "load_config_or_fail", "open_state_or_fail"]
+__all__ = ["EXIT_FAILED", "EXIT_QUARANTINED", "EXIT_USAGE", "as_typed", "command_line", "connector_command", "fail", "load_config_or_fail", "open_state_or_fail", "parse_as_of"]
+
+#: Exit codes a scheduler can tell apart (``connector sync --help`` and docs/sync.md list them):
+#: a run that did not finish (``failed``, ``partial``, ``stopped``) or an expected error;
+EXIT_FAILED = 1
+#: a usage or setup problem (bad option, configuration, missing credential);
+EXIT_USAGE = 2
+#: every run ended ``ok``, but records were quarantined (see ``connector quarantine list``).
+EXIT_QUARANTINED = 3
 
 #: The password part of a database URL in an error message.
 _PASSWORD = re.compile(r"://([^:/@\s]+):[^@\s]+@")
@@ -52,3 +66,63 @@ def open_state_or_fail(config: ConnectorConfig) -> sa.Engine:
     except Exception as exc:  # noqa: BLE001 - database URL or server problems, reported plainly
         first = _PASSWORD.sub(r"://\1:***@", str(exc).splitlines()[0] if str(exc) else "")
         fail(f"cannot open the state database: {type(exc).__name__}: {first}")
+
+
+def connector_command(
+    argv0: str | None = None, *, executable: str | None = None, search_path: str | None = None, cwd: pathlib.Path | None = None, absolute: bool = False
+) -> str:
+    """How to run ``connector`` from the user's shell, for commands we print for them to paste.
+
+    ``connector`` when that is what the shell finds (an active virtual environment, an installed
+    tool), else the script this process runs from, as short as it stays right:
+    ``.venv/bin/connector`` after ``make demo`` (the README's way), an absolute path elsewhere.
+    Computed from ``sys.argv[0]`` (the script, when run as ``connector``) or ``sys.executable``
+    (its ``bin/`` holds the script of the same environment). ``absolute``: a path that works from
+    any folder (for commands meant for another shell).
+    """
+    first = sys.argv[0] if argv0 is None else argv0
+    python = sys.executable if executable is None else executable
+    here = cwd or pathlib.Path.cwd()
+    candidates = [here / first] if pathlib.Path(first).name == "connector" else []  # argv[0] is relative to the working folder
+    candidates.append(pathlib.Path(python).parent / "connector")
+    for script in candidates:
+        if not script.is_file():
+            continue
+        found = shutil.which("connector", path=search_path if search_path is not None else os.environ.get("PATH", ""))
+        if found is not None and pathlib.Path(found).resolve() == script.resolve():
+            return "connector"
+        typed = str(script.absolute()) if absolute else as_typed(script, here)
+        return shlex.quote(typed if "/" in typed else f"./{typed}")  # without a slash the shell would search PATH
+    return "connector"
+
+
+def as_typed(path: pathlib.Path, cwd: pathlib.Path | None = None) -> str:
+    """``path`` as a user would type it from ``cwd``: relative below it, absolute elsewhere."""
+    here = (cwd or pathlib.Path.cwd()).absolute()
+    full = path.absolute()
+    try:
+        return str(full.relative_to(here))
+    except ValueError:
+        return str(full)
+
+
+def parse_as_of(value: str | None) -> dt.datetime:
+    """``--as-of``: an ISO 8601 instant (naive means UTC); ``None``: now.
+
+    Raises:
+        typer.BadParameter: not a readable instant.
+    """
+    from connector.scoring import readers
+
+    if value is None:
+        return dt.datetime.now(dt.UTC)
+    try:
+        return readers.parse_datetime(value, "--as-of")
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--as-of") from None
+
+
+def command_line(*args: str, config: str | os.PathLike[str] | None = None) -> str:
+    """A ``connector`` command to print for the user, runnable as printed (with ``--config`` when one was given)."""
+    words = [*args, *(("--config", as_typed(pathlib.Path(config))) if config is not None else ())]
+    return " ".join([connector_command(), *(shlex.quote(w) for w in words)])

@@ -28,8 +28,13 @@ __all__ = ["check_command", "register", "setup_command"]
 DEFAULT_MODELS = pathlib.Path("mappings/models")
 
 CrmOption = typer.Option(..., "--crm", help="A CRM entry of connector.yaml, or without a config an adapter name (e.g. hubspot).")
-MappingOption = typer.Option(None, "--mapping", help="Mapping file (default: the entry's, or mappings/<adapter>.yaml).")
-ModelOption = typer.Option(None, "--model", help="Scoring model file(s) whose outputs must exist; repeat for several (default: the CRM's models in connector.yaml; setup without a config: mappings/models/*.yaml).")
+MappingOption = typer.Option(None, "--mapping", metavar="FILE", help="Mapping file (default: the entry's, or mappings/<adapter>.yaml).")
+CheckModelOption = typer.Option(
+    None, "--model", metavar="FILE", help="A scoring model whose output fields must exist in the CRM; repeat for several (default: the CRM's models in connector.yaml; none without a config)."
+)
+SetupModelOption = typer.Option(
+    None, "--model", metavar="FILE", help="A scoring model whose output fields to create; repeat for several (default: the CRM's models in connector.yaml, else mappings/models/*.yaml)."
+)
 ConfigOption = typer.Option(None, "--config", "-c", help="connector.yaml whose CRM entry --crm names (default: $CONNECTOR_CONFIG or ./connector.yaml, when present).")
 
 
@@ -42,6 +47,9 @@ def _entry(crm: str, config: str | None, mapping: pathlib.Path | None, models: l
     loaded: ConnectorConfig | None = None
     if config is not None or config_path(None).exists():
         loaded = load_config_or_fail(config, code=2)
+        from connector.sync.service import setup_logging
+
+        setup_logging(loaded.log_format, loaded.log_level)  # retries and rate-limit waits, as a sync logs them
         entry = next((c for c in loaded.crms if c.name == crm), None)
         if entry is not None:
             update = {k: v for k, v in (("mapping", mapping), ("models", models)) if v}
@@ -84,10 +92,14 @@ def _adapter(entry: CRMConfig, env_file: pathlib.Path | None) -> CRMAdapter:
 def check_command(
     crm: str = CrmOption,
     mapping: pathlib.Path | None = MappingOption,
-    model: list[pathlib.Path] | None = ModelOption,
+    model: list[pathlib.Path] | None = CheckModelOption,
     config: str | None = ConfigOption,
 ) -> None:
-    """Compare the mapping (and the models' outputs) with the CRM's real fields."""
+    """Check, without changing anything, that the CRM has every field the mapping reads and the models write.
+
+    Read-only: each problem is printed as file:line: key: message, and the exit code is 1 when there
+    is any. `connector setup` creates the output fields that are missing.
+    """
     from connector.adapters.base import CRMError
 
     entry, env_file = _entry(crm, config, mapping, list(model or []))
@@ -109,10 +121,14 @@ def check_command(
 def setup_command(
     crm: str = CrmOption,
     mapping: pathlib.Path | None = MappingOption,
-    model: list[pathlib.Path] | None = ModelOption,
+    model: list[pathlib.Path] | None = SetupModelOption,
     config: str | None = ConfigOption,
 ) -> None:
-    """Create the output fields (and the lists, groups... the mapping asks for) the models need (idempotent)."""
+    """Create the output fields (and the lists, groups... the mapping asks for) the models need (idempotent).
+
+    Changes the CRM: run it once before the first sync and after adding a model or an output.
+    `connector check` only compares.
+    """
     from connector.adapters.base import CRMError
     from connector.adapters.specs import specs_from_models
 

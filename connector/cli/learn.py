@@ -27,9 +27,11 @@ def _split(values: t.Sequence[str] | None) -> tuple[str, ...]:
 
 
 def learn_command(
-    contacts: pathlib.Path = typer.Option(..., "--contacts", help="Labelled contacts: .csv or .jsonl, one contact per row."),
-    label: str = typer.Option(..., "--label", help="Outcome column: 1/0, yes/no or true/false; blank = unknown (skipped)."),
-    output: pathlib.Path = typer.Option(..., "--output", help="Scoring-model YAML to write; the probability model goes beside it as <name>.probability.json."),
+    contacts: pathlib.Path | None = typer.Option(None, "--contacts", help="Labelled contacts: .csv or .jsonl, one contact per row."),
+    label: str | None = typer.Option(None, "--label", help="Outcome column: 1/0, yes/no or true/false; blank = unknown (skipped). With --crm: outcome kinds counted as converted (customer, closed_won, converted; comma-separated)."),
+    output: pathlib.Path | None = typer.Option(None, "--output", help="Scoring-model YAML to write; the probability model goes beside it as <name>.probability.json."),
+    crm: str | None = typer.Option(None, "--crm", help="Learn from this configured CRM's stored contacts, activity and outcomes instead of a file (writes a draft; see `connector models`)."),
+    config: str | None = typer.Option(None, "--config", "-c", help="connector.yaml, with --crm (default: $CONNECTOR_CONFIG or ./connector.yaml)."),
     activities: pathlib.Path | None = typer.Option(None, "--activities", help="Activities (.csv/.jsonl: contact_id, type, occurred_at) for count and recency features."),
     id_column: str | None = typer.Option(None, "--id-column", help="Column holding the contact id (matches contact_id in --activities)."),
     exclude: list[str] | None = typer.Option(None, "--exclude", help="Columns never to learn from (comma-separated or repeated)."),
@@ -47,6 +49,14 @@ def learn_command(
     needed = ("sklearn", "matplotlib") if report is not None else ("sklearn",)
     if any(importlib.util.find_spec(m) is None for m in needed):
         typer.echo(f"error: {INSTALL_HINT}", err=True)
+        raise typer.Exit(2)
+    if crm is not None:
+        from connector.cli.models import learn_crm
+
+        learn_crm(config, crm, label)
+        return
+    if contacts is None or label is None or output is None:
+        typer.echo("error: give --contacts, --label and --output (or --crm NAME to learn from a configured CRM)", err=True)
         raise typer.Exit(2)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from connector.cli.common import parse_as_of
 from connector.scoring import readers, statefile
 from connector.scoring.engine import Scorer
 from connector.scoring.identity import resolve
@@ -122,15 +123,6 @@ def validate_command(files: list[pathlib.Path] = typer.Argument(..., help="YAML 
         raise typer.Exit(1)
 
 
-def _parse_as_of(value: str | None) -> dt.datetime:
-    if value is None:
-        return dt.datetime.now(dt.UTC)
-    try:
-        return readers.parse_datetime(value, "--as-of")
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--as-of") from None
-
-
 @dc.dataclass
 class _Tally:
     """Running figures per model for the summary table (results are not kept in memory)."""
@@ -194,7 +186,7 @@ def score_command(
     """Score contacts with one or more models and write the results as JSON Lines."""
     to_stdout = str(output) == "-"
     console = Console(stderr=to_stdout, highlight=False)
-    when = _parse_as_of(as_of)
+    when = parse_as_of(as_of)
     try:
         scorers = [Scorer(m, load_predictors(m, p)) for m, p in zip(load_models(model), model, strict=False)]
     except YamlFileError as exc:

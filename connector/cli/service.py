@@ -5,6 +5,7 @@ Thin: load and check the configuration, build the objects, hand over to :mod:`co
 
 from __future__ import annotations
 
+import datetime as dt
 import pathlib
 import threading
 
@@ -16,7 +17,7 @@ __all__ = ["register", "run_command"]
 
 
 def run_command(
-    config: pathlib.Path | None = typer.Option(None, "--config", help="connector.yaml (default: $CONNECTOR_CONFIG, else ./connector.yaml)."),
+    config: pathlib.Path | None = typer.Option(None, "--config", "-c", help="connector.yaml (default: $CONNECTOR_CONFIG, else ./connector.yaml)."),
     misfire_grace: int = typer.Option(3600, "--misfire-grace", min=1, help="Seconds a missed run may be late and still run once at start."),
 ) -> None:
     """Run the scheduled syncs as a foreground service (stop with SIGTERM or Ctrl-C)."""
@@ -24,6 +25,7 @@ def run_command(
     from connector.sync.config import config_path, load_config
     from connector.sync.connect import connect
     from connector.sync.db import open_database
+    from connector.sync.modelversions import learn_if_due
     from connector.sync.pipeline import run_sync
     from connector.sync.scheduler import job_specs
     from connector.sync.scorers import ScorerSet
@@ -49,7 +51,10 @@ def run_command(
     engine = open_database(url)
 
     def sync(crm: str, full: bool, stop: threading.Event) -> object:
-        return run_sync(cfg, crm, full=full, stop=stop, engine=engine, scorers=scorers[crm])
+        summary = run_sync(cfg, crm, full=full, stop=stop, engine=engine, scorers=scorers[crm])
+        if not stop.is_set():
+            learn_if_due(engine, cfg.crm(crm), dt.datetime.now(dt.UTC))  # learn.every_days: on the schedule
+        return summary
 
     service = SyncService(url, job_specs(cfg), sync, misfire_grace_seconds=misfire_grace, config_path=str(path.resolve()))
     try:

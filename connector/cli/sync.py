@@ -19,7 +19,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from connector.cli.common import fail, load_config_or_fail, open_state_or_fail
+from connector.cli.common import EXIT_FAILED, EXIT_QUARANTINED, command_line, fail, load_config_or_fail, open_state_or_fail, parse_as_of
+from connector.cli.status_view import print_quarantine
+from connector.cli.status_view import when as _when
 
 __all__ = ["RichProgress", "register"]
 
@@ -65,32 +67,33 @@ class RichProgress:
             self._bars.update(task, total=max(done, self._bars.tasks[task].total or 0), completed=max(done, self._bars.tasks[task].total or 0))
 
 
-def _when(value: dt.datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
-
-
-def _setup_logging(config: t.Any, quiet: bool) -> None:
-    from connector.sync.service import setup_logging
-
-    setup_logging(config.log_format, "WARNING" if quiet else config.log_level)
-
-
 def sync_command(
     config: ConfigOpt = None,
     crm: CrmOpt = None,
     full: t.Annotated[bool, typer.Option("--full", help="Rescore every contact (decay safety net); writes only what changed")] = False,
     resync: t.Annotated[bool, typer.Option("--resync", help="Pull everything again instead of what changed since the cursors")] = False,
     all_crms: t.Annotated[bool, typer.Option("--all", help="Sync every configured CRM, one after the other")] = False,
+    as_of: t.Annotated[
+        str | None, typer.Option("--as-of", metavar="ISO8601", help="Run as of this instant (naive means UTC): scores, decay and the pull window stand still there, so two runs against a frozen CRM are comparable")
+    ] = None,
 ) -> None:
-    """Run one sync now: pull, score, write back; a progress bar per stage and a summary table."""
+    """Run one sync now: pull, score, write back; a progress bar per stage and a summary table.
+
+    Exit codes: 0 every run ended ok with nothing quarantined; 3 every run ended ok but records were
+    quarantined (`connector quarantine list`); 1 a run failed, stopped or left work for the next run
+    (or the CRM was busy); 2 a usage or configuration problem.
+    """
     from connector.adapters.base import CRMError
     from connector.sync.lease import LeaseBusy
     from connector.sync.pipeline import run_sync
     from connector.yamlfile import YamlFileError
 
+    when = parse_as_of(as_of) if as_of is not None else None
     cfg = load_config_or_fail(config)
     console = Console()
-    _setup_logging(cfg, quiet=cfg.log_format == "text")
+    from connector.sync.service import setup_logging
+
+    setup_logging(cfg.log_format, cfg.log_level)
     if all_crms:
         names = [c.name for c in cfg.crms]
     else:
@@ -107,7 +110,7 @@ def sync_command(
             console.print(f"[bold]Syncing {name}[/bold]{' (full rescore)' if full else ''}")
             try:
                 with RichProgress(console) as progress:
-                    summaries.append(run_sync(cfg, name, full=full, resync=resync, progress=progress, engine=engine, stop=stop))
+                    summaries.append(run_sync(cfg, name, full=full, resync=resync, as_of=when, progress=progress, engine=engine, stop=stop))
             except LeaseBusy as exc:
                 fail(str(exc))
             except (CRMError, YamlFileError) as exc:
@@ -121,9 +124,12 @@ def sync_command(
         if s.error:
             console.print(f"[yellow]{s.crm}:[/yellow] {s.error}", highlight=False)
         if s.quarantined or s.rejected:
-            console.print(f"[yellow]{s.crm}:[/yellow] {s.quarantined + s.rejected} record(s) quarantined; see `connector quarantine list --crm {s.crm}`", highlight=False)
-    if any(s.status not in ("ok",) for s in summaries):
-        raise typer.Exit(1)
+            see = command_line("quarantine", "list", "--crm", s.crm, config=config)
+            console.print(f"[yellow]{s.crm}:[/yellow] {s.quarantined + s.rejected} record(s) quarantined; see `{see}`", highlight=False)
+    if any(s.status != "ok" for s in summaries):
+        raise typer.Exit(EXIT_FAILED)
+    if any(s.quarantined or s.rejected for s in summaries):
+        raise typer.Exit(EXIT_QUARANTINED)
 
 
 def _stop_on_signals(stop: threading.Event, console: Console) -> dict[signal.Signals, t.Any]:
@@ -170,7 +176,7 @@ def _summary_table(summaries: t.Sequence[t.Any]) -> Table:
     rows += [(label, []) for label, _ in figures] + [("seconds", [])]
     for s in summaries:
         style = "green" if s.status == "ok" else "yellow" if s.status in ("partial", "stopped") else "red"
-        rows[0][1].append(f"[{style}]{s.status}[/{style}]")
+        rows[0][1].append(f"[{style}]{s.label}[/{style}]")
         for (_, cells), (_, attr) in zip(rows[1:], figures, strict=False):
             cells.append(f"{getattr(s, attr):,}")
         secs = (s.ended_at - s.started_at).total_seconds() if s.ended_at and s.started_at else 0.0
@@ -182,6 +188,7 @@ def _summary_table(summaries: t.Sequence[t.Any]) -> Table:
 
 def status_command(config: ConfigOpt = None, crm: CrmOpt = None) -> None:
     """Last runs, cursors, pending writes, quarantine counts and the next scheduled run per CRM."""
+    from connector.cli.status_view import print_status
     from connector.sync.admin import crm_status
 
     cfg = load_config_or_fail(config)
@@ -189,32 +196,11 @@ def status_command(config: ConfigOpt = None, crm: CrmOpt = None) -> None:
     console = Console()
     next_runs = _next_runs(cfg)
     names = [cfg.crm(crm).name] if crm and _known(cfg, crm) else [c.name for c in cfg.crms]
-    overview = Table(title="CRMs")
-    for c in ("crm", "contacts", "cursor: contacts", "cursor: activities", "pending writes", "pending actions", "quarantined", "lease", "next scheduled run"):
-        overview.add_column(c)
-    statuses = [crm_status(engine, name) for name in names]
-    for st in statuses:
-        quar = ", ".join(f"{k}: {v}" for k, v in sorted(st.quarantine.items())) or "0"
-        nxt = next_runs.get(st.crm)
-        overview.add_row(
-            st.crm, str(st.contacts), _when(st.cursors.get("contacts")), _when(st.cursors.get("activities")), str(st.pending_writes),
-            str(st.pending_actions), quar, f"{st.lease[0]} until {_when(st.lease[1])}" if st.lease else "-",
-            _when(nxt) if nxt else "not scheduled",
-        )
-    console.print(overview)
-    runs = Table(title="Last runs")
-    for c in ("crm", "run", "started", "seconds", "status", "pulled", "scored", "changed", "written", "failed", "quarantined", "API calls", "retries", "429s", "error"):
-        runs.add_column(c)
-    for st in statuses:
-        for r in st.runs:
-            secs = (r["ended_at"] - r["started_at"]).total_seconds() if r["ended_at"] else None
-            runs.add_row(
-                st.crm, str(r["id"]), _when(r["started_at"]), f"{secs:.1f}" if secs is not None else "running", r["status"],
-                f"{r['pulled_contacts']}+{r['pulled_activities']}", str(r["scored"]), str(r["changed"]), str(r["written"]), str(r["failed"]),
-                str(r["quarantined"]), str(r["api_calls"]), str(r["retries"]), str(r["rate_limited"]), (r["error"] or "")[:80],
-            )
-    console.print(runs)
-    engine.dispose()
+    try:
+        for name in names:
+            print_status(console, crm_status(engine, name), next_runs.get(name), config=config)
+    finally:
+        engine.dispose()
 
 
 def _next_runs(cfg: t.Any) -> dict[str, dt.datetime | None]:
@@ -274,16 +260,23 @@ def explain_command(
                 label += f" ({r['detail']})"
             table.add_row(f"{r.get('points', 0):+g}", r.get("dimension", ""), label, r.get("kind", ""))
         console.print(table)
-        console.print(f"  scored as of {_when(s['as_of'])}; next change by decay/windows: {_when(s['changes_at']) if s['changes_at'] else 'none'}", highlight=False)
+        console.print(f"  scored as of {_when(s['as_of'])}; next change (decay, windows, an adjustment expiring): {_when(s['changes_at']) if s['changes_at'] else 'none'}", highlight=False)
     if found.stage_history:
         console.print("[bold]Stage history[/bold]")
         for h in found.stage_history:
-            console.print(f"  {_when(h['at'])}  {h['model']}: {h['from_stage'] or '(none)'} -> {h['to_stage'] or '(none)'}", highlight=False)
+            why = f"  ({h['reason']})" if h.get("reason") else ""
+            console.print(f"  {_when(h['at'])}  {h['model']}: {h['from_stage'] or '(none)'} -> {h['to_stage'] or '(none)'}{why}", highlight=False)
     if found.firings:
         console.print("[bold]Triggers fired[/bold]")
         for f in found.firings:
             acts = "; ".join(f"{a['type']} {a['status']}" + (f" ({a['last_error']})" if a.get("last_error") else "") for a in f["actions"])
             console.print(f"  {_when(f['fired_at'])}  {f['model']}: {f['trigger']} ({f['watched']} = {f['value']}) -> {acts}", highlight=False)
+    if found.adjustments:
+        console.print("[bold]Manual adjustments[/bold]")
+        now = dt.datetime.now(dt.UTC)
+        for a in found.adjustments:
+            state = "expired" if a["expires_at"] and a["expires_at"] <= now else (f"until {_when(a['expires_at'])}" if a["expires_at"] else "no expiry")
+            console.print(f"  {_when(a['at'])}  {a['model']}: {a['points']:+g} {a['dimension']} by {a['by']}: {a['reason']} ({state})", highlight=False)
     if found.pending:
         console.print(f"[bold]Waiting to be written:[/bold] {json.dumps(found.pending, default=str)}", highlight=False)
 
@@ -308,12 +301,7 @@ def quarantine_list_command(
     if not rows:
         console.print("nothing quarantined")
         return
-    table = Table(title="Quarantine")
-    for c in ("id", "crm", "stream", "record", "reason", "when", "status"):
-        table.add_column(c)
-    for r in rows:
-        table.add_row(str(r["id"]), r["crm"], r["stream"], r["record_id"] or "-", r["reason"], _when(r["created_at"]), r["status"])
-    console.print(table)
+    print_quarantine(console, rows)
     if raw:
         for r in rows:
             console.print(f"{r['id']}: {json.dumps(r['raw'], default=str)}", highlight=False)

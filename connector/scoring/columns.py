@@ -202,20 +202,42 @@ class ActivityColumns:
         Activities of contacts not in ``contact_rows`` (or without ``contact_id``) get row -1.
         The caller de-duplicates (the first activity of each id per contact counts).
         """
-        types = CategoricalBuilder()
         n = len(activities)
-        row_of, code = contact_rows.get, types.code
+        row_of = contact_rows.get
         contact = np.fromiter((row_of(a.contact_id, -1) if a.contact_id is not None else -1 for a in activities), dtype=np.int32, count=n)
-        type_codes = np.fromiter((code(a.type) for a in activities), dtype=np.int32, count=n)
         occurred = np.fromiter(
             ((a.occurred_at - EPOCH) // _MICRO if a.occurred_at.tzinfo is _UTC else to_micros(a.occurred_at) for a in activities), dtype=np.int64, count=n
         )
-        ids = [a.id for a in activities]
+        return cls.from_values(
+            contact, [a.type for a in activities], occurred, [a.id for a in activities], [a.attributes for a in activities], names, records=list(activities)
+        )
+
+    @classmethod
+    def from_values(
+        cls,
+        contact: np.ndarray,
+        types: t.Sequence[str],
+        occurred: np.ndarray,
+        ids: t.Sequence[str],
+        attributes: t.Sequence[t.Mapping[str, t.Any]],
+        names: t.Iterable[str] | None = None,
+        records: t.Sequence[Activity] | None = None,
+    ) -> ActivityColumns:
+        """Columns from per-activity values (contact row, type, occurred in microseconds, id, attributes).
+
+        What :meth:`from_records` builds from records; a caller reading a million activities from
+        a database can skip making an :class:`Activity` of each (``connector whatif``).
+        """
+        builder = CategoricalBuilder()
+        code = builder.code
+        n = len(types)
+        type_codes = np.fromiter((code(kind) for kind in types), dtype=np.int32, count=n)
         ranked = sorted(range(n), key=ids.__getitem__)
         order = np.empty(n, dtype=np.int64)
         order[np.asarray(ranked, dtype=np.int64)] = np.arange(n, dtype=np.int64)
-        attributes = _categoricals([a.attributes for a in activities], names)
-        return cls(contact=contact, type=Categorical(type_codes, types.values), occurred=occurred, order=order, attributes=attributes, records=list(activities))
+        return cls(
+            contact=contact, type=Categorical(type_codes, builder.values), occurred=occurred, order=order, attributes=_categoricals(attributes, names), records=records
+        )
 
 
 @dc.dataclass(frozen=True, slots=True)

@@ -48,8 +48,10 @@ def utc(value: dt.datetime) -> dt.datetime:
 class Contact:
     """A person as the CRM knows them; ``properties`` uses canonical property names.
 
-    ``owner_id`` is the CRM user who owns the contact (tasks created by triggers go to them); the
-    scoring never reads it.
+    ``owner_id`` is the CRM user who owns the contact (tasks created by triggers go to them);
+    ``stage_dates`` maps a model stage name to the instant the CRM says the contact entered it
+    (the adapter reads it through its mapping; the sync seeds the stage history from it on the
+    first scoring). The scoring reads neither.
     """
 
     id: str
@@ -57,6 +59,7 @@ class Contact:
     properties: t.Mapping[str, t.Any] = dc.field(default_factory=dict)
     updated_at: dt.datetime | None = None
     owner_id: str | None = None
+    stage_dates: t.Mapping[str, dt.datetime] = dc.field(default_factory=dict)
 
 
 @dc.dataclass(frozen=True, slots=True)

@@ -17,17 +17,17 @@ Creating a task is not: a batch of tasks is marked ``running`` before the call, 
 was sent before -- left ``running`` by a run that died before recording the answer, or pending after
 a failed attempt -- goes to the adapter as ``attempted``, so it looks the key up before creating
 (the adapter's contract: at most one task per key). Tasks never sent need no look-up. Webhooks
-carry the key in an ``Idempotency-Key`` header for the receiver to deduplicate.
+(:mod:`connector.sync.webhook`: signed, retried with backoff) are marked ``running`` before their
+POST too, and carry the key in an ``Idempotency-Key`` header for the receiver to drop a delivery
+repeated after a crash.
 """
 
 from __future__ import annotations
 
 import dataclasses as dc
 import datetime as dt
-import json
 import threading
 import typing as t
-import urllib.request
 
 import sqlalchemy as sa
 
@@ -36,10 +36,11 @@ from connector.sync.scorers import Firing
 from connector.sync.store import Store, jsonable, upsert
 from connector.sync.tables import actions, contacts, firings, written
 
-__all__ = ["ActionCounts", "Webhook", "execute_pending", "firing_key", "post_webhook", "record_firings"]
+__all__ = ["ActionCounts", "Webhook", "execute_pending", "firing_key", "record_firings"]
 
-#: Sends a webhook: ``(url, json payload, idempotency key)``; raises on failure.
-Webhook = t.Callable[[str, t.Mapping[str, t.Any], str], None]
+#: Sends a webhook: ``(url, json payload, idempotency key)`` -> what to record (e.g. ``HTTP 200``);
+#: raises :class:`CRMError` on failure (``retryable`` or not).
+Webhook = t.Callable[[str, t.Mapping[str, t.Any], str], str]
 
 
 def firing_key(crm: str, firing: Firing, seq: int) -> str:
@@ -97,15 +98,6 @@ class _Action(t.NamedTuple):
     trigger: str
     model: str
     owner_id: str | None
-
-
-def post_webhook(url: str, payload: t.Mapping[str, t.Any], key: str, timeout: float = 10.0) -> None:
-    """POST ``payload`` as JSON with an ``Idempotency-Key`` header; raise on a non-2xx answer."""
-    body = json.dumps(payload).encode()
-    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json", "Idempotency-Key": key})  # noqa: S310 - admin-configured URL
-    with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 - admin-configured URL
-        if not 200 <= answer.status < 300:
-            raise CRMError(f"webhook {url} answered {answer.status}", status=answer.status, retryable=answer.status >= 500)
 
 
 class _Executor:
@@ -179,11 +171,20 @@ def execute_pending(
     clock: t.Callable[[], dt.datetime],
     run_id: int | None,
     max_attempts: int = 5,
-    webhook: Webhook = post_webhook,
+    webhook: Webhook | None = None,
     before_call: t.Callable[[], None] = lambda: None,
     stop: threading.Event | None = None,
 ) -> ActionCounts:
-    """Carry out every pending trigger action once, in batches; see the module docstring."""
+    """Carry out every pending trigger action once, in batches; see the module docstring.
+
+    ``webhook``: the sender of ``webhook`` actions (default: signed with the secret in
+    ``CONNECTOR_WEBHOOK_SECRET``; the pipeline hands in the CRM's ``webhooks`` settings).
+    """
+    if webhook is None:
+        from connector.sync.config import WebhookConfig
+        from connector.sync.webhook import webhook_sender
+
+        webhook = webhook_sender(WebhookConfig())
     run = _Executor(store, clock, run_id, max_attempts)
     rows = _pending(store)
     size = max(1, adapter.max_batch_size)
@@ -283,14 +284,16 @@ def _create_tasks(adapter: CRMAdapter, run: _Executor, chunk: list[_Action]) -> 
 
 
 def _webhook(webhook: Webhook, crm: str, run: _Executor, chunk: list[_Action]) -> None:
+    """One POST per action, marked ``running`` first (a crash mid-send is resent with the same key)."""
     for r in chunk:
-        payload = {"crm": crm, "contact_id": r.contact_id, "model": r.model, "trigger": r.trigger, "fired_at": r.fired_at.isoformat(), "key": r.key}
+        payload = {"event": "trigger.fired", "crm": crm, "contact_id": r.contact_id, "model": r.model, "trigger": r.trigger, "fired_at": r.fired_at.isoformat(), "key": r.key}
+        run.running([r])
         try:
-            webhook(str(r.params["url"]), payload, r.key)
+            result = webhook(str(r.params["url"]), payload, r.key)
         except CRMError as exc:
             run.failed([r], str(exc), exc.retryable)
             continue
-        except (OSError, ValueError) as exc:  # transport errors, bad URLs
-            run.failed([r], f"webhook failed: {exc}", True)
+        except (OSError, ValueError) as exc:  # a URL the sender cannot even try
+            run.failed([r], f"webhook failed: {exc}", False)
             continue
-        run.done([r])
+        run.done([r], {r.id: result[:255]})

@@ -13,10 +13,11 @@ import typing as t
 
 import sqlalchemy as sa
 
+from connector.sync.lease import owner_gone
 from connector.sync.outbox import read_written
 from connector.sync.tables import actions, contacts, cursors, firings, leases, outbox, quarantine, runs, scores, stage_history
 
-__all__ = ["CRMStatus", "Explanation", "crm_names", "crm_status", "explain", "leaders", "quarantine_list", "quarantine_retry", "stage_counts"]
+__all__ = ["CRMStatus", "Explanation", "abandoned_why", "crm_names", "crm_status", "explain", "leaders", "quarantine_list", "quarantine_retry", "stage_counts"]
 
 
 @dc.dataclass
@@ -33,17 +34,43 @@ class CRMStatus:
     contacts: int
 
 
-def crm_status(engine: sa.Engine, crm: str, *, last_runs: int = 5) -> CRMStatus:
-    """Last runs, cursors, pending outbox and actions, open quarantine by stream, current lease."""
+def crm_status(engine: sa.Engine, crm: str, *, last_runs: int = 5, now: dt.datetime | None = None) -> CRMStatus:
+    """Last runs, cursors, pending outbox and actions, open quarantine by stream, current lease.
+
+    A run still marked ``running`` whose process is gone is shown ``abandoned`` (see :func:`abandoned_why`).
+    """
     with engine.connect() as conn:
+        # The lease before the runs: a run that ends in between then reads as ended, never as abandoned.
+        lease = conn.execute(sa.select(leases.c.owner, leases.c.expires_at).where(leases.c.crm == crm)).first()
         run_rows = [dict(r._mapping) for r in conn.execute(sa.select(runs).where(runs.c.crm == crm).order_by(runs.c.id.desc()).limit(last_runs))]
         cur = {s: v for s, v in conn.execute(sa.select(cursors.c.stream, cursors.c.value).where(cursors.c.crm == crm))}
         pending = conn.execute(sa.select(sa.func.count()).select_from(outbox).where(outbox.c.crm == crm, outbox.c.status.in_(("pending", "sending")))).scalar_one()
         pending_actions = conn.execute(sa.select(sa.func.count()).select_from(actions).where(actions.c.crm == crm, actions.c.status == "pending")).scalar_one()
         quar = {s: n for s, n in conn.execute(sa.select(quarantine.c.stream, sa.func.count()).where(quarantine.c.crm == crm, quarantine.c.status == "open").group_by(quarantine.c.stream))}
-        lease = conn.execute(sa.select(leases.c.owner, leases.c.expires_at).where(leases.c.crm == crm)).first()
         n_contacts = conn.execute(sa.select(sa.func.count()).select_from(contacts).where(contacts.c.crm == crm)).scalar_one()
+    held = (lease[0], lease[1]) if lease else None
+    for r in run_rows:
+        why = abandoned_why(r, held, now or dt.datetime.now(dt.UTC)) if r["status"] == "running" else None
+        if why is not None:
+            r["status"], r["error"] = "abandoned", r["error"] or why
     return CRMStatus(crm, run_rows, cur, int(pending), int(pending_actions), quar, (lease[0], lease[1]) if lease else None, int(n_contacts))
+
+
+def abandoned_why(run: t.Mapping[str, t.Any], lease: tuple[str, dt.datetime] | None, now: dt.datetime) -> str | None:
+    """Why a run marked ``running`` is not running any more, or ``None`` when it may well be.
+
+    A live run holds its CRM's lease under its owner name and renews it: a run whose lease is
+    gone, held by another owner or expired, or whose process (on this host) no longer exists,
+    was killed before it could record its end.
+    """
+    owner = run.get("owner")
+    if lease is None or lease[0] != owner:
+        return "killed: its lease was released or taken over without the run recording its end"
+    if lease[1] <= now:
+        return f"killed: its lease expired at {lease[1]:%Y-%m-%d %H:%M:%S} UTC without being renewed"
+    if owner_gone(owner):
+        return f"killed: its process ({owner}) no longer exists"
+    return None
 
 
 @dc.dataclass
@@ -59,6 +86,8 @@ class Explanation:
     firings: list[dict[str, t.Any]]
     written: dict[str, t.Any]
     pending: dict[str, t.Any] | None
+    #: Manual adjustments (``connector adjust``), oldest first, expired ones included.
+    adjustments: list[dict[str, t.Any]] = dc.field(default_factory=list)
 
 
 def explain(engine: sa.Engine, crm: str, contact_id: str, model: str | None = None) -> Explanation | None:
@@ -84,7 +113,10 @@ def explain(engine: sa.Engine, crm: str, contact_id: str, model: str | None = No
             ]
         wrote = read_written(conn, crm, [contact_id]).get(contact_id, {})
         pend = conn.execute(sa.select(outbox.c["values"]).where(outbox.c.crm == crm, outbox.c.contact_id == contact_id, outbox.c.status == "pending")).first()
-    return Explanation(crm, contact_id, row[0], dict(row[1] or {}), score_rows, hist, fired, wrote, dict(pend[0]) if pend else None)
+    from connector.sync.adjustments import of_contact
+
+    adjusted = [a for a in of_contact(engine, crm, contact_id) if model is None or a["model"] == model]
+    return Explanation(crm, contact_id, row[0], dict(row[1] or {}), score_rows, hist, fired, wrote, dict(pend[0]) if pend else None, adjusted)
 
 
 def quarantine_list(engine: sa.Engine, crm: str | None = None, *, stream: str | None = None, include_retried: bool = False, limit: int = 100) -> list[dict[str, t.Any]]:

@@ -33,9 +33,12 @@ __all__ = [
     "BatchConfig",
     "CRMConfig",
     "ConnectorConfig",
+    "LearnConfig",
     "LeaseConfig",
     "RateLimitConfig",
     "ScheduleConfig",
+    "ServeConfig",
+    "WebhookConfig",
     "config_path",
     "crm_entry",
     "load_config",
@@ -133,7 +136,8 @@ class RateLimitConfig(_Strict):
 class BatchConfig(_Strict):
     """Sizes of the pipeline's steps.
 
-    ``push_size`` is capped by what the adapter allows (HubSpot 100).
+    ``push_size`` is capped by what the adapter takes per push call (HubSpot 100, Salesforce
+    ``push.max_push`` of its mapping, 10,000); left out, the adapter's largest.
     ``score_chunk`` contacts are scored and committed per transaction (contacts pulled new or
     changed are scored page by page as they arrive). A chunk or page of at least
     ``batch_scorer_min`` contacts is scored by the vectorised batch scorer (same results, faster).
@@ -141,7 +145,7 @@ class BatchConfig(_Strict):
     second CPU core; see :mod:`connector.sync.score_worker`).
     """
 
-    push_size: int = Field(default=100, gt=0)
+    push_size: int | None = Field(default=None, gt=0)
     score_chunk: int = Field(default=1000, gt=0)
     batch_scorer_min: int = Field(default=50, gt=0)
     max_push_attempts: int = Field(default=5, gt=0)
@@ -170,6 +174,72 @@ class LeaseConfig(_Strict):
     wait_seconds: float = Field(default=0.0, ge=0)
 
 
+class WebhookConfig(_Strict):
+    """``webhook`` trigger actions: how they are signed and retried (see docs/sync.md, "Webhooks")."""
+
+    #: NAME of the environment (or ``.env``) variable holding the HMAC-SHA256 signing secret.
+    secret_env: str = "CONNECTOR_WEBHOOK_SECRET"  # noqa: S105 - a variable name, not a secret
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    #: Tries per run (1 + retries) on a connection error, a timeout, 408, 429 or 5xx.
+    attempts: int = Field(default=4, ge=1, le=10)
+    #: First wait between tries; doubles each time (at most 30 s).
+    backoff_seconds: float = Field(default=0.5, ge=0)
+
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_env(cls, value: str) -> str:
+        return _env_name(value, "webhooks.secret_env")
+
+
+class LearnConfig(_Strict):
+    """``connector learn --crm``: learning a model from this CRM's own outcomes (see docs/learning.md).
+
+    The learned model lives at ``path`` (its name is the file's stem); list that file under
+    ``models`` to score with it. New models are written as drafts beside it (``drafts/``) and only
+    replace it when promoted: by ``connector models promote``, or automatically when the draft's
+    held-out ROC AUC beats the current model's by ``promote_margin``.
+    """
+
+    path: pathlib.Path
+    #: Outcome kinds counted as converted (``customer``, ``closed_won``, ``converted``); empty: any.
+    label: list[t.Literal["customer", "closed_won", "converted"]] = Field(default_factory=list)
+    #: Learn on the schedule, after a scheduled sync, at most once per this many days; ``null``: only by hand.
+    every_days: float | None = Field(default=None, gt=0)
+    #: Promote a draft automatically when its held-out ROC AUC is at least this much above the
+    #: current model's on the same contacts; ``null``: never automatically.
+    promote_margin: float | None = Field(default=None, ge=0, lt=1)
+    seed: int = 0
+    folds: int = Field(default=5, ge=2, le=20)
+    trees: int = Field(default=200, ge=1)
+    #: Contact properties never to learn from.
+    exclude: list[str] = Field(default_factory=list)
+
+
+class ServeConfig(_Strict):
+    """``connector serve``: where it listens, what it accepts, how it processes events.
+
+    ``public_base_url``: the scheme and host the CRM calls (``https://connector.example.com``)
+    when a reverse proxy sits in front; webhook signatures cover the full URI as the CRM called it.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    #: Server processes (each runs its own event workers; the lease keeps them from writing at once).
+    workers: int = Field(default=1, ge=1, le=64)
+    public_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    #: Largest request body accepted (bytes); larger: 413.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=50_000_000)
+    #: Most events in one ``POST /events`` request; more: 413.
+    max_events_per_request: int = Field(default=100, ge=1, le=10_000)
+    #: Requests per minute an API key may send unless the key says otherwise.
+    key_rate_per_minute: int = Field(default=600, ge=1)
+    #: Most stored events a worker processes in one run.
+    batch_limit: int = Field(default=500, ge=1, le=10_000)
+    #: Seconds events may gather before a worker run that is not full starts (each run costs at
+    #: least two CRM calls: fewer, larger runs spend less of the CRM's budget).
+    batch_wait_seconds: float = Field(default=0.5, ge=0, le=60)
+
+
 class CRMConfig(_Strict):
     """One CRM to sync. Several entries may use the same adapter (e.g. two HubSpot portals)."""
 
@@ -190,6 +260,10 @@ class CRMConfig(_Strict):
     overlap_minutes: float | None = Field(default=None, ge=0)
     #: Longest reasons summary written to the CRM (text property limit); default per adapter.
     reasons_max_chars: int | None = Field(default=None, gt=10)
+    #: Learning from this CRM's outcomes (``connector learn --crm``); ``null``: not configured.
+    learn: LearnConfig | None = None
+    #: Signing and retrying of ``webhook`` trigger actions.
+    webhooks: WebhookConfig = Field(default_factory=WebhookConfig)
 
     @field_validator("name")
     @classmethod
@@ -247,6 +321,7 @@ class ConnectorConfig(_Strict):
     overlap_minutes: float = Field(default=10.0, ge=0)
     batch: BatchConfig = Field(default_factory=BatchConfig)
     lease: LeaseConfig = Field(default_factory=LeaseConfig)
+    serve: ServeConfig = Field(default_factory=ServeConfig)
     #: Optional ``.env`` file (relative to this file) read for credentials not in the environment.
     env_file: pathlib.Path | None = None
     #: Folder of the config file; filled in by :func:`load_config`, not written by admins.
@@ -309,7 +384,13 @@ def load_config(path: str | os.PathLike[str]) -> ConnectorConfig:
         return p if p.is_absolute() else (base / p)
 
     crms = [
-        crm.model_copy(update={"mapping": absolute(crm.mapping), "models": [absolute(m) for m in crm.models]})
+        crm.model_copy(
+            update={
+                "mapping": absolute(crm.mapping),
+                "models": [absolute(m) for m in crm.models],
+                "learn": crm.learn.model_copy(update={"path": absolute(crm.learn.path)}) if crm.learn is not None else None,
+            }
+        )
         for crm in config.crms
     ]
     env_file = absolute(config.env_file) if config.env_file is not None else None

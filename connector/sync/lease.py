@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from connector.sync.tables import leases as _T
 
-__all__ = ["Lease", "LeaseBusy", "LeaseLost", "default_owner"]
+__all__ = ["Lease", "LeaseBusy", "LeaseLost", "default_owner", "owner_gone"]
 
 
 class LeaseBusy(RuntimeError):
@@ -42,6 +42,17 @@ class LeaseLost(RuntimeError):
 def default_owner() -> str:
     """An owner name that tells an admin which instance holds a lease: host, pid and a nonce."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def owner_gone(owner: str | None) -> bool:
+    """Whether ``owner`` (a :func:`default_owner` name) is a process of this host that no longer exists.
+
+    Only this host's processes can be checked; an owner on another host, or a name of another
+    form, is never judged gone here (its lease expiry tells).
+    """
+    host, _, rest = (owner or "").partition(":")
+    pid_text = rest.partition(":")[0]
+    return host == socket.gethostname() and pid_text.isdigit() and not _alive(int(pid_text))
 
 
 class Lease:
@@ -111,11 +122,7 @@ class Lease:
         expire would only delay the resume. Holders on other hosts are left to expire.
         """
         held = self.holder()
-        if held is None:
-            return False
-        host, _, rest = held[0].partition(":")
-        pid_text = rest.partition(":")[0]
-        if host != socket.gethostname() or not pid_text.isdigit() or _alive(int(pid_text)):
+        if held is None or not owner_gone(held[0]):
             return False
         with self.engine.begin() as conn:
             taken = conn.execute(

@@ -41,39 +41,45 @@ import datetime as dt
 import functools
 import logging
 import threading
+import time
 import typing as t
 
 import sqlalchemy as sa
 
-from connector.adapters.base import ApiStats, CRMAdapter, CRMError, Page
+from connector.adapters.base import ApiStats, CRMAdapter, CRMError, Outcome, Page
 from connector.scoring.records import Activity, Contact, utc
 from connector.sync import cursor
 from connector.sync.actions import execute_pending, record_firings
 from connector.sync.config import ConnectorConfig, CRMConfig
 from connector.sync.connect import AdapterFactory, connect
 from connector.sync.db import open_database
+from connector.sync.drift import record_week
 from connector.sync.lease import Lease, LeaseLost, default_owner
 from connector.sync.outbox import release_unsent, stage_changes
+from connector.sync.outcomes import save_outcomes
 from connector.sync.prefetch import Prefetch
 from connector.sync.progress import NullProgress, Progress
-from connector.sync.push import Pusher
+from connector.sync.push import PushCounts, Pusher
 from connector.sync.ratelimit import RateLimiter
 from connector.sync.score_worker import InProcess, Scoring, ScoringWorker, worker_blocker
 from connector.sync.scorers import ScoredChunk, ScorerSet
 from connector.sync.store import Store
 from connector.sync.summary import RunSummary
+from connector.sync.webhook import webhook_sender
 
 __all__ = ["run_sync"]
 
 log = logging.getLogger(__name__)
 
 Clock = t.Callable[[], dt.datetime]
-Stream = t.Literal["contacts", "activities"]
+Stream = t.Literal["contacts", "activities", "outcomes"]
 
 #: Records of the contact pull that may wait while the activity is pulled (see ``_Run.contacts_ahead``).
 AHEAD_RECORDS = 20_000
 #: Chunks being scored (in the worker) ahead of the one committed next.
 SCORING_AHEAD = 2
+#: Seconds between two recordings of a run's counters in its row, so a killed run shows what it did.
+PROGRESS_EVERY = 5.0
 
 
 def _real_clock() -> dt.datetime:
@@ -87,6 +93,7 @@ def run_sync(
     full: bool = False,
     resync: bool = False,
     clock: Clock | None = None,
+    as_of: dt.datetime | None = None,
     adapter_factory: AdapterFactory | None = None,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
@@ -102,6 +109,10 @@ def run_sync(
         full: rescore every contact (the daily decay safety net); the pull stays incremental.
         resync: pull everything again instead of what changed since the cursors.
         clock: current UTC time (the only source of "now"); scores are as of the run's start.
+        as_of: run as of this instant instead (``connector sync --as-of``): the run's "now" stands
+            still there -- the pull window's end, the scores, decay, stage times, task due dates --
+            so two runs against the same (frozen) CRM write the same. The lease and the run's
+            start and end times keep the real clock, so other instances judge the lease rightly.
         adapter_factory: builds the adapter (default: :func:`connector.sync.connect.connect`).
         progress: progress sink.
         stop: when set, the run ends after the page or batch in flight (progress kept).
@@ -113,6 +124,8 @@ def run_sync(
         connector.sync.lease.LeaseBusy: another instance is syncing this CRM.
         KeyError: no such CRM in the config.
     """
+    if as_of is not None and clock is not None:
+        raise ValueError("give clock or as_of, not both")
     crm = config.crm(crm_name)
     own_engine = engine is None
     engine = engine or open_database(config.effective_database_url())
@@ -121,7 +134,8 @@ def run_sync(
         crm=crm,
         store=Store(engine, crm.name),
         scorers=scorers or ScorerSet.load(crm.models),
-        clock=clock or _real_clock,
+        clock=clock or (functools.partial(utc, as_of) if as_of is not None else _real_clock),
+        wall=_real_clock if as_of is not None else (clock or _real_clock),
         factory=adapter_factory or functools.partial(connect, env_file=config.env_file),
         progress=progress or NullProgress(),
         stop=stop,
@@ -143,6 +157,8 @@ class _Run:
     store: Store
     scorers: ScorerSet
     clock: Clock
+    #: The real time, for the lease and the run's start and end (the clock itself, unless the run is as of a fixed instant).
+    wall: Clock
     factory: AdapterFactory
     progress: Progress
     stop: threading.Event | None
@@ -159,33 +175,57 @@ class _Run:
     worker_decided: bool = False
     #: Chunks handed to the scoring and not committed yet, oldest first.
     scoring_ahead: collections.deque[cf.Future[ScoredChunk]] = dc.field(default_factory=collections.deque)
+    #: Each adapter with its counters at the run's start (the run counts the difference).
+    snapshots: list[tuple[CRMAdapter, ApiStats]] = dc.field(default_factory=list)
+    #: The running pusher (its counts join the run's at the end; read live for the progress).
+    running_pusher: Pusher | None = None
+    #: The thread the run runs on (the only one that records its progress) and when it last did.
+    thread: int | None = None
+    progress_at: float = 0.0
+    #: The CRM's rate budget; ``None``: a fresh one for this run. ``connector serve`` hands in one
+    #: limiter shared by all its runs of the CRM (see :mod:`connector.sync.realtime`).
+    limiter: RateLimiter | None = None
 
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
 
     def renew(self) -> None:
-        """Renew the lease (raises :class:`LeaseLost` when another instance took the CRM)."""
+        """Renew the lease (raises :class:`LeaseLost` when another instance took the CRM); record the counters now and then."""
         assert self.lease is not None
         self.lease.renew()
+        if threading.get_ident() == self.thread and time.monotonic() - self.progress_at >= PROGRESS_EVERY and self.summary.run_id is not None:
+            self.progress_at = time.monotonic()
+            self.store.record_progress(self.summary.run_id, self.counts_so_far())
+
+    def counts_so_far(self) -> dict[str, t.Any]:
+        """The run's counters as they stand, the push's and the API calls included."""
+        live = dc.replace(self.summary)
+        for adapter, before in self.snapshots:
+            live.add_api(adapter.stats, before)
+        if self.running_pusher is not None:
+            counts = self.running_pusher.counts
+            live.written, live.failed, live.quarantined = live.written + counts.written, live.failed + counts.failed, live.quarantined + counts.quarantined
+        return live.counts()
 
     # 0. lease, adapters, the run's row ------------------------------------------------------------
 
     def leased(self, owner: str, *, full: bool, resync: bool) -> RunSummary:
         """Claim the CRM's lease, record the run, run its stages, record how it ended."""
         crm, summary = self.crm, self.summary
-        self.lease = Lease(self.store.engine, crm.name, owner, ttl_seconds=self.config.lease.ttl_seconds, clock=self.clock)
+        self.lease = Lease(self.store.engine, crm.name, owner, ttl_seconds=self.config.lease.ttl_seconds, clock=self.wall)
         self.lease.acquire(self.config.lease.wait_seconds)
-        summary.started_at = utc(self.clock())
-        snapshots: list[tuple[CRMAdapter, ApiStats]] = []
+        summary.started_at = utc(self.wall())
+        snapshots = self.snapshots
+        self.thread, self.progress_at = threading.get_ident(), time.monotonic()
         try:
             summary.run_id = self.store.start_run(summary.started_at, full=full, owner=self.lease.owner)
             log.info("crm %s: run %s started (full=%s, resync=%s)", crm.name, summary.run_id, full, resync)
             # One rate limiter, three adapters: the contact pull and the writer work on threads of
             # their own while the main thread pulls activity, stores and scores; no adapter is ever
             # used by two threads at once, and together they stay under the CRM's limits.
-            limiter = RateLimiter.from_limits(crm.limits)
+            limiter = self.limiter or RateLimiter.from_limits(crm.limits)
             for role in ("main", "reader", "writer"):
-                adapter = self.factory(crm, limiter)
+                adapter = self.adapter_for(role, limiter)
                 self.adapters[role] = adapter
                 snapshots.append((adapter, dc.replace(adapter.stats)))
             try:
@@ -201,24 +241,32 @@ class _Run:
         finally:
             for adapter, before in snapshots:
                 summary.add_api(adapter.stats, before)
-                adapter.close()
-            summary.ended_at = utc(self.clock())
+                self.release(adapter)
+            summary.ended_at = utc(self.wall())
             if summary.run_id is not None:
                 self.store.finish_run(summary.run_id, summary.ended_at, summary.status, summary.counts(), summary.error)
             self.lease.release()
             log.info(
                 "crm %s: run %s %s: pulled %d contacts, %d activities; scored %d; changed %d; written %d; api calls %d",
-                crm.name, summary.run_id, summary.status, summary.pulled_contacts, summary.pulled_activities,
+                crm.name, summary.run_id, summary.label, summary.pulled_contacts, summary.pulled_activities,
                 summary.scored, summary.changed, summary.written, summary.api_calls,
             )
         return summary
+
+    def adapter_for(self, role: str, limiter: RateLimiter) -> CRMAdapter:
+        """The run's adapter for ``role`` (a new one; ``connector serve`` keeps its own between runs)."""
+        return self.factory(self.crm, limiter)
+
+    def release(self, adapter: CRMAdapter) -> None:
+        """The run is over for ``adapter``."""
+        adapter.close()
 
     def go(self, *, full: bool, resync: bool) -> None:
         """The stages: pull (scoring new contacts page by page), score the rest, push, actions."""
         until = utc(self.clock())
         with self.store.transaction() as conn:
             release_unsent(conn, self.crm.name)  # rows a killed run was sending
-        pusher = self.pusher().start()
+        pusher = self.running_pusher = self.pusher().start()
         self.scoring = self.in_process()
         scored = False
         finished = False
@@ -241,14 +289,14 @@ class _Run:
                 self.scoring.close()  # what is still being scored is dropped: those contacts keep needs_score
             finally:
                 counts = pusher.finish(flush=finished and scored and not self.stopped())
-        self.progress.finish("push")
-        self.summary.written += counts.written
-        self.summary.failed += counts.failed
-        self.summary.quarantined += counts.quarantined
-        if counts.error:
-            self.summary.error = counts.error
+                self.running_pusher = None
+        self.pushed(counts)
         if scored and not self.stopped():
             self.run_actions()
+            record_week(self.store.engine, self.crm.name, self.scorers.models, until)
+        if finished and not self.stopped():
+            # What became of contacts (customers, won deals): for the report and for learning.
+            self.pull("outcomes", until, resync)
 
     # 1. pull --------------------------------------------------------------------------------------
 
@@ -296,14 +344,20 @@ class _Run:
             return self._store_pages(stream, pages, until, on_page)
         main = self.adapters["main"]
         since = self._since(stream, resync)
-        started: t.Iterable[Page[Contact] | Page[Activity]] = main.pull_contacts(since, until) if stream == "contacts" else main.pull_activities(since, until)
-        with Prefetch(started, size=_records, name=f"pull-{self.crm.name}-{stream}") as prefetched:
+        started: t.Iterable[Page[t.Any]]
+        if stream == "contacts":
+            started = main.pull_contacts(since, until)
+        elif stream == "activities":
+            started = main.pull_activities(since, until)
+        else:
+            started = main.pull_outcomes(since, until)
+        with Prefetch[Page[t.Any]](started, size=_records, name=f"pull-{self.crm.name}-{stream}") as prefetched:
             return self._store_pages(stream, prefetched, until, on_page)
 
     def _store_pages(
         self,
         stream: Stream,
-        pages: t.Iterable[Page[Contact] | Page[Activity]],
+        pages: t.Iterable[Page[t.Any]],
         until: dt.datetime,
         on_page: t.Callable[[list[str]], None] | None,
     ) -> bool:
@@ -314,12 +368,17 @@ class _Run:
             now = utc(self.clock())
             if stream == "contacts":
                 changed = self.store.save_contacts(t.cast(list[Contact], page.records), now)
+                if page.gone:
+                    # Deleted, merged or converted in the CRM: their history moves to the successor.
+                    self.summary.retired += self.store.retire_contacts(page.gone)
                 self.summary.pulled_contacts += len(page.records)
                 if changed and on_page is not None:
                     on_page(changed)
-            else:
+            elif stream == "activities":
                 self.store.save_activities(t.cast(list[Activity], page.records), now)
                 self.summary.pulled_activities += len(page.records)
+            else:
+                save_outcomes(self.store.engine, self.crm.name, t.cast(list[Outcome], page.records), now)
             for reject in page.rejects:
                 self.store.add_quarantine(reject.stream or stream, reject.record_id, reject.reason, reject.raw, now, self.summary.run_id)
                 self.summary.rejected += 1
@@ -419,6 +478,15 @@ class _Run:
             stop=self.stop,
         )
 
+    def pushed(self, counts: PushCounts) -> None:
+        """Add what the pusher did to the run's summary."""
+        self.progress.finish("push")
+        self.summary.written += counts.written
+        self.summary.failed += counts.failed
+        self.summary.quarantined += counts.quarantined
+        if counts.error:
+            self.summary.error = counts.error
+
     def run_actions(self) -> None:
         """Carry out the pending trigger actions (see :mod:`connector.sync.actions`)."""
         self.progress.start("actions")
@@ -428,6 +496,7 @@ class _Run:
             clock=self.clock,
             run_id=self.summary.run_id,
             max_attempts=self.config.batch.max_push_attempts,
+            webhook=webhook_sender(self.crm.webhooks, env_file=self.config.env_file),
             before_call=self.renew,
             stop=self.stop,
         )
@@ -438,5 +507,5 @@ class _Run:
         self.summary.failed += counts.failed
 
 
-def _records(page: Page[Contact] | Page[Activity]) -> int:
+def _records(page: Page[t.Any]) -> int:
     return len(page.records)

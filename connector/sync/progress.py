@@ -6,8 +6,9 @@ import typing as t
 
 __all__ = ["STAGES", "NullProgress", "Progress"]
 
-#: The stages a run reports, in the order they start (pulls and pushes overlap in time).
-STAGES = ("pull contacts", "pull activities", "score", "push", "actions")
+#: The stages a run reports, in the order a reader follows a run. They overlap in time: the push
+#: starts first (it writes what earlier runs left) and ends after the scoring.
+STAGES = ("pull activities", "pull contacts", "score", "push", "actions", "pull outcomes")
 
 
 class Progress(t.Protocol):

@@ -64,12 +64,12 @@ class PushCounts:
 
 
 class Pusher:
-    """Writes pending outbox rows in batches of ``min(batch_size, adapter.max_batch_size)``.
+    """Writes pending outbox rows in batches of ``min(batch_size, adapter.max_push_size)``.
 
     Args:
         store: the CRM's state.
         adapter: the CRM (used by the pusher's thread alone).
-        batch_size: largest batch wanted (capped by the adapter's).
+        batch_size: largest batch wanted (capped by the adapter's); ``None``: the adapter's largest.
         max_attempts: runs a retryable failure is retried before it is quarantined.
         clock: current UTC time.
         run_id: the run, for quarantine entries.
@@ -83,7 +83,7 @@ class Pusher:
         store: Store,
         adapter: CRMAdapter,
         *,
-        batch_size: int,
+        batch_size: int | None,
         max_attempts: int,
         clock: t.Callable[[], dt.datetime],
         run_id: int | None,
@@ -93,7 +93,7 @@ class Pusher:
     ) -> None:
         self.store = store
         self.adapter = adapter
-        self.size = max(1, min(batch_size, adapter.max_batch_size))
+        self.size = max(1, min(batch_size or adapter.max_push_size, adapter.max_push_size))
         self.max_attempts = max_attempts
         self.clock = clock
         self.run_id = run_id

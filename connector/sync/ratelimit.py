@@ -25,6 +25,7 @@ waiting.
 from __future__ import annotations
 
 import dataclasses as dc
+import logging
 import threading
 import time
 import typing as t
@@ -32,6 +33,8 @@ import typing as t
 from connector.adapters.base import CRMError, RateLimitInfo, RateLimits, RequestKind
 
 __all__ = ["DailyLimitReached", "LimiterStats", "RateLimiter", "TokenBucket"]
+
+log = logging.getLogger(__name__)
 
 Clock = t.Callable[[], float]
 Sleep = t.Callable[[float], None]
@@ -189,6 +192,7 @@ class RateLimiter:
                     self.stats.requests += 1
                     return
                 self.stats.waited_seconds += wait
+            log.debug("rate limiter: a %s request waits %.2f s for its budget", kind, wait)
             # Sleep outside the lock: a search waiting for its budget must not hold up a write.
             self._sleep(wait)
 
@@ -202,19 +206,25 @@ class RateLimiter:
             main = spent[0][0] if spent else self.default
             if status == 429:
                 self.stats.rate_limited += 1
-                main.block(info.retry_after if info.retry_after is not None else main.interval)
+                pause = info.retry_after if info.retry_after is not None else main.interval
+                main.block(pause)
+                log.info("rate limiter: 429 from the CRM; no request of this kind for %.2f s", pause)
             self._adapt(main, info)
 
     def _adapt(self, bucket: TokenBucket, info: RateLimitInfo) -> None:
         # Adopt the account's limit when it is tighter than configured (same rate per second).
         tighter = info.limit is not None and info.interval and (info.limit / info.interval < bucket.limit / bucket.interval or info.interval > bucket.interval)
         if tighter and info.limit is not None and info.interval:
+            before = (bucket.limit, bucket.interval)
             bucket.resize(min(info.limit, bucket.limit), max(info.interval, bucket.interval))
             self.stats.adapted += 1
+            log.info("rate limiter: the CRM announces %d requests per %g s; now %d per %g s (was %d per %g s)",
+                     info.limit, info.interval, bucket.limit, bucket.interval, *before)
         if info.remaining is not None:
             ours = bucket.available()
             if info.remaining < ours:
                 bucket.hold(ours - info.remaining)
                 self.stats.adapted += 1
+                log.debug("rate limiter: the CRM says %d requests remain in its window, we had %d; holding %d back", info.remaining, ours, ours - info.remaining)
         if info.daily_remaining is not None:
             self.daily_left = max(0, info.daily_remaining)

@@ -23,7 +23,9 @@ own process. Either way the results are the same (tested) and are committed by t
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
+import contextlib
 import datetime as dt
 import multiprocessing as mp
 import os
@@ -32,6 +34,9 @@ import time
 import typing as t
 
 import sqlalchemy as sa
+
+if t.TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 from connector.sync.scorers import ScoredChunk, ScorerSet, score_chunk
 from connector.sync.store import Store
@@ -73,6 +78,12 @@ class InProcess:
 class ScoringWorker:
     """Scores chunks in one spawned process that reads them from the state database.
 
+    The run and the worker talk over one pipe: chunk ids go out, results (or the error) come back
+    in order and resolve the futures :meth:`submit` returned. A pipe is two file descriptors;
+    ``ProcessPoolExecutor`` (used before) needs named POSIX semaphores for its queues, which a run
+    killed with SIGKILL cannot unlink: Python's resource tracker then warned "leaked semaphore
+    objects" on the terminal of every killed sync (tested: none now).
+
     Args:
         database_url: the state database (the worker opens its own connection; it only reads).
         crm: the CRM's name.
@@ -82,18 +93,68 @@ class ScoringWorker:
     """
 
     def __init__(self, database_url: str, crm: str, models: t.Sequence[str], *, reasons_limit: int, batch_min: int) -> None:
-        self._pool = cf.ProcessPoolExecutor(
-            max_workers=1,
-            mp_context=mp.get_context("spawn"),
-            initializer=_start,
-            initargs=(os.getpid(), database_url, crm, list(models), reasons_limit, batch_min),
+        context = mp.get_context("spawn")
+        self._conn, child = context.Pipe(duplex=True)
+        self._process = context.Process(
+            target=_serve,
+            args=(child, os.getpid(), database_url, crm, list(models), reasons_limit, batch_min),
+            name=f"score-{crm}",
+            daemon=True,
         )
+        self._process.start()
+        child.close()
+        self._pending: collections.deque[cf.Future[ScoredChunk]] = collections.deque()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._reader = threading.Thread(target=self._read, name=f"score-{crm}-results", daemon=True)
+        self._reader.start()
 
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:  # noqa: D102
-        return self._pool.submit(_score, list(ids), as_of)
+        future: cf.Future[ScoredChunk] = cf.Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the scoring worker is closed")
+            self._pending.append(future)
+            try:
+                self._conn.send((list(ids), as_of))
+            except OSError as exc:
+                self._pending.pop()
+                future.set_exception(RuntimeError(f"the scoring worker is gone: {exc}"))
+        return future
+
+    def _read(self) -> None:
+        """Resolve the futures in order as the results come back; fail the rest if the worker dies."""
+        while True:
+            try:
+                ok, value = self._conn.recv()
+            except (EOFError, OSError):
+                break
+            with self._lock:
+                future = self._pending.popleft() if self._pending else None
+            if future is not None and future.set_running_or_notify_cancel():
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+        with self._lock:
+            left, self._pending = list(self._pending), collections.deque()
+        for future in left:
+            if future.set_running_or_notify_cancel():
+                future.set_exception(RuntimeError("the scoring worker ended before it answered"))
 
     def close(self) -> None:  # noqa: D102
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            self._closed = True
+            for future in self._pending:
+                future.cancel()
+            with contextlib.suppress(OSError):
+                self._conn.send(None)  # the worker ends after the chunk in hand
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.terminate()  # it only reads: ending it anywhere loses nothing
+            self._process.join(timeout=5)
+        self._conn.close()
+        self._reader.join(timeout=5)
 
 
 def worker_blocker(engine: sa.Engine) -> str | None:
@@ -109,8 +170,37 @@ def worker_blocker(engine: sa.Engine) -> str | None:
 _WORKER: dict[str, t.Any] = {}
 
 
+def _serve(conn: Connection, parent: int, database_url: str, crm: str, models: list[str], reasons_limit: int, batch_min: int) -> None:
+    """The worker: score each chunk the run sends, answer ``(True, result)`` or ``(False, error)``, in order."""
+    try:
+        _start(parent, database_url, crm, models, reasons_limit, batch_min)
+        failed: BaseException | None = None
+    except Exception as exc:  # noqa: BLE001 - told to the run with each answer, raised where it takes the result
+        failed = exc
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        ids, as_of = message
+        try:
+            if failed is not None:
+                raise failed
+            answer: tuple[bool, t.Any] = (True, _score(ids, as_of))
+        except Exception as exc:  # noqa: BLE001 - every error goes back to the run
+            answer = (False, exc)
+        try:
+            conn.send(answer)
+        except (OSError, EOFError):
+            return
+        except Exception as exc:  # noqa: BLE001 - an error that cannot be pickled goes back as text
+            conn.send((False, RuntimeError(f"scoring worker: {type(exc).__name__}: {exc}; the result could not be sent back")))
+
+
 def _start(parent: int, database_url: str, crm: str, models: list[str], reasons_limit: int, batch_min: int) -> None:
-    """Worker initializer: dies with the run; its own read connection and its own copy of the models."""
+    """Worker set-up: dies with the run; its own read connection and its own copy of the models."""
     from connector.sync.db import make_engine
 
     threading.Thread(target=_die_with, args=(parent,), name="watch-run", daemon=True).start()

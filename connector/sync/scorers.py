@@ -24,6 +24,8 @@ from connector.scoring.explain import summary
 from connector.scoring.loader import load_models, load_predictors
 from connector.scoring.model import ScoringModel
 from connector.scoring.result import ScoreResult
+from connector.sync import adjustments
+from connector.sync.stagedates import seed, stage_reason
 from connector.sync.store import encoded_json, jsonable
 
 if t.TYPE_CHECKING:
@@ -98,8 +100,8 @@ class ScoredChunk:
     scores: list[dict[str, t.Any]] = dc.field(default_factory=list)
     #: contact id -> output field -> the value the CRM should hold (JSON-ready: datetimes as ISO text).
     desired: dict[str, dict[str, t.Any]] = dc.field(default_factory=dict)
-    #: ``(contact, model, from stage, to stage, at)``
-    moves: list[tuple[str, str, str | None, str | None, dt.datetime]] = dc.field(default_factory=list)
+    #: ``(contact, model, from stage, to stage, at, reason)``
+    moves: list[tuple[str, str, str | None, str | None, dt.datetime, str | None]] = dc.field(default_factory=list)
     firings: list[Firing] = dc.field(default_factory=list)
     #: ``(contact id, reason, raw record)`` of contacts the engine could not score (quarantined).
     failed: list[tuple[str, str, dict[str, t.Any]]] = dc.field(default_factory=list)
@@ -132,36 +134,74 @@ def score_chunk(store: Store, scorers: ScorerSet, ids: t.Sequence[str], *, as_of
     per-contact scorer takes over, and a contact that fails there too is reported in ``failed``.
     """
     data = store.load_for_scoring(ids)
+    adjusted = adjustments.for_scoring(store.engine, store.crm, ids)
     out = ScoredChunk(ids=list(ids), as_of=as_of)
+    _seed_first_states(scorers.models, data, as_of, out)
     failed: set[str] = set()
     results: list[ScoreResult] = []
     for model, scorer, batch in zip(scorers.models, scorers.scorers, scorers.batch, strict=True):
-        results += _score_model(model, scorer, batch if len(ids) >= batch_min else None, data, as_of, failed, out)
+        results += _score_model(model, scorer, batch if len(ids) >= batch_min else None, data, adjusted, as_of, failed, out)
     results = [r for r in results if r.contact_id not in failed]
+    out.moves = [m for m in out.moves if m[0] not in failed]
     by_name = {m.model: m for m in scorers.models}
     names = {m.model: m.output_names() for m in scorers.models}
     for r in results:
-        out.scores.append(score_row(r))
+        row = score_row(r)
+        expiry = adjustments.next_expiry(adjusted.get(r.contact_id, ()), r.model, as_of)
+        if expiry is not None and (r.changes_at is None or expiry < r.changes_at):
+            row["changes_at"] = expiry  # rescored when an adjustment stops counting
+        out.scores.append(row)
         wanted = outputs_of(r, by_name[r.model], reasons_limit, names[r.model])
         out.desired.setdefault(r.contact_id, {}).update({field: jsonable(value) for field, value in wanted.items()})
         before = data.previous_stage.get((r.contact_id, r.model))
         if r.stage != before and ((r.contact_id, r.model) in data.previous_stage or r.stage is not None):
-            out.moves.append((r.contact_id, r.model, before, r.stage, as_of))
+            why = f"excluded: {r.excluded}" if r.excluded else stage_reason(by_name[r.model], r.stage, r.dimensions, r.score, before)
+            out.moves.append((r.contact_id, r.model, before, r.stage, as_of, why))
         out.firings += [
             Firing(r.contact_id, r.model, e.trigger, e.watched, e.value, tuple(dict(a) for a in e.actions), r.as_of) for e in r.triggers
         ]
     return out
 
 
+def _seed_first_states(models: t.Sequence[ScoringModel], data: ToScore, as_of: dt.datetime, out: ScoredChunk) -> None:
+    """Before a contact's first scoring under a model, start from the stage the CRM's own dates give.
+
+    See :mod:`connector.sync.stagedates`: the seeded state becomes the previous state (so
+    ``reset_on_enter`` counts from the CRM's date, not from today) and its dates the first rows of
+    the stage history.
+    """
+    for contact in data.contacts:
+        if not contact.stage_dates:
+            continue
+        for model in models:
+            key = (contact.id, model.model)
+            if key in data.previous:
+                continue
+            seeded = seed(model, contact.stage_dates, as_of)
+            if seeded is None:
+                continue
+            data.previous[key] = seeded.state
+            data.previous_stage[key] = seeded.state.stage
+            out.moves += [(contact.id, model.model, before, stage, at, why) for before, stage, at, why in seeded.moves]
+
+
 def _score_model(
-    model: ScoringModel, scorer: Scorer, batch: BatchScorer | None, data: ToScore, as_of: dt.datetime, failed: set[str], out: ScoredChunk
+    model: ScoringModel,
+    scorer: Scorer,
+    batch: BatchScorer | None,
+    data: ToScore,
+    adjusted: t.Mapping[str, t.Sequence[adjustments.Stored]],
+    as_of: dt.datetime,
+    failed: set[str],
+    out: ScoredChunk,
 ) -> list[ScoreResult]:
     """Score a chunk under one model; a contact the engine cannot score is reported, not fatal."""
     previous = {cid: st for (cid, m), st in data.previous.items() if m == model.model}
+    mine = {c.id: adjustments.active(adjusted.get(c.id, ()), model.model, as_of) for c in data.contacts if c.id in adjusted}
     if batch is not None:
         try:
             flat = [a for c in data.contacts for a in data.activities[c.id]]
-            return list(batch.score(data.contacts, flat, [], as_of, previous))
+            return list(batch.score(data.contacts, flat, [a for c in data.contacts for a in mine.get(c.id, ())], as_of, previous))
         except Exception as exc:  # noqa: BLE001 - the per-contact scorer takes over and names the culprit
             out.warnings.append(f"batch scoring failed under model {model.model} ({type(exc).__name__}: {exc}); scored contact by contact")
     scored = []
@@ -169,7 +209,7 @@ def _score_model(
         if contact.id in failed:
             continue
         try:
-            scored.append(scorer.score(contact, data.activities[contact.id], [], as_of, previous.get(contact.id)))
+            scored.append(scorer.score(contact, data.activities[contact.id], mine.get(contact.id, ()), as_of, previous.get(contact.id)))
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the run
             failed.add(contact.id)
             out.failed.append((contact.id, f"model {model.model}: {type(exc).__name__}: {exc}", {"contact_id": contact.id, "properties": dict(contact.properties)}))

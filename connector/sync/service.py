@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import threading
 import typing as t
 
@@ -127,13 +128,32 @@ class JsonLinesFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class _StderrHandler(logging.StreamHandler[t.TextIO]):
+    """Writes each record to ``sys.stderr`` as it is *at that moment*.
+
+    ``connector sync`` draws progress bars with rich, which swaps ``sys.stderr`` while they are on
+    screen so that what is written there appears above the bars; a handler holding the original
+    stream would tear the bars instead.
+    """
+
+    @property
+    def stream(self) -> t.TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: t.TextIO) -> None:
+        return None
+
+
 def setup_logging(fmt: t.Literal["text", "json"] = "text", level: str = "INFO", stream: t.TextIO | None = None) -> None:
     """Send the connector's logs to stderr as text lines or JSON lines (``log_format`` in connector.yaml).
 
     Replaces the root handlers so running the service twice in one process does not double lines.
-    apscheduler's and alembic's own chatter is kept at WARNING unless DEBUG is asked for.
+    apscheduler's and alembic's own chatter is kept at WARNING unless DEBUG is asked for. At INFO
+    the adapters log each retry (endpoint, status, wait) and the rate limiter each 429 back-off and
+    each adaptation to the CRM's announced limits; at DEBUG also every wait for the rate budget.
     """
-    handler = logging.StreamHandler(stream)
+    handler: logging.Handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     if fmt == "json":
         handler.setFormatter(JsonLinesFormatter())
     else:

@@ -235,20 +235,25 @@ class Store:
         for c in records:
             latest[c.id] = c
         with self.engine.begin() as conn:
-            existing: dict[str, tuple[t.Any, t.Any, t.Any]] = {}
+            existing: dict[str, tuple[t.Any, t.Any, t.Any, t.Any]] = {}
             for part in _chunks(list(latest)):
-                for cid, email, props, owner in conn.execute(
-                    sa.select(contacts.c.id, contacts.c.email, contacts.c.properties, contacts.c.owner_id).where(contacts.c.crm == self.crm, contacts.c.id.in_(part))
+                for cid, email, props, owner, dates in conn.execute(
+                    sa.select(contacts.c.id, contacts.c.email, contacts.c.properties, contacts.c.owner_id, contacts.c.stage_dates).where(
+                        contacts.c.crm == self.crm, contacts.c.id.in_(part)
+                    )
                 ):
-                    existing[cid] = (email, props, owner)
+                    existing[cid] = (email, props, owner, dates or None)
             rows = []
             for c in latest.values():
                 email = c.email.strip().lower() if c.email else None
                 props = jsonable(dict(c.properties))
-                if existing.get(c.id) == (email, props, c.owner_id):
+                dates = jsonable(dict(c.stage_dates)) if c.stage_dates else None
+                if existing.get(c.id) == (email, props, c.owner_id, dates):
                     continue
-                rows.append({"crm": self.crm, "id": c.id, "email": email, "properties": props, "updated_at": c.updated_at, "pulled_at": now, "needs_score": True, "owner_id": c.owner_id})
-            bulk_upsert(conn, contacts, rows, ["crm", "id"], ["email", "properties", "updated_at", "pulled_at", "needs_score", "owner_id"])
+                rows.append(
+                    {"crm": self.crm, "id": c.id, "email": email, "properties": props, "updated_at": c.updated_at, "pulled_at": now, "needs_score": True, "owner_id": c.owner_id, "stage_dates": dates}
+                )
+            bulk_upsert(conn, contacts, rows, ["crm", "id"], ["email", "properties", "updated_at", "pulled_at", "needs_score", "owner_id", "stage_dates"])
         return [r["id"] for r in rows]
 
     def save_activities(self, records: t.Sequence[Activity], now: dt.datetime) -> int:
@@ -335,12 +340,13 @@ class Store:
         with self.engine.connect() as conn:
             owner_of: dict[str, str] = {}
             for part in _chunks(list(ids)):
-                for cid, email, props, updated, owner in conn.execute(
-                    sa.select(contacts.c.id, contacts.c.email, contacts.c.properties, contacts.c.updated_at, contacts.c.owner_id).where(
+                for cid, email, props, updated, owner, dates in conn.execute(
+                    sa.select(contacts.c.id, contacts.c.email, contacts.c.properties, contacts.c.updated_at, contacts.c.owner_id, contacts.c.stage_dates).where(
                         contacts.c.crm == self.crm, contacts.c.id.in_(part)
                     )
                 ):
-                    out.contacts.append(Contact(id=cid, email=email, properties=props or {}, updated_at=updated, owner_id=owner))
+                    stage_dates = {k: dt.datetime.fromisoformat(v) for k, v in dates.items()} if dates else {}
+                    out.contacts.append(Contact(id=cid, email=email, properties=props or {}, updated_at=updated, owner_id=owner, stage_dates=stage_dates))
                     out.activities[cid] = []
                     if email:
                         owner_of[email_id(email)] = cid
@@ -373,21 +379,65 @@ class Store:
         cols = [c for c in full[0] if c not in ("crm", "contact_id", "model")] if full else []
         bulk_upsert(conn, scores, full, ["crm", "contact_id", "model"], cols)
 
-    def add_stage_changes(self, conn: sa.Connection, changes: t.Sequence[tuple[str, str, str | None, str | None, dt.datetime]]) -> None:
-        """Append ``(contact, model, from, to, at)`` rows to the stage history."""
-        bulk_insert(conn, stage_history, [{"crm": self.crm, "contact_id": c, "model": m, "from_stage": f, "to_stage": s, "at": at} for c, m, f, s, at in changes])
+    def add_stage_changes(self, conn: sa.Connection, changes: t.Sequence[tuple[str, str, str | None, str | None, dt.datetime, str | None]]) -> None:
+        """Append ``(contact, model, from, to, at, reason)`` rows to the stage history."""
+        rows = [{"crm": self.crm, "contact_id": c, "model": m, "from_stage": f, "to_stage": s, "at": at, "reason": why} for c, m, f, s, at, why in changes]
+        bulk_insert(conn, stage_history, rows)
 
     def clear_needs_score(self, conn: sa.Connection, ids: t.Sequence[str]) -> None:
         """The contacts were scored in this transaction."""
         for part in _chunks(list(ids)):
             conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, contacts.c.id.in_(part)).values(needs_score=False))
 
+    def retire_contacts(self, gone: t.Mapping[str, str | None]) -> int:
+        """Contacts the CRM no longer holds as people (deleted, merged, a lead converted): stop scoring them.
+
+        ``gone`` maps each id to the contact that continues it (or ``None``). The successor takes
+        over the activity, the stage history, the trigger firings and -- where it has none of its
+        own -- the scores and engine state (so stages do not move back and triggers do not fire
+        again), and is marked for scoring; the retired contact's pending writes are dropped.
+        Returns how many stored contacts were retired.
+        """
+        from connector.sync.tables import firings, outbox
+
+        retired = 0
+        with self.engine.begin() as conn:
+            for old, new in gone.items():
+                if new and new != old:
+                    for table in (activities, stage_history, firings):
+                        conn.execute(sa.update(table).where(table.c.crm == self.crm, table.c.contact_id == old).values(contact_id=new))
+                    theirs = set(conn.execute(sa.select(scores.c.model).where(scores.c.crm == self.crm, scores.c.contact_id == new)).scalars())
+                    moving = sa.update(scores).where(scores.c.crm == self.crm, scores.c.contact_id == old)
+                    conn.execute(moving.where(scores.c.model.not_in(theirs)).values(contact_id=new) if theirs else moving.values(contact_id=new))
+                    conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, contacts.c.id == new).values(needs_score=True))
+            for part in _chunks(list(gone)):
+                conn.execute(sa.delete(outbox).where(outbox.c.crm == self.crm, outbox.c.contact_id.in_(part), outbox.c.status == "pending"))
+                conn.execute(sa.delete(scores).where(scores.c.crm == self.crm, scores.c.contact_id.in_(part)))
+                retired += conn.execute(sa.delete(contacts).where(contacts.c.crm == self.crm, contacts.c.id.in_(part))).rowcount or 0
+        return retired
+
     # -- runs ------------------------------------------------------------------------------------
 
     def start_run(self, now: dt.datetime, *, full: bool, owner: str | None) -> int:
-        """Record the start of a run; returns its id."""
+        """Record the start of a run; returns its id.
+
+        Called under the CRM's lease: a run of this CRM still marked ``running`` was killed (its
+        lease expired or its process died), so it is marked ``abandoned``, with the counters it
+        last recorded.
+        """
         with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(runs)
+                .where(runs.c.crm == self.crm, runs.c.status == "running")
+                .values(status="abandoned", error=sa.func.coalesce(runs.c.error, "its process ended without recording the end of the run"))
+            )
             return int(conn.execute(sa.insert(runs).values(crm=self.crm, started_at=now, status="running", full=full, owner=owner).returning(runs.c.id)).scalar_one())
+
+    def record_progress(self, run_id: int, counts: t.Mapping[str, t.Any]) -> None:
+        """Store a running run's counters, so a run that is killed still shows what it had done."""
+        values = {k: v for k, v in counts.items() if k in runs.c}
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(runs).where(runs.c.id == run_id, runs.c.status == "running").values(**values))
 
     def finish_run(self, run_id: int, now: dt.datetime, status: str, counts: t.Mapping[str, t.Any], error: str | None = None) -> None:
         """Record the end of a run with its counts."""

@@ -8,7 +8,7 @@ import typing as t
 
 from connector.adapters.base import ApiStats
 
-__all__ = ["RunSummary"]
+__all__ = ["RunSummary", "status_label"]
 
 
 @dc.dataclass
@@ -17,7 +17,8 @@ class RunSummary:
 
     crm: str
     run_id: int | None = None
-    #: ``running``, then ``ok``, ``partial`` (something waits for the next run), ``stopped`` or ``failed``
+    #: ``running``, then ``ok``, ``partial`` (something waits for the next run), ``stopped`` or ``failed``;
+    #: ``connector status`` shows a ``running`` run whose process is gone as ``abandoned``.
     status: str = "running"
     full: bool = False
     started_at: dt.datetime | None = None
@@ -25,6 +26,8 @@ class RunSummary:
     pulled_contacts: int = 0
     pulled_activities: int = 0
     rejected: int = 0
+    #: Contacts the CRM deleted, merged or converted (their history moved to the successor).
+    retired: int = 0
     scored: int = 0
     changed: int = 0
     written: int = 0
@@ -49,6 +52,16 @@ class RunSummary:
         self.rate_limited += stats.rate_limited - base.rate_limited
 
     @property
+    def label(self) -> str:
+        """The status as shown to people: ``ok, 3 quarantined`` when records were set aside."""
+        return status_label(self.status, self.quarantined + self.rejected)
+
+    @property
     def ok(self) -> bool:
         """True when the run finished everything it set out to do."""
         return self.status == "ok"
+
+
+def status_label(status: str, quarantined: int) -> str:
+    """``status``, with ``, N quarantined`` when a run set records aside (a run may be ``ok`` and still have)."""
+    return f"{status}, {quarantined:,} quarantined" if quarantined else status

@@ -20,15 +20,21 @@ from connector.scoring.records import utc
 
 __all__ = [
     "ActivityRow",
+    "AdjustmentRow",
+    "ApiKeyRow",
     "ContactRow",
     "CursorRow",
     "FeedPositionRow",
     "IdentityRow",
     "LeaseRow",
+    "ModelVersionRow",
     "OutboxRow",
+    "OutcomeRow",
     "QuarantineRow",
+    "RealtimeEventRow",
     "RunRow",
     "ScoreRow",
+    "ScoreSnapshotRow",
     "StageHistoryRow",
     "TriggerActionRow",
     "TriggerFiringRow",
@@ -36,6 +42,8 @@ __all__ = [
     "WrittenRow",
     "actions",
     "activities",
+    "adjustments",
+    "api_keys",
     "contacts",
     "cursors",
     "feed_positions",
@@ -43,9 +51,13 @@ __all__ = [
     "identities",
     "leases",
     "metadata",
+    "model_versions",
     "outbox",
+    "outcomes",
     "quarantine",
+    "realtime_events",
     "runs",
+    "score_snapshots",
     "scores",
     "stage_history",
     "written",
@@ -90,6 +102,8 @@ class ContactRow(SQLModel, table=True):
     needs_score: bool = Field(default=True)
     #: The CRM user owning the contact, as last pulled (tasks of triggers go to them).
     owner_id: str | None = Field(default=None, max_length=128)
+    #: Model stage name -> ISO instant the CRM says the contact entered it (seeds the stage history).
+    stage_dates: dict[str, str] | None = _json()
 
 
 class ActivityRow(SQLModel, table=True):
@@ -239,6 +253,8 @@ class StageHistoryRow(SQLModel, table=True):
     from_stage: str | None = Field(default=None, max_length=128)
     to_stage: str | None = Field(default=None, max_length=128)
     at: dt.datetime = _ts(nullable=False)
+    #: Why it moved: the stage's parts that held, or the CRM's own stage date it was seeded from.
+    reason: str | None = Field(default=None, max_length=500)
 
 
 class RunRow(SQLModel, table=True):
@@ -278,6 +294,127 @@ class LeaseRow(SQLModel, table=True):
     expires_at: dt.datetime = _ts(nullable=False)
 
 
+class AdjustmentRow(SQLModel, table=True):
+    """Points a person gave or took by hand (``connector adjust``): who, when, why, until when.
+
+    Kept apart from the pulled contact, so a re-pull never touches it; the next sync hands the
+    active ones to the scoring as data.
+    """
+
+    __tablename__ = "adjustments"
+    __table_args__ = (sa.Index("ix_adjustments_crm_contact", "crm", "contact_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=64)
+    contact_id: str = Field(max_length=128)
+    model: str = Field(max_length=128)
+    dimension: str = Field(max_length=128)
+    points: float
+    reason: str = Field(max_length=2000)
+    by: str = Field(max_length=255)
+    #: When it was recorded; it counts from then on.
+    at: dt.datetime = _ts(nullable=False)
+    #: When it stops counting (``None``: never).
+    expires_at: dt.datetime | None = _ts()
+    #: ``cli`` | ``csv:<file>:<line>`` | ``segment``
+    source: str = Field(max_length=500)
+
+
+class OutcomeRow(SQLModel, table=True):
+    """What became of a contact in the CRM (see :class:`connector.adapters.base.Outcome`), with its date."""
+
+    __tablename__ = "outcomes"
+    crm: str = Field(primary_key=True, max_length=64)
+    contact_id: str = Field(primary_key=True, max_length=128)
+    #: ``customer`` | ``closed_won`` | ``converted``
+    kind: str = Field(primary_key=True, max_length=32)
+    #: The CRM record that says so (a deal or opportunity id; the contact's id for a lifecycle stage).
+    source_id: str = Field(primary_key=True, max_length=128)
+    occurred_at: dt.datetime | None = _ts()
+    amount: float | None = None
+    pulled_at: dt.datetime | None = _ts()
+
+
+class ScoreSnapshotRow(SQLModel, table=True):
+    """A model's score distribution in one ISO week (``week`` = its Monday); the week's last sync wins."""
+
+    __tablename__ = "score_snapshots"
+    crm: str = Field(primary_key=True, max_length=64)
+    model: str = Field(primary_key=True, max_length=128)
+    week: str = Field(primary_key=True, max_length=10)
+    count: int
+    mean: float | None = None
+    p10: float | None = None
+    p50: float | None = None
+    p90: float | None = None
+    #: ``{"edges": [...], "counts": [...]}``
+    histogram: dict[str, t.Any] | None = _json()
+    recorded_at: dt.datetime | None = _ts()
+
+
+class ModelVersionRow(SQLModel, table=True):
+    """A model learned from the state store: a ``draft`` until promoted ``live`` (then ``retired``)."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (sa.Index("ix_model_versions_crm_model", "crm", "model"),)
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=64)
+    model: str = Field(max_length=128)
+    name: str = Field(max_length=160, unique=True)
+    #: ``draft`` | ``live`` | ``retired``
+    status: str = Field(max_length=16)
+    path: str = Field(max_length=1000)
+    metrics: dict[str, t.Any] | None = _json()
+    created_at: dt.datetime | None = _ts()
+    promoted_at: dt.datetime | None = _ts()
+
+
+class RealtimeEventRow(SQLModel, table=True):
+    """A change event accepted by ``connector serve`` (a CRM webhook, first-party activity), until processed.
+
+    Stored before the request is answered, unique per CRM, source and the sender's event id (a
+    webhook delivered twice is stored once); kept ``done`` for a few days so late redeliveries are
+    still recognised.
+    """
+
+    __tablename__ = "realtime_events"
+    __table_args__ = (
+        sa.UniqueConstraint("crm", "source", "event_key", name="uq_realtime_events_key"),
+        sa.Index("ix_realtime_events_crm_status", "crm", "status", "occurred_at"),
+        sa.Index("ix_realtime_events_crm_contact", "crm", "contact_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=64)
+    #: ``webhook`` (the CRM) | ``api`` (``POST /events``)
+    source: str = Field(max_length=32)
+    event_key: str = Field(max_length=255)
+    #: ``created`` | ``changed`` | ``merged`` | ``deleted`` | ``privacy_deleted`` | ``activity`` | ``identify``
+    kind: str = Field(max_length=32)
+    contact_id: str | None = Field(default=None, max_length=128)
+    detail: dict[str, t.Any] | None = _json()
+    occurred_at: dt.datetime = _ts(nullable=False)
+    received_at: dt.datetime = _ts(nullable=False)
+    #: ``pending`` | ``done`` | ``failed``
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    done_at: dt.datetime | None = _ts()
+    error: str | None = Field(default=None, max_length=2000)
+
+
+class ApiKeyRow(SQLModel, table=True):
+    """A key for ``POST /events``: only its SHA-256 is kept; the key itself is shown once, at creation."""
+
+    __tablename__ = "api_keys"
+    id: str = Field(primary_key=True, max_length=32)
+    crm: str = Field(max_length=64)
+    name: str = Field(max_length=128)
+    secret_hash: str = Field(max_length=128)
+    #: Requests per minute this key may send.
+    rate_per_minute: int = 600
+    created_at: dt.datetime = _ts(nullable=False)
+    revoked_at: dt.datetime | None = _ts()
+    last_used_at: dt.datetime | None = _ts()
+
+
 class FeedPositionRow(SQLModel, table=True):
     """Where a CRM's change feed was handled up to (Salesforce replay id), stored after the run that handled it committed."""
 
@@ -305,4 +442,12 @@ actions = metadata.tables["trigger_actions"]
 stage_history = metadata.tables["stage_history"]
 runs = metadata.tables["runs"]
 leases = metadata.tables["leases"]
+adjustments = metadata.tables["adjustments"]
+outcomes = metadata.tables["outcomes"]
+score_snapshots = metadata.tables["score_snapshots"]
+model_versions = metadata.tables["model_versions"]
+realtime_events = metadata.tables["realtime_events"]
+api_keys = metadata.tables["api_keys"]
+
+
 feed_positions = metadata.tables["feed_positions"]

@@ -28,6 +28,8 @@ activities:
 outputs:
   properties:
     b2b_saas_score: hs_object_id
+outcomes:
+  customer: {date_property: hs_lifecyclestage_customer_dat}
 """
 
 
@@ -40,7 +42,8 @@ def test_problems_name_file_line_and_key(sandbox: HubSpotSandbox, tmp_path: path
     assert "numemployees' is a HubSpot enumeration property; cannot read it as number" in problems[(5, "contacts.properties.company_size")]
     assert "no web event type 'e_viewed_pag'" in problems[(11, "activities.web_events.types.e_viewed_pag")]
     assert "read-only" in problems[(14, "outputs.properties.b2b_saas_score")]
-    assert len(problems) == 4
+    assert "no contact property 'hs_lifecyclestage_customer_dat' (did you mean hs_lifecyclestage_customer_date" in problems[(16, "outcomes.customer.date_property")]
+    assert len(problems) == 5
     assert all(p.file == str(path) for p in adapter.check([]))
 
 

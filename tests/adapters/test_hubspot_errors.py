@@ -126,6 +126,7 @@ def test_only_mapped_properties_are_requested(sandbox: HubSpotSandbox, mapping: 
     adapter.client.contacts_search.do_search = spy  # type: ignore[method-assign]
     (_contact,) = [c for p in adapter.pull_contacts(None, at(T0)) for c in p.records]
     request = seen[0]
-    assert set(request.properties) == {spec.property for spec in mapping.contacts.properties.values()} | {"email", "hubspot_owner_id", "lastmodifieddate", "hs_object_id"}
+    mapped = {spec.property for spec in mapping.contacts.properties.values()} | set(mapping.contacts.stage_dates.values())
+    assert set(request.properties) == mapped | {"email", "hubspot_owner_id", "lastmodifieddate", "hs_object_id"}
     assert "city" not in request.properties and request.limit == 200
     assert request.sorts == [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}]

@@ -29,6 +29,7 @@ from connector.adapters.base import (
     CRMError,
     FieldUpdate,
     MappingProblem,
+    Outcome,
     OutputSpec,
     Page,
     PushResult,
@@ -54,6 +55,8 @@ class FakeCRM:
 
     contacts: dict[str, Contact] = dc.field(default_factory=dict)
     activities: list[Activity] = dc.field(default_factory=list)
+    #: What became of contacts (customers, won deals); none: the pull makes no call.
+    outcomes: list[Outcome] = dc.field(default_factory=list)
     rejects: list[Reject] = dc.field(default_factory=list)
     fields: dict[str, dict[str, t.Any]] = dc.field(default_factory=dict)
     pushes: list[list[FieldUpdate]] = dc.field(default_factory=list)
@@ -66,11 +69,16 @@ class FakeCRM:
     #: The fields that exist (``connector setup`` adds to it); ``None``: any field may be written.
     schema: set[str] | None = None
 
-    def add_contact(self, cid: str, at: dt.datetime, email: str | None = None, owner_id: str | None = None, **props: t.Any) -> None:
-        self.contacts[cid] = Contact(id=cid, email=email, properties=props, updated_at=at, owner_id=owner_id)
+    def add_contact(
+        self, cid: str, at: dt.datetime, email: str | None = None, owner_id: str | None = None, stage_dates: dict[str, dt.datetime] | None = None, **props: t.Any
+    ) -> None:
+        self.contacts[cid] = Contact(id=cid, email=email, properties=props, updated_at=at, owner_id=owner_id, stage_dates=stage_dates or {})
 
     def add_activity(self, aid: str, typ: str, at: dt.datetime, contact_id: str | None = None, anonymous_id: str | None = None) -> None:
         self.activities.append(Activity(id=aid, type=typ, occurred_at=at, contact_id=contact_id, anonymous_id=anonymous_id))
+
+    def add_outcome(self, cid: str, kind: t.Any, at: dt.datetime, source_id: str | None = None, amount: float | None = None) -> None:
+        self.outcomes.append(Outcome(contact_id=cid, kind=kind, source_id=source_id or cid, occurred_at=at, amount=amount))
 
     def written_contacts(self, since_push: int = 0) -> set[str]:
         return {u.contact_id for batch in self.pushes[since_push:] for u in batch}
@@ -80,8 +88,12 @@ class FakeCRM:
     def save(self, path: pathlib.Path) -> None:
         """Write the CRM to ``path`` (contacts, activities, fields, lists, tasks, schema)."""
         data = {
-            "contacts": [{**dc.asdict(c), "updated_at": c.updated_at.isoformat() if c.updated_at else None} for c in self.contacts.values()],
+            "contacts": [
+                {**dc.asdict(c), "updated_at": c.updated_at.isoformat() if c.updated_at else None, "stage_dates": {k: v.isoformat() for k, v in c.stage_dates.items()}}
+                for c in self.contacts.values()
+            ],
             "activities": [{**dc.asdict(a), "occurred_at": a.occurred_at.isoformat()} for a in self.activities],
+            "outcomes": [{**dc.asdict(o), "occurred_at": o.occurred_at.isoformat() if o.occurred_at else None} for o in self.outcomes],
             "fields": self.fields,
             "lists": {name: sorted(ids) for name, ids in self.lists.items()},
             "tasks": [{**dc.asdict(task), "due_at": task.due_at.isoformat()} for task in self.tasks],
@@ -95,8 +107,10 @@ class FakeCRM:
         data = json.loads(path.read_text(encoding="utf-8"))
         crm = cls(fields=data["fields"], lists={n: set(ids) for n, ids in data["lists"].items()}, schema=set(data["schema"]) if data["schema"] is not None else None)
         for c in data["contacts"]:
-            crm.contacts[c["id"]] = Contact(**{**c, "updated_at": dt.datetime.fromisoformat(c["updated_at"]) if c["updated_at"] else None})
+            dates = {k: dt.datetime.fromisoformat(v) for k, v in (c.get("stage_dates") or {}).items()}
+            crm.contacts[c["id"]] = Contact(**{**c, "updated_at": dt.datetime.fromisoformat(c["updated_at"]) if c["updated_at"] else None, "stage_dates": dates})
         crm.activities = [Activity(**{**a, "occurred_at": dt.datetime.fromisoformat(a["occurred_at"])}) for a in data["activities"]]
+        crm.outcomes = [Outcome(**{**o, "occurred_at": dt.datetime.fromisoformat(o["occurred_at"]) if o["occurred_at"] else None}) for o in data.get("outcomes", [])]
         crm.tasks = [TaskRequest(**{**task, "due_at": dt.datetime.fromisoformat(task["due_at"])}) for task in data["tasks"]]
         return crm
 
@@ -113,6 +127,7 @@ class FakeAdapter:
         self.gate = gate
         self.page_size = page_size
         self.max_batch_size = max_batch_size
+        self.max_push_size = max_batch_size
         self.stats = ApiStats()
 
     @contextlib.contextmanager
@@ -153,8 +168,21 @@ class FakeAdapter:
             activities, rejects = list(crm.activities), list(crm.rejects)
         return self._pages(activities, lambda a: a.occurred_at, since, until, "activities", rejects)
 
+    def pull_outcomes(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Outcome]]:
+        with self._open() as crm:
+            outcomes = list(crm.outcomes)
+        if not outcomes:
+            return iter([])
+        return self._pages(outcomes, lambda o: o.occurred_at, since, until, "outcomes", [])
+
+    def fetch_contacts(self, ids: t.Sequence[str]) -> Page[Contact]:
+        assert len(ids) <= self.max_batch_size
+        self._call("contacts.batch_read")
+        with self._open() as crm:
+            return Page(records=[crm.contacts[i] for i in ids if i in crm.contacts], rejects=[], cursor=None)
+
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
-        assert len(updates) <= self.max_batch_size
+        assert len(updates) <= self.max_push_size
         if not updates:
             return PushResult(written=[])
         self._call("contacts.batch_update")

@@ -27,18 +27,18 @@ def cli_env(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> tuple[pa
     return path, crm
 
 
-def test_sync_prints_a_summary_and_exits_ok(cli_env) -> None:
+def test_sync_prints_a_summary_and_exits_3_for_ok_with_a_quarantined_write(cli_env) -> None:
     result = CliRunner().invoke(app, ["sync"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output
     assert "Sync summary" in result.output
-    assert "main" in result.output and "ok" in result.output
+    assert "main" in result.output and "ok, 1 quarantined" in result.output
 
 
 def test_status_shows_runs_cursors_outbox_quarantine_and_schedule(cli_env) -> None:
     CliRunner().invoke(app, ["sync"])
     result = CliRunner().invoke(app, ["status"])
     assert result.exit_code == 0, result.output
-    for text in ("Last runs", "pending writes", "outbox: 1", "not scheduled", "ok"):
+    for text in ("Last runs", "writes 0", "outbox: 1", "not scheduled", "ok, 1", "quarantined"):
         assert text in result.output
 
 
@@ -90,7 +90,7 @@ def test_json_log_lines_and_no_secret_in_them(cli_env, monkeypatch) -> None:
     path.write_text("log_format: json\n" + path.read_text())
     monkeypatch.setenv("TEST_TOKEN_VAR", "pat-secret-should-never-show")
     result = CliRunner().invoke(app, ["sync"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # ok, c2's write quarantined
     lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     assert any("run 1 started" in entry["message"] for entry in lines)
     assert all({"ts", "level", "logger", "message"} <= entry.keys() for entry in lines)

@@ -14,8 +14,9 @@ EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "connector.example.yaml"
 
 def test_example_loads_and_validates() -> None:
     config = load_config(EXAMPLE)
-    assert config.crms[0].name == "hubspot"
-    assert "1 CRM(s)" in validate_config(EXAMPLE)
+    assert [c.adapter for c in config.crms] == ["hubspot", "salesforce"]
+    assert config.crms[0].models == config.crms[1].models, "one model scores both CRMs"
+    assert "2 CRM(s)" in validate_config(EXAMPLE)
 
 
 def _keys(model: type[BaseModel]) -> set[str]:

@@ -38,8 +38,15 @@ def sandbox() -> t.Iterator[HubSpotSandbox]:
 
 @pytest.fixture
 def config(tmp_path: pathlib.Path, database_url: str, sandbox: HubSpotSandbox, monkeypatch: pytest.MonkeyPatch) -> ConnectorConfig:
-    shutil.copy(DATA / "model.yaml", tmp_path / "model.yaml")
-    shutil.copy(DATA / "hubspot.yaml", tmp_path / "hubspot.yaml")
+    return sandbox_config(tmp_path, database_url, sandbox, monkeypatch)
+
+
+def sandbox_config(
+    tmp_path: pathlib.Path, database_url: str, sandbox: HubSpotSandbox, monkeypatch: pytest.MonkeyPatch, *, model: pathlib.Path = DATA / "model.yaml", mapping: pathlib.Path = DATA / "hubspot.yaml"
+) -> ConnectorConfig:
+    """A connector.yaml with one HubSpot CRM ``portal-a`` on ``sandbox``, its output properties set up."""
+    shutil.copy(model, tmp_path / "model.yaml")
+    shutil.copy(mapping, tmp_path / "hubspot.yaml")
     entry = crm_entry(
         "portal-a", "hubspot", "hubspot.yaml", ["model.yaml"], credentials={"access_token": "E2E_PORTAL_A_TOKEN"}, base_url_env="E2E_PORTAL_A_URL",
         rate_limit={"requests": 1000, "per_seconds": 1, "searches_per_second": 1000},

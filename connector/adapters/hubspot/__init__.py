@@ -19,6 +19,7 @@ from connector.adapters.base import (
     CRMAdapter,
     FieldUpdate,
     MappingProblem,
+    Outcome,
     OutputSpec,
     Page,
     PushResult,
@@ -30,14 +31,16 @@ from connector.adapters.base import (
 from connector.adapters.hubspot.activity import pull_activities
 from connector.adapters.hubspot.check import check_mapping
 from connector.adapters.hubspot.client import HubSpotClient
-from connector.adapters.hubspot.contacts import pull_contacts
+from connector.adapters.hubspot.contacts import fetch_contacts, pull_contacts
 from connector.adapters.hubspot.lists import ListManager
 from connector.adapters.hubspot.mapping import HubSpotMapping, load_mapping
+from connector.adapters.hubspot.outcomes import pull_outcomes
 from connector.adapters.hubspot.properties import PortalProperty, fetch_properties
 from connector.adapters.hubspot.retry import RetryPolicy
 from connector.adapters.hubspot.settings import CREDENTIAL_ROLES, HubSpotSettings, hubspot_settings
 from connector.adapters.hubspot.setup import run_setup
 from connector.adapters.hubspot.tasks import TaskWriter
+from connector.adapters.hubspot.webhooks import HubSpotWebhooks
 from connector.adapters.hubspot.writer import BATCH_SIZE, push_updates
 from connector.scoring.records import Activity, Contact
 
@@ -56,6 +59,7 @@ class HubSpotAdapter:
     """
 
     max_batch_size = BATCH_SIZE
+    max_push_size = BATCH_SIZE
 
     def __init__(
         self,
@@ -86,6 +90,14 @@ class HubSpotAdapter:
     def pull_activities(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Activity]]:
         """Web events, marketing email events and engagements that occurred in ``(since, until]``."""
         return pull_activities(self.client, self.mapping, since, until)
+
+    def pull_outcomes(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Outcome]]:
+        """Customers and won deals of ``(since, until]``, as the mapping's ``outcomes`` asks (see :mod:`.outcomes`)."""
+        return pull_outcomes(self.client, self.mapping, since, until)
+
+    def fetch_contacts(self, ids: t.Sequence[str]) -> Page[Contact]:
+        """The current state of these contacts, one batch read (missing ones left out)."""
+        return fetch_contacts(self.client, self.mapping, ids)
 
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
         """Batch-update values (100 per call; names mapped like outputs); ``push([])`` makes no call."""
@@ -148,4 +160,5 @@ ADAPTER = AdapterSpec(
     max_text_length=500,
     load_mapping=load_mapping,
     from_config=from_config,
+    webhooks=HubSpotWebhooks(),
 )

@@ -36,7 +36,7 @@ from connector.scoring.records import Activity, utc
 if t.TYPE_CHECKING:
     from connector.adapters.hubspot.client import HubSpotClient
 
-__all__ = ["ENGAGEMENT_PROPERTIES", "pull_activities"]
+__all__ = ["ENGAGEMENT_PROPERTIES", "associated_contacts", "pull_activities"]
 
 #: Properties read per engagement type; kept as attributes (without the ``hs_`` prefix noise).
 ENGAGEMENT_PROPERTIES: dict[str, dict[str, str]] = {
@@ -235,7 +235,7 @@ def _engagements(
     for page in walk:
         records: list[Activity] = []
         rejects: list[Reject] = []
-        contacts = _associated_contacts(client, kind, [str(r.id) for r in page.records])
+        contacts = associated_contacts(client, kind, [str(r.id) for r in page.records])
         for record in page.records:
             raw = {"id": str(record.id), "properties": dict(record.properties or {})}
             try:
@@ -261,7 +261,7 @@ def _engagements(
         yield records, rejects
 
 
-def _associated_contacts(client: HubSpotClient, kind: str, ids: list[str]) -> dict[str, list[str]]:
+def associated_contacts(client: HubSpotClient, kind: str, ids: list[str]) -> dict[str, list[str]]:
     """Contacts of each engagement; an engagement's further association pages are followed (``after``)."""
     out: dict[str, list[str]] = {}
     path = f"/crm/v4/associations/{kind}/contacts/batch/read"

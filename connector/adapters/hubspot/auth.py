@@ -71,7 +71,9 @@ class OAuthRefresh:
         fetch: Fetcher,
         *,
         clock: t.Callable[[], float] = time.monotonic,
+        hint: str = "Check HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET and HUBSPOT_REFRESH_TOKEN",
     ) -> None:
+        self._hint = hint
         self._client_id = client_id
         self._client_secret = client_secret
         self._refresh_token = refresh_token
@@ -101,7 +103,7 @@ class OAuthRefresh:
             )
         except CRMError as exc:
             raise CRMError(
-                f"HubSpot OAuth token refresh failed ({exc}); check HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET and HUBSPOT_REFRESH_TOKEN",
+                f"HubSpot OAuth token refresh failed ({exc}); {self._hint}",
                 status=exc.status,
                 retryable=exc.retryable,
             ) from None

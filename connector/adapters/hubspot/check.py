@@ -7,13 +7,12 @@ writable, and mapped web event types must be among the portal's event types
 
 from __future__ import annotations
 
-import difflib
 import typing as t
 
 from connector.adapters.base import CRMError, MappingProblem
 from connector.adapters.hubspot.mapping import HubSpotMapping
-from connector.adapters.hubspot.properties import PortalProperty, fetch_properties
-from connector.yamlfile import YamlFileError, line_of, load_yaml
+from connector.adapters.hubspot.properties import fetch_properties
+from connector.adapters.problems import MappingReport, hint
 
 if t.TYPE_CHECKING:
     from connector.adapters.hubspot.client import HubSpotClient
@@ -38,52 +37,51 @@ def compatible(mapping_type: str, hubspot_type: str) -> bool:
     return hubspot_type in _READS.get(mapping_type, set())
 
 
-def _hint(name: str, portal: t.Mapping[str, PortalProperty]) -> str:
-    close = difflib.get_close_matches(name, list(portal), n=3, cutoff=0.6)
-    return f" (did you mean {', '.join(close)}?)" if close else ""
-
-
 def check_mapping(client: HubSpotClient, mapping: HubSpotMapping, *, output_names: t.Sequence[str] = ()) -> list[MappingProblem]:
     """All problems of ``mapping`` against the portal; ``output_names`` adds the models' outputs."""
-    source = mapping.source or "<mapping>"
-    node = None
-    if mapping.source:
-        try:
-            _, node = load_yaml(mapping.source)
-        except YamlFileError:
-            node = None
-    problems: list[MappingProblem] = []
-
-    def report(loc: tuple[t.Any, ...], message: str) -> None:
-        key = ".".join(str(p) for p in loc)
-        problems.append(MappingProblem(source, line_of(node, loc), key, message))
+    report = MappingReport(mapping.source)
+    problems: list[MappingProblem] = report.problems
 
     portal = fetch_properties(client)
     contacts = mapping.contacts
     for key in ("email_property", "owner_property"):
         name = getattr(contacts, key)
         if name not in portal:
-            report(("contacts", key), f"HubSpot has no contact property '{name}'{_hint(name, portal)}")
+            report(("contacts", key), f"HubSpot has no contact property '{name}'{hint(name, portal)}")
     for canonical, spec in contacts.properties.items():
         loc: tuple[str, ...] = ("contacts", "properties", canonical, "property")
         prop = portal.get(spec.property)
         if prop is None:
-            report(loc, f"HubSpot has no contact property '{spec.property}'{_hint(spec.property, portal)}")
+            report(loc, f"HubSpot has no contact property '{spec.property}'{hint(spec.property, portal)}")
         elif not compatible(spec.type, prop.type):
             report(("contacts", "properties", canonical), f"'{spec.property}' is a HubSpot {prop.type} property; cannot read it as {spec.type}")
+    for stage, name in contacts.stage_dates.items():
+        prop = portal.get(name)
+        if prop is None:
+            report(("contacts", "stage_dates", stage), f"HubSpot has no contact property '{name}'{hint(name, portal)}")
+        elif not compatible("datetime", prop.type):
+            report(("contacts", "stage_dates", stage), f"'{name}' is a HubSpot {prop.type} property; a stage date must be a datetime or date")
     targets = {name: mapping.outputs.property_for(name) for name in output_names}
     targets.update(mapping.outputs.properties)
     for output, hs_name in targets.items():
         loc = ("outputs", "properties", output) if output in mapping.outputs.properties else ("outputs",)
         prop = portal.get(hs_name)
         if prop is None:
-            report(loc, f"output '{output}' goes to HubSpot property '{hs_name}', which does not exist (run `connector setup --crm hubspot`){_hint(hs_name, portal)}")
+            report(loc, f"output '{output}' goes to HubSpot property '{hs_name}', which does not exist (run `connector setup --crm hubspot`){hint(hs_name, portal)}")
         elif prop.read_only:
             report(loc, f"output '{output}' goes to HubSpot property '{hs_name}', which is read-only")
     for i, band in enumerate(mapping.lists.score_bands):
         prop = portal.get(mapping.outputs.property_for(band.output))
         if prop is not None and prop.type != "number":
             report(("lists", "score_bands", i, "output"), f"score band list '{band.name}' filters on '{prop.name}', a {prop.type} property (needs number)")
+    customer = mapping.outcomes.customer
+    if customer is not None and customer.enabled:
+        prop = portal.get(customer.date_property)
+        loc = ("outcomes", "customer", "date_property")
+        if prop is None:
+            report(loc, f"HubSpot has no contact property '{customer.date_property}'{hint(customer.date_property, portal)}")
+        elif prop.type not in ("datetime", "date"):
+            report(loc, f"'{customer.date_property}' is a HubSpot {prop.type} property; the customer outcome needs a date")
     web = mapping.activities.web_events
     if web.enabled and web.types:
         try:
@@ -94,7 +92,5 @@ def check_mapping(client: HubSpotClient, mapping: HubSpotMapping, *, output_name
         else:
             for event_type in web.types:
                 if event_type not in known:
-                    close = difflib.get_close_matches(event_type, sorted(known), n=3, cutoff=0.6)
-                    hint = f" (did you mean {', '.join(close)}?)" if close else ""
-                    report(("activities", "web_events", "types", event_type), f"the portal has no web event type '{event_type}'{hint}")
+                    report(("activities", "web_events", "types", event_type), f"the portal has no web event type '{event_type}'{hint(event_type, sorted(known))}")
     return problems

@@ -25,7 +25,8 @@ import hubspot
 from connector.adapters.base import ApiStats, CRMError, NoGate, RequestGate
 from connector.adapters.hubspot.auth import OAuthRefresh, StaticToken, TokenProvider
 from connector.adapters.hubspot.retry import RetryingPool, RetryPolicy, crm_error
-from connector.adapters.hubspot.settings import HubSpotSettings
+from connector.adapters.hubspot.settings import CREDENTIAL_ROLES, HubSpotSettings
+from connector.adapters.settings import check_variables
 
 __all__ = ["HubSpotClient", "PlainJSON"]
 
@@ -38,6 +39,12 @@ class PlainJSON(dict[str, t.Any]):
     The SDK otherwise walks every body through ``sanitize_for_serialization`` (built for its model
     objects), which cost about a tenth of the push's CPU for batch updates of plain dicts.
     """
+
+
+def _default_hint(settings: HubSpotSettings) -> str:
+    """What to check when settings were built by hand: the default variables of the credentials given."""
+    roles = ["access_token"] if settings.access_token is not None else ["client_id", "client_secret", "refresh_token"]
+    return check_variables([CREDENTIAL_ROLES[r] for r in roles])
 
 
 class HubSpotClient:
@@ -56,6 +63,7 @@ class HubSpotClient:
         self.gate = gate or NoGate()
         self.stats = stats if stats is not None else ApiStats()
         self.policy = policy or RetryPolicy()
+        self.credentials_hint = settings.credentials_hint or _default_hint(settings)
         self._pools: list[RetryingPool] = []
         self.auth = self._token_provider(settings)
         sdk = hubspot.HubSpot(api_factory=self._factory(self.auth), host=self.base_url)
@@ -63,6 +71,7 @@ class HubSpotClient:
         self.contacts_search = crm.contacts.search_api
         self.contacts_batch = crm.contacts.batch_api
         self.contacts_basic = crm.contacts.basic_api
+        self.deals_search = crm.deals.search_api
         self.engagement_search = {
             "meetings": crm.objects.meetings.search_api,
             "calls": crm.objects.calls.search_api,
@@ -96,7 +105,7 @@ class HubSpotClient:
                 )
                 return answer.access_token, answer.refresh_token, float(answer.expires_in or 1800)
 
-            return OAuthRefresh(settings.client_id, settings.client_secret, settings.refresh_token, fetch)
+            return OAuthRefresh(settings.client_id, settings.client_secret, settings.refresh_token, fetch, hint=self.credentials_hint)
         raise CRMError("No HubSpot credentials: set HUBSPOT_ACCESS_TOKEN or HUBSPOT_CLIENT_ID/HUBSPOT_CLIENT_SECRET/HUBSPOT_REFRESH_TOKEN")
 
     def _factory(self, auth: TokenProvider | None) -> t.Callable[[t.Any, str, dict[str, t.Any]], t.Any]:
@@ -134,7 +143,7 @@ class HubSpotClient:
                 raise CRMError(f"HubSpot SDK refused the request {method} {path} before sending it: {exc}") from None
             if isinstance(exc, (TypeError, ValueError)) and not hasattr(exc, "status"):
                 raise CRMError(f"HubSpot SDK could not read the answer to {method} {path}: {type(exc).__name__}: {exc}") from None
-            raise crm_error(exc, method=method, path=path) from None
+            raise crm_error(exc, method=method, path=path, hint=self.credentials_hint) from None
 
     def raw(self, method: str, path: str, query: t.Mapping[str, t.Any] | None = None) -> t.Any:
         """A GET/POST on an endpoint the SDK has no typed API for, parsed as JSON, through the same pool."""

@@ -13,14 +13,15 @@ import datetime as dt
 import typing as t
 
 from connector.adapters.base import Page, Reject
+from connector.adapters.hubspot.client import PlainJSON
 from connector.adapters.hubspot.mapping import ConversionError, HubSpotMapping, convert, parse_hubspot_time
-from connector.adapters.hubspot.search import keyset_search
+from connector.adapters.hubspot.search import keyset_search, read_search_answer
 from connector.scoring.records import Contact, utc
 
 if t.TYPE_CHECKING:
     from connector.adapters.hubspot.client import HubSpotClient
 
-__all__ = ["pull_contacts", "to_millis", "translate_contact"]
+__all__ = ["fetch_contacts", "pull_contacts", "to_millis", "translate_contact"]
 
 STREAM = "contacts"
 
@@ -65,6 +66,15 @@ def translate_contact(record: t.Any, mapping: HubSpotMapping) -> Contact | Rejec
             continue
         if value is not None:
             values[canonical] = value
+    stage_dates: dict[str, dt.datetime] = {}
+    for stage, prop in mapping.contacts.stage_dates.items():
+        raw_date = props.get(prop)
+        if raw_date in (None, "") or (isinstance(raw_date, str) and not raw_date.strip()):
+            continue
+        try:
+            stage_dates[stage] = parse_hubspot_time(raw_date)
+        except ConversionError as exc:
+            problems.append(f"property '{prop}' (stage date of {stage}): {exc}")
     updated_at: dt.datetime | None = None
     raw_updated = props.get("lastmodifieddate") or getattr(record, "updated_at", None)
     if raw_updated:
@@ -82,6 +92,7 @@ def translate_contact(record: t.Any, mapping: HubSpotMapping) -> Contact | Rejec
         properties=values,
         updated_at=updated_at,
         owner_id=str(owner).strip() if owner not in (None, "") and str(owner).strip() else None,
+        stage_dates=stage_dates,
     )
 
 
@@ -106,3 +117,29 @@ def pull_contacts(
             (rejects if isinstance(item, Reject) else records).append(item)  # type: ignore[arg-type]
         cursor = _from_millis(page.safe_ms) if page.safe_ms is not None else None
         yield Page(records, rejects, cursor)
+
+
+def fetch_contacts(client: HubSpotClient, mapping: HubSpotMapping, ids: t.Sequence[str]) -> Page[Contact]:
+    """The contacts with these ids, in one batch read (``POST /crm/v3/objects/contacts/batch/read``, 100 ids).
+
+    https://developers.hubspot.com/docs/api/crm/contacts (batch read): ids that do not exist (deleted,
+    merged away) come back as errors of a 207 answer, not as records; they are simply left out. The
+    answer has the search answer's shape and is read the same way, as plain JSON
+    (:func:`~connector.adapters.hubspot.search.read_search_answer`): a value that does not fit its
+    property's type makes that record a ``Reject``, not the whole answer an error.
+    """
+    if not ids:
+        return Page([], [], None)
+    path = "/crm/v3/objects/contacts/batch/read"
+    body = PlainJSON({"inputs": [{"id": str(i)} for i in ids], "properties": mapping.contact_properties(), "propertiesWithHistory": []})
+    answer = client.call("POST", path, client.contacts_batch.read, batch_read_input_simple_public_object_id=body, archived=False, _preload_content=False)
+    try:
+        data = answer.data
+    finally:
+        answer.release_conn()
+    records: list[Contact] = []
+    rejects: list[Reject] = []
+    for raw in read_search_answer(data, path):
+        item = translate_contact(raw, mapping)
+        (rejects if isinstance(item, Reject) else records).append(item)  # type: ignore[arg-type]
+    return Page(records, rejects, None)

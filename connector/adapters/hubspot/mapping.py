@@ -63,6 +63,10 @@ class ContactsMap(_Strict):
     owner_property: str = "hubspot_owner_id"
     #: canonical name -> HubSpot property (a bare string means a ``string`` property of that name).
     properties: dict[str, PropertyMap] = Field(default_factory=dict)
+    #: model stage name -> HubSpot datetime property holding when the contact entered that stage
+    #: (``hs_lifecyclestage_<stage>_date``): fills ``Contact.stage_dates``, which seeds the stage
+    #: history on the first sync so ``reset_on_enter`` does not wipe existing MQLs.
+    stage_dates: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("properties", mode="before")
     @classmethod
@@ -160,6 +164,32 @@ class TasksMap(_Strict):
     priority: t.Literal["LOW", "MEDIUM", "HIGH"] | None = None
 
 
+class CustomerOutcomeMap(_Strict):
+    """Contacts that became customers, dated by the stage-entry date HubSpot keeps per lifecycle stage."""
+
+    enabled: bool = True
+    #: HubSpot sets ``hs_lifecyclestage_<stage>_date`` when a contact enters the stage
+    #: (https://knowledge.hubspot.com/records/use-lifecycle-stages); the walk is on this date.
+    date_property: str = "hs_lifecyclestage_customer_date"
+
+
+class DealOutcomeMap(_Strict):
+    """Won deals, each an outcome of every contact associated with it."""
+
+    enabled: bool = True
+    #: ``"true"`` on a deal in a closed-won stage of any pipeline (HubSpot's calculated property).
+    won_property: str = "hs_is_closed_won"
+    date_property: str = "closedate"
+    amount_property: str = "amount"
+
+
+class OutcomesMap(_Strict):
+    """What the connector reads as a contact's outcome; a source left out is not read (no request)."""
+
+    customer: CustomerOutcomeMap | None = None
+    deals: DealOutcomeMap | None = None
+
+
 class HubSpotMapping(_Strict):
     """A whole HubSpot mapping file."""
 
@@ -169,6 +199,7 @@ class HubSpotMapping(_Strict):
     outputs: OutputsMap = Field(default_factory=OutputsMap)
     lists: ListsMap = Field(default_factory=ListsMap)
     tasks: TasksMap = Field(default_factory=TasksMap)
+    outcomes: OutcomesMap = Field(default_factory=OutcomesMap)
 
     _source: str | None = PrivateAttr(default=None)
 
@@ -197,6 +228,7 @@ class HubSpotMapping(_Strict):
         """HubSpot properties a contact pull asks for: only those the mapping names (plus bookkeeping)."""
         names = [self.contacts.email_property, self.contacts.owner_property, "lastmodifieddate", "hs_object_id"]
         names += [spec.property for spec in self.contacts.properties.values()]
+        names += list(self.contacts.stage_dates.values())
         return list(dict.fromkeys(names))
 
 

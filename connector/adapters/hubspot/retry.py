@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses as dc
 import email.utils
 import json
+import logging
 import random
 import re
 import time
@@ -41,6 +42,8 @@ if t.TYPE_CHECKING:
     from connector.adapters.hubspot.auth import TokenProvider
 
 __all__ = ["HubSpotApiError", "RetryPolicy", "RetryingPool", "crm_error", "endpoint_name", "rate_limit_info", "request_kind"]
+
+log = logging.getLogger(__name__)
 
 #: Statuses worth another attempt.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -194,8 +197,20 @@ class RetryingPool:
                 return True
             return idempotent and isinstance(exc, (ProtocolError, ReadTimeoutError))
 
-        def count_retry(_: tenacity.RetryCallState) -> None:
+        def count_retry(state: tenacity.RetryCallState) -> None:
             self.stats.retries += 1
+            wait = state.next_action.sleep if state.next_action is not None else 0.0
+            outcome = state.outcome
+            if outcome is None:
+                why = "no answer"
+            elif outcome.failed:
+                exc = outcome.exception()
+                why = f"{type(exc).__name__}"
+            else:
+                answer = outcome.result()
+                after = answer.headers.get("Retry-After") if answer.headers is not None else None
+                why = f"answered {answer.status}" + (f" (Retry-After {after})" if after else "")
+            log.info("HubSpot %s %s; retry %d of %d in %.2f s", endpoint, why, state.attempt_number, self.policy.attempts - 1, wait)
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.policy.attempts),
@@ -210,6 +225,7 @@ class RetryingPool:
             response = retrying(attempt)
             if response.status == 401 and self._auth is not None and self._auth.invalidate():
                 self.stats.retries += 1
+                log.info("HubSpot %s answered 401; retrying once with a renewed token", endpoint)
                 response = retrying(attempt)
         except Exception:
             self.stats.errors += 1
@@ -272,8 +288,12 @@ def _body(exc: t.Any) -> dict[str, t.Any]:
     return data if isinstance(data, dict) else {"message": str(data)[:300]}
 
 
-def crm_error(exc: BaseException, *, method: str, path: str) -> CRMError:
-    """Turn an SDK/urllib3 failure into a :class:`CRMError` an admin can act on (no secrets)."""
+def crm_error(exc: BaseException, *, method: str, path: str, hint: str = "Check HUBSPOT_ACCESS_TOKEN (private app) or the OAuth client id/secret/refresh token") -> CRMError:
+    """Turn an SDK/urllib3 failure into a :class:`CRMError` an admin can act on (no secrets).
+
+    ``hint`` ends a 401's message: the variables the configuration names for the credentials sent
+    (:func:`connector.adapters.settings.credentials_hint`).
+    """
     what = f"{method.upper()} {path}"
     status = getattr(exc, "status", None)
     if isinstance(exc, urllib3.exceptions.HTTPError) or (status == 0):
@@ -287,13 +307,12 @@ def crm_error(exc: BaseException, *, method: str, path: str) -> CRMError:
     tail = f" [{category}{', correlationId ' + str(correlation) if correlation else ''}]" if category or correlation else ""
     if status == 401:
         return CRMError(
-            f"HubSpot token invalid or missing scope {_scope_for(method, path)} (401 on {what}: {message}){tail}. "
-            "Check HUBSPOT_ACCESS_TOKEN (private app) or the OAuth client id/secret/refresh token.",
+            f"HubSpot token invalid or missing scope {_scope_for(method, path)} (401 on {what}: {message}){tail}. {hint}.",
             status=401,
         )
     if status == 403:
         scopes = _required_scopes(body) or _scope_for(method, path)
-        return CRMError(f"HubSpot token is missing scope {scopes} (403 on {what}: {message}){tail}", status=403)
+        return CRMError(f"HubSpot token is missing scope {scopes} (403 on {what}: {message}){tail}. {hint}: its app needs that scope.", status=403)
     retryable = status in RETRY_STATUSES
     return HubSpotApiError(f"HubSpot answered {status} on {what}: {message}{tail}", status=status, retryable=retryable, body=body)
 

@@ -13,6 +13,7 @@ import pathlib
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from connector.adapters.base import AdapterSettings, CRMError
+from connector.adapters.settings import credentials_hint
 
 __all__ = ["CREDENTIAL_ROLES", "DEFAULT_BASE_URL", "HubSpotSettings", "hubspot_settings"]
 
@@ -38,6 +39,9 @@ class HubSpotSettings(BaseModel):
     refresh_token: SecretStr | None = None
     base_url: str = DEFAULT_BASE_URL
     ca_bundle: pathlib.Path | None = None
+    #: What a refused credential's message tells to check: the variables the configuration names
+    #: (``None``, settings built by hand: the default variables of the credentials given).
+    credentials_hint: str | None = None
 
 
 def hubspot_settings(settings: AdapterSettings) -> HubSpotSettings:
@@ -66,4 +70,5 @@ def hubspot_settings(settings: AdapterSettings) -> HubSpotSettings:
         refresh_token=oauth[2],
         base_url=(settings.base_url or DEFAULT_BASE_URL).rstrip("/"),
         ca_bundle=settings.ca_bundle,
+        credentials_hint=credentials_hint(settings, ["access_token"] if token is not None else ["client_id", "client_secret", "refresh_token"]),
     )

@@ -140,6 +140,8 @@ def run_setup(client: HubSpotClient, mapping: HubSpotMapping, specs: t.Sequence[
                     raise
             changed.append(f"property {hs_name}")
             continue
+        if spec.role == "property":
+            continue  # a property a trigger sets: any existing one will do
         if existing.type not in _COMPATIBLE[spec.kind]:
             conflicts.append(f"property '{hs_name}' exists with type {existing.type}, the connector writes {hs_type}")
             continue

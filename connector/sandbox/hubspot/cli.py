@@ -35,6 +35,10 @@ def serve(
                                          "(moved only by POST /_sandbox/clock/advance): two runs see the same portal and timestamps."),
     start_at: str | None = typer.Option(None, "--start-at", help="Start the portal's clock at this ISO-8601 instant and let it "
                                         "run: the same seeded portal on every start, later writes still later."),
+    webhook_url: str | None = typer.Option(None, "--webhook-url", help="Send contact changes as signed HubSpot webhooks to this URL "
+                                           "(e.g. http://127.0.0.1:8080/webhooks/hubspot), keyed with HUBSPOT_CLIENT_SECRET as printed."),
+    webhook_properties: str | None = typer.Option(None, "--webhook-properties", help="Comma-separated properties whose changes are sent "
+                                                  "(default: all)."),
 ) -> None:
     """Serve a HubSpot sandbox on 127.0.0.1 and print HUBSPOT_BASE_URL / HUBSPOT_ACCESS_TOKEN."""
     from connector.sandbox.hubspot import TIERS, HubSpotSandbox, SandboxClock, iso_ms, parse_rate, parse_time_ms
@@ -65,6 +69,9 @@ def serve(
         fault_kinds=tuple(k.strip() for k in fault_kinds.split(",") if k.strip()), fault_writes=fault_writes,
         clock=clock, tier=tier, events_per_record_only=events_per_record_only,
     ), port)
+    if webhook_url:
+        wanted = [p.strip() for p in webhook_properties.split(",") if p.strip()] if webhook_properties else None
+        sandbox.send_webhooks(webhook_url, properties=wanted)
     counts = sandbox.store.summary()["objects"]
     serve_until_stopped(sandbox, sandbox.env(), f"serving {counts['contacts']} contacts ({seed}, {sandbox.portal.tier.name} tier, clock at "
                                    f"{iso_ms(sandbox.clock.now_ms())}); admin API under {sandbox.base_url}/_sandbox/")

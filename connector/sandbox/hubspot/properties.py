@@ -23,11 +23,12 @@ __all__ = [
     "PropertyGroup",
     "canonical_object_type",
     "default_catalog",
+    "stage_date_property",
 ]
 
 # objectType path names and HubSpot's object type ids (https://developers.hubspot.com/docs/api/crm/understanding-the-crm)
-OBJECT_TYPES: dict[str, str] = {"contacts": "0-1", "calls": "0-48", "emails": "0-49", "meetings": "0-47", "tasks": "0-27"}
-_ALIASES = {"contact": "contacts", "call": "calls", "email": "emails", "meeting": "meetings", "task": "tasks"}
+OBJECT_TYPES: dict[str, str] = {"contacts": "0-1", "calls": "0-48", "emails": "0-49", "meetings": "0-47", "tasks": "0-27", "deals": "0-3"}
+_ALIASES = {"contact": "contacts", "call": "calls", "email": "emails", "meeting": "meetings", "task": "tasks", "deal": "deals"}
 _ALIASES.update({v: k for k, v in OBJECT_TYPES.items()})
 
 TYPES = ("string", "number", "date", "datetime", "enumeration", "bool")
@@ -202,6 +203,51 @@ def _contact_props() -> list[PropertyDef]:
         PropertyDef("hs_analytics_source", "Original Source", "enumeration", "select", "analyticsinformation", read_only=True,
                     options=_opts("ORGANIC_SEARCH", "PAID_SEARCH", "EMAIL_MARKETING", "SOCIAL_MEDIA", "REFERRALS", "OTHER_CAMPAIGNS", "DIRECT_TRAFFIC", "OFFLINE")),
         PropertyDef("hs_calculated_phone_number", "Calculated Phone Number", "string", "text", g, read_only=True, calculated=True),
+        *_stage_date_props(g),
+    ]
+
+
+def stage_date_property(stage: str) -> str:
+    """The read-only "Became a ... Date" property HubSpot stamps when a contact enters ``stage``."""
+    return f"hs_lifecyclestage_{stage}_date"
+
+
+def _stage_date_props(group: str) -> list[PropertyDef]:
+    """One "Became a <stage> Date" property per default lifecycle stage.
+
+    HubSpot keeps, for each lifecycle stage, a read-only datetime property named
+    ``hs_lifecyclestage_<stage internal value>_date`` ("Became a Marketing Qualified Lead Date",
+    ...) that it sets when the contact's ``lifecyclestage`` moves to that stage
+    (https://knowledge.hubspot.com/contacts/use-lifecycle-stages: stages and their order; the
+    property names are those of HubSpot's default contact properties).
+    """
+    labels = {"marketingqualifiedlead": "Marketing Qualified Lead", "salesqualifiedlead": "Sales Qualified Lead"}
+    return [
+        PropertyDef(stage_date_property(s), f"Became a {labels.get(s, s.title())} Date", "datetime", "date", group, read_only=True, calculated=True)
+        for s in LIFECYCLE_STAGES
+    ]
+
+
+#: Set by HubSpot when a contact becomes a customer (the customer outcome is dated by it).
+CUSTOMER_DATE = "hs_lifecyclestage_customer_date"
+
+
+def _deal_props() -> list[PropertyDef]:
+    """A deal's standard properties (https://developers.hubspot.com/docs/api/crm/deals)."""
+    g = "dealinformation"
+    return [
+        PropertyDef("hs_object_id", "Record ID", "number", "number", g, read_only=True),
+        PropertyDef("hs_createdate", "Create date", "datetime", "date", g, read_only=True),
+        PropertyDef("hs_lastmodifieddate", "Last modified date", "datetime", "date", g, read_only=True),
+        PropertyDef("dealname", "Deal Name", "string", "text", g),
+        PropertyDef("pipeline", "Pipeline", "enumeration", "select", g, options=_opts("default")),
+        PropertyDef("dealstage", "Deal Stage", "enumeration", "radio", g,
+                    options=_opts("appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin", "contractsent", "closedwon", "closedlost")),
+        PropertyDef("amount", "Amount", "number", "number", g),
+        PropertyDef("closedate", "Close Date", "datetime", "date", g),
+        # Calculated by HubSpot from the stage: "true" in a closed-won stage of any pipeline.
+        PropertyDef("hs_is_closed_won", "Is Closed Won", "bool", "booleancheckbox", g, read_only=True, calculated=True),
+        PropertyDef("hubspot_owner_id", "Deal owner", "enumeration", "select", g),
     ]
 
 
@@ -226,6 +272,7 @@ _GROUPS: dict[str, list[tuple[str, str]]] = {
     "calls": [("call", "Call information")],
     "emails": [("email", "Email information")],
     "tasks": [("task", "Task information")],
+    "deals": [("dealinformation", "Deal information")],
 }
 
 
@@ -335,6 +382,12 @@ def default_catalog(now_ms: int = 0, portal_id: int = 0) -> PropertyCatalog:
     for prop in _contact_props():
         prop.created_ms = prop.updated_ms = now_ms
         catalog.add("contacts", prop)
+    if catalog.get("contacts", CUSTOMER_DATE) is None:  # one of HubSpot's "Became a <stage> Date" properties
+        catalog.add("contacts", PropertyDef(CUSTOMER_DATE, "Became a Customer Date", "datetime", "date", "contactinformation",
+                                            read_only=True, calculated=True, created_ms=now_ms, updated_ms=now_ms))
+    for prop in _deal_props():
+        prop.created_ms = prop.updated_ms = now_ms
+        catalog.add("deals", prop)
     for object_type, extra in _ENGAGEMENT_PROPS.items():
         group = _GROUPS[object_type][0][0]
         for prop in _common(group):

@@ -20,7 +20,7 @@ from connector.sandbox.hubspot.store import ASSOCIATION_TYPE_IDS, CREATED_PROP, 
 __all__ = ["register"]
 
 MAX_BATCH = 100
-_SINGULAR = {"contacts": "contact", "meetings": "meeting", "calls": "call", "emails": "email", "tasks": "task"}
+_SINGULAR = {"contacts": "contact", "meetings": "meeting", "calls": "call", "emails": "email", "tasks": "task", "deals": "deal"}
 
 
 def default_properties(object_type: str) -> list[str]:

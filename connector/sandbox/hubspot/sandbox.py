@@ -18,6 +18,7 @@ from connector.sandbox.hubspot.ratelimit import RateLimit, parse_rate
 from connector.sandbox.hubspot.seed import load_demo, load_owners
 from connector.sandbox.hubspot.store import Store
 from connector.sandbox.hubspot.tiers import DEFAULT_TIER, PortalTier, tier_named
+from connector.sandbox.hubspot.webhooks import WebhookSender
 from connector.sandbox.serving import Served
 
 __all__ = ["TIER_LIMIT", "HubSpotSandbox"]
@@ -72,6 +73,7 @@ class HubSpotSandbox(Served):
             load_demo(self.store, contacts=seed_contacts, seed=random_seed)
         self.request_log = self.app.log
         self._port = port
+        self.webhooks: WebhookSender | None = None
 
     # ---- what tests use ------------------------------------------------------------------
     @property
@@ -87,6 +89,18 @@ class HubSpotSandbox(Served):
     def set_faults(self, rate: float, seed: int = 0, kinds: t.Sequence[str] = ALL_KINDS, writes: str = "skip", slow_seconds: float = 1.0) -> None:
         """Change fault injection while running."""
         self.app.configure_faults(FaultPlan(rate=rate, seed=seed, kinds=tuple(kinds), writes=writes, slow_seconds=slow_seconds))
+
+    def send_webhooks(self, target_url: str, *, properties: t.Collection[str] | None = None, **options: t.Any) -> WebhookSender:
+        """Send contact changes from now on to ``target_url``, signed with the app's client secret (see :mod:`.webhooks`)."""
+        if self.webhooks is not None:
+            self.webhooks.stop()
+        self.webhooks = WebhookSender(self.store, target_url, self.oauth.client_secret, properties=properties, **options).start()
+        return self.webhooks
+
+    def _stopped(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.stop()
+            self.webhooks = None
 
     def env(self) -> dict[str, str]:
         """The settings a connector needs, as environment variables."""

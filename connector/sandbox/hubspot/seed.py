@@ -17,6 +17,7 @@ import typing as t
 import uuid
 
 from connector.sandbox.hubspot.seed_activity import generate_activity
+from connector.sandbox.hubspot.seed_deals import load_deals
 from connector.sandbox.hubspot.store import Store
 from connector.sandbox.sampling import WeightedChoice as _Pick
 
@@ -120,4 +121,5 @@ def load_demo(store: Store, contacts: int = 5000, seed: int = 42, months: int = 
             created.append(born)
         if activity:
             generate_activity(store, rng, ids, rows, created, forms, now, span)
+        load_deals(store, seed, ids, rows, created, now)
     return ids

@@ -17,7 +17,7 @@ import typing as t
 from connector.sandbox.hubspot.clock import SandboxClock, iso_ms, parse_time_ms
 from connector.sandbox.hubspot.errors import not_found, validation_error
 from connector.sandbox.hubspot.forms import FormStore
-from connector.sandbox.hubspot.properties import OBJECT_TYPES, PropertyCatalog, canonical_object_type, default_catalog
+from connector.sandbox.hubspot.properties import OBJECT_TYPES, PropertyCatalog, canonical_object_type, default_catalog, stage_date_property
 
 __all__ = [
     "ASSOCIATION_TYPE_IDS",
@@ -34,10 +34,26 @@ ASSOCIATION_TYPE_IDS: dict[tuple[str, str], int] = {
     ("meetings", "contacts"): 200, ("contacts", "meetings"): 199,
     ("calls", "contacts"): 194, ("contacts", "calls"): 193,
     ("emails", "contacts"): 198, ("contacts", "emails"): 197,
+    ("deals", "contacts"): 3, ("contacts", "deals"): 4,
 }
 
 MODIFIED_PROPS = {"contacts": ("lastmodifieddate", "hs_lastmodifieddate")}
 CREATED_PROP = {"contacts": "createdate"}
+
+
+def _stamp_stage_date(props: dict[str, str], before: str | None, written: t.Mapping[str, str], when_ms: int) -> None:
+    """Set "Became a <stage> Date" when a write moves ``lifecyclestage`` to a new stage, as HubSpot does.
+
+    The date is the moment of the change; a write that names the date property itself (an admin
+    seeding history) keeps the value it gives. Where the documentation is silent the sandbox
+    chooses: dates of stages skipped or left are neither filled in nor cleared.
+    """
+    stage = written.get("lifecyclestage")
+    if not stage or stage == before:
+        return
+    name = stage_date_property(stage)
+    if name not in written:
+        props[name] = iso_ms(when_ms)
 
 
 @dataclasses.dataclass
@@ -172,6 +188,14 @@ class Store:
         #: contact each identified visitor became (``visitors.py`` moves events between the two).
         self.anonymous_events: dict[str, list[WebEvent]] = {}
         self.identified_visitors: dict[str, str] = {}
+        #: Told of every contact change as ``(subscriptionType, contact id, property name or None)``
+        #: (the webhook sender, :mod:`.webhooks`); called under :attr:`lock`, so they only queue.
+        self.listeners: list[t.Callable[[str, str, str | None], None]] = []
+
+    def notify(self, subscription: str, contact_id: str, prop: str | None = None) -> None:
+        """Tell the listeners that a contact changed (callers hold :attr:`lock`)."""
+        for listener in self.listeners:
+            listener(subscription, contact_id, prop)
 
     # ---- records -------------------------------------------------------------------------
     def objects(self, object_type: str) -> _Objects:
@@ -226,10 +250,14 @@ class Store:
             props = {k: v for k, v in values.items() if v != ""}
             props["hs_object_id"] = record_id
             props[CREATED_PROP.get(object_type, "hs_createdate")] = iso_ms(created)
+            if object_type == "contacts":
+                _stamp_stage_date(props, None, values, created)
             record = Record(record_id, props, created, now)
             self._stamp(object_type, record, now)
             self._objects[object_type].records[record_id] = record
             self.version += 1
+            if object_type == "contacts":
+                self.notify("contact.creation", record_id)
             return record
 
     def add_contacts(self, rows: t.Iterable[t.Mapping[str, t.Any]], modified_at_ms: int | None = None) -> list[str]:
@@ -247,13 +275,20 @@ class Store:
         with self.lock:
             record = self.require(object_type, record_id)
             values = validated if validated is not None else self.catalog.validate_write(object_type, dict(properties), admin=admin)
+            stage_before = record.properties.get("lifecyclestage")
             for name, value in values.items():
                 if value == "":
                     record.properties.pop(name, None)
                 else:
                     record.properties[name] = value
-            self._stamp(object_type, record, self.clock.now_ms() if modified_at_ms is None else int(modified_at_ms))
+            when_ms = self.clock.now_ms() if modified_at_ms is None else int(modified_at_ms)
+            if object_type == "contacts":
+                _stamp_stage_date(record.properties, stage_before, values, when_ms)
+            self._stamp(object_type, record, when_ms)
             self.version += 1
+            if object_type == "contacts":
+                for name in values:
+                    self.notify("contact.propertyChange", record.id, name)
             return record
 
     def update_contact(self, record_id: str, properties: t.Mapping[str, t.Any]) -> Record:
@@ -267,6 +302,8 @@ class Store:
             record.archived = True
             self.objects(object_type).index_remove(record)
             self.version += 1
+            if canonical_object_type(object_type) == "contacts":
+                self.notify("contact.deletion", record.id)
 
     # ---- associations --------------------------------------------------------------------
     def associate(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
@@ -297,6 +334,8 @@ class Store:
             record = self.create(object_type, properties, admin=True, modified_at_ms=modified_at_ms)
             for contact_id in contact_ids:
                 self.associate(object_type, record.id, "contacts", str(contact_id))
+                # HubSpot stamps the contact's last sales activity when an engagement is logged on it.
+                self.notify("contact.propertyChange", str(contact_id), "hs_last_sales_activity_timestamp")
             return record.id
 
     # ---- owners --------------------------------------------------------------------------
@@ -342,6 +381,8 @@ class Store:
                     raise validation_error(f"invalid web event {dict(row)!r}: 'objectId' is required")
                 events.append(self.web_event(row, str(row["objectId"])))
             self.attach_web_events(events)
+            for object_id in dict.fromkeys(e.object_id for e in events):
+                self.notify("contact.propertyChange", object_id, "hs_analytics_last_timestamp")
         return [e.id for e in events]
 
     def add_email_events(self, rows: t.Iterable[t.Mapping[str, t.Any]]) -> list[str]:
@@ -362,6 +403,9 @@ class Store:
                     self._email_sorted = False
                 self.email_events.append(event)
                 ids.append(event.id)
+                contact = self.contact_id_by_email(event.recipient) if self.listeners else None
+                if contact is not None:
+                    self.notify("contact.propertyChange", contact, "hs_email_last_open_date" if kind == "OPEN" else "hs_email_last_engagement")
         return ids
 
     def sorted_web_events(self) -> list[WebEvent]:

@@ -1,0 +1,117 @@
+"""What became of people in the org: converted leads and won opportunities, for learning and the report.
+
+- **A converted lead** (``IsConverted``) is an outcome of kind ``converted`` for the contact it became
+  (``ConvertedContactId``; the lead's score history moved there, see :mod:`.people`), dated by
+  ``ConvertedDate``, its source the lead's id. Read from ``Lead`` on a ``SystemModstamp`` keyset:
+  conversion stamps the lead.
+- **A won opportunity** (``IsWon``) is an outcome of kind ``closed_won`` for its primary contact,
+  dated by ``CloseDate``, with its ``Amount``. ``Opportunity.ContactId`` is "the contact associated
+  with this opportunity, set as the primary contact ... derived from the opportunity contact role"
+  (Object Reference, Opportunity, API 46.0 and later); an opportunity with no primary contact is
+  nobody's outcome and is skipped.
+
+Both are read only when the mapping's ``outcomes`` section asks for them; one query per object a run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+
+from simple_salesforce.format import format_soql
+
+from connector.adapters.base import Outcome, Page, Reject
+from connector.adapters.salesforce.mapping import ConversionError, SalesforceMapping, parse_sf_time
+from connector.adapters.salesforce.people import EXTRA_FIELDS, keyset_walk, translate_person
+from connector.scoring.records import Contact, utc
+
+if t.TYPE_CHECKING:
+    from connector.adapters.salesforce.client import SalesforceClient
+
+__all__ = ["fetch_people", "pull_outcomes"]
+
+STREAM = "outcomes"
+
+
+def _date(value: t.Any) -> dt.datetime | None:
+    """A Salesforce date (``2025-01-15``) or date-time as a UTC instant; ``None`` when blank."""
+    if value in (None, ""):
+        return None
+    text = str(value)
+    if len(text) == 10:
+        return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+    return parse_sf_time(text)
+
+
+def _converted(record: t.Mapping[str, t.Any]) -> Outcome | Reject | None:
+    contact = record.get("ConvertedContactId")
+    if not contact:
+        return None
+    try:
+        when = _date(record.get("ConvertedDate"))
+    except (ConversionError, ValueError) as exc:
+        return Reject(STREAM, str(record.get("Id")), f"Lead.ConvertedDate: {exc}", dict(record))
+    return Outcome(contact_id=str(contact), kind="converted", source_id=str(record["Id"]), occurred_at=when)
+
+
+def _won(record: t.Mapping[str, t.Any]) -> Outcome | Reject | None:
+    contact = record.get("ContactId")
+    if not contact:
+        return None
+    try:
+        when = _date(record.get("CloseDate"))
+        amount = float(record["Amount"]) if record.get("Amount") not in (None, "") else None
+    except (ConversionError, ValueError, TypeError) as exc:
+        return Reject(STREAM, str(record.get("Id")), f"Opportunity CloseDate/Amount: {exc}", dict(record))
+    return Outcome(contact_id=str(contact), kind="closed_won", source_id=str(record["Id"]), occurred_at=when, amount=amount)
+
+
+def pull_outcomes(client: SalesforceClient, mapping: SalesforceMapping, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Outcome]]:
+    """Converted leads, then won opportunities, stamped in ``[floor(since), until]``."""
+    plans: list[tuple[str, list[str], str, t.Callable[[t.Mapping[str, t.Any]], Outcome | Reject | None]]] = []
+    if mapping.outcomes.converted_leads:
+        plans.append(("Lead", ["ConvertedContactId", "ConvertedDate"], "IsConverted = true", _converted))
+    if mapping.outcomes.won_opportunities:
+        plans.append(("Opportunity", ["ContactId", "CloseDate", "Amount"], "IsWon = true", _won))
+    hold = utc(since) if since is not None else None
+    for i, (sobject, fields, where, translate) in enumerate(plans):
+        last_object = i == len(plans) - 1
+        for records in keyset_walk(client, sobject, fields, since, until, include_deleted=False, where=where):
+            found: list[Outcome] = []
+            rejects: list[Reject] = []
+            for record in records:
+                item = translate(record)
+                if isinstance(item, Reject):
+                    rejects.append(item)
+                elif item is not None:
+                    found.append(item)
+            cursor = hold
+            if last_object and records:
+                try:  # the last stamp may continue on the next page: one second before it is safe
+                    cursor = parse_sf_time(records[-1].get("SystemModstamp")) - dt.timedelta(seconds=1)
+                except ConversionError:
+                    cursor = hold
+            yield Page(found, rejects, cursor)
+    yield Page([], [], utc(until))
+
+
+def fetch_people(client: SalesforceClient, mapping: SalesforceMapping, ids: t.Sequence[str]) -> tuple[list[Contact], list[Reject]]:
+    """The current Leads (``00Q``) and Contacts (``003``) of ``ids``; converted, deleted and unknown ones left out."""
+    people: list[Contact] = []
+    rejects: list[Reject] = []
+    for sobject, prefix, spec in (("Lead", "00Q", mapping.people.lead), ("Contact", "003", mapping.people.contact)):
+        wanted = [i for i in ids if i.startswith(prefix)]
+        if not wanted or not spec.enabled:
+            continue
+        # Field and object names are identifiers the mapping validated; the ids go through format_soql.
+        soql = format_soql(f"SELECT {', '.join(spec.soql_fields(EXTRA_FIELDS[sobject]))} FROM {sobject} WHERE Id IN {{}}", wanted)  # noqa: S608
+        for records in client.query_pages(soql):
+            for record in records:
+                if record.get("IsDeleted") or record.get("IsConverted"):
+                    continue
+                item = translate_person(record, spec, sobject)
+                if isinstance(item, Reject):
+                    rejects.append(item)
+                else:
+                    people.append(item)
+    return people, rejects

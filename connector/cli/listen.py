@@ -44,16 +44,21 @@ def listen_command(
         fail(f"{entry.name}: `connector listen` follows Salesforce Change Data Capture; adapter {entry.adapter!r} has no pulled change feed "
              "(HubSpot changes arrive as webhooks through `connector serve`)")
     setup_logging(cfg.log_format, cfg.log_level)
-    from connector.adapters.salesforce.cdc_auth import feed_from_environment
+    from connector.adapters.salesforce.cdc import own_writes
+    from connector.adapters.salesforce.cdc_auth import feed_from_environment, written_fields
+    from connector.adapters.specs import specs_from_models
+    from connector.scoring.loader import load_models
+    from connector.yamlfile import YamlFileError
 
     try:
+        echo = own_writes(written_fields(entry.mapping, [spec.name for spec in specs_from_models(load_models(entry.models))]))
         feed = feed_from_environment(topic, cfg.env_file)
-    except CRMError as exc:
+    except (CRMError, YamlFileError) as exc:
         fail(str(exc))
     engine = open_state_or_fail(cfg)
     stop = threading.Event()
     listener = ChangeListener(feed, lambda: run_sync(cfg, entry.name, engine=engine, stop=stop), FeedPositions(engine, entry.name, topic),
-                              debounce_s=debounce, max_delay_s=max_delay, stop=stop)
+                              debounce_s=debounce, max_delay_s=max_delay, stop=stop, is_echo=echo)
 
     def _stop(signum: int, _frame: object) -> None:
         stop.set()
@@ -69,7 +74,7 @@ def listen_command(
             signal.signal(sig, handler)
         feed.close()
         engine.dispose()
-    typer.echo(f"stopped: {stats.notices} change(s), {stats.runs} run(s) ({stats.failed_runs} failed), {stats.gaps} gap(s)", err=True)
+    typer.echo(f"stopped: {stats.notices} change(s), {stats.echoes} echo(es) of our writes, {stats.runs} run(s) ({stats.failed_runs} failed), {stats.gaps} gap(s)", err=True)
 
 
 def register(app: typer.Typer) -> None:

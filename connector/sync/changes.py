@@ -15,7 +15,9 @@ resumes after the stored position; when there is none, when it is older than the
 (72 h for Salesforce CDC), or when the feed refuses it (:class:`ChangeGap`), it subscribes from now
 on and runs an incremental pull at once, which covers whatever the gap hid. An idle feed's
 keepalive positions are stored at most every ``idle_save_s`` so a quiet week does not age the
-position out of the retention window.
+position out of the retention window. The connector's own write-backs come back as change events
+too; ``is_echo`` recognises them (only output fields changed) so they move the position without
+causing another run.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import typing as t
 
 import sqlalchemy as sa
 
-from connector.adapters.changes import ChangeGap, ChangeItem, ChangeSource, FeedPosition
+from connector.adapters.changes import ChangeGap, ChangeItem, ChangeNotice, ChangeSource, FeedPosition
 from connector.sync.lease import LeaseBusy
 from connector.sync.store import upsert
 from connector.sync.tables import feed_positions
@@ -78,6 +80,8 @@ class ListenStats:
     """What a listener did (logged at the end, and what tests look at)."""
 
     notices: int = 0
+    #: notices of the connector's own writes (only its output fields changed): skipped, no run
+    echoes: int = 0
     gaps: int = 0
     runs: int = 0
     failed_runs: int = 0
@@ -99,11 +103,14 @@ class ChangeListener:
         retention: how old a stored position may be and still be resumed from.
         clock: current UTC time (stored positions' age).
         stop: set to end the listener (after the run in flight).
+        is_echo: tells a notice of the connector's own write-back (only its output fields changed), which
+            needs no run: without it every run's writes would come back as notices and cause one more run.
     """
 
     def __init__(self, source: ChangeSource, run: t.Callable[[], RunSummary], positions: FeedPositions, *, debounce_s: float = 1.0,
                  max_delay_s: float = 10.0, retry_s: float = 5.0, idle_save_s: float = 60.0, retention: dt.timedelta = RETENTION,
-                 clock: t.Callable[[], dt.datetime] = _now, stop: threading.Event | None = None, queue_size: int = 1000) -> None:
+                 clock: t.Callable[[], dt.datetime] = _now, stop: threading.Event | None = None, queue_size: int = 1000,
+                 is_echo: t.Callable[[ChangeNotice], bool] | None = None) -> None:
         self.source = source
         self.run_once = run
         self.positions = positions
@@ -116,6 +123,7 @@ class ChangeListener:
         self.stop = stop or threading.Event()
         self.stats = ListenStats()
         self.queue_size = queue_size
+        self.is_echo = is_echo
         self._items: queue.Queue[t.Any] = queue.Queue()
         self._feed_error: BaseException | None = None
 
@@ -193,6 +201,9 @@ class ChangeListener:
     def _take(self, item: ChangeItem, latest: bytes | None, pending: bool, first_at: float, last_at: float) -> tuple[bytes | None, bool, float, float]:
         now = time.monotonic()
         if isinstance(item, FeedPosition):
+            return item.position, pending, first_at, last_at
+        if isinstance(item, ChangeNotice) and self.is_echo is not None and self.is_echo(item):
+            self.stats.echoes += 1
             return item.position, pending, first_at, last_at
         if isinstance(item, ChangeGap):
             self.stats.gaps += 1

@@ -37,7 +37,7 @@ from connector.adapters.changes import ChangeGap, ChangeItem, ChangeNotice, Feed
 from connector.adapters.salesforce.cdc_decode import SchemaCache, field_names
 from connector.vendor.salesforce_pubsub import pb2, pb2_grpc
 
-__all__ = ["DEFAULT_PUBSUB_TARGET", "PubSubAuth", "PubSubFeed", "pubsub_target"]
+__all__ = ["DEFAULT_PUBSUB_TARGET", "PubSubAuth", "PubSubFeed", "own_writes", "pubsub_target"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,25 @@ def pubsub_target(url: str | None) -> str:
         return DEFAULT_PUBSUB_TARGET
     target = url.strip().removeprefix("https://").removeprefix("grpcs://").rstrip("/")
     return target if ":" in target else f"{target}:443"
+
+
+#: Fields every save moves, whoever made it.
+_AUDIT_FIELDS = frozenset({"LastModifiedDate", "LastModifiedById", "SystemModstamp"})
+
+
+def own_writes(written_fields: t.Collection[str]) -> t.Callable[[ChangeNotice], bool]:
+    """A predicate telling an update that changed only fields the connector writes (its own write-back's echo).
+
+    The Change Data Capture guide suggests ``changeOrigin`` for this, but it names the client only
+    when the writer sets ``Sforce-Call-Options: client=...``; the changed fields need no such header.
+    """
+    ours = frozenset(written_fields)
+
+    def is_echo(notice: ChangeNotice) -> bool:
+        changed = set(notice.changed_fields) - _AUDIT_FIELDS
+        return notice.change_type == "UPDATE" and bool(changed) and changed <= ours
+
+    return is_echo
 
 
 def _error_code(error: grpc.RpcError) -> str:

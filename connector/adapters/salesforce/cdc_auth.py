@@ -20,7 +20,7 @@ import requests
 from connector.adapters.base import CRMError
 from connector.adapters.salesforce.cdc import PubSubAuth, PubSubFeed, pubsub_target
 
-__all__ = ["FeedSettings", "client_credentials", "feed_from_environment"]
+__all__ = ["FeedSettings", "client_credentials", "feed_from_environment", "written_fields"]
 
 
 class FeedSettings(t.NamedTuple):
@@ -95,3 +95,11 @@ def feed_from_environment(topic: str = "/data/ChangeEvents", env_file: pathlib.P
     settings = FeedSettings.from_environment(merged)
     client_credentials(settings, merged)  # fail now, plainly, rather than in the feed's retry loop
     return PubSubFeed(settings.pubsub_target, lambda: client_credentials(settings, merged), topic=topic, ca_path=settings.ca_bundle)
+
+
+def written_fields(mapping_path: pathlib.Path, output_names: t.Iterable[str]) -> frozenset[str]:
+    """The Lead/Contact fields the connector writes for these outputs (the mapping's ``outputs.fields``, default ``<output>__c``)."""
+    from connector.adapters.salesforce.mapping import load_mapping
+
+    mapping = load_mapping(mapping_path)
+    return frozenset(mapping.outputs.field_for(name) for name in output_names)

@@ -220,3 +220,18 @@ def test_gap_events_arrive_as_notices_of_their_records(sb: SalesforceSandbox) ->
         assert (notice.entity, notice.record_ids, notice.change_type, notice.changed_fields) == ("Lead", tuple(leads), "GAP_UPDATE", ())
     finally:
         running.close()
+
+
+def test_own_writes_tells_echoes_of_the_connectors_output_fields() -> None:
+    from connector.adapters.salesforce.cdc import own_writes
+
+    is_echo = own_writes({"Score__c", "Grade__c"})
+
+    def notice(change_type: str, *fields: str) -> ChangeNotice:
+        return ChangeNotice("Lead", ("00Q1",), change_type, 0, b"\x01", fields)
+
+    assert is_echo(notice("UPDATE", "Score__c", "LastModifiedDate", "LastModifiedById"))
+    assert not is_echo(notice("UPDATE", "Score__c", "Title", "LastModifiedDate"))  # a person changed something too
+    assert not is_echo(notice("UPDATE", "LastModifiedDate"))  # a save that changed nothing we know of
+    assert not is_echo(notice("CREATE"))
+    assert not is_echo(notice("GAP_UPDATE"))

@@ -186,3 +186,13 @@ def test_the_listener_runs_the_real_sync_waits_for_a_held_lease_and_writes_once(
         assert len(fake_crm.pushes) == after
     finally:
         engine.dispose()
+
+
+def test_echoes_of_our_own_writes_move_the_position_without_a_run(positions: FeedPositions) -> None:
+    positions.save(pos(1), NOW)
+    echo = ChangeNotice("Lead", ("00Q1",), "UPDATE", 0, pos(2), ("Score__c", "LastModifiedDate"))
+    feed = FakeFeed(echo)
+    run = FakeRun(positions)
+    listener = make(feed, run, positions, idle_save_s=0.0, is_echo=lambda n: set(n.changed_fields) <= {"Score__c", "LastModifiedDate"})
+    listen(listener, lambda: stored(positions) == pos(2))
+    assert listener.stats.echoes == 1 and listener.stats.runs == 0 and listener.stats.notices == 0

@@ -9,17 +9,26 @@ waits, less the sync run) and from the PATCH's answer to the notice (the event p
 notices lost or repeated (must be 0) and the load average (parallel work distorts the figures).
 
     .venv/bin/python bench/salesforce_cdc_latency.py [--changes 200] [--gap 0.05]
+
+``--through-sync N`` measures the whole path instead, N times: a lead's Title is changed through
+REST, ``connector listen``'s listener (debounce ``--debounce``) runs the incremental sync through
+the real Salesforce adapter (shipped mapping, b2b-saas model, ``--leads`` leads in the org), and
+the clock stops when the lead's ``b2b_saas_score__c`` has changed in the org (polled every 20 ms).
+
+    .venv/bin/python bench/salesforce_cdc_latency.py --through-sync 20 --debounce 1.0 --leads 2000
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import pathlib
 import queue
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -28,6 +37,7 @@ from connector.adapters.salesforce.cdc_auth import feed_from_environment
 from connector.sandbox.testing import trusting_session
 
 CONNECTOR = os.path.join(os.path.dirname(sys.executable), "connector")
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def start_sandbox() -> tuple[subprocess.Popen[str], dict[str, str]]:
@@ -49,12 +59,76 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+def through_sync(env: dict[str, str], changes: int, leads: int, debounce: float) -> None:
+    from connector.adapters.base import NoGate
+    from connector.adapters.salesforce.cdc import own_writes
+    from connector.adapters.salesforce.cdc_auth import written_fields
+    from connector.adapters.specs import specs_from_models
+    from connector.scoring.loader import load_models
+    from connector.sync.changes import ChangeListener, FeedPositions
+    from connector.sync.config import crm_entry, load_config, write_config
+    from connector.sync.connect import connect
+    from connector.sync.db import open_database
+    from connector.sync.pipeline import run_sync
+
+    base = env["SALESFORCE_INSTANCE_URL"]
+    admin = trusting_session(env["SALESFORCE_CA_BUNDLE"])
+    first = admin.post(f"{base}/_sandbox/leads/bulk", json={"count": leads, "seed": 3}).json()["firstId"]
+    with tempfile.TemporaryDirectory(prefix="bench-cdc-") as tmp:
+        mapping = ROOT / "mappings" / "salesforce.yaml"
+        config = load_config(write_config(pathlib.Path(tmp) / "connector.yaml", [crm_entry("sf", "salesforce", mapping, [ROOT / "mappings" / "models" / "b2b-saas.yaml"])],
+                                          database_url=f"sqlite:///{tmp}/state.db"))
+        entry = config.crms[0]
+        specs = specs_from_models(load_models(entry.models))
+        setup = connect(entry, NoGate(), environ=env)
+        setup.setup(specs)
+        setup.close()
+        engine = open_database(config.effective_database_url())
+        run_sync(config, "sf", engine=engine, adapter_factory=lambda c, gate: connect(c, gate, environ=env))  # the first full pull, as before listening
+        listener = ChangeListener(feed_from_environment(environ=env), lambda: run_sync(config, "sf", engine=engine, adapter_factory=lambda c, gate: connect(c, gate, environ=env)),
+                                  FeedPositions(engine, "sf", "/data/ChangeEvents"), debounce_s=debounce, is_echo=own_writes(written_fields(mapping, [s.name for s in specs])))
+        thread = threading.Thread(target=listener.listen, daemon=True)
+        thread.start()
+        time.sleep(2.0)  # listening (the start-up pull is done)
+        token = admin.post(f"{env['SALESFORCE_LOGIN_URL']}/services/oauth2/token",
+                           data={"grant_type": "client_credentials", "client_id": env["SALESFORCE_CLIENT_ID"], "client_secret": env["SALESFORCE_CLIENT_SECRET"]}).json()
+        api = trusting_session(env["SALESFORCE_CA_BUNDLE"])
+        api.headers["Authorization"] = f"Bearer {token['access_token']}"
+        lead_url = f"{base}/services/data/v59.0/sobjects/Lead/{first}"
+        waits: list[float] = []
+        for i in range(changes):
+            score = api.get(lead_url, params={"fields": "b2b_saas_score__c"}).json()["b2b_saas_score__c"]
+            t0 = time.perf_counter()
+            assert api.patch(lead_url, json={"Title": "VP Marketing" if i % 2 == 0 else "Student intern"}).status_code == 204
+            while api.get(lead_url, params={"fields": "b2b_saas_score__c"}).json()["b2b_saas_score__c"] == score:
+                if time.perf_counter() - t0 > 60:
+                    raise SystemExit(f"change {i}: the score did not move within 60 s")
+                time.sleep(0.02)
+            waits.append(time.perf_counter() - t0)
+        listener.stop.set()
+        thread.join(30)
+        engine.dispose()
+    print(f"change -> score written ({changes} changes, {leads:,} leads, debounce {debounce} s): p50 {pct(waits, 50):.2f} s  p95 {pct(waits, 95):.2f} s  "
+          f"max {max(waits):.2f} s; runs {listener.stats.runs}, echoes skipped {listener.stats.echoes}")
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--changes", type=int, default=200)
     parser.add_argument("--gap", type=float, default=0.05)
+    parser.add_argument("--through-sync", type=int, default=0, help="measure change -> score written through the listener and a real sync, this many times")
+    parser.add_argument("--debounce", type=float, default=1.0)
+    parser.add_argument("--leads", type=int, default=2000)
     args = parser.parse_args()
     process, env = start_sandbox()
+    if args.through_sync:
+        try:
+            through_sync(env, args.through_sync, args.leads, args.debounce)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=15)
+        return
     try:
         api = trusting_session(env["SALESFORCE_CA_BUNDLE"])
         token = api.post(f"{env['SALESFORCE_LOGIN_URL']}/services/oauth2/token",

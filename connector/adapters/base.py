@@ -158,6 +158,12 @@ class Page(t.Generic[R]):
     records: list[R]
     rejects: list[Reject]
     cursor: dt.datetime | None
+    #: Records left out on purpose, by reason (``"call without contact": 3``): not errors, so counted
+    #: in the run's summary and never quarantined.
+    skipped: t.Mapping[str, int] = dc.field(default_factory=dict)
+    #: Something the CRM does not offer this account, and what it means for scores (a stream the
+    #: plan lacks). The sync reports each text once per run; the rest of the pull goes on.
+    notices: tuple[str, ...] = ()
 
 
 @dc.dataclass(frozen=True, slots=True)
@@ -221,7 +227,14 @@ class CRMAdapter(t.Protocol):
         """Contacts modified in ``(since, until]`` (``since=None``: everything), oldest first."""
 
     def pull_activities(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Activity]]:
-        """Activity that occurred in ``(since, until]``, with ids stable across pulls."""
+        """Activity the CRM recorded or changed in ``(since, until]``, with ids stable across pulls.
+
+        That is more than what *occurred* in the window: activity logged late (a meeting entered a
+        week after it was held) and earlier activity that became a contact's in the window (a
+        visitor's page views, claimed when it converted) come with the pull that sees them arrive,
+        with their own ``occurred_at``. A page may therefore repeat an activity pulled before: ids
+        are stable and the store keeps the first copy.
+        """
 
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
         """Write one batch (at most :attr:`max_batch_size` contacts) of values; per-record outcomes.

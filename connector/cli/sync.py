@@ -120,6 +120,8 @@ def sync_command(
     for s in summaries:
         if s.error:
             console.print(f"[yellow]{s.crm}:[/yellow] {s.error}", highlight=False)
+        for notice in s.notices:
+            console.print(f"[yellow]{s.crm}:[/yellow] {notice}", highlight=False)
         if s.quarantined or s.rejected:
             console.print(f"[yellow]{s.crm}:[/yellow] {s.quarantined + s.rejected} record(s) quarantined; see `connector quarantine list --crm {s.crm}`", highlight=False)
     if any(s.status not in ("ok",) for s in summaries):
@@ -163,7 +165,7 @@ def _summary_table(summaries: t.Sequence[t.Any]) -> Table:
         table.add_column(s.crm, justify="right")
     rows: list[tuple[str, list[str]]] = [("status", [])]
     figures = [
-        ("pulled contacts", "pulled_contacts"), ("pulled activities", "pulled_activities"), ("rejected", "rejected"), ("scored", "scored"),
+        ("pulled contacts", "pulled_contacts"), ("pulled activities", "pulled_activities"), ("rejected", "rejected"), ("skipped", "skipped"), ("scored", "scored"),
         ("changed", "changed"), ("written", "written"), ("failed", "failed"), ("quarantined", "quarantined"), ("actions", "actions"),
         ("API calls", "api_calls"), ("retries", "retries"), ("429s", "rate_limited"),
     ]

@@ -320,6 +320,7 @@ class _Run:
             else:
                 self.store.save_activities(t.cast(list[Activity], page.records), now)
                 self.summary.pulled_activities += len(page.records)
+            self.note(page)
             for reject in page.rejects:
                 self.store.add_quarantine(reject.stream or stream, reject.record_id, reject.reason, reject.raw, now, self.summary.run_id)
                 self.summary.rejected += 1
@@ -334,6 +335,16 @@ class _Run:
         self.store.check_in_cursor(stream, cursor.checked_in(state, stream), utc(self.clock()))
         self.progress.finish(stage)
         return True
+
+    def note(self, page: Page[Contact] | Page[Activity]) -> None:
+        """Count what the adapter left out on purpose; report each notice once per run (a stream the CRM does not offer)."""
+        self.summary.skipped += sum(page.skipped.values())
+        for reason, n in page.skipped.items():
+            log.info("crm %s: %d record(s) skipped: %s", self.crm.name, n, reason)
+        for notice in page.notices:
+            if notice not in self.summary.notices:
+                self.summary.notices.append(notice)
+                log.warning("crm %s: %s", self.crm.name, notice)
 
     # 2-3. score, diff, outbox ----------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import typing as t
 from connector.adapters.base import CRMError, MappingProblem
 from connector.adapters.hubspot.mapping import HubSpotMapping
 from connector.adapters.hubspot.properties import PortalProperty, fetch_properties
+from connector.adapters.hubspot.web_events import events_unavailable
 from connector.yamlfile import YamlFileError, line_of, load_yaml
 
 if t.TYPE_CHECKING:
@@ -97,4 +98,24 @@ def check_mapping(client: HubSpotClient, mapping: HubSpotMapping, *, output_name
                     close = difflib.get_close_matches(event_type, sorted(known), n=3, cutoff=0.6)
                     hint = f" (did you mean {', '.join(close)}?)" if close else ""
                     report(("activities", "web_events", "types", event_type), f"the portal has no web event type '{event_type}'{hint}")
+        unavailable = _probe_events(client)
+        if unavailable:
+            report(("activities", "web_events", "enabled"), unavailable)
     return problems
+
+
+def _probe_events(client: HubSpotClient) -> str | None:
+    """Why the portal offers no web analytics events, or ``None`` when one query answers.
+
+    The event-types list answers on every tier ("an event type only available to Enterprise
+    subscriptions is returned for an account with a Professional subscription",
+    https://developers.hubspot.com/docs/guides/api/analytics-and-events/event-analytics), so only an
+    events query tells: a portal without an Enterprise hub answers it 403. A 400 (a portal that
+    serves one record at a time) is fine: the pull then reads per contact.
+    """
+    try:
+        answer = client.call("GET", "/events/v3/events", client.events.get_page, object_type="contact", limit=1, _preload_content=False)
+        answer.release_conn()
+    except CRMError as exc:
+        return events_unavailable(exc)
+    return None

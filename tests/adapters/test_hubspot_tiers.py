@@ -1,0 +1,29 @@
+"""Portals below Enterprise: ``check`` says the web-events stream is not offered and what that means."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+
+from connector.adapters.hubspot import HubSpotMapping
+from connector.sandbox.hubspot import HubSpotSandbox
+from connector.sandbox.hubspot.clock import SandboxClock
+from tests.adapters.conftest import T0, make_adapter
+
+
+@pytest.fixture(params=["professional", "enterprise"])
+def tiered(request: pytest.FixtureRequest) -> t.Iterator[HubSpotSandbox]:
+    with HubSpotSandbox(rate_limit=None, search_rate=None, clock=SandboxClock(frozen_ms=T0), tier=request.param) as sb:
+        yield sb
+
+
+def test_check_reports_web_events_the_portal_does_not_offer(tiered: HubSpotSandbox, mapping: HubSpotMapping) -> None:
+    adapter = make_adapter(tiered, mapping)
+    problems = [p for p in adapter.check([]) if p.key.startswith("activities.web_events")]
+    if tiered.portal.tier.web_analytics:
+        assert problems == []
+        return
+    (problem,) = problems
+    assert problem.key == "activities.web_events.enabled" and problem.line > 0
+    assert "Enterprise" in problem.message and "web_events.enabled: false" in problem.message

@@ -149,6 +149,18 @@ def _stop_on_signals(stop: threading.Event, console: Console) -> dict[signal.Sig
     return previous
 
 
+#: Attributes worth a glance in ``explain`` (a form's name over its id), in this order.
+_GLANCE = ("form_name", "form", "title", "subject", "url")
+
+
+def _attribute_summary(attributes: t.Mapping[str, t.Any]) -> str:
+    """A few telling attributes of an activity, ``(form_name: Contact us, url: ...)``."""
+    shown = [f"{k}: {attributes[k]}" for k in _GLANCE if attributes.get(k) not in (None, "")]
+    if "form_name" in attributes:
+        shown = [x for x in shown if not x.startswith("form: ")] if attributes.get("form") == attributes["form_name"] else shown
+    return f" ({', '.join(shown[:3])})" if shown else ""
+
+
 def _known(cfg: t.Any, crm: str | None) -> bool:
     try:
         cfg.crm(crm)
@@ -286,6 +298,10 @@ def explain_command(
         for f in found.firings:
             acts = "; ".join(f"{a['type']} {a['status']}" + (f" ({a['last_error']})" if a.get("last_error") else "") for a in f["actions"])
             console.print(f"  {_when(f['fired_at'])}  {f['model']}: {f['trigger']} ({f['watched']} = {f['value']}) -> {acts}", highlight=False)
+    if found.activities:
+        console.print("[bold]Recent activity[/bold]")
+        for a in found.activities:
+            console.print(f"  {_when(a['occurred_at'])}  {a['type']}{_attribute_summary(a['attributes'] or {})}", highlight=False)
     if found.pending:
         console.print(f"[bold]Waiting to be written:[/bold] {json.dumps(found.pending, default=str)}", highlight=False)
 

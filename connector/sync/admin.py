@@ -14,7 +14,7 @@ import typing as t
 import sqlalchemy as sa
 
 from connector.sync.outbox import read_written
-from connector.sync.tables import actions, contacts, cursors, firings, leases, outbox, quarantine, runs, scores, stage_history
+from connector.sync.tables import actions, activities, contacts, cursors, firings, leases, outbox, quarantine, runs, scores, stage_history
 
 __all__ = ["CRMStatus", "Explanation", "crm_names", "crm_status", "explain", "leaders", "quarantine_list", "quarantine_retry", "stage_counts"]
 
@@ -59,6 +59,12 @@ class Explanation:
     firings: list[dict[str, t.Any]]
     written: dict[str, t.Any]
     pending: dict[str, t.Any] | None
+    #: The contact's latest activities (type, occurred_at, attributes such as a form's name), newest first.
+    activities: list[dict[str, t.Any]] = dc.field(default_factory=list)
+
+
+#: Activities ``explain`` shows.
+RECENT_ACTIVITIES = 20
 
 
 def explain(engine: sa.Engine, crm: str, contact_id: str, model: str | None = None) -> Explanation | None:
@@ -84,7 +90,16 @@ def explain(engine: sa.Engine, crm: str, contact_id: str, model: str | None = No
             ]
         wrote = read_written(conn, crm, [contact_id]).get(contact_id, {})
         pend = conn.execute(sa.select(outbox.c["values"]).where(outbox.c.crm == crm, outbox.c.contact_id == contact_id, outbox.c.status == "pending")).first()
-    return Explanation(crm, contact_id, row[0], dict(row[1] or {}), score_rows, hist, fired, wrote, dict(pend[0]) if pend else None)
+        recent = [
+            dict(r._mapping)
+            for r in conn.execute(
+                sa.select(activities.c.type, activities.c.occurred_at, activities.c.attributes)
+                .where(activities.c.crm == crm, activities.c.contact_id == contact_id)
+                .order_by(activities.c.occurred_at.desc(), activities.c.id)
+                .limit(RECENT_ACTIVITIES)
+            )
+        ]
+    return Explanation(crm, contact_id, row[0], dict(row[1] or {}), score_rows, hist, fired, wrote, dict(pend[0]) if pend else None, recent)
 
 
 def quarantine_list(engine: sa.Engine, crm: str | None = None, *, stream: str | None = None, include_retried: bool = False, limit: int = 100) -> list[dict[str, t.Any]]:

@@ -9,7 +9,7 @@ import pytest
 from connector.adapters.hubspot import HubSpotMapping
 from connector.sandbox.hubspot import HubSpotSandbox
 from connector.sandbox.hubspot.clock import SandboxClock
-from tests.adapters.conftest import T0, make_adapter
+from tests.adapters.conftest import T0, add_example_forms, make_adapter
 
 
 @pytest.fixture(params=["professional", "enterprise"])
@@ -19,6 +19,7 @@ def tiered(request: pytest.FixtureRequest) -> t.Iterator[HubSpotSandbox]:
 
 
 def test_check_reports_web_events_the_portal_does_not_offer(tiered: HubSpotSandbox, mapping: HubSpotMapping) -> None:
+    add_example_forms(tiered)
     adapter = make_adapter(tiered, mapping)
     problems = [p for p in adapter.check([]) if p.key.startswith("activities.web_events")]
     if tiered.portal.tier.web_analytics:

@@ -131,7 +131,7 @@ def test_a_meeting_logged_a_week_late_counts_in_the_next_run_and_fires_the_trigg
         assert conn.execute(sa.text("select count(*) from activities where type = 'meeting'")).scalar() == 1
 
 
-def test_a_converted_visitors_earlier_page_views_count_in_the_next_run(config: ConnectorConfig, sandbox: HubSpotSandbox) -> None:
+def test_a_converted_visitors_earlier_page_views_count_in_the_next_run(config: ConnectorConfig, sandbox: HubSpotSandbox, tmp_path: pathlib.Path) -> None:
     (known,) = sandbox.store.add_contacts([{"email": "known@example.com"}])
     form = sandbox.store.forms.add("Contact us", sandbox.clock.now_ms()).id
     from connector.sandbox.hubspot.visitors import add_visitor_events, convert_visitor
@@ -155,6 +155,14 @@ def test_a_converted_visitors_earlier_page_views_count_in_the_next_run(config: C
     assert second.pulled_activities == 8, "3 earlier page views and a form submission each"
     assert stage(sandbox, created) == "mql" and stage(sandbox, known) == "mql"
     assert sorted(mqls(sandbox), key=int) == sorted([created, known], key=int)
+
+    from typer.testing import CliRunner
+
+    from connector.cli import app
+
+    shown = CliRunner().invoke(app, ["explain", created, "--config", str(tmp_path / "connector.yaml")])
+    assert shown.exit_code == 0, shown.output
+    assert "form_submit (form_name: Contact us" in shown.output, "explain names the form, not its GUID"
 
 
 @pytest.mark.parametrize("sandbox", [{"events_per_record_only": True}], indirect=True)

@@ -31,6 +31,7 @@ from connector.adapters.hubspot.activity import pull_activities
 from connector.adapters.hubspot.check import check_mapping
 from connector.adapters.hubspot.client import HubSpotClient
 from connector.adapters.hubspot.contacts import pull_contacts
+from connector.adapters.hubspot.forms import FormNames
 from connector.adapters.hubspot.lists import ListManager
 from connector.adapters.hubspot.mapping import HubSpotMapping, load_mapping
 from connector.adapters.hubspot.properties import PortalProperty, fetch_properties
@@ -72,6 +73,7 @@ class HubSpotAdapter:
         self.lists = ListManager(self.client)
         self._portal: dict[str, PortalProperty] | None = None
         self._tasks: TaskWriter | None = None
+        self.forms = FormNames(self.client)
 
     def portal_properties(self, *, refresh: bool = False) -> dict[str, PortalProperty]:
         """The portal's contact properties, read once per adapter (one call)."""
@@ -85,7 +87,7 @@ class HubSpotAdapter:
 
     def pull_activities(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Activity]]:
         """Web events, marketing email events and engagements that occurred in ``(since, until]``."""
-        return pull_activities(self.client, self.mapping, since, until)
+        return pull_activities(self.client, self.mapping, since, until, self.forms)
 
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
         """Batch-update values (100 per call; names mapped like outputs); ``push([])`` makes no call."""
@@ -113,7 +115,7 @@ class HubSpotAdapter:
 
     def check(self, outputs: t.Sequence[str]) -> list[MappingProblem]:
         """Compare the mapping (and the models' output names) with the portal."""
-        return check_mapping(self.client, self.mapping, output_names=outputs)
+        return check_mapping(self.client, self.mapping, output_names=outputs, forms=self.forms)
 
     def close(self) -> None:
         """Release connections."""

@@ -47,6 +47,7 @@ from connector.scoring.records import Activity, utc
 
 if t.TYPE_CHECKING:
     from connector.adapters.hubspot.client import HubSpotClient
+    from connector.adapters.hubspot.forms import FormNames
 
 __all__ = ["ENGAGEMENT_PROPERTIES", "pull_activities"]
 
@@ -62,14 +63,17 @@ Batch = tuple[list[Activity], list[Reject]]
 
 
 def pull_activities(
-    client: HubSpotClient, mapping: HubSpotMapping, since: dt.datetime | None, until: dt.datetime
+    client: HubSpotClient, mapping: HubSpotMapping, since: dt.datetime | None, until: dt.datetime, forms: FormNames | None = None
 ) -> t.Iterator[Page[Activity]]:
-    """All mapped activity HubSpot recorded in ``(since, until]`` (see the module doc for each source)."""
+    """All mapped activity HubSpot recorded in ``(since, until]`` (see the module doc for each source).
+
+    ``forms`` names the forms of submissions (attributes ``form`` and ``form_name``).
+    """
     since_ms = to_millis(since) if since is not None else None
     until_ms = to_millis(until)
     hold = utc(since) if since is not None else None
     acts = mapping.activities
-    web = WebEventPull(client, mapping, since_ms, until_ms) if acts.web_events.enabled and acts.web_events.types else None
+    web = WebEventPull(client, mapping, since_ms, until_ms, forms=forms) if acts.web_events.enabled and acts.web_events.types else None
     skipped: collections.Counter[str] = collections.Counter()
     sources: list[t.Iterator[Batch]] = []
     if web is not None:

@@ -11,6 +11,7 @@ import difflib
 import typing as t
 
 from connector.adapters.base import CRMError, MappingProblem
+from connector.adapters.hubspot.forms import FormNames
 from connector.adapters.hubspot.mapping import HubSpotMapping
 from connector.adapters.hubspot.properties import PortalProperty, fetch_properties
 from connector.adapters.hubspot.web_events import events_unavailable
@@ -44,7 +45,9 @@ def _hint(name: str, portal: t.Mapping[str, PortalProperty]) -> str:
     return f" (did you mean {', '.join(close)}?)" if close else ""
 
 
-def check_mapping(client: HubSpotClient, mapping: HubSpotMapping, *, output_names: t.Sequence[str] = ()) -> list[MappingProblem]:
+def check_mapping(
+    client: HubSpotClient, mapping: HubSpotMapping, *, output_names: t.Sequence[str] = (), forms: FormNames | None = None
+) -> list[MappingProblem]:
     """All problems of ``mapping`` against the portal; ``output_names`` adds the models' outputs."""
     source = mapping.source or "<mapping>"
     node = None
@@ -101,6 +104,13 @@ def check_mapping(client: HubSpotClient, mapping: HubSpotMapping, *, output_name
         unavailable = _probe_events(client)
         if unavailable:
             report(("activities", "web_events", "enabled"), unavailable)
+    if web.enabled and web.forms:
+        names = set((forms or FormNames(client)).listing().values())
+        for name in web.forms:
+            if name not in names:
+                close = difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.6)
+                hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+                report(("activities", "web_events", "forms", name), f"the portal has no form named {name!r}{hint}; submissions of it cannot be recognised")
     return problems
 
 

@@ -76,6 +76,7 @@ class HubSpotClient:
         self.owners = crm.owners.owners_api
         self.associations = crm.associations.v4.batch_api
         self.events = sdk.events.events_api
+        self.forms = sdk.marketing.forms.forms_api
 
     def _token_provider(self, settings: HubSpotSettings) -> TokenProvider:
         if settings.access_token is not None:

@@ -45,6 +45,7 @@ from connector.scoring.records import Activity
 
 if t.TYPE_CHECKING:
     from connector.adapters.hubspot.client import HubSpotClient
+    from connector.adapters.hubspot.forms import FormNames
 
 __all__ = ["FORM_EVENT_TYPES", "WebEventPull", "events_unavailable"]
 
@@ -85,6 +86,8 @@ class WebEventPull:
     per_record: bool = False
     #: Contacts whose earlier events were read in this pull.
     history_read: set[str] = dc.field(default_factory=set)
+    #: Form GUID -> name (``None``: submissions keep only their GUID).
+    forms: FormNames | None = None
 
     def batches(self) -> t.Iterator[Batch]:
         """Every batch of events: the window portal-wide (or per changed contact), then earlier visits."""
@@ -202,6 +205,12 @@ class WebEventPull:
             return Reject("activities", f"hs-event:{event_id}", "web event 'properties' is not an object", _jsonable(event))
         attributes: dict[str, t.Any] = {str(spec.attributes.get(k, k)): v for k, v in (props or {}).items()}
         attributes["hubspot_event_type"] = event_type
+        form_id = (props or {}).get("hs_form_id")
+        if form_id and self.forms is not None:
+            name = self.forms.name_of(str(form_id))
+            if name is not None:  # models match the mapping's value for the name, or the name itself
+                attributes["form_name"] = name
+                attributes["form"] = spec.forms.get(name, name)
         object_id = event.get("objectId")
         return Activity(
             id=f"hs-event:{event_id}",

@@ -1,0 +1,95 @@
+"""Forms by name: HubSpot's form GUIDs read through the forms API, so mappings and models can say "Contact us".
+
+A form submission names its form only by GUID (``hs_form_id``); the name people know is in the
+forms API: ``GET /marketing/v3/forms`` (``{"results": [{"id": <GUID>, "name": ...}], "paging":
+{"next": {"after": ...}}}``, at most 100 per page,
+https://developers.hubspot.com/docs/api-reference/marketing-forms-v3/forms/get-marketing-v3-forms-)
+and ``GET /marketing/v3/forms/{formId}`` for one (an archived form too, with ``archived=true``).
+The answers are read as plain JSON: with client-side validation on, SDK 12's form models cannot
+parse a real form (a field model requires the attributes of every field type at once).
+
+Read lazily, once per adapter: a pull with no form submission reads no form. A GUID missing from
+the list (a form created, or archived, since) is read on its own, once.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+from connector.adapters.base import CRMError
+
+if t.TYPE_CHECKING:
+    from connector.adapters.hubspot.client import HubSpotClient
+
+__all__ = ["FormNames"]
+
+PATH = "/marketing/v3/forms"
+PAGE = 100
+
+
+class FormNames:
+    """The portal's forms, GUID -> name, for one adapter."""
+
+    def __init__(self, client: HubSpotClient) -> None:
+        self.client = client
+        self._names: dict[str, str | None] | None = None
+
+    def listing(self) -> dict[str, str]:
+        """Every live form of every type: GUID -> name (read once)."""
+        if self._names is None:
+            names: dict[str, str | None] = {}
+            after: str | None = None
+            while True:
+                kwargs: dict[str, t.Any] = {"limit": PAGE, "form_types": ["all"]}
+                if after:
+                    kwargs["after"] = after
+                body = self._read("GET", PATH, self.client.forms.get_page, **kwargs)
+                results = body.get("results")
+                if not isinstance(results, list):
+                    raise CRMError(f"HubSpot answered GET {PATH} without a 'results' list: {str(body)[:200]}")
+                for form in results:
+                    if isinstance(form, dict) and form.get("id") and isinstance(form.get("name"), str):
+                        names[str(form["id"])] = form["name"]
+                nxt = (body.get("paging") or {}).get("next") if isinstance(body.get("paging"), dict) else None
+                after = str(nxt["after"]) if isinstance(nxt, dict) and nxt.get("after") else None
+                if not after:
+                    break
+            self._names = names
+        return {k: v for k, v in self._names.items() if v is not None}
+
+    def name_of(self, form_id: str) -> str | None:
+        """The form's name (an archived form's too); ``None`` when HubSpot has no such form."""
+        self.listing()
+        assert self._names is not None
+        if form_id not in self._names:
+            self._names[form_id] = None
+            for archived in (False, True):
+                try:
+                    body = self._read("GET", f"{PATH}/{form_id}", self.client.forms.get_by_id, form_id, archived=archived)
+                except CRMError as exc:
+                    if exc.status == 404:
+                        continue
+                    raise
+                if isinstance(body.get("name"), str):
+                    self._names[form_id] = body["name"]
+                    break
+        return self._names[form_id]
+
+    def ids_named(self, name: str) -> list[str]:
+        """GUIDs of the live forms called ``name`` (HubSpot does not enforce unique names)."""
+        return sorted(i for i, n in self.listing().items() if n == name)
+
+    def _read(self, method: str, path: str, fn: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> dict[str, t.Any]:
+        answer = self.client.call(method, path, fn, *args, _preload_content=False, **kwargs)
+        try:
+            data = answer.data
+        finally:
+            answer.release_conn()
+        try:
+            body = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise CRMError(f"HubSpot answered {method} {path} with something that is not JSON ({exc})") from None
+        if not isinstance(body, dict):
+            raise CRMError(f"HubSpot answered {method} {path} with something that is not a JSON object: {str(body)[:200]}")
+        return body

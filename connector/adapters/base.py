@@ -278,6 +278,10 @@ class RateLimits:
     searches_per_second: float | None = None
     #: Requests allowed per day; ``None``: no daily allowance.
     daily: int | None = None
+    #: ``default`` requests per window allowed until the CRM's answers announce the account's own
+    #: limit (the smallest plan's, so the first burst never meets a 429); then the announced limit,
+    #: up to ``requests``. ``None``: ``requests`` from the start.
+    unannounced: int | None = None
 
 
 @dc.dataclass(frozen=True)

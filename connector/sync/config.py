@@ -128,6 +128,7 @@ class RateLimitConfig(_Strict):
             per_seconds=self.per_seconds if self.per_seconds is not None else defaults.per_seconds,
             searches_per_second=self.searches_per_second if self.searches_per_second is not None else defaults.searches_per_second,
             daily=self.daily if self.daily is not None else defaults.daily,
+            unannounced=defaults.unannounced,
         )
 
 

@@ -62,8 +62,17 @@ def test_many_email_events_are_paged(sandbox: HubSpotSandbox, mapping: object) -
     small = HubSpotMapping.model_validate({"crm": "hubspot", "activities": {"email_events": {"page_size": 7}, "web_events": {"enabled": False}, "engagements": {"enabled": False}}})
     adapter = make_adapter(sandbox, small)
     sandbox.store.add_email_events([{"recipient": f"r{i}@x.io", "type": "OPEN", "created": T0 + i} for i in range(30)])
-    acts = _all(adapter, None, T0 + 100)
+    sandbox.requests_clear()
+    acts = _all(adapter, T0 - 1, T0 + 100)
     assert len({a.id for a in acts}) == 30
+    # HubSpot's default page is 10 and its offset is valid only "with the same query parameters
+    # (excluding offset itself and limit)": every page sends limit and repeats the first query.
+    from urllib.parse import parse_qsl
+
+    queries = [dict(parse_qsl(r.query)) for r in sandbox.requests if r.path.rstrip("/") == "/email/public/v1/events"]
+    assert len(queries) == 5 and all(q["limit"] == "7" for q in queries)
+    assert [{k: v for k, v in q.items() if k != "offset"} for q in queries] == [queries[0]] * 5
+    assert "offset" not in queries[0] and all(q["offset"] for q in queries[1:])
 
 
 def test_engagements_become_one_activity_per_associated_contact(sandbox: HubSpotSandbox, adapter: HubSpotAdapter) -> None:

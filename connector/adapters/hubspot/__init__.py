@@ -144,7 +144,9 @@ ADAPTER = AdapterSpec(
     ca_bundle_env="HUBSPOT_CA_BUNDLE",
     # https://developers.hubspot.com/docs/api/usage-details: 190 requests per 10 s for a private
     # app on a paid tier; CRM search 5 requests per second per account, a separate budget.
-    rate_limits=RateLimits(requests=190, per_seconds=10.0, searches_per_second=5.0),
+    # Free and Starter portals allow 100 per 10 s (private apps overview): until the first answer's
+    # X-HubSpot-RateLimit-Max says which plan this is, the limiter keeps to that.
+    rate_limits=RateLimits(requests=190, per_seconds=10.0, searches_per_second=5.0, unannounced=100),
     max_batch_size=BATCH_SIZE,
     # Property values may be longer; a reasons summary beyond this is no longer read by anyone.
     max_text_length=500,

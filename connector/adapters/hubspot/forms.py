@@ -14,10 +14,10 @@ the list (a form created, or archived, since) is read on its own, once.
 
 from __future__ import annotations
 
-import json
 import typing as t
 
 from connector.adapters.base import CRMError
+from connector.adapters.hubspot.client import call_json
 
 if t.TYPE_CHECKING:
     from connector.adapters.hubspot.client import HubSpotClient
@@ -44,7 +44,7 @@ class FormNames:
                 kwargs: dict[str, t.Any] = {"limit": PAGE, "form_types": ["all"]}
                 if after:
                     kwargs["after"] = after
-                body = self._read("GET", PATH, self.client.forms.get_page, **kwargs)
+                body = call_json(self.client, "GET", PATH, self.client.forms.get_page, **kwargs)
                 results = body.get("results")
                 if not isinstance(results, list):
                     raise CRMError(f"HubSpot answered GET {PATH} without a 'results' list: {str(body)[:200]}")
@@ -66,7 +66,7 @@ class FormNames:
             self._names[form_id] = None
             for archived in (False, True):
                 try:
-                    body = self._read("GET", f"{PATH}/{form_id}", self.client.forms.get_by_id, form_id, archived=archived)
+                    body = call_json(self.client, "GET", f"{PATH}/{form_id}", self.client.forms.get_by_id, form_id, archived=archived)
                 except CRMError as exc:
                     if exc.status == 404:
                         continue
@@ -79,17 +79,3 @@ class FormNames:
     def ids_named(self, name: str) -> list[str]:
         """GUIDs of the live forms called ``name`` (HubSpot does not enforce unique names)."""
         return sorted(i for i, n in self.listing().items() if n == name)
-
-    def _read(self, method: str, path: str, fn: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> dict[str, t.Any]:
-        answer = self.client.call(method, path, fn, *args, _preload_content=False, **kwargs)
-        try:
-            data = answer.data
-        finally:
-            answer.release_conn()
-        try:
-            body = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise CRMError(f"HubSpot answered {method} {path} with something that is not JSON ({exc})") from None
-        if not isinstance(body, dict):
-            raise CRMError(f"HubSpot answered {method} {path} with something that is not a JSON object: {str(body)[:200]}")
-        return body

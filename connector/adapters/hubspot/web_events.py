@@ -35,10 +35,10 @@ from __future__ import annotations
 
 import dataclasses as dc
 import datetime as dt
-import json
 import typing as t
 
 from connector.adapters.base import CRMError, Reject
+from connector.adapters.hubspot.client import call_json
 from connector.adapters.hubspot.mapping import ConversionError, HubSpotMapping, parse_hubspot_time
 from connector.adapters.hubspot.search import keyset_search, record_millis
 from connector.scoring.records import Activity
@@ -169,8 +169,7 @@ class WebEventPull:
                 kwargs["after"] = after
             # Read as plain JSON: the SDK's models would parse every occurredAt with dateutil (most
             # of the CPU of a large activity pull); the fields used are checked per event.
-            answer = self.client.call("GET", PATH, self.client.events.get_page, _preload_content=False, **kwargs)
-            body = json_body(answer, PATH)
+            body = json_body(self.client, kwargs)
             records: list[Activity] = []
             rejects: list[Reject] = []
             for event in body["results"]:
@@ -235,22 +234,15 @@ def _in_window(occurred: dt.datetime, since_ms: int | None, until_ms: int) -> bo
     return (since_ms is None or ms > since_ms) and ms <= until_ms
 
 
-def json_body(answer: t.Any, path: str) -> dict[str, t.Any]:
-    """A raw (``_preload_content=False``) answer as a JSON object with a ``results`` list.
+def json_body(client: HubSpotClient, kwargs: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """One events query as a JSON object with a ``results`` list.
 
     Raises:
         CRMError: anything else (the page cannot be read; the run fails with this message).
     """
-    try:
-        data = answer.data
-    finally:
-        answer.release_conn()
-    try:
-        body = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CRMError(f"HubSpot answered GET {path} with something that is not JSON ({exc}): {str(data[:200])!r}") from None
-    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
-        raise CRMError(f"HubSpot answered GET {path} without a 'results' list: {str(body)[:200]}")
+    body = call_json(client, "GET", PATH, client.events.get_page, **kwargs)
+    if not isinstance(body.get("results"), list):
+        raise CRMError(f"HubSpot answered GET {PATH} without a 'results' list: {str(body)[:200]}")
     return body
 
 

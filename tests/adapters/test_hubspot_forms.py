@@ -54,3 +54,25 @@ def test_free_text_industry_is_translated_without_assuming_codes(sandbox: HubSpo
     assert [r for p in pages for r in p.rejects] == []
     got = {c.email: c.properties.get("industry") for p in pages for c in p.records}
     assert [got[f"c{i}@x.io"] for i in range(len(typed))] == ["Software", "software", "SaaS", "Financial Services", "Software", "Nonprofit", None]
+
+
+def test_without_the_forms_scope_submissions_keep_their_guid_and_the_run_is_told() -> None:
+    import typing as t
+
+    from connector.adapters.base import CRMError
+    from connector.adapters.hubspot.forms import FormNames
+
+    class Refusing:
+        """A client whose app lacks the ``forms`` scope (the sandbox has no scopes to take away)."""
+
+        forms = type("FormsApi", (), {"get_page": None, "get_by_id": None})()
+        calls = 0
+
+        def call(self, method: str, path: str, fn: object, *args: object, **kwargs: object) -> t.NoReturn:
+            Refusing.calls += 1
+            raise CRMError("HubSpot token is missing scope forms (403 on GET /marketing/v3/forms: ...)", status=403)
+
+    names = FormNames(t.cast(t.Any, Refusing()))
+    assert names.name_of("b6336282-50ec-465e-894e-e368146fa25f") is None and names.listing() == {}
+    assert Refusing.calls == 1, "refused once, not asked again per form"
+    assert names.notice is not None and "'forms' scope" in names.notice and "score nothing" in names.notice

@@ -89,7 +89,7 @@ def pull_activities(
                 yield Page(pending[0], pending[1], hold)
             pending = (records, rejects)
     last = pending or ([], [])
-    notices = (web.notice,) if web is not None and web.notice else ()
+    notices = tuple(n for n in (web.notice if web is not None else None, forms.notice if forms is not None else None) if n)
     yield Page(last[0], last[1], dt.datetime.fromtimestamp(until_ms / 1000, tz=dt.UTC), skipped=dict(skipped), notices=notices)
 
 

@@ -105,8 +105,11 @@ def check_mapping(
         if unavailable:
             report(("activities", "web_events", "enabled"), unavailable)
     if web.enabled and web.forms:
-        names = set((forms or FormNames(client)).listing().values())
-        for name in web.forms:
+        forms = forms or FormNames(client)
+        names = set(forms.listing().values())
+        if forms.notice is not None:
+            report(("activities", "web_events", "forms"), forms.notice)
+        for name in web.forms if forms.notice is None else ():
             if name not in names:
                 close = difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.6)
                 hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""

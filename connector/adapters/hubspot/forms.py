@@ -34,35 +34,50 @@ class FormNames:
     def __init__(self, client: HubSpotClient) -> None:
         self.client = client
         self._names: dict[str, str | None] | None = None
+        #: Why no form has a name (the app lacks the ``forms`` scope: 403), else ``None``.
+        self.notice: str | None = None
 
     def listing(self) -> dict[str, str]:
-        """Every live form of every type: GUID -> name (read once)."""
+        """Every live form of every type: GUID -> name (read once; empty when the forms API is refused)."""
         if self._names is None:
-            names: dict[str, str | None] = {}
-            after: str | None = None
-            while True:
-                kwargs: dict[str, t.Any] = {"limit": PAGE, "form_types": ["all"]}
-                if after:
-                    kwargs["after"] = after
-                body = call_json(self.client, "GET", PATH, self.client.forms.get_page, **kwargs)
-                results = body.get("results")
-                if not isinstance(results, list):
-                    raise CRMError(f"HubSpot answered GET {PATH} without a 'results' list: {str(body)[:200]}")
-                for form in results:
-                    if isinstance(form, dict) and form.get("id") and isinstance(form.get("name"), str):
-                        names[str(form["id"])] = form["name"]
-                nxt = (body.get("paging") or {}).get("next") if isinstance(body.get("paging"), dict) else None
-                after = str(nxt["after"]) if isinstance(nxt, dict) and nxt.get("after") else None
-                if not after:
-                    break
-            self._names = names
+            try:
+                self._names = self._read_all()
+            except CRMError as exc:
+                if exc.status != 403:
+                    raise
+                self._names = {}
+                self.notice = (
+                    "HubSpot refused to list the portal's forms (403: the app needs the 'forms' scope). Form submissions "
+                    f"carry no form name, so rules on a form score nothing. HubSpot said: {exc}"
+                )
         return {k: v for k, v in self._names.items() if v is not None}
+
+    def _read_all(self) -> dict[str, str | None]:
+        """Every form, every page of ``GET /marketing/v3/forms`` (``formTypes=all``)."""
+        names: dict[str, str | None] = {}
+        after: str | None = None
+        while True:
+            kwargs: dict[str, t.Any] = {"limit": PAGE, "form_types": ["all"]}
+            if after:
+                kwargs["after"] = after
+            body = call_json(self.client, "GET", PATH, self.client.forms.get_page, **kwargs)
+            results = body.get("results")
+            if not isinstance(results, list):
+                raise CRMError(f"HubSpot answered GET {PATH} without a 'results' list: {str(body)[:200]}")
+            for form in results:
+                if isinstance(form, dict) and form.get("id") and isinstance(form.get("name"), str):
+                    names[str(form["id"])] = form["name"]
+            nxt = (body.get("paging") or {}).get("next") if isinstance(body.get("paging"), dict) else None
+            after = str(nxt["after"]) if isinstance(nxt, dict) and nxt.get("after") else None
+            if not after:
+                break
+        return names
 
     def name_of(self, form_id: str) -> str | None:
         """The form's name (an archived form's too); ``None`` when HubSpot has no such form."""
         self.listing()
         assert self._names is not None
-        if form_id not in self._names:
+        if form_id not in self._names and self.notice is None:
             self._names[form_id] = None
             for archived in (False, True):
                 try:
@@ -74,7 +89,7 @@ class FormNames:
                 if isinstance(body.get("name"), str):
                     self._names[form_id] = body["name"]
                     break
-        return self._names[form_id]
+        return self._names.get(form_id)
 
     def ids_named(self, name: str) -> list[str]:
         """GUIDs of the live forms called ``name`` (HubSpot does not enforce unique names)."""

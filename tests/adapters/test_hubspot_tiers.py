@@ -28,3 +28,18 @@ def test_check_reports_web_events_the_portal_does_not_offer(tiered: HubSpotSandb
     (problem,) = problems
     assert problem.key == "activities.web_events.enabled" and problem.line > 0
     assert "Enterprise" in problem.message and "web_events.enabled: false" in problem.message
+
+
+@pytest.mark.parametrize(("tier", "limit"), [("starter", 100), ("professional", 190)])
+def test_the_limiter_keeps_to_the_smallest_plan_until_the_first_answer_names_the_portals(tier: str, limit: int, mapping: HubSpotMapping) -> None:
+    from connector.adapters.hubspot import ADAPTER
+    from connector.sync.ratelimit import RateLimiter
+
+    gate = RateLimiter.from_limits(ADAPTER.rate_limits)
+    assert gate.default.limit == 100, "before any answer: a Starter portal's 100 per 10 s"
+    with HubSpotSandbox(clock=SandboxClock(frozen_ms=T0), tier=tier, search_rate=None) as sb:
+        adapter = make_adapter(sb, mapping, gate=gate)
+        adapter.portal_properties()  # one ordinary call: its answer carries X-HubSpot-RateLimit-Max
+        adapter.close()
+        assert [r.status for r in sb.requests] == [200]
+    assert (gate.default.limit, gate.default.interval) == (limit, 10.0)

@@ -74,6 +74,8 @@ Stream = t.Literal["contacts", "activities"]
 AHEAD_RECORDS = 20_000
 #: Chunks being scored (in the worker) ahead of the one committed next.
 SCORING_AHEAD = 2
+#: (CRM, notice) pairs already warned about in this process (see ``_Run.note``).
+_NOTICED: set[tuple[str, str]] = set()
 
 
 def _real_clock() -> dt.datetime:
@@ -337,14 +339,21 @@ class _Run:
         return True
 
     def note(self, page: Page[Contact] | Page[Activity]) -> None:
-        """Count what the adapter left out on purpose; report each notice once per run (a stream the CRM does not offer)."""
+        """Count what the adapter left out on purpose; report each notice once (a stream the CRM does not offer).
+
+        Every run's summary lists its notices; the log warns once per CRM and process (a scheduler
+        syncing every 15 minutes would otherwise repeat it 96 times a day), later runs log it at INFO.
+        """
         self.summary.skipped += sum(page.skipped.values())
         for reason, n in page.skipped.items():
             log.info("crm %s: %d record(s) skipped: %s", self.crm.name, n, reason)
         for notice in page.notices:
-            if notice not in self.summary.notices:
-                self.summary.notices.append(notice)
-                log.warning("crm %s: %s", self.crm.name, notice)
+            if notice in self.summary.notices:
+                continue
+            self.summary.notices.append(notice)
+            first = (self.crm.name, notice) not in _NOTICED
+            _NOTICED.add((self.crm.name, notice))
+            log.log(logging.WARNING if first else logging.INFO, "crm %s: %s", self.crm.name, notice)
 
     # 2-3. score, diff, outbox ----------------------------------------------------------------------
 

@@ -193,7 +193,15 @@ def test_a_portal_serving_one_record_at_a_time_is_read_per_changed_contact(confi
 
 
 @pytest.mark.parametrize("sandbox", [{"tier": "professional"}], indirect=True)
-def test_a_portal_without_web_analytics_skips_that_stream_once_and_syncs_the_rest(config: ConnectorConfig, sandbox: HubSpotSandbox) -> None:
+def test_a_portal_without_web_analytics_skips_that_stream_once_and_syncs_the_rest(
+    config: ConnectorConfig, sandbox: HubSpotSandbox, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+
+    from connector.sync import pipeline
+
+    monkeypatch.setattr(pipeline, "_NOTICED", set())  # a fresh process
+    caplog.set_level(logging.INFO, logger="connector.sync.pipeline")
     (cid,) = sandbox.store.add_contacts([{"email": "ann@example.com"}])
     sandbox.store.add_events([{"objectId": cid, "eventType": "e_visited_page", "occurredAt": T0 - DAY, "properties": {}}])
     sandbox.store.add_engagement("meetings", {"hs_timestamp": str(T0 - DAY)}, contact_ids=[cid])
@@ -205,3 +213,10 @@ def test_a_portal_without_web_analytics_skips_that_stream_once_and_syncs_the_res
     assert "not available to this portal" in notice and "Enterprise" in notice and "score nothing" in notice
     events = [r for r in sandbox.requests if r.path.rstrip("/") == "/events/v3/events"]
     assert [r.status for r in events] == [403], "one refused query, no walk per event type, no per-contact reads"
+    assert "correlationId" not in notice, "the same refusal reads the same every run"
+
+    sandbox.clock.advance(seconds=60)
+    again = run_sync(config, "portal", clock=clock_of(sandbox))
+    assert again.status == "ok" and again.notices == [notice], "every run's summary lists it"
+    said = [r for r in caplog.records if "not available to this portal" in r.getMessage()]
+    assert [r.levelname for r in said] == ["WARNING", "INFO"], "the log warns once per process, then says it at INFO"

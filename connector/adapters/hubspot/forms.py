@@ -45,10 +45,12 @@ class FormNames:
             except CRMError as exc:
                 if exc.status != 403:
                     raise
+                from connector.adapters.hubspot.web_events import stable
+
                 self._names = {}
                 self.notice = (
                     "HubSpot refused to list the portal's forms (403: the app needs the 'forms' scope). Form submissions "
-                    f"carry no form name, so rules on a form score nothing. HubSpot said: {exc}"
+                    f"carry no form name, so rules on a form score nothing. HubSpot said: {stable(exc)}"
                 )
         return {k: v for k, v in self._names.items() if v is not None}
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses as dc
 import datetime as dt
+import re
 import typing as t
 
 from connector.adapters.base import CRMError, Reject
@@ -47,7 +48,7 @@ if t.TYPE_CHECKING:
     from connector.adapters.hubspot.client import HubSpotClient
     from connector.adapters.hubspot.forms import FormNames
 
-__all__ = ["FORM_EVENT_TYPES", "WebEventPull", "events_unavailable"]
+__all__ = ["FORM_EVENT_TYPES", "WebEventPull", "events_unavailable", "stable"]
 
 PATH = "/events/v3/events"
 #: Event types that record a form submission: the moment a visitor is created or identified.
@@ -63,8 +64,13 @@ def events_unavailable(exc: CRMError) -> str | None:
         "HubSpot web analytics events are not available to this portal (403 on GET /events/v3/events: the events "
         "API needs an Enterprise hub, or the app lacks the 'business-intelligence' scope). Page views and form "
         "submissions are not pulled, so rules on them score nothing; e-mail events and engagements still are. "
-        f"Set activities.web_events.enabled: false to stop trying. HubSpot said: {exc}"
+        f"Set activities.web_events.enabled: false to stop trying. HubSpot said: {stable(exc)}"
     )
+
+
+def stable(exc: CRMError) -> str:
+    """The error's text without its correlation id, so the same refusal reads the same every run."""
+    return re.sub(r", correlationId [^\]]*", "", str(exc))
 
 
 def _refused_portal_wide(exc: CRMError) -> bool:

@@ -107,7 +107,7 @@ def check_mapping(
             report(("activities", "web_events", "forms"), forms.notice)
         for name in web.forms if forms.notice is None else ():
             if name not in names:
-                report(("activities", "web_events", "forms", name), f"the portal has no form named {name!r}{hint(name, sorted(names))}; submissions of it cannot be recognised")
+                report(("activities", "web_events", "forms", name), f"the portal has no form named {name!r}{hint(name, sorted(names), quoted=True)}; submissions of it cannot be recognised")
     return problems
 
 

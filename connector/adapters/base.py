@@ -193,6 +193,12 @@ class Page(t.Generic[R]):
     #: activity and history to the successor, drops their pending writes and stops scoring them.
     #: Contact pulls only.
     gone: t.Mapping[str, str | None] = dc.field(default_factory=dict)
+    #: Records left out on purpose, by reason (``"call without contact": 3``): not errors, so counted
+    #: in the run's summary and never quarantined.
+    skipped: t.Mapping[str, int] = dc.field(default_factory=dict)
+    #: Something the CRM does not offer this account, and what it means for scores (a stream the
+    #: plan lacks). The sync reports each text once per run; the rest of the pull goes on.
+    notices: tuple[str, ...] = ()
 
 
 @dc.dataclass(frozen=True, slots=True)
@@ -312,7 +318,14 @@ class CRMAdapter(t.Protocol):
         """Contacts modified in ``(since, until]`` (``since=None``: everything), oldest first."""
 
     def pull_activities(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Activity]]:
-        """Activity that occurred in ``(since, until]``, with ids stable across pulls."""
+        """Activity the CRM recorded or changed in ``(since, until]``, with ids stable across pulls.
+
+        That is more than what *occurred* in the window: activity logged late (a meeting entered a
+        week after it was held) and earlier activity that became a contact's in the window (a
+        visitor's page views, claimed when it converted) come with the pull that sees them arrive,
+        with their own ``occurred_at``. A page may therefore repeat an activity pulled before: ids
+        are stable and the store keeps the first copy.
+        """
 
     def pull_outcomes(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Outcome]]:
         """Outcomes that happened or changed in ``(since, until]``, as the mapping asks for them.
@@ -369,6 +382,10 @@ class RateLimits:
     searches_per_second: float | None = None
     #: Requests allowed per day; ``None``: no daily allowance.
     daily: int | None = None
+    #: ``default`` requests per window allowed until the CRM's answers announce the account's own
+    #: limit (the smallest plan's, so the first burst never meets a 429); then the announced limit,
+    #: up to ``requests``. ``None``: ``requests`` from the start.
+    unannounced: int | None = None
 
 
 @dc.dataclass(frozen=True)

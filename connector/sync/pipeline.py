@@ -80,6 +80,8 @@ AHEAD_RECORDS = 20_000
 SCORING_AHEAD = 2
 #: Seconds between two recordings of a run's counters in its row, so a killed run shows what it did.
 PROGRESS_EVERY = 5.0
+#: (CRM, notice) pairs already warned about in this process (see ``_Run.note``).
+_NOTICED: set[tuple[str, str]] = set()
 
 
 def _real_clock() -> dt.datetime:
@@ -379,6 +381,7 @@ class _Run:
                 self.summary.pulled_activities += len(page.records)
             else:
                 save_outcomes(self.store.engine, self.crm.name, t.cast(list[Outcome], page.records), now)
+            self.note(page)
             for reject in page.rejects:
                 self.store.add_quarantine(reject.stream or stream, reject.record_id, reject.reason, reject.raw, now, self.summary.run_id)
                 self.summary.rejected += 1
@@ -393,6 +396,23 @@ class _Run:
         self.store.check_in_cursor(stream, cursor.checked_in(state, stream), utc(self.clock()))
         self.progress.finish(stage)
         return True
+
+    def note(self, page: Page[Contact] | Page[Activity] | Page[Outcome]) -> None:
+        """Count what the adapter left out on purpose; report each notice once (a stream the CRM does not offer).
+
+        Every run's summary lists its notices; the log warns once per CRM and process (a scheduler
+        syncing every 15 minutes would otherwise repeat it 96 times a day), later runs log it at INFO.
+        """
+        self.summary.skipped += sum(page.skipped.values())
+        for reason, n in page.skipped.items():
+            log.info("crm %s: %d record(s) skipped: %s", self.crm.name, n, reason)
+        for notice in page.notices:
+            if notice in self.summary.notices:
+                continue
+            self.summary.notices.append(notice)
+            first = (self.crm.name, notice) not in _NOTICED
+            _NOTICED.add((self.crm.name, notice))
+            log.log(logging.WARNING if first else logging.INFO, "crm %s: %s", self.crm.name, notice)
 
     # 2-3. score, diff, outbox ----------------------------------------------------------------------
 
@@ -453,7 +473,9 @@ class _Run:
             self.store.save_scores(conn, chunk.scores)
             self.store.add_stage_changes(conn, chunk.moves)
             record_firings(conn, self.crm.name, chunk.firings)
-            self.summary.changed += stage_changes(conn, self.crm.name, chunk.desired, chunk.as_of, self.summary.run_id, companions=companions)
+            self.summary.changed += stage_changes(
+                conn, self.crm.name, chunk.desired, chunk.as_of, self.summary.run_id, companions=companions, policy=self.crm.write_policy
+            )
             self.store.clear_needs_score(conn, chunk.ids)
             for cid, reason, raw in chunk.failed:
                 self.store.add_quarantine("scoring", cid, reason, raw, now, self.summary.run_id, conn=conn)

@@ -32,6 +32,7 @@ from connector.adapters.hubspot.activity import pull_activities
 from connector.adapters.hubspot.check import check_mapping
 from connector.adapters.hubspot.client import HubSpotClient
 from connector.adapters.hubspot.contacts import fetch_contacts, pull_contacts
+from connector.adapters.hubspot.forms import FormNames
 from connector.adapters.hubspot.lists import ListManager
 from connector.adapters.hubspot.mapping import HubSpotMapping, load_mapping
 from connector.adapters.hubspot.outcomes import pull_outcomes
@@ -76,6 +77,7 @@ class HubSpotAdapter:
         self.lists = ListManager(self.client)
         self._portal: dict[str, PortalProperty] | None = None
         self._tasks: TaskWriter | None = None
+        self.forms = FormNames(self.client)
 
     def portal_properties(self, *, refresh: bool = False) -> dict[str, PortalProperty]:
         """The portal's contact properties, read once per adapter (one call)."""
@@ -89,7 +91,7 @@ class HubSpotAdapter:
 
     def pull_activities(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Activity]]:
         """Web events, marketing email events and engagements that occurred in ``(since, until]``."""
-        return pull_activities(self.client, self.mapping, since, until)
+        return pull_activities(self.client, self.mapping, since, until, self.forms)
 
     def pull_outcomes(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Outcome]]:
         """Customers and won deals of ``(since, until]``, as the mapping's ``outcomes`` asks (see :mod:`.outcomes`)."""
@@ -125,7 +127,7 @@ class HubSpotAdapter:
 
     def check(self, outputs: t.Sequence[str]) -> list[MappingProblem]:
         """Compare the mapping (and the models' output names) with the portal."""
-        return check_mapping(self.client, self.mapping, output_names=outputs)
+        return check_mapping(self.client, self.mapping, output_names=outputs, forms=self.forms)
 
     def close(self) -> None:
         """Release connections."""
@@ -154,7 +156,9 @@ ADAPTER = AdapterSpec(
     ca_bundle_env="HUBSPOT_CA_BUNDLE",
     # https://developers.hubspot.com/docs/api/usage-details: 190 requests per 10 s for a private
     # app on a paid tier; CRM search 5 requests per second per account, a separate budget.
-    rate_limits=RateLimits(requests=190, per_seconds=10.0, searches_per_second=5.0),
+    # Free and Starter portals allow 100 per 10 s (private apps overview): until the first answer's
+    # X-HubSpot-RateLimit-Max says which plan this is, the limiter keeps to that.
+    rate_limits=RateLimits(requests=190, per_seconds=10.0, searches_per_second=5.0, unannounced=100),
     max_batch_size=BATCH_SIZE,
     # Property values may be longer; a reasons summary beyond this is no longer read by anyone.
     max_text_length=500,

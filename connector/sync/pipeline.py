@@ -218,6 +218,7 @@ class _Run:
         until = utc(self.clock())
         with self.store.transaction() as conn:
             release_unsent(conn, self.crm.name)  # rows a killed run was sending
+        self.store.statistics.start()  # a store never analyzed (older version, bulk import) gets its statistics first
         pusher = self.pusher().start()
         self.scoring = self.in_process()
         scored = False
@@ -314,11 +315,12 @@ class _Run:
             now = utc(self.clock())
             if stream == "contacts":
                 changed = self.store.save_contacts(t.cast(list[Contact], page.records), now)
+                self.store.statistics.stored(len(changed))
                 self.summary.pulled_contacts += len(page.records)
                 if changed and on_page is not None:
                     on_page(changed)
             else:
-                self.store.save_activities(t.cast(list[Activity], page.records), now)
+                self.store.statistics.stored(self.store.save_activities(t.cast(list[Activity], page.records), now))
                 self.summary.pulled_activities += len(page.records)
             for reject in page.rejects:
                 self.store.add_quarantine(reject.stream or stream, reject.record_id, reject.reason, reject.raw, now, self.summary.run_id)
@@ -398,6 +400,7 @@ class _Run:
             self.store.clear_needs_score(conn, chunk.ids)
             for cid, reason, raw in chunk.failed:
                 self.store.add_quarantine("scoring", cid, reason, raw, now, self.summary.run_id, conn=conn)
+        self.store.statistics.stored(len(chunk.scores) + len(chunk.moves))
         self.summary.scored += len(chunk.ids) - len(chunk.failed)
         self.summary.quarantined += len(chunk.failed)
         self.progress.advance("score", len(chunk.ids))

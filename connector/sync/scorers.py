@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses as dc
 import datetime as dt
+import hashlib
 import pathlib
 import typing as t
 
@@ -94,7 +95,7 @@ class ScoredChunk:
     ids: list[str]
     #: The instant the chunk was scored as of.
     as_of: dt.datetime
-    #: Rows of the ``scores`` table (without ``crm``).
+    #: Rows of the ``scores`` table (without ``crm``) that changed: a score equal to the stored one is left out.
     scores: list[dict[str, t.Any]] = dc.field(default_factory=list)
     #: contact id -> output field -> the value the CRM should hold (JSON-ready: datetimes as ISO text).
     desired: dict[str, dict[str, t.Any]] = dc.field(default_factory=dict)
@@ -108,20 +109,30 @@ class ScoredChunk:
 
 
 def score_row(result: ScoreResult) -> dict[str, t.Any]:
-    """A score as its row of the ``scores`` table: dimensions, reasons and state already JSON-encoded."""
+    """A score as its row of the ``scores`` table: dimensions, reasons and state already JSON-encoded.
+
+    ``digest`` hashes every column but ``as_of``: a rescoring giving the stored digest again
+    changed nothing, and its row is not written (:func:`score_chunk`).
+    """
+    dimensions = encoded_json(dict(result.dimensions))
+    reasons = encoded_json([x.to_dict() for x in result.reasons])
+    state = encoded_json(result.state.to_dict())
+    changes_at = result.changes_at.isoformat() if result.changes_at else ""
+    parts = (repr(result.score), dimensions, str(result.grade), str(result.matrix), str(result.stage), str(result.excluded), reasons, state, changes_at)
     return {
         "contact_id": result.contact_id,
         "model": result.model,
         "score": result.score,
-        "dimensions": encoded_json(dict(result.dimensions)),
+        "dimensions": dimensions,
         "grade": result.grade,
         "matrix": result.matrix,
         "stage": result.stage,
         "excluded": result.excluded,
-        "reasons": encoded_json([x.to_dict() for x in result.reasons]),
-        "state": encoded_json(result.state.to_dict()),
+        "reasons": reasons,
+        "state": state,
         "as_of": result.as_of,
         "changes_at": result.changes_at,
+        "digest": hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest(),
     }
 
 
@@ -141,7 +152,9 @@ def score_chunk(store: Store, scorers: ScorerSet, ids: t.Sequence[str], *, as_of
     by_name = {m.model: m for m in scorers.models}
     names = {m.model: m.output_names() for m in scorers.models}
     for r in results:
-        out.scores.append(score_row(r))
+        row = score_row(r)
+        if data.digest.get((r.contact_id, r.model)) != row["digest"]:
+            out.scores.append(row)  # an unchanged score is not written again (the daily rescore: almost all)
         wanted = outputs_of(r, by_name[r.model], reasons_limit, names[r.model])
         out.desired.setdefault(r.contact_id, {}).update({field: jsonable(value) for field, value in wanted.items()})
         before = data.previous_stage.get((r.contact_id, r.model))

@@ -143,6 +143,10 @@ class ScoreRow(SQLModel, table=True):
     state: dict[str, t.Any] | None = _json()
     as_of: dt.datetime = _ts(nullable=False)
     changes_at: dt.datetime | None = _ts()
+    #: A hash of every column above but ``as_of`` (:func:`connector.sync.scorers.score_row`): a
+    #: rescoring that gives the same digest writes nothing (``as_of`` is then the last scoring that
+    #: changed the row). NULL for rows written before schema 0011.
+    digest: str | None = Field(default=None, max_length=32)
 
 
 class WrittenRow(SQLModel, table=True):

@@ -19,7 +19,7 @@ def test_head_schema_matches_the_tables(database_url: str) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), metadata)
     assert diff == []
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0011"
     engine.dispose()
 
 
@@ -34,7 +34,7 @@ def test_upgrade_from_the_first_revision_keeps_state(database_url: str) -> None:
     engine.dispose()
 
     engine = open_database(database_url)  # what every start does
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0011"
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT email FROM contacts WHERE id = 'c1'")).scalar_one() == "a@b.c"
         assert conn.execute(sa.text("SELECT pulled_contacts, owner FROM runs")).one() == (5, None)
@@ -46,5 +46,5 @@ def test_upgrade_from_the_first_revision_keeps_state(database_url: str) -> None:
 def test_upgrading_twice_is_harmless(database_url: str) -> None:
     open_database(database_url).dispose()
     engine = open_database(database_url)
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0011"
     engine.dispose()

@@ -50,8 +50,8 @@ AS_OF = dt.datetime(2026, 11, 1, 3, 0, tzinfo=dt.UTC)
 def load_portal(database_url: str, contacts: int, activities: int, seed: int) -> dict[str, float]:
     """Generate the portal and write it into the state store; returns the seconds of each step."""
     import numpy as np
-
     from _scoring_data import generate
+
     from connector.scoring.columns import from_micros
     from connector.scoring.loader import load_model
     from connector.sync.db import open_database

@@ -44,6 +44,7 @@ __all__ = [
     "ApiStats",
     "CRMAdapter",
     "CRMError",
+    "Echo",
     "FieldUpdate",
     "MappingProblem",
     "NoGate",
@@ -161,6 +162,27 @@ class Page(t.Generic[R]):
 
 
 @dc.dataclass(frozen=True, slots=True)
+class Echo:
+    """The connector's own writes, to leave out of a contact pull (the CRM stamped them as modifications).
+
+    A CRM that moves a contact's modification time when the connector writes it (HubSpot's
+    ``lastmodifieddate``) would hand every written contact back to the next pull. The pull skips a
+    contact modified inside ``window`` only if it carries ``marker_value`` in the output
+    ``marker`` (a ``scored_at`` output: only the writes of the run that ``window`` belongs to set
+    it to that value); everything else -- every contact modified outside the window, and inside it
+    every contact without that marker -- is pulled as before. The sync reads the contacts that run
+    wrote again with :meth:`CRMAdapter.read_contacts`, so an edit hidden under a write is not lost.
+    """
+
+    #: ``(start, end)``: when that run's writes were sent and answered (the sync's clock, with a margin).
+    window: tuple[dt.datetime, dt.datetime]
+    #: Canonical output name (mapped like :meth:`CRMAdapter.push` maps it).
+    marker: str
+    #: The value that run wrote to ``marker`` (its ``as_of``).
+    marker_value: dt.datetime
+
+
+@dc.dataclass(frozen=True, slots=True)
 class FieldUpdate:
     """New values for one contact, keyed by canonical output name (see ``ScoringModel.output_names``)."""
 
@@ -217,8 +239,11 @@ class CRMAdapter(t.Protocol):
     #: What this instance did over the wire so far.
     stats: ApiStats
 
-    def pull_contacts(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Contact]]:
-        """Contacts modified in ``(since, until]`` (``since=None``: everything), oldest first."""
+    def pull_contacts(self, since: dt.datetime | None, until: dt.datetime, echo: Echo | None = None) -> t.Iterator[Page[Contact]]:
+        """Contacts modified in ``(since, until]`` (``since=None``: everything), oldest first; ``echo`` left out (see :class:`Echo`)."""
+
+    def read_contacts(self, ids: t.Sequence[str]) -> t.Iterator[Page[Contact]]:
+        """These contacts as they are now, in pages (the cursor of each page is ``None``); ids the CRM no longer has are skipped."""
 
     def pull_activities(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Activity]]:
         """Activity that occurred in ``(since, until]``, with ids stable across pulls."""

@@ -268,6 +268,11 @@ class RunRow(SQLModel, table=True):
     rate_limited: int = 0
     error: str | None = Field(default=None, max_length=2000)
     owner: str | None = Field(default=None, max_length=255)
+    #: When the run's first write was sent and its last write answered (``None``: it wrote nothing).
+    pushed_from: dt.datetime | None = _ts()
+    pushed_until: dt.datetime | None = _ts()
+    #: The instant the run scored as of (its ``scored_at`` outputs carry it).
+    as_of: dt.datetime | None = _ts()
 
 
 class LeaseRow(SQLModel, table=True):

@@ -162,11 +162,26 @@ def run_once(database_url: str, folder: str, full: bool, as_of: dt.datetime) -> 
     }
 
 
+def _call(conn: t.Any, target: t.Callable[..., t.Any], args: tuple[t.Any, ...]) -> None:
+    conn.send(target(*args))
+
+
 def _in_process(target: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
-    """``target(*args)`` in a spawned process (a clean interpreter: its peak memory is its own)."""
+    """``target(*args)`` in a spawned process (a clean interpreter: its peak memory is its own).
+
+    Not a pool worker: those are daemonic and may not start the run's scoring worker.
+    """
     ctx = mp.get_context("spawn")
-    with ctx.Pool(1) as pool:
-        return pool.apply(target, args)
+    parent, child = ctx.Pipe()
+    process = ctx.Process(target=_call, args=(child, target, args))
+    process.start()
+    child.close()
+    try:
+        return parent.recv()
+    except EOFError:
+        raise SystemExit(f"{target.__name__} failed in its process (exit code {process.join() or process.exitcode})") from None
+    finally:
+        process.join()
 
 
 def main(argv: t.Sequence[str] | None = None) -> int:

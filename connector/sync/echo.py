@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses as dc
 import datetime as dt
+import typing as t
 
 import sqlalchemy as sa
 
@@ -64,7 +65,8 @@ def plan_echo(conn: sa.Connection, crm: str, since: dt.datetime | None, checked:
 
     ``checked``: the contact cursor checked in before this pull (``since`` is it minus the overlap).
     When it is past the run's window, a pull that ran after the window already read those contacts
-    (again, or through the search), so none needs reading again. ``None`` when no run with a
+    (again, or through the search); so has a finished run that read them again (``echo_run``):
+    then none needs reading again. ``None`` when no run with a
     recorded window overlaps, or on a pull of everything (which wants every contact anyway).
     """
     if since is None:
@@ -86,12 +88,16 @@ def plan_echo(conn: sa.Connection, crm: str, since: dt.datetime | None, checked:
         return None
     run_id, start, end, as_of = row
     ids: list[str] = []
-    if checked is None or checked < end + MARGIN:
+    done = conn.execute(sa.select(runs.c.id).where(runs.c.crm == crm, runs.c.echo_run == run_id, runs.c.status.in_(("ok", "partial"))).limit(1)).first()
+    if done is None and (checked is None or checked < end + MARGIN):
         ids = sorted({cid for (cid,) in conn.execute(sa.select(outbox.c.contact_id).where(outbox.c.crm == crm, outbox.c.run_id == run_id))})
     return EchoPlan(Echo(window=(start - MARGIN, end + MARGIN), marker=marker, marker_value=as_of), run_id, ids)
 
 
-def record_window(conn: sa.Connection, run_id: int, window: tuple[dt.datetime, dt.datetime] | None, as_of: dt.datetime) -> None:
-    """Store when the run's writes were sent and answered, and the ``scored_at`` they carried."""
+def record_window(conn: sa.Connection, run_id: int, window: tuple[dt.datetime, dt.datetime] | None, as_of: dt.datetime, plan: EchoPlan | None) -> None:
+    """Store when the run's writes were sent and answered, the ``scored_at`` they carried, and whose contacts it read again."""
+    values: dict[str, t.Any] = {"echo_run": plan.run_id} if plan is not None and plan.ids else {}
     if window is not None:
-        conn.execute(sa.update(runs).where(runs.c.id == run_id).values(pushed_from=window[0], pushed_until=window[1], as_of=as_of))
+        values.update(pushed_from=window[0], pushed_until=window[1], as_of=as_of)
+    if values:
+        conn.execute(sa.update(runs).where(runs.c.id == run_id).values(**values))

@@ -248,7 +248,7 @@ class _Run:
         self.progress.finish("push")
         if self.summary.run_id is not None:
             with self.store.transaction() as conn:
-                record_window(conn, self.summary.run_id, pusher.window, until)
+                record_window(conn, self.summary.run_id, pusher.window, until, self.echo)
         self.summary.written += counts.written
         self.summary.failed += counts.failed
         self.summary.quarantined += counts.quarantined

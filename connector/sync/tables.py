@@ -273,6 +273,8 @@ class RunRow(SQLModel, table=True):
     pushed_until: dt.datetime | None = _ts()
     #: The instant the run scored as of (its ``scored_at`` outputs carry it).
     as_of: dt.datetime | None = _ts()
+    #: The run whose echo this run's contact pull left out, and whose written contacts it read again.
+    echo_run: int | None = None
 
 
 class LeaseRow(SQLModel, table=True):

@@ -130,3 +130,17 @@ def test_without_a_recorded_window_the_echo_is_pulled_as_before(config: Connecto
     again = run_sync(config, "portal-a", clock=clock)
     assert again.pulled_contacts == 3 and _calls(sandbox)[1] == 0
 
+
+
+def test_contacts_read_again_once_are_not_read_a_third_time(config: ConnectorConfig, sandbox: HubSpotSandbox) -> None:
+    _seed(sandbox)
+    clock = _clock(sandbox)
+    assert run_sync(config, "portal-a", clock=clock).written == 3
+    sandbox.clock.advance(seconds=1)  # back to back: run 1's window is still inside the overlap
+    second = run_sync(config, "portal-a", clock=clock)
+    assert second.pulled_contacts == 3 and second.written == 0
+    sandbox.clock.advance(seconds=1)
+    sandbox.requests_clear()
+    third = run_sync(config, "portal-a", clock=clock)
+    assert third.status == "ok" and third.pulled_contacts == 0
+    assert _calls(sandbox) == (1, 0)  # one search that finds nothing, no batch read

@@ -130,8 +130,8 @@ def keyset_search(
 
     ``alternatives``: only records matching at least one of these filters as well. Each becomes a
     filter group of its own holding the walk's filters too (groups are ORed, filters in a group
-    ANDed): with the walk's two or three filters, four alternatives use 4 groups and at most 16
-    filters, within HubSpot's limits (5 groups; 6 filters per group and 18 in all before the
+    ANDed): with the walk's two filters, four alternatives use 4 groups of 3, 12 filters in all,
+    within HubSpot's limits (5 groups; 6 filters per group and 18 in all before the
     August 2024 change, 10 and 25 since: https://developers.hubspot.com/changelog/breaking-change-expanded-filtering-capabilities-and-error-messaging-in-hubspots-search-api).
 
     Records without a readable time cannot take part in the walk's bookkeeping; they are still

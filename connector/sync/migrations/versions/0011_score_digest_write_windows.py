@@ -33,10 +33,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("pushed_from", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("pushed_until", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("as_of", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("echo_run", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("runs") as batch:
+        batch.drop_column("echo_run")
         batch.drop_column("as_of")
         batch.drop_column("pushed_until")
         batch.drop_column("pushed_from")

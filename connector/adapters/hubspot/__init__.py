@@ -17,6 +17,7 @@ from connector.adapters.base import (
     AdapterSpec,
     ApiStats,
     CRMAdapter,
+    Echo,
     FieldUpdate,
     MappingProblem,
     Outcome,
@@ -31,7 +32,7 @@ from connector.adapters.base import (
 from connector.adapters.hubspot.activity import pull_activities
 from connector.adapters.hubspot.check import check_mapping
 from connector.adapters.hubspot.client import HubSpotClient
-from connector.adapters.hubspot.contacts import fetch_contacts, pull_contacts
+from connector.adapters.hubspot.contacts import echo_filters, pull_contacts, read_contacts
 from connector.adapters.hubspot.forms import FormNames
 from connector.adapters.hubspot.lists import ListManager
 from connector.adapters.hubspot.mapping import HubSpotMapping, load_mapping
@@ -42,7 +43,7 @@ from connector.adapters.hubspot.settings import CREDENTIAL_ROLES, HubSpotSetting
 from connector.adapters.hubspot.setup import run_setup
 from connector.adapters.hubspot.tasks import TaskWriter
 from connector.adapters.hubspot.webhooks import HubSpotWebhooks
-from connector.adapters.hubspot.writer import BATCH_SIZE, push_updates
+from connector.adapters.hubspot.writer import BATCH_SIZE, format_value, push_updates
 from connector.scoring.records import Activity, Contact
 
 __all__ = ["ADAPTER", "HubSpotAdapter", "HubSpotMapping", "HubSpotSettings", "RetryPolicy", "load_mapping"]
@@ -85,9 +86,23 @@ class HubSpotAdapter:
             self._portal = fetch_properties(self.client)
         return self._portal
 
-    def pull_contacts(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Contact]]:
-        """Contacts modified in ``(since, until]``, oldest first (see :mod:`.search` for why none is missed)."""
-        return pull_contacts(self.client, self.mapping, since, until)
+    def pull_contacts(self, since: dt.datetime | None, until: dt.datetime, echo: Echo | None = None) -> t.Iterator[Page[Contact]]:
+        """Contacts modified in ``(since, until]``, oldest first (see :mod:`.search` for why none is missed).
+
+        ``echo``: left out with :func:`.contacts.echo_filters` when its marker is a ``datetime``
+        property of the portal (a value unique to one run); otherwise the echo is pulled as before.
+        """
+        filters = None
+        if echo is not None:
+            name = self.mapping.outputs.property_for(echo.marker)
+            prop = self.portal_properties().get(name)
+            if prop is not None and prop.type == "datetime":
+                filters = echo_filters(echo, name, format_value(echo.marker_value, prop))
+        return pull_contacts(self.client, self.mapping, since, until, filters)
+
+    def read_contacts(self, ids: t.Sequence[str]) -> t.Iterator[Page[Contact]]:
+        """These contacts as they are now, 100 per batch read (the general budget, not the search budget)."""
+        return read_contacts(self.client, self.mapping, ids)
 
     def pull_activities(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Activity]]:
         """Web events, marketing email events and engagements that occurred in ``(since, until]``."""
@@ -96,10 +111,6 @@ class HubSpotAdapter:
     def pull_outcomes(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Outcome]]:
         """Customers and won deals of ``(since, until]``, as the mapping's ``outcomes`` asks (see :mod:`.outcomes`)."""
         return pull_outcomes(self.client, self.mapping, since, until)
-
-    def fetch_contacts(self, ids: t.Sequence[str]) -> Page[Contact]:
-        """The current state of these contacts, one batch read (missing ones left out)."""
-        return fetch_contacts(self.client, self.mapping, ids)
 
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
         """Batch-update values (100 per call; names mapped like outputs); ``push([])`` makes no call."""

@@ -1,7 +1,7 @@
 """Change-feed positions: where a CRM's change feed (Salesforce CDC replay id) was handled up to.
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0011
 Create Date: 2026-11-28
 
 ``connector listen`` stores the feed's position only after the sync run that handled the changes
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0008"  # chained after main's 0008 when main was merged in (was 0004)
+down_revision = "0011"  # chained after main's head when main was merged in (was 0004)
 branch_labels = None
 depends_on = None
 

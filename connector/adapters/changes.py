@@ -14,7 +14,7 @@ import dataclasses
 import threading
 import typing as t
 
-__all__ = ["ChangeGap", "ChangeItem", "ChangeNotice", "ChangeSource", "FeedPosition"]
+__all__ = ["ChangeFeed", "ChangeGap", "ChangeItem", "ChangeNotice", "ChangeSource", "FeedPosition", "OpenChangeFeed"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,3 +56,20 @@ class ChangeSource(t.Protocol):
     def changes(self, start: bytes | None, stop: threading.Event) -> t.Iterator[ChangeItem]:
         """Items from just after ``start`` (``None``: from now on) until ``stop`` is set; reconnects by itself."""
         ...
+
+
+@dataclasses.dataclass(frozen=True)
+class ChangeFeed:
+    """An opened change feed: its source, how to recognise the echo of the connector's own writes, how to close it."""
+
+    source: ChangeSource
+    #: True for a notice that only the connector's own write-back caused (it moves the position, no run).
+    is_echo: t.Callable[[ChangeNotice], bool]
+    close: t.Callable[[], None]
+
+
+#: What an adapter declares to offer a change feed (``AdapterSpec.change_feed``): given the CRM's
+#: settings (:class:`~connector.adapters.base.AdapterSettings`), the topic and the canonical names
+#: of the outputs the connector writes, an opened (logged-in) :class:`ChangeFeed`; raises ``CRMError``.
+OpenChangeFeed = t.Callable[[t.Any, str, t.Sequence[str]], ChangeFeed]
+

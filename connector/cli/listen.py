@@ -1,6 +1,6 @@
 """``connector listen --crm NAME``: near-real-time sync from the CRM's change feed (Salesforce Change Data Capture).
 
-Thin: loads the config, builds the feed (:mod:`connector.adapters.salesforce.cdc`), the run
+Thin: loads the config, opens the CRM's change feed through the registry (``AdapterSpec.change_feed``), the run
 (``run_sync`` of that CRM, the same the scheduler calls) and the listener
 (:mod:`connector.sync.changes`), and listens until Ctrl-C/SIGTERM, which finish the run in flight.
 HubSpot has no pulled feed: its changes arrive as webhooks through ``connector serve``.
@@ -40,25 +40,20 @@ def listen_command(
         entry = cfg.crm(crm)
     except KeyError as exc:
         fail(str(exc.args[0]))
-    if entry.adapter != "salesforce":
-        fail(f"{entry.name}: `connector listen` follows Salesforce Change Data Capture; adapter {entry.adapter!r} has no pulled change feed "
-             "(HubSpot changes arrive as webhooks through `connector serve`)")
     setup_logging(cfg.log_format, cfg.log_level)
-    from connector.adapters.salesforce.cdc import own_writes
-    from connector.adapters.salesforce.cdc_auth import feed_from_environment, written_fields
     from connector.adapters.specs import specs_from_models
     from connector.scoring.loader import load_models
+    from connector.sync.connect import open_change_feed
     from connector.yamlfile import YamlFileError
 
     try:
-        echo = own_writes(written_fields(entry.mapping, [spec.name for spec in specs_from_models(load_models(entry.models))]))
-        feed = feed_from_environment(topic, cfg.env_file)
+        feed = open_change_feed(entry, topic, [spec.name for spec in specs_from_models(load_models(entry.models))], env_file=cfg.env_file)
     except (CRMError, YamlFileError) as exc:
         fail(str(exc))
     engine = open_state_or_fail(cfg)
     stop = threading.Event()
-    listener = ChangeListener(feed, lambda: run_sync(cfg, entry.name, engine=engine, stop=stop), FeedPositions(engine, entry.name, topic),
-                              debounce_s=debounce, max_delay_s=max_delay, stop=stop, is_echo=echo)
+    listener = ChangeListener(feed.source, lambda: run_sync(cfg, entry.name, engine=engine, stop=stop), FeedPositions(engine, entry.name, topic),
+                              debounce_s=debounce, max_delay_s=max_delay, stop=stop, is_echo=feed.is_echo)
 
     def _stop(signum: int, _frame: object) -> None:
         stop.set()

@@ -25,7 +25,7 @@ def test_listen_refuses_a_crm_without_a_pulled_change_feed(tmp_path: pathlib.Pat
     path = write_config(tmp_path, f"sqlite:///{tmp_path / 'state.db'}")
     result = CliRunner().invoke(app, ["listen", "--config", str(path), "--crm", "main"])
     assert result.exit_code == 1
-    assert "main: `connector listen` follows Salesforce Change Data Capture" in result.output
+    assert "main: adapter" in result.output and "has no pulled change feed" in result.output
 
 
 @pytest.fixture(scope="module")

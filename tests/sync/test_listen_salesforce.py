@@ -8,13 +8,14 @@ import threading
 import time
 import typing as t
 
-from connector.adapters.salesforce.cdc import own_writes
-from connector.adapters.salesforce.cdc_auth import feed_from_environment, written_fields
+import pytest
+
 from connector.adapters.specs import specs_from_models
 from connector.sandbox.testing import trusting_session
 from connector.scoring.loader import load_models
 from connector.sync.changes import ChangeListener, FeedPositions
 from connector.sync.config import load_config
+from connector.sync.connect import open_change_feed
 from connector.sync.db import open_database
 from connector.sync.pipeline import run_sync
 from connector.sync.summary import RunSummary
@@ -28,10 +29,12 @@ def wait_for(until: t.Callable[[], bool], timeout: float = 30.0) -> None:
     assert until(), "not reached in time"
 
 
-def test_a_lead_changed_in_salesforce_is_rescored_within_seconds_and_a_restart_resumes(tmp_path: pathlib.Path) -> None:
+def test_a_lead_changed_in_salesforce_is_rescored_within_seconds_and_a_restart_resumes(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sandbox = make_sandbox(leads=40, contacts=10, pubsub_port=0, pubsub_keepalive_s=0.3)
     try:
         env = env_for(sandbox)
+        for name, value in env.items():  # the feed is opened as `connector listen` opens it: from the entry's variables
+            monkeypatch.setenv(name, value)
         path = write_config(tmp_path)
         setup_crm(path, sandbox)
         config = load_config(path)
@@ -44,7 +47,7 @@ def test_a_lead_changed_in_salesforce_is_rescored_within_seconds_and_a_restart_r
 
         positions = FeedPositions(engine, CRM, "/data/ChangeEvents")
         entry = config.crm(CRM)
-        echo = own_writes(written_fields(entry.mapping, [spec.name for spec in specs_from_models(load_models(entry.models))]))
+        outputs = [spec.name for spec in specs_from_models(load_models(entry.models))]
         lead = next(rid for rid, rec in sandbox.org.tables["lead"].items() if not rec.get("IsConverted") and not rec.get("IsDeleted"))
         api = trusting_session(sandbox.ca_path)
         api.headers["Authorization"] = f"Bearer {sandbox.new_session()}"
@@ -58,7 +61,8 @@ def test_a_lead_changed_in_salesforce_is_rescored_within_seconds_and_a_restart_r
             record = sandbox.get("Lead", lead) or {}
             return {k: v for k, v in record.items() if k.endswith("__c")}
 
-        listener = ChangeListener(feed_from_environment(environ=env), run, positions, debounce_s=0.2, idle_save_s=0.0, is_echo=echo)
+        feed = open_change_feed(entry, "/data/ChangeEvents", outputs)  # through the registry (AdapterSpec.change_feed)
+        listener = ChangeListener(feed.source, run, positions, debounce_s=0.2, idle_save_s=0.0, is_echo=feed.is_echo)
         thread = threading.Thread(target=listener.listen, daemon=True)
         thread.start()
         try:
@@ -77,7 +81,9 @@ def test_a_lead_changed_in_salesforce_is_rescored_within_seconds_and_a_restart_r
         assert not thread.is_alive()
 
         retitle("VP Marketing")  # while nobody listens
-        again = ChangeListener(feed_from_environment(environ=env), run, positions, debounce_s=0.2, idle_save_s=0.0, is_echo=echo)
+        feed.close()
+        feed = open_change_feed(entry, "/data/ChangeEvents", outputs)
+        again = ChangeListener(feed.source, run, positions, debounce_s=0.2, idle_save_s=0.0, is_echo=feed.is_echo)
         thread = threading.Thread(target=again.listen, daemon=True)
         thread.start()
         try:
@@ -87,6 +93,7 @@ def test_a_lead_changed_in_salesforce_is_rescored_within_seconds_and_a_restart_r
             thread.join(15)
         assert again.stats.gaps == 0 and again.stats.runs == 1 and summaries[-1].written == 1
         assert scores() != lowered  # rescored from the change made while nobody listened, in one run
+        feed.close()
         engine.dispose()
     finally:
         sandbox.stop()

@@ -17,10 +17,11 @@ import typing as t
 
 import requests
 
-from connector.adapters.base import CRMError
-from connector.adapters.salesforce.cdc import PubSubAuth, PubSubFeed, pubsub_target
+from connector.adapters.base import AdapterSettings, CRMError
+from connector.adapters.changes import ChangeFeed
+from connector.adapters.salesforce.cdc import PubSubAuth, PubSubFeed, own_writes, pubsub_target
 
-__all__ = ["FeedSettings", "client_credentials", "feed_from_environment", "written_fields"]
+__all__ = ["FeedSettings", "client_credentials", "feed_from_environment", "open_change_feed", "written_fields"]
 
 
 class FeedSettings(t.NamedTuple):
@@ -103,3 +104,30 @@ def written_fields(mapping_path: pathlib.Path, output_names: t.Iterable[str]) ->
 
     mapping = load_mapping(mapping_path)
     return frozenset(mapping.outputs.field_for(name) for name in output_names)
+
+
+def open_change_feed(settings: AdapterSettings, topic: str, outputs: t.Sequence[str]) -> ChangeFeed:
+    """The change feed of the org ``settings`` describe, logged in at once (``AdapterSpec.change_feed``).
+
+    The variables are the ones the ``crms[]`` entry names (roles ``client_id``, ``client_secret``,
+    ``pubsub_url``; the base URL variable for where to log in, else ``https://{domain}.salesforce.com``).
+    ``outputs``: the canonical outputs the connector writes; an update that changed only their fields
+    is the echo of its own write-back.
+
+    Raises:
+        CRMError: a variable is missing (named, never its value) or the login is refused.
+    """
+    from connector.adapters.salesforce.mapping import load_mapping
+
+    names = settings.variables
+    missing = [names.get(role, role) for role in ("client_id", "client_secret") if role not in settings.secrets]
+    if missing:
+        raise CRMError(f"Salesforce change feed of {settings.crm}: set {', '.join(missing)} (the connected app's client credentials flow)")
+    env = {names[role]: settings.secrets[role].get_secret_value() for role in ("client_id", "client_secret", "pubsub_url", "domain") if role in settings.secrets}
+    domain = env.get(names.get("domain", ""), "login").strip().removeprefix("https://").removesuffix("/").removesuffix(".salesforce.com")
+    login = (settings.base_url or f"https://{domain}.salesforce.com").rstrip("/")
+    feed_settings = FeedSettings(login, names["client_id"], names["client_secret"], pubsub_target(env.get(names.get("pubsub_url", ""))), str(settings.ca_bundle) if settings.ca_bundle else None)
+    client_credentials(feed_settings, env)  # fail now, plainly, rather than in the feed's retry loop
+    feed = PubSubFeed(feed_settings.pubsub_target, lambda: client_credentials(feed_settings, env), topic=topic, ca_path=feed_settings.ca_bundle)
+    mapping = load_mapping(settings.mapping)
+    return ChangeFeed(source=feed, is_echo=own_writes({mapping.outputs.field_for(name) for name in outputs}), close=feed.close)

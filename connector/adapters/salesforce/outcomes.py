@@ -16,6 +16,7 @@ Both are read only when the mapping's ``outcomes`` section asks for them; one qu
 from __future__ import annotations
 
 import datetime as dt
+import re
 import typing as t
 
 from simple_salesforce.format import format_soql
@@ -31,6 +32,10 @@ if t.TYPE_CHECKING:
 __all__ = ["fetch_people", "pull_outcomes"]
 
 STREAM = "outcomes"
+#: A record id: 15 case-sensitive or 18 case-insensitive letters and digits. Salesforce refuses a
+#: whole query over one malformed id in ``Id IN (...)`` (400 ``INVALID_QUERY_FILTER_OPERATOR``,
+#: "invalid ID field"), so ids that cannot exist are left out before the query.
+_RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 
 
 def _date(value: t.Any) -> dt.datetime | None:
@@ -96,11 +101,11 @@ def pull_outcomes(client: SalesforceClient, mapping: SalesforceMapping, since: d
 
 
 def fetch_people(client: SalesforceClient, mapping: SalesforceMapping, ids: t.Sequence[str]) -> tuple[list[Contact], list[Reject]]:
-    """The current Leads (``00Q``) and Contacts (``003``) of ``ids``; converted, deleted and unknown ones left out."""
+    """The current Leads (``00Q``) and Contacts (``003``) of ``ids``; converted, deleted, unknown and malformed ones left out."""
     people: list[Contact] = []
     rejects: list[Reject] = []
     for sobject, prefix, spec in (("Lead", "00Q", mapping.people.lead), ("Contact", "003", mapping.people.contact)):
-        wanted = [i for i in ids if i.startswith(prefix)]
+        wanted = list(dict.fromkeys(i for i in ids if i.startswith(prefix) and _RECORD_ID.match(i)))
         if not wanted or not spec.enabled:
             continue
         # Field and object names are identifiers the mapping validated; the ids go through format_soql.

@@ -39,13 +39,8 @@ _RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 
 
 def _date(value: t.Any) -> dt.datetime | None:
-    """A Salesforce date (``2025-01-15``) or date-time as a UTC instant; ``None`` when blank."""
-    if value in (None, ""):
-        return None
-    text = str(value)
-    if len(text) == 10:
-        return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
-    return parse_sf_time(text)
+    """A Salesforce date (``2025-01-15``, midnight UTC) or date-time as a UTC instant; ``None`` when blank."""
+    return None if value in (None, "") else parse_sf_time(value)
 
 
 def _converted(record: t.Mapping[str, t.Any]) -> Outcome | Reject | None:

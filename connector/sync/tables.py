@@ -280,6 +280,8 @@ class RunRow(SQLModel, table=True):
     rate_limited: int = 0
     error: str | None = Field(default=None, max_length=2000)
     owner: str | None = Field(default=None, max_length=255)
+    #: Contacts the CRM deleted, merged or converted; their history moved to the successor (0013).
+    retired: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class LeaseRow(SQLModel, table=True):

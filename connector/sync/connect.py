@@ -12,7 +12,7 @@ from __future__ import annotations
 import pathlib
 import typing as t
 
-from connector.adapters.base import CRMAdapter, RequestGate
+from connector.adapters.base import CRMAdapter, OutputSpec, RequestGate
 from connector.adapters.settings import read_settings
 
 if t.TYPE_CHECKING:
@@ -47,5 +47,14 @@ def connect(crm: CRMConfig, gate: RequestGate, *, env_file: pathlib.Path | None 
         ca_bundle_env=crm.ca_bundle_env,
         env_file=env_file if env_file is not None else pathlib.Path(".env"),
         environ=environ,
+        outputs=_outputs(crm),
     )
     return spec.from_config(settings, gate)
+
+
+def _outputs(crm: CRMConfig) -> list[OutputSpec]:
+    """The output fields the entry's models write (loaded again here: a few milliseconds per adapter)."""
+    from connector.adapters.specs import specs_from_models
+    from connector.scoring.loader import load_models
+
+    return specs_from_models(load_models(crm.models)) if crm.models else []

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from connector.cli import app
 from connector.cli.common import connector_command
 from connector.cli.demo import _StageLines, next_steps
-from connector.demo import DemoOptions, run_demo
+from connector.demo import DEMO_CRM, SALESFORCE_DEMO_CRM, DemoOptions, run_demo
 from connector.sandbox.hubspot.seed import UNASSIGNED_EMAIL
 from connector.sync.progress import STAGES
 
@@ -44,8 +44,8 @@ def test_next_steps_say_connector_when_the_shell_finds_it(tmp_path: pathlib.Path
 
 
 def test_a_keep_run_does_not_suggest_keep() -> None:
-    assert any("demo --keep" in line for line in next_steps("connector", "demo-connector.yaml", "1", keep=False))
-    assert not any("--keep" in line for line in next_steps("connector", "demo-connector.yaml", "1", keep=True))
+    assert any("demo --keep" in line for line in next_steps("connector", "demo-connector.yaml", [("hubspot-demo", "1")], keep=False))
+    assert not any("--keep" in line for line in next_steps("connector", "demo-connector.yaml", [("hubspot-demo", "1")], keep=True))
 
 
 def test_stage_lines_read_in_the_order_of_a_run(capsys: pytest.CaptureFixture[str]) -> None:
@@ -66,10 +66,10 @@ def test_demo_output_runs_as_printed_and_explains_the_ownerless_record(tmp_path:
     assert result.exit_code == 0, result.output
     out = result.output.splitlines()
     stage_lines = [line.split(":")[0].strip() for line in out if line.startswith("  ") and " done in " in line]
-    assert stage_lines == list(STAGES)
+    assert stage_lines == list(STAGES) * 2  # HubSpot's run, then Salesforce's
     steps = out[out.index("Try next:") + 1 :]
     commands = [shlex.split(line.split("#")[0])[0] for line in steps if "--config" in line or "demo --keep" in line]
-    assert len(commands) == 4
+    assert len(commands) == 5  # status, explain (one per CRM), quarantine list, demo --keep
     for command in commands:
         found = shutil.which(command, path=os.environ.get("PATH", "")) if "/" not in command else command
         assert found and os.access(found, os.X_OK), f"{command} does not run as printed"
@@ -78,9 +78,13 @@ def test_demo_output_runs_as_printed_and_explains_the_ownerless_record(tmp_path:
 
 def test_the_demo_quarantines_no_task_but_the_ownerless_contacts(tmp_path: pathlib.Path) -> None:
     report, _ = run_demo(DemoOptions(database=tmp_path / "demo.db", contacts=120, rate_limit=None, search_rate=None))
-    tasks = [q for q in report.quarantined if q.stream == "actions" and q.reason.startswith("create_task")]
+    hubspot = report.crm(DEMO_CRM)
+    tasks = [q for q in hubspot.quarantined if q.stream == "actions" and q.reason.startswith("create_task")]
     assert [(q.email, q.on_purpose) for q in tasks] == [(UNASSIGNED_EMAIL, True)]
-    assert [q for q in report.quarantined if q.on_purpose] == tasks
+    # Nothing else of either CRM is quarantined out of the box: a new user's first run shows one
+    # deliberate record, explained.
+    assert hubspot.quarantined == tasks
+    assert report.crm(SALESFORCE_DEMO_CRM).quarantined == []
 
 
 def test_suggested_commands_carry_the_config_given(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:

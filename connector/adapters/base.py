@@ -46,6 +46,7 @@ __all__ = [
     "CRMError",
     "ChangeEvent",
     "ChangeKind",
+    "Echo",
     "FieldUpdate",
     "MappingProblem",
     "NoGate",
@@ -193,6 +194,33 @@ class Page(t.Generic[R]):
     #: activity and history to the successor, drops their pending writes and stops scoring them.
     #: Contact pulls only.
     gone: t.Mapping[str, str | None] = dc.field(default_factory=dict)
+    #: Records left out on purpose, by reason (``"call without contact": 3``): not errors, so counted
+    #: in the run's summary and never quarantined.
+    skipped: t.Mapping[str, int] = dc.field(default_factory=dict)
+    #: Something the CRM does not offer this account, and what it means for scores (a stream the
+    #: plan lacks). The sync reports each text once per run; the rest of the pull goes on.
+    notices: tuple[str, ...] = ()
+
+
+@dc.dataclass(frozen=True, slots=True)
+class Echo:
+    """The connector's own writes, to leave out of a contact pull (the CRM stamped them as modifications).
+
+    A CRM that moves a contact's modification time when the connector writes it (HubSpot's
+    ``lastmodifieddate``) would hand every written contact back to the next pull. The pull skips a
+    contact modified inside ``window`` only if it carries ``marker_value`` in the output
+    ``marker`` (a ``scored_at`` output: only the writes of the run that ``window`` belongs to set
+    it to that value); everything else -- every contact modified outside the window, and inside it
+    every contact without that marker -- is pulled as before. The sync reads the contacts that run
+    wrote again with :meth:`CRMAdapter.read_contacts`, so an edit hidden under a write is not lost.
+    """
+
+    #: ``(start, end)``: when that run's writes were sent and answered (the sync's clock, with a margin).
+    window: tuple[dt.datetime, dt.datetime]
+    #: Canonical output name (mapped like :meth:`CRMAdapter.push` maps it).
+    marker: str
+    #: The value that run wrote to ``marker`` (its ``as_of``).
+    marker_value: dt.datetime
 
 
 @dc.dataclass(frozen=True, slots=True)
@@ -308,23 +336,31 @@ class CRMAdapter(t.Protocol):
     #: What this instance did over the wire so far.
     stats: ApiStats
 
-    def pull_contacts(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Contact]]:
-        """Contacts modified in ``(since, until]`` (``since=None``: everything), oldest first."""
+    def pull_contacts(self, since: dt.datetime | None, until: dt.datetime, echo: Echo | None = None) -> t.Iterator[Page[Contact]]:
+        """Contacts modified in ``(since, until]`` (``since=None``: everything), oldest first; ``echo`` left out (see :class:`Echo`)."""
+
+    def read_contacts(self, ids: t.Sequence[str]) -> t.Iterator[Page[Contact]]:
+        """These contacts as they are now, in pages; ids the CRM no longer has are skipped.
+
+        For re-reading the contacts a run wrote (see :class:`Echo`) and for real-time updates. The
+        cursor of each page is ``None``: a read by id says nothing about how far the incremental
+        pull has come.
+        """
 
     def pull_activities(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Activity]]:
-        """Activity that occurred in ``(since, until]``, with ids stable across pulls."""
+        """Activity the CRM recorded or changed in ``(since, until]``, with ids stable across pulls.
+
+        That is more than what *occurred* in the window: activity logged late (a meeting entered a
+        week after it was held) and earlier activity that became a contact's in the window (a
+        visitor's page views, claimed when it converted) come with the pull that sees them arrive,
+        with their own ``occurred_at``. A page may therefore repeat an activity pulled before: ids
+        are stable and the store keeps the first copy.
+        """
 
     def pull_outcomes(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Outcome]]:
         """Outcomes that happened or changed in ``(since, until]``, as the mapping asks for them.
 
         A mapping that asks for none yields nothing (and costs no request).
-        """
-
-    def fetch_contacts(self, ids: t.Sequence[str]) -> Page[Contact]:
-        """The current state of these contacts (at most :attr:`max_batch_size`), for real-time updates.
-
-        Contacts that no longer exist are left out. The page's ``cursor`` is ``None``: a fetch by
-        id says nothing about how far the incremental pull has come.
         """
 
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
@@ -369,6 +405,10 @@ class RateLimits:
     searches_per_second: float | None = None
     #: Requests allowed per day; ``None``: no daily allowance.
     daily: int | None = None
+    #: ``default`` requests per window allowed until the CRM's answers announce the account's own
+    #: limit (the smallest plan's, so the first burst never meets a 429); then the announced limit,
+    #: up to ``requests``. ``None``: ``requests`` from the start.
+    unannounced: int | None = None
 
 
 @dc.dataclass(frozen=True)

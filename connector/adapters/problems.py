@@ -14,10 +14,13 @@ from connector.yamlfile import FileProblem, YamlFileError, line_of, load_yaml
 __all__ = ["MappingReport", "hint"]
 
 
-def hint(name: str, known: t.Iterable[str]) -> str:
-    """`` (did you mean A, B?)`` for the closest known names, or an empty string."""
+def hint(name: str, known: t.Iterable[str], *, quoted: bool = False) -> str:
+    """`` (did you mean A, B?)`` for the closest known names, or an empty string.
+
+    ``quoted``: names shown with quotes, for names that hold spaces (form names).
+    """
     close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
-    return f" (did you mean {', '.join(close)}?)" if close else ""
+    return f" (did you mean {', '.join(repr(c) if quoted else c for c in close)}?)" if close else ""
 
 
 class MappingReport:

@@ -13,7 +13,7 @@ import typing as t
 if t.TYPE_CHECKING:
     from connector.scoring.model import ScoringModel
 
-__all__ = ["OutputKind", "OutputSpec", "specs_from_models"]
+__all__ = ["OutputKind", "OutputSpec", "action_specs", "specs_from_models"]
 
 OutputKind = t.Literal["number", "enumeration", "text", "datetime"]
 
@@ -26,8 +26,8 @@ class OutputSpec:
     kind: OutputKind
     options: tuple[str, ...] = ()
     label: str | None = None
-    #: ``score``, ``dimension``, ``grade``, ``matrix``, ``stage``, ``reasons``, ``scored_at``; or
-    #: ``property``: a field a trigger's ``set_property`` action writes (created only when missing).
+    #: ``score``, ``dimension``, ``grade``, ``matrix``, ``stage``, ``reasons``, ``scored_at``; ``action``:
+    #: a field a ``set_property`` trigger action writes.
     role: str = "score"
     model: str | None = None
 
@@ -57,10 +57,34 @@ def specs_from_models(models: t.Sequence[ScoringModel]) -> list[OutputSpec]:
             elif role == "scored_at":
                 kind = "datetime"
             out[name] = OutputSpec(name, kind, options, label, role, model.model)
+    for spec in action_specs(models):
+        out.setdefault(spec.name, spec)  # an output written by an action too keeps the output's kind
+    return list(out.values())
+
+
+def action_specs(models: t.Sequence[ScoringModel]) -> list[OutputSpec]:
+    """The fields the models' ``set_property`` trigger actions write (role ``action``), one per name.
+
+    The kind follows the values written: ``true``/``false`` only -> an enumeration of those two
+    (a CRM may hold it as a checkbox), numbers only -> ``number``, anything else -> ``text``.
+    Without the field the CRM refuses the write (HubSpot: ``PROPERTY_DOESNT_EXIST``).
+    """
+    values: dict[str, list[t.Any]] = {}
+    owner: dict[str, str] = {}
     for model in models:
         for trigger in model.triggers:
             for action in trigger.actions:
-                if action.type == "set_property" and action.property and action.property not in out:
-                    label = f"{model.model} {action.property.replace('_', ' ')}"
-                    out[action.property] = OutputSpec(action.property, "text", (), label, "property", model.model)
-    return list(out.values())
+                if action.type == "set_property" and action.property:
+                    values.setdefault(action.property, []).append(action.value)
+                    owner.setdefault(action.property, model.model)
+    out: list[OutputSpec] = []
+    for name, written in values.items():
+        texts = {str(v).strip().lower() for v in written}
+        kind: OutputKind = "text"
+        options: tuple[str, ...] = ()
+        if texts <= {"true", "false"}:
+            kind, options = "enumeration", ("true", "false")
+        elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in written):
+            kind = "number"
+        out.append(OutputSpec(name, kind, options, name.replace("_", " ").capitalize(), "action", owner[name]))
+    return out

@@ -101,12 +101,13 @@ def check_command(
     is any. `connector setup` creates the output fields that are missing.
     """
     from connector.adapters.base import CRMError
+    from connector.adapters.specs import specs_from_models
 
     entry, env_file = _entry(crm, config, mapping, list(model or []))
     models = _models(entry.models)
     adapter = _adapter(entry, env_file)
     try:
-        problems = adapter.check([name for m in models for name in m.output_names().values()])
+        problems = adapter.check([spec.name for spec in specs_from_models(models)])  # outputs and set_property targets
     except CRMError as exc:
         fail(str(exc), code=2)
     finally:

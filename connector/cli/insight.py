@@ -276,20 +276,14 @@ def _print_whatif(found: t.Any, current_file: str, draft_file: str) -> None:
     for row in found.stages:
         table.add_row(row.stage, str(row.current), str(row.draft), f"{row.draft - row.current:+d}")
     console.print(table)
-    if found.crossings:
-        table = Table(title="Who changes stage (current -> draft)")
+    for what, rows in (("stage", found.crossings), ("grade", found.grades)):
+        if not rows:
+            console.print(f"nobody changes {what}")
+            continue
+        table = Table(title=f"Who changes {what} (current -> draft)")
         for c in ("current", "draft", "contacts", "e.g."):
             table.add_column(c, justify="right" if c == "contacts" else "left")
-        for x in found.crossings:
-            table.add_row(x.current, x.draft, str(x.count), ", ".join(x.examples))
-        console.print(table)
-    else:
-        console.print("nobody changes stage")
-    if found.grades:
-        table = Table(title="Who changes grade (current -> draft)")
-        for c in ("current", "draft", "contacts", "e.g."):
-            table.add_column(c, justify="right" if c == "contacts" else "left")
-        for x in found.grades:
+        for x in rows:
             table.add_row(x.current, x.draft, str(x.count), ", ".join(x.examples))
         console.print(table)
     if found.triggers:

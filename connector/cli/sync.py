@@ -123,6 +123,8 @@ def sync_command(
     for s in summaries:
         if s.error:
             console.print(f"[yellow]{s.crm}:[/yellow] {s.error}", highlight=False)
+        for notice in s.notices:
+            console.print(f"[yellow]{s.crm}:[/yellow] {notice}", highlight=False)
         if s.quarantined or s.rejected:
             see = command_line("quarantine", "list", "--crm", s.crm, config=config)
             console.print(f"[yellow]{s.crm}:[/yellow] {s.quarantined + s.rejected} record(s) quarantined; see `{see}`", highlight=False)
@@ -153,6 +155,18 @@ def _stop_on_signals(stop: threading.Event, console: Console) -> dict[signal.Sig
     return previous
 
 
+#: Attributes worth a glance in ``explain`` (a form's name over its id), in this order.
+_GLANCE = ("form_name", "form", "title", "subject", "url")
+
+
+def _attribute_summary(attributes: t.Mapping[str, t.Any]) -> str:
+    """A few telling attributes of an activity, ``(form_name: Contact us, url: ...)``."""
+    shown = [f"{k}: {attributes[k]}" for k in _GLANCE if attributes.get(k) not in (None, "")]
+    if "form_name" in attributes:
+        shown = [x for x in shown if not x.startswith("form: ")] if attributes.get("form") == attributes["form_name"] else shown
+    return f" ({', '.join(shown[:3])})" if shown else ""
+
+
 def _known(cfg: t.Any, crm: str | None) -> bool:
     try:
         cfg.crm(crm)
@@ -169,7 +183,7 @@ def _summary_table(summaries: t.Sequence[t.Any]) -> Table:
         table.add_column(s.crm, justify="right")
     rows: list[tuple[str, list[str]]] = [("status", [])]
     figures = [
-        ("pulled contacts", "pulled_contacts"), ("pulled activities", "pulled_activities"), ("rejected", "rejected"), ("retired", "retired"), ("scored", "scored"),
+        ("pulled contacts", "pulled_contacts"), ("pulled activities", "pulled_activities"), ("rejected", "rejected"), ("skipped", "skipped"), ("retired", "retired"), ("scored", "scored"),
         ("changed", "changed"), ("written", "written"), ("failed", "failed"), ("quarantined", "quarantined"), ("actions", "actions"),
         ("API calls", "api_calls"), ("retries", "retries"), ("429s", "rate_limited"),
     ]
@@ -277,6 +291,10 @@ def explain_command(
         for a in found.adjustments:
             state = "expired" if a["expires_at"] and a["expires_at"] <= now else (f"until {_when(a['expires_at'])}" if a["expires_at"] else "no expiry")
             console.print(f"  {_when(a['at'])}  {a['model']}: {a['points']:+g} {a['dimension']} by {a['by']}: {a['reason']} ({state})", highlight=False)
+    if found.activities:
+        console.print("[bold]Recent activity[/bold]")
+        for a in found.activities:
+            console.print(f"  {_when(a['occurred_at'])}  {a['type']}{_attribute_summary(a['attributes'] or {})}", highlight=False)
     if found.pending:
         console.print(f"[bold]Waiting to be written:[/bold] {json.dumps(found.pending, default=str)}", highlight=False)
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from connector.sync.lease import owner_gone
 from connector.sync.outbox import read_written
-from connector.sync.tables import actions, contacts, cursors, firings, leases, outbox, quarantine, runs, scores, stage_history
+from connector.sync.tables import actions, activities, contacts, cursors, firings, leases, outbox, quarantine, runs, scores, stage_history
 
 __all__ = ["CRMStatus", "Explanation", "abandoned_why", "crm_names", "crm_status", "explain", "leaders", "quarantine_list", "quarantine_retry", "stage_counts"]
 
@@ -88,6 +88,12 @@ class Explanation:
     pending: dict[str, t.Any] | None
     #: Manual adjustments (``connector adjust``), oldest first, expired ones included.
     adjustments: list[dict[str, t.Any]] = dc.field(default_factory=list)
+    #: The contact's latest activities (type, occurred_at, attributes such as a form's name), newest first.
+    activities: list[dict[str, t.Any]] = dc.field(default_factory=list)
+
+
+#: Activities ``explain`` shows.
+RECENT_ACTIVITIES = 20
 
 
 def explain(engine: sa.Engine, crm: str, contact_id: str, model: str | None = None) -> Explanation | None:
@@ -113,10 +119,19 @@ def explain(engine: sa.Engine, crm: str, contact_id: str, model: str | None = No
             ]
         wrote = read_written(conn, crm, [contact_id]).get(contact_id, {})
         pend = conn.execute(sa.select(outbox.c["values"]).where(outbox.c.crm == crm, outbox.c.contact_id == contact_id, outbox.c.status == "pending")).first()
+        recent = [
+            dict(r._mapping)
+            for r in conn.execute(
+                sa.select(activities.c.type, activities.c.occurred_at, activities.c.attributes)
+                .where(activities.c.crm == crm, activities.c.contact_id == contact_id)
+                .order_by(activities.c.occurred_at.desc(), activities.c.id)
+                .limit(RECENT_ACTIVITIES)
+            )
+        ]
     from connector.sync.adjustments import of_contact
 
     adjusted = [a for a in of_contact(engine, crm, contact_id) if model is None or a["model"] == model]
-    return Explanation(crm, contact_id, row[0], dict(row[1] or {}), score_rows, hist, fired, wrote, dict(pend[0]) if pend else None, adjusted)
+    return Explanation(crm, contact_id, row[0], dict(row[1] or {}), score_rows, hist, fired, wrote, dict(pend[0]) if pend else None, adjusted, recent)
 
 
 def quarantine_list(engine: sa.Engine, crm: str | None = None, *, stream: str | None = None, include_retried: bool = False, limit: int = 100) -> list[dict[str, t.Any]]:

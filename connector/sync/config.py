@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from connector.adapters import REGISTRY, UnknownAdapter, adapter_spec
 from connector.adapters.base import AdapterSpec, RateLimits
+from connector.sync.write_policy import OutputPolicy, policy_problems
 from connector.yamlfile import FileProblem, LocatedError, YamlFileError, line_of, load_yaml, load_yaml_model
 
 __all__ = [
@@ -130,6 +131,7 @@ class RateLimitConfig(_Strict):
             per_seconds=self.per_seconds if self.per_seconds is not None else defaults.per_seconds,
             searches_per_second=self.searches_per_second if self.searches_per_second is not None else defaults.searches_per_second,
             daily=self.daily if self.daily is not None else defaults.daily,
+            unannounced=defaults.unannounced,
         )
 
 
@@ -264,6 +266,8 @@ class CRMConfig(_Strict):
     learn: LearnConfig | None = None
     #: Signing and retrying of ``webhook`` trigger actions.
     webhooks: WebhookConfig = Field(default_factory=WebhookConfig)
+    #: Output name -> when it is worth a write (:mod:`connector.sync.write_policy`); others: every change.
+    write_policy: dict[str, OutputPolicy] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
@@ -395,6 +399,7 @@ def load_config(path: str | os.PathLike[str]) -> ConnectorConfig:
     ]
     env_file = absolute(config.env_file) if config.env_file is not None else None
     _check_files_exist(path, crms)
+    _check_write_policies(path, crms)
     return config.model_copy(update={"crms": crms, "base_dir": base, "env_file": env_file})
 
 
@@ -414,6 +419,25 @@ def _check_files_exist(path: pathlib.Path, crms: t.Sequence[CRMConfig]) -> None:
         FileProblem(str(path), line_of(node, loc), _dotted(loc), f"file not found: {file}") for loc, file in missing
     ]
     raise YamlFileError(problems)
+
+
+def _check_write_policies(path: pathlib.Path, crms: t.Sequence[CRMConfig]) -> None:
+    """Each ``write_policy`` against the outputs its entry's models write (file, line and key per problem)."""
+    from connector.adapters.specs import specs_from_models
+    from connector.scoring.loader import load_models
+
+    found: list[tuple[tuple[t.Any, ...], str]] = []
+    for i, crm in enumerate(crms):
+        if not crm.write_policy:
+            continue
+        try:
+            specs = specs_from_models(load_models(crm.models))
+        except YamlFileError:
+            continue  # the model's own problems are reported by `connector validate` and the run
+        found += [(("crms", i, "write_policy", *loc), message) for loc, message in policy_problems(crm.write_policy, specs)]
+    if found:
+        _, node = load_yaml(path)
+        raise YamlFileError([FileProblem(str(path), line_of(node, loc), _dotted(loc), message) for loc, message in found])
 
 
 def _dotted(loc: t.Sequence[t.Any]) -> str:

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from connector.sync.store import bulk_insert, bulk_upsert, dumps
 from connector.sync.tables import outbox, written
+from connector.sync.write_policy import WritePolicy, held_back
 
 __all__ = ["ALL_FIELDS", "SENDING", "read_written", "record_written", "release_unsent", "requeue", "stage_changes"]
 
@@ -88,6 +89,7 @@ def stage_changes(
     run_id: int | None,
     *,
     companions: t.Collection[str] = (),
+    policy: WritePolicy | None = None,
 ) -> int:
     """Put each contact's changed fields into the outbox; return how many contacts changed.
 
@@ -100,14 +102,20 @@ def stage_changes(
         run_id: the run staging the change.
         companions: fields written only together with a real change (e.g. ``scored_at``: a
             rescoring that changes nothing must not write a new timestamp).
+        policy: output -> when a change is worth a write (:mod:`connector.sync.write_policy`);
+            what it holds back is not staged and is compared again at the next scoring.
     """
     ids = list(desired)
     if not ids:
         return 0
     held: dict[str, dict[str, t.Hashable]] = {cid: {} for cid in ids}
+    #: The values behind ``held`` (only when a policy compares numbers).
+    raw: dict[str, dict[str, t.Any]] = {cid: {} for cid in ids}
     for cid, values in read_written(conn, crm, ids).items():
         if cid in held:
             held[cid] = {f: dumps(v) for f, v in values.items()}
+            if policy:
+                raw[cid] = dict(values)
     pending: dict[str, int] = {}
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]
@@ -120,6 +128,8 @@ def stage_changes(
         ):
             if status == SENDING:
                 held[cid].update({f: dumps(v) for f, v in (values or {}).items()})
+                if policy:
+                    raw[cid].update(values or {})
             else:
                 pending[cid] = oid
     inserts: list[dict[str, t.Any]] = []
@@ -127,6 +137,9 @@ def stage_changes(
     for cid, wanted in desired.items():
         had = held[cid]
         diff = {f: v for f, v in wanted.items() if had.get(f, _MISSING) != dumps(v)} if had else dict(wanted)
+        if diff and policy:
+            for f in held_back(policy, diff, raw[cid]):
+                del diff[f]
         if diff and all(f in companions for f in diff):
             diff = {}
         if cid in pending:

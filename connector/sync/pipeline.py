@@ -54,6 +54,7 @@ from connector.sync.config import ConnectorConfig, CRMConfig
 from connector.sync.connect import AdapterFactory, connect
 from connector.sync.db import open_database
 from connector.sync.drift import record_week
+from connector.sync.echo import EchoPlan, plan_echo, record_window
 from connector.sync.lease import Lease, LeaseLost, default_owner
 from connector.sync.outbox import release_unsent, stage_changes
 from connector.sync.outcomes import save_outcomes
@@ -80,6 +81,8 @@ AHEAD_RECORDS = 20_000
 SCORING_AHEAD = 2
 #: Seconds between two recordings of a run's counters in its row, so a killed run shows what it did.
 PROGRESS_EVERY = 5.0
+#: (CRM, notice) pairs already warned about in this process (see ``_Run.note``).
+_NOTICED: set[tuple[str, str]] = set()
 
 
 def _real_clock() -> dt.datetime:
@@ -173,6 +176,8 @@ class _Run:
     scoring: Scoring | None = None
     #: Whether the run has decided where to score on (after ``batch.score_worker_after`` contacts).
     worker_decided: bool = False
+    #: The echo of an earlier run's writes this run's contact pull leaves out (:mod:`connector.sync.echo`).
+    echo: EchoPlan | None = None
     #: Chunks handed to the scoring and not committed yet, oldest first.
     scoring_ahead: collections.deque[cf.Future[ScoredChunk]] = dc.field(default_factory=collections.deque)
     #: Each adapter with its counters at the run's start (the run counts the difference).
@@ -266,6 +271,7 @@ class _Run:
         until = utc(self.clock())
         with self.store.transaction() as conn:
             release_unsent(conn, self.crm.name)  # rows a killed run was sending
+        self.store.statistics.start()  # a store never analyzed (older version, bulk import) gets its statistics first
         pusher = self.running_pusher = self.pusher().start()
         self.scoring = self.in_process()
         scored = False
@@ -290,6 +296,9 @@ class _Run:
             finally:
                 counts = pusher.finish(flush=finished and scored and not self.stopped())
                 self.running_pusher = None
+        if self.summary.run_id is not None:
+            with self.store.transaction() as conn:
+                record_window(conn, self.summary.run_id, pusher.window, until, self.echo)
         self.pushed(counts)
         if scored and not self.stopped():
             self.run_actions()
@@ -317,7 +326,11 @@ class _Run:
         if self.stopped():
             yield None
             return
-        pages = self.adapters["reader"].pull_contacts(self._since("contacts", resync), until)
+        since = self._since("contacts", resync)
+        with self.store.engine.connect() as conn:
+            marker = self.scorers.models[0].output_names()["scored_at"]
+            self.echo = plan_echo(conn, self.crm.name, since, cursor.checked_in(self.store.cursor_state(), "contacts"), until, marker)
+        pages = self.adapters["reader"].pull_contacts(since, until, self.echo.echo if self.echo else None)
         prefetch = Prefetch(pages, depth=10_000, max_records=AHEAD_RECORDS, size=_records, name=f"pull-{self.crm.name}-contacts")
         with prefetch as prefetched:
             yield prefetched
@@ -341,6 +354,12 @@ class _Run:
         if stream == "contacts":
             self.progress.start("score")  # contacts are scored page by page from here on
         if pages is not None:
+            if stream == "contacts" and self.echo is not None and self.echo.ids:
+                # The contacts the run whose echo the search leaves out wrote: read again first, so
+                # an edit their write hid is seen before the cursor can move past that run's window.
+                log.info("crm %s: reading %d contacts run %s wrote again (their echo is left out of the search)", self.crm.name, len(self.echo.ids), self.echo.run_id)
+                if not self._store_pages(stream, self.adapters["main"].read_contacts(self.echo.ids), until, on_page, check_in=False):
+                    return False
             return self._store_pages(stream, pages, until, on_page)
         main = self.adapters["main"]
         since = self._since(stream, resync)
@@ -360,14 +379,17 @@ class _Run:
         pages: t.Iterable[Page[t.Any]],
         until: dt.datetime,
         on_page: t.Callable[[list[str]], None] | None,
+        *,
+        check_in: bool = True,
     ) -> bool:
-        """Store each pulled page (and hand new or changed contacts to ``on_page``); check the cursor in at the end."""
+        """Store each pulled page (and hand new or changed contacts to ``on_page``); check the cursor in at the end (``check_in``)."""
         stage = f"pull {stream}"
         state = self.store.cursor_state()
         for page in pages:
             now = utc(self.clock())
             if stream == "contacts":
                 changed = self.store.save_contacts(t.cast(list[Contact], page.records), now)
+                self.store.statistics.stored(len(changed))
                 if page.gone:
                     # Deleted, merged or converted in the CRM: their history moves to the successor.
                     self.summary.retired += self.store.retire_contacts(page.gone)
@@ -375,10 +397,11 @@ class _Run:
                 if changed and on_page is not None:
                     on_page(changed)
             elif stream == "activities":
-                self.store.save_activities(t.cast(list[Activity], page.records), now)
+                self.store.statistics.stored(self.store.save_activities(t.cast(list[Activity], page.records), now))
                 self.summary.pulled_activities += len(page.records)
             else:
                 save_outcomes(self.store.engine, self.crm.name, t.cast(list[Outcome], page.records), now)
+            self.note(page)
             for reject in page.rejects:
                 self.store.add_quarantine(reject.stream or stream, reject.record_id, reject.reason, reject.raw, now, self.summary.run_id)
                 self.summary.rejected += 1
@@ -389,10 +412,29 @@ class _Run:
             if self.stopped():
                 self.progress.finish(stage)
                 return False
+        if not check_in:
+            return True
         state = cursor.finalize(state, stream, until)
         self.store.check_in_cursor(stream, cursor.checked_in(state, stream), utc(self.clock()))
         self.progress.finish(stage)
         return True
+
+    def note(self, page: Page[Contact] | Page[Activity] | Page[Outcome]) -> None:
+        """Count what the adapter left out on purpose; report each notice once (a stream the CRM does not offer).
+
+        Every run's summary lists its notices; the log warns once per CRM and process (a scheduler
+        syncing every 15 minutes would otherwise repeat it 96 times a day), later runs log it at INFO.
+        """
+        self.summary.skipped += sum(page.skipped.values())
+        for reason, n in page.skipped.items():
+            log.info("crm %s: %d record(s) skipped: %s", self.crm.name, n, reason)
+        for notice in page.notices:
+            if notice in self.summary.notices:
+                continue
+            self.summary.notices.append(notice)
+            first = (self.crm.name, notice) not in _NOTICED
+            _NOTICED.add((self.crm.name, notice))
+            log.log(logging.WARNING if first else logging.INFO, "crm %s: %s", self.crm.name, notice)
 
     # 2-3. score, diff, outbox ----------------------------------------------------------------------
 
@@ -453,10 +495,13 @@ class _Run:
             self.store.save_scores(conn, chunk.scores)
             self.store.add_stage_changes(conn, chunk.moves)
             record_firings(conn, self.crm.name, chunk.firings)
-            self.summary.changed += stage_changes(conn, self.crm.name, chunk.desired, chunk.as_of, self.summary.run_id, companions=companions)
+            self.summary.changed += stage_changes(
+                conn, self.crm.name, chunk.desired, chunk.as_of, self.summary.run_id, companions=companions, policy=self.crm.write_policy
+            )
             self.store.clear_needs_score(conn, chunk.ids)
             for cid, reason, raw in chunk.failed:
                 self.store.add_quarantine("scoring", cid, reason, raw, now, self.summary.run_id, conn=conn)
+        self.store.statistics.stored(len(chunk.scores) + len(chunk.moves))
         self.summary.scored += len(chunk.ids) - len(chunk.failed)
         self.summary.quarantined += len(chunk.failed)
         self.progress.advance("score", len(chunk.ids))

@@ -101,6 +101,8 @@ class Pusher:
         self.on_batch = on_batch
         self.stop = stop
         self.counts = PushCounts()
+        #: ``(first sent, last answered)`` of the run's batches (the CRM stamped the contacts written then).
+        self.window: tuple[dt.datetime, dt.datetime] | None = None
         self._last_id = 0
         self._wake = threading.Event()
         self._finish = threading.Event()
@@ -194,13 +196,16 @@ class Pusher:
 
     def _push_batch(self, rows: t.Sequence[_Row]) -> None:
         crm, counts = self.store.crm, self.counts
+        sent = self.clock()
         try:
             result = self.adapter.push([FieldUpdate(contact_id=r.contact_id, values=dict(r.values or {})) for r in rows])
         except CRMError as exc:
+            self._sent(sent)  # a failed batch may still have been applied
             self._keep_pending(rows, str(exc))
             counts.error = f"writing to the CRM failed: {exc}"
             log.warning("crm %s: push stopped, %s; the pending writes wait for the next run", crm, exc)
             return
+        self._sent(sent)
         counts.batches += 1
         systematic = _same_refusal_for_all(rows, result)
         if systematic is not None and not any(r.attempts + 1 >= self.max_attempts for r in rows):
@@ -217,6 +222,7 @@ class Pusher:
         now = self.clock()
         landed = set(result.written)
         done = [r for r in rows if r.contact_id in landed]
+
         with self.store.transaction() as conn:
             if done:
                 # Only rows still ``sending``: a row a newer run released (its sender was presumed
@@ -228,6 +234,10 @@ class Pusher:
                     reason, retryable = result.failed.get(r.contact_id, ("the CRM did not confirm this write", True))
                     self._fail(conn, r, reason, retryable, now)
         counts.written += len(done)
+
+    def _sent(self, sent: dt.datetime) -> None:
+        """A batch was sent at ``sent`` and answered now: widen the run's write window."""
+        self.window = (self.window[0] if self.window else sent, self.clock())
 
     def _fail(self, conn: sa.Connection, row: _Row, reason: str, retryable: bool, now: dt.datetime) -> None:
         attempts = row.attempts + 1

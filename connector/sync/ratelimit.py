@@ -10,7 +10,9 @@ server saw the request before we saw its answer, so its window is never fuller t
 The limits come from the adapter's declaration, overridden by ``rate_limit`` in ``connector.yaml``
 (:meth:`RateLimiter.from_limits`). The limiter also learns from each answer, through the neutral
 :class:`~connector.adapters.base.RateLimitInfo` the adapter reads from its CRM's headers
-(:meth:`RateLimiter.after_response`): a smaller announced limit or longer window is adopted; fewer
+(:meth:`RateLimiter.after_response`): a smaller announced limit or longer window is adopted (until
+the first announcement, a CRM may ask for a smaller ``unannounced`` limit, HubSpot's smallest plan,
+so a run's first burst never exceeds what the account may allow); fewer
 requests ``remaining`` than we think (another app on the same account) holds tokens back; a 429
 empties the bucket for ``retry_after`` (or one interval); a daily allowance announced with what is
 left of it (``daily_remaining``; Salesforce's ``Sforce-Limit-Info: api-usage=N/M``) is counted down
@@ -147,12 +149,16 @@ class RateLimiter:
         searches_per_second: float | None = None,
         daily: int | None = None,
         *,
+        unannounced: int | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
     ) -> None:
         self._clock = clock
         self._sleep = sleep
-        self.default = TokenBucket(requests, per_seconds, clock)
+        #: The configured ``default`` limit: what an announced limit may grow the bucket back to.
+        self.configured = (requests, per_seconds)
+        start = min(requests, unannounced) if unannounced is not None else requests
+        self.default = TokenBucket(start, per_seconds, clock)
         self.search: TokenBucket | None = None
         if searches_per_second is not None:
             self.search = TokenBucket(*_search_bucket_size(searches_per_second), clock)
@@ -166,7 +172,7 @@ class RateLimiter:
     @classmethod
     def from_limits(cls, limits: RateLimits, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> RateLimiter:
         """A limiter for these limits (see :attr:`connector.sync.config.CRMConfig.limits`)."""
-        return cls(limits.requests, limits.per_seconds, limits.searches_per_second, limits.daily, clock=clock, sleep=sleep)
+        return cls(limits.requests, limits.per_seconds, limits.searches_per_second, limits.daily, unannounced=limits.unannounced, clock=clock, sleep=sleep)
 
     def _buckets(self, kind: RequestKind) -> list[TokenBucket]:
         main = self.search if kind == "search" and self.search is not None else self.default
@@ -212,14 +218,19 @@ class RateLimiter:
             self._adapt(main, info)
 
     def _adapt(self, bucket: TokenBucket, info: RateLimitInfo) -> None:
-        # Adopt the account's limit when it is tighter than configured (same rate per second).
-        tighter = info.limit is not None and info.interval and (info.limit / info.interval < bucket.limit / bucket.interval or info.interval > bucket.interval)
-        if tighter and info.limit is not None and info.interval:
-            before = (bucket.limit, bucket.interval)
-            bucket.resize(min(info.limit, bucket.limit), max(info.interval, bucket.interval))
-            self.stats.adapted += 1
-            log.info("rate limiter: the CRM announces %d requests per %g s; now %d per %g s (was %d per %g s)",
-                     info.limit, info.interval, bucket.limit, bucket.interval, *before)
+        # Adopt the account's limit when it is tighter than configured (same rate per second); the
+        # default bucket, started at the ``unannounced`` limit, grows back to the configured one
+        # when the account allows more.
+        limit, interval = self.configured if bucket is self.default else (bucket.limit, bucket.interval)
+        if info.limit is not None and info.interval:
+            tighter = info.limit / info.interval < limit / interval or info.interval > interval
+            target = (min(info.limit, limit), max(info.interval, interval)) if tighter else (limit, interval)
+            if target != (bucket.limit, bucket.interval):
+                before = (bucket.limit, bucket.interval)
+                bucket.resize(*target)
+                self.stats.adapted += 1
+                log.info("rate limiter: the CRM announces %d requests per %g s; now %d per %g s (was %d per %g s)",
+                         info.limit, info.interval, bucket.limit, bucket.interval, *before)
         if info.remaining is not None:
             ours = bucket.available()
             if info.remaining < ours:

@@ -11,7 +11,7 @@ Follow an event from :class:`~connector.sync.events.EventQueue` to the CRM write
    in ``runs`` like any run.
 3. The events are applied in order: deletions and merges change the store at once (a privacy
    deletion forgets the person, :func:`connector.sync.forget.forget`); created or changed contacts
-   are read back by id (:meth:`CRMAdapter.fetch_contacts`, one call per 100) -- the cursors of the
+   are read back by id (:meth:`CRMAdapter.read_contacts`, one call per 100) -- the cursors of the
    scheduled pull do not move; first-party activity (stored by the server on arrival) and identify
    calls name contacts to rescore.
 4. Those contacts are scored, diffed and staged in the outbox exactly as in a scheduled run, and
@@ -180,9 +180,7 @@ class _EventRun(_Run):
         """Read the contacts back from the CRM and store them; returns those new or changed."""
         adapter = self.adapters["main"]
         changed: set[str] = set()
-        size = max(1, adapter.max_batch_size)
-        for i in range(0, len(ids), size):
-            page = adapter.fetch_contacts(ids[i : i + size])
+        for page in adapter.read_contacts(ids):
             changed.update(self.store.save_contacts(page.records, now))
             self.summary.pulled_contacts += len(page.records)
             for reject in page.rejects:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses as dc
 import datetime as dt
+import hashlib
 import pathlib
 import typing as t
 
@@ -96,7 +97,7 @@ class ScoredChunk:
     ids: list[str]
     #: The instant the chunk was scored as of.
     as_of: dt.datetime
-    #: Rows of the ``scores`` table (without ``crm``).
+    #: Rows of the ``scores`` table (without ``crm``) that changed: a score equal to the stored one is left out.
     scores: list[dict[str, t.Any]] = dc.field(default_factory=list)
     #: contact id -> output field -> the value the CRM should hold (JSON-ready: datetimes as ISO text).
     desired: dict[str, dict[str, t.Any]] = dc.field(default_factory=dict)
@@ -109,21 +110,33 @@ class ScoredChunk:
     warnings: list[str] = dc.field(default_factory=list)
 
 
-def score_row(result: ScoreResult) -> dict[str, t.Any]:
-    """A score as its row of the ``scores`` table: dimensions, reasons and state already JSON-encoded."""
+def score_row(result: ScoreResult, changes_at_override: dt.datetime | None = None) -> dict[str, t.Any]:
+    """A score as its row of the ``scores`` table: dimensions, reasons and state already JSON-encoded.
+
+    ``digest`` hashes every column but ``as_of``: a rescoring giving the stored digest again
+    changed nothing, and its row is not written (:func:`score_chunk`). ``changes_at_override``:
+    an earlier instant the contact must be rescored at (a manual adjustment expiring).
+    """
+    dimensions = encoded_json(dict(result.dimensions))
+    reasons = encoded_json([x.to_dict() for x in result.reasons])
+    state = encoded_json(result.state.to_dict())
+    changes = changes_at_override or result.changes_at
+    changes_at = changes.isoformat() if changes else ""
+    parts = (repr(result.score), dimensions, str(result.grade), str(result.matrix), str(result.stage), str(result.excluded), reasons, state, changes_at)
     return {
         "contact_id": result.contact_id,
         "model": result.model,
         "score": result.score,
-        "dimensions": encoded_json(dict(result.dimensions)),
+        "dimensions": dimensions,
         "grade": result.grade,
         "matrix": result.matrix,
         "stage": result.stage,
         "excluded": result.excluded,
-        "reasons": encoded_json([x.to_dict() for x in result.reasons]),
-        "state": encoded_json(result.state.to_dict()),
+        "reasons": reasons,
+        "state": state,
         "as_of": result.as_of,
-        "changes_at": result.changes_at,
+        "changes_at": changes,
+        "digest": hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest(),
     }
 
 
@@ -146,11 +159,11 @@ def score_chunk(store: Store, scorers: ScorerSet, ids: t.Sequence[str], *, as_of
     by_name = {m.model: m for m in scorers.models}
     names = {m.model: m.output_names() for m in scorers.models}
     for r in results:
-        row = score_row(r)
         expiry = adjustments.next_expiry(adjusted.get(r.contact_id, ()), r.model, as_of)
-        if expiry is not None and (r.changes_at is None or expiry < r.changes_at):
-            row["changes_at"] = expiry  # rescored when an adjustment stops counting
-        out.scores.append(row)
+        # Rescored when an adjustment stops counting, if that comes before the model's own next change.
+        row = score_row(r, expiry if expiry is not None and (r.changes_at is None or expiry < r.changes_at) else None)
+        if data.digest.get((r.contact_id, r.model)) != row["digest"]:
+            out.scores.append(row)  # an unchanged score is not written again (the daily rescore: almost all)
         wanted = outputs_of(r, by_name[r.model], reasons_limit, names[r.model])
         out.desired.setdefault(r.contact_id, {}).update({field: jsonable(value) for field, value in wanted.items()})
         before = data.previous_stage.get((r.contact_id, r.model))

@@ -20,6 +20,7 @@ from connector.scoring.identity import email_id, email_of, normalize_anonymous_i
 from connector.scoring.records import Activity, Contact, utc
 from connector.scoring.result import ScoringState
 from connector.sync.cursor import State
+from connector.sync.statistics import Statistics
 from connector.sync.tables import UTCDateTime, activities, contacts, cursors, identities, quarantine, runs, scores, stage_history
 
 __all__ = ["EncodedJSON", "Store", "ToScore", "bulk_insert", "bulk_upsert", "dumps", "encoded_json", "jsonable", "upsert"]
@@ -190,6 +191,8 @@ class ToScore:
     previous: dict[tuple[str, str], ScoringState]
     #: (contact id, model) -> previous stage
     previous_stage: dict[tuple[str, str], str | None]
+    #: (contact id, model) -> the stored score's digest (``None``: written before schema 0011)
+    digest: dict[tuple[str, str], str | None] = dc.field(default_factory=dict)
 
 
 class Store:
@@ -203,6 +206,8 @@ class Store:
     def __init__(self, engine: sa.Engine, crm: str) -> None:
         self.engine = engine
         self.crm = crm
+        #: Refreshes the planner's statistics as the run stores rows in bulk (:mod:`connector.sync.statistics`).
+        self.statistics = Statistics(engine)
 
     def transaction(self) -> t.ContextManager[sa.Connection]:
         """One transaction; everything written through the connection commits together or not at all."""
@@ -312,7 +317,14 @@ class Store:
     # -- scoring ---------------------------------------------------------------------------------
 
     def ids_to_score(self, now: dt.datetime, models: t.Sequence[str], *, full: bool = False) -> list[str]:
-        """Contacts that need scoring: new data, a passed ``changes_at``, a model not yet scored; all on ``full``."""
+        """Contacts that need scoring: new data, a passed ``changes_at``, a model not yet scored; all on ``full``.
+
+        Cheap on a large store: marked contacts and passed ``changes_at`` come from their indexes;
+        "a model not yet scored" is looked for only when a model has fewer scores than there are
+        contacts (two index counts per model, instead of grouping every score and joining every
+        contact on each run). Scores are only written for stored contacts, which are never deleted,
+        so equal counts mean every contact has its score.
+        """
         with self.engine.connect() as conn:
             if full:
                 return sorted(cid for (cid,) in conn.execute(sa.select(contacts.c.id).where(contacts.c.crm == self.crm)))
@@ -323,15 +335,12 @@ class Store:
                     sa.select(scores.c.contact_id).where(scores.c.crm == self.crm, scores.c.changes_at.is_not(None), scores.c.changes_at <= now)
                 )
             )
-            counts = sa.select(scores.c.contact_id, sa.func.count().label("n")).where(scores.c.crm == self.crm, scores.c.model.in_(list(models))).group_by(scores.c.contact_id).subquery()
-            ids.update(
-                cid
-                for (cid,) in conn.execute(
-                    sa.select(contacts.c.id)
-                    .select_from(contacts.outerjoin(counts, counts.c.contact_id == contacts.c.id))
-                    .where(contacts.c.crm == self.crm, sa.func.coalesce(counts.c.n, 0) < len(models))
-                )
-            )
+            stored = conn.execute(sa.select(sa.func.count()).select_from(contacts).where(contacts.c.crm == self.crm)).scalar_one()
+            for model in models:
+                scored = conn.execute(sa.select(sa.func.count()).select_from(scores).where(scores.c.crm == self.crm, scores.c.model == model)).scalar_one()
+                if scored < stored:
+                    has = sa.select(scores.c.contact_id).where(scores.c.crm == self.crm, scores.c.model == model, scores.c.contact_id == contacts.c.id)
+                    ids.update(cid for (cid,) in conn.execute(sa.select(contacts.c.id).where(contacts.c.crm == self.crm, ~has.exists())))
         return sorted(ids)
 
     def load_for_scoring(self, ids: t.Sequence[str]) -> ToScore:
@@ -352,12 +361,20 @@ class Store:
                         owner_of[email_id(email)] = cid
                 for anon, cid in conn.execute(sa.select(identities.c.anonymous_id, identities.c.contact_id).where(identities.c.crm == self.crm, identities.c.contact_id.in_(part))):
                     owner_of[anon] = cid
-                for cid, model, state, stage in conn.execute(
-                    sa.select(scores.c.contact_id, scores.c.model, scores.c.state, scores.c.stage).where(scores.c.crm == self.crm, scores.c.contact_id.in_(part))
+                for cid, model, state, stage, digest in conn.execute(
+                    sa.select(scores.c.contact_id, scores.c.model, scores.c.state, scores.c.stage, scores.c.digest).where(
+                        scores.c.crm == self.crm, scores.c.contact_id.in_(part)
+                    )
                 ):
                     out.previous[(cid, model)] = ScoringState.from_dict(state)
                     out.previous_stage[(cid, model)] = stage
-            cols = (activities.c.id, activities.c.type, activities.c.occurred_at, activities.c.contact_id, activities.c.attributes, activities.c.anonymous_id)
+                    out.digest[(cid, model)] = digest
+            # Attributes as their JSON text, decoded once per distinct text: a portal's activities
+            # repeat a few thousand attribute sets (URLs, form ids), and decoding each row's copy was
+            # most of the cost of reading activity for a rescore.
+            text = sa.cast(activities.c.attributes, sa.Text)
+            cols = (activities.c.id, activities.c.type, activities.c.occurred_at, activities.c.contact_id, text, activities.c.anonymous_id)
+            decoded: dict[str | None, dict[str, t.Any]] = {None: {}, "null": {}}
             seen: set[str] = set()
             batches = [activities.c.contact_id.in_(part) for part in _chunks(list(ids))]
             batches += [activities.c.anonymous_id.in_(part) for part in _chunks(sorted(owner_of))]
@@ -369,12 +386,15 @@ class Store:
                     if owner is None or owner not in out.activities:
                         continue
                     seen.add(aid)
-                    out.activities[owner].append(Activity(id=aid, type=typ, occurred_at=occurred, contact_id=owner, attributes=attrs or {}, anonymous_id=anon))
+                    attributes = decoded.get(attrs)
+                    if attributes is None:
+                        attributes = decoded[attrs] = json.loads(attrs) or {}
+                    out.activities[owner].append(Activity(id=aid, type=typ, occurred_at=occurred, contact_id=owner, attributes=attributes, anonymous_id=anon))
         out.contacts.sort(key=lambda c: c.id)
         return out
 
     def save_scores(self, conn: sa.Connection, rows: t.Sequence[t.Mapping[str, t.Any]]) -> None:
-        """Store each contact's score per model (rows of :func:`connector.sync.scorers.score_row`)."""
+        """Store each contact's score per model (rows of :func:`connector.sync.scorers.score_row`; the changed ones only)."""
         full = [{"crm": self.crm, **row} for row in rows]
         cols = [c for c in full[0] if c not in ("crm", "contact_id", "model")] if full else []
         bulk_upsert(conn, scores, full, ["crm", "contact_id", "model"], cols)
@@ -385,9 +405,9 @@ class Store:
         bulk_insert(conn, stage_history, rows)
 
     def clear_needs_score(self, conn: sa.Connection, ids: t.Sequence[str]) -> None:
-        """The contacts were scored in this transaction."""
+        """The contacts were scored in this transaction (rows already clear are not touched: a full rescore writes none)."""
         for part in _chunks(list(ids)):
-            conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, contacts.c.id.in_(part)).values(needs_score=False))
+            conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, contacts.c.id.in_(part), contacts.c.needs_score.is_(True)).values(needs_score=False))
 
     def retire_contacts(self, gone: t.Mapping[str, str | None]) -> int:
         """Contacts the CRM no longer holds as people (deleted, merged, a lead converted): stop scoring them.

@@ -28,6 +28,8 @@ class RunSummary:
     rejected: int = 0
     #: Contacts the CRM deleted, merged or converted (their history moved to the successor).
     retired: int = 0
+    #: Records the adapter left out on purpose (not errors: a call without a contact).
+    skipped: int = 0
     scored: int = 0
     changed: int = 0
     written: int = 0
@@ -38,10 +40,12 @@ class RunSummary:
     retries: int = 0
     rate_limited: int = 0
     error: str | None = None
+    #: What the CRM does not offer this account and what it means for scores (each once).
+    notices: list[str] = dc.field(default_factory=list)
 
     def counts(self) -> dict[str, t.Any]:
         """The counters, as stored in the run's row."""
-        skip = {"crm", "run_id", "status", "full", "started_at", "ended_at", "error"}
+        skip = {"crm", "run_id", "status", "full", "started_at", "ended_at", "error", "notices"}
         return {k: v for k, v in dc.asdict(self).items() if k not in skip}
 
     def add_api(self, stats: ApiStats, since: ApiStats | None = None) -> None:

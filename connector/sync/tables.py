@@ -157,6 +157,10 @@ class ScoreRow(SQLModel, table=True):
     state: dict[str, t.Any] | None = _json()
     as_of: dt.datetime = _ts(nullable=False)
     changes_at: dt.datetime | None = _ts()
+    #: A hash of every column above but ``as_of`` (:func:`connector.sync.scorers.score_row`): a
+    #: rescoring that gives the same digest writes nothing (``as_of`` is then the last scoring that
+    #: changed the row). NULL for rows written before schema 0011.
+    digest: str | None = Field(default=None, max_length=32)
 
 
 class WrittenRow(SQLModel, table=True):
@@ -280,6 +284,13 @@ class RunRow(SQLModel, table=True):
     rate_limited: int = 0
     error: str | None = Field(default=None, max_length=2000)
     owner: str | None = Field(default=None, max_length=255)
+    #: When the run's first write was sent and its last write answered (``None``: it wrote nothing).
+    pushed_from: dt.datetime | None = _ts()
+    pushed_until: dt.datetime | None = _ts()
+    #: The instant the run scored as of (its ``scored_at`` outputs carry it).
+    as_of: dt.datetime | None = _ts()
+    #: The run whose echo this run's contact pull left out, and whose written contacts it read again.
+    echo_run: int | None = None
     #: Contacts the CRM deleted, merged or converted; their history moved to the successor (0013).
     retired: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 

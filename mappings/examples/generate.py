@@ -81,13 +81,13 @@ def main() -> None:
             if rng.random() < 0.3:
                 add(cid, "email_click", rng.uniform(0, 90), {"campaign": "nurture-q4", "url": "/pricing"})
         if rng.random() < 0.5:
-            add(cid, "form_submit", rng.uniform(0, 200), {"form_id": rng.choice(["contact-us", "newsletter", "trial-signup", "event-badge"])})
+            add(cid, "form_submit", rng.uniform(0, 200), {"form": rng.choice(["contact-us", "newsletter", "trial-signup", "event-badge"])})
         if rng.random() < 0.3:
             add(cid, "asset_download", rng.uniform(0, 150), {"asset": "State of RevOps 2026 (PDF)"})
         if rng.random() < 0.2:
             add(cid, "webinar_attend", rng.uniform(0, 150), {"webinar": "Scoring that sales trusts"})
         if heat > 0.8:
-            add(cid, "demo_request", rng.uniform(0, 30), {"form_id": "demo"})
+            add(cid, "demo_request", rng.uniform(0, 30), {"form": "demo"})
         if heat > 0.9:
             add(cid, "meeting", rng.uniform(0, 20), {"with": "AE"})
         if rng.random() < 0.08:

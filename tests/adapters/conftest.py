@@ -56,3 +56,9 @@ def adapter(sandbox: HubSpotSandbox, mapping: HubSpotMapping) -> t.Iterator[HubS
     a = make_adapter(sandbox, mapping)
     yield a
     a.close()
+
+
+def add_example_forms(sandbox: HubSpotSandbox) -> None:
+    """The forms the example mapping names by name (the demo portal has them)."""
+    for name in ("Contact us", "Request a demo", "Newsletter signup", "Download the e-book"):
+        sandbox.store.forms.add(name, 0)

@@ -16,13 +16,14 @@ def _all(adapter: HubSpotAdapter, since_ms: int | None, until_ms: int) -> list[A
 
 
 def test_web_events_are_mapped_with_attributes_and_window_edges(sandbox: HubSpotSandbox, adapter: HubSpotAdapter) -> None:
-    (cid,) = sandbox.store.add_contacts([{"email": "a@x.io"}])
+    # The form is submitted by another contact: one that submits a form has its earlier events read too.
+    cid, other = sandbox.store.add_contacts([{"email": "a@x.io"}, {"email": "b@x.io"}])
     sandbox.store.add_events(
         [
             {"objectId": cid, "eventType": "e_visited_page", "occurredAt": T0 - 10, "properties": {"hs_url": "https://x.io/old"}},
             {"objectId": cid, "eventType": "e_visited_page", "occurredAt": T0, "properties": {"hs_url": "https://x.io/edge-excluded"}},
             {"objectId": cid, "eventType": "e_visited_page", "occurredAt": T0 + 5, "properties": {"hs_url": "https://x.io/pricing", "hs_title": "Pricing"}},
-            {"objectId": cid, "eventType": "e_submitted_form", "occurredAt": T0 + 9, "properties": {"hs_form_id": "f-1"}},
+            {"objectId": other, "eventType": "e_submitted_form", "occurredAt": T0 + 9, "properties": {"hs_form_id": "f-1"}},
             {"objectId": cid, "eventType": "e_visited_page", "occurredAt": T0 + 10, "properties": {"hs_url": "https://x.io/edge-included"}},
             {"objectId": cid, "eventType": "e_visited_page", "occurredAt": T0 + 11, "properties": {"hs_url": "https://x.io/later"}},
         ]
@@ -31,7 +32,7 @@ def test_web_events_are_mapped_with_attributes_and_window_edges(sandbox: HubSpot
     assert [(a.type, a.occurred_at) for a in acts] == [("page_view", at(T0 + 5)), ("form_submit", at(T0 + 9)), ("page_view", at(T0 + 10))]
     assert acts[0].attributes["url"] == "https://x.io/pricing" and acts[0].attributes["title"] == "Pricing"
     assert acts[1].attributes["form_id"] == "f-1"
-    assert all(a.contact_id == cid and a.id.startswith("hs-event:") for a in acts)
+    assert [a.contact_id for a in acts] == [cid, other, cid] and all(a.id.startswith("hs-event:") for a in acts)
     # ids are stable across pulls
     assert [a.id for a in sorted(_all(adapter, T0, T0 + 10), key=lambda a: a.occurred_at)] == [a.id for a in acts]
 
@@ -61,16 +62,27 @@ def test_many_email_events_are_paged(sandbox: HubSpotSandbox, mapping: object) -
     small = HubSpotMapping.model_validate({"crm": "hubspot", "activities": {"email_events": {"page_size": 7}, "web_events": {"enabled": False}, "engagements": {"enabled": False}}})
     adapter = make_adapter(sandbox, small)
     sandbox.store.add_email_events([{"recipient": f"r{i}@x.io", "type": "OPEN", "created": T0 + i} for i in range(30)])
-    acts = _all(adapter, None, T0 + 100)
+    sandbox.requests_clear()
+    acts = _all(adapter, T0 - 1, T0 + 100)
     assert len({a.id for a in acts}) == 30
+    # HubSpot's default page is 10 and its offset is valid only "with the same query parameters
+    # (excluding offset itself and limit)": every page sends limit and repeats the first query.
+    from urllib.parse import parse_qsl
+
+    queries = [dict(parse_qsl(r.query)) for r in sandbox.requests if r.path.rstrip("/") == "/email/public/v1/events"]
+    assert len(queries) == 5 and all(q["limit"] == "7" for q in queries)
+    assert [{k: v for k, v in q.items() if k != "offset"} for q in queries] == [queries[0]] * 5
+    assert "offset" not in queries[0] and all(q["offset"] for q in queries[1:])
 
 
 def test_engagements_become_one_activity_per_associated_contact(sandbox: HubSpotSandbox, adapter: HubSpotAdapter) -> None:
     a, b = sandbox.store.add_contacts([{"email": "a@x.io"}, {"email": "b@x.io"}])
+    sandbox.clock.set_ms(T0 + 5)  # logged in the window (HubSpot stamps hs_lastmodifieddate), held at hs_timestamp
     sandbox.store.add_engagement("meetings", {"hs_timestamp": str(T0 + 1), "hs_meeting_title": "Demo"}, contact_ids=[a, b])
     sandbox.store.add_engagement("calls", {"hs_timestamp": str(T0 + 2), "hs_call_direction": "OUTBOUND"}, contact_ids=[a])
     sandbox.store.add_engagement("emails", {"hs_timestamp": str(T0 + 3), "hs_email_subject": "Hi"}, contact_ids=[b])
-    sandbox.store.add_engagement("meetings", {"hs_timestamp": str(T0 + 50), "hs_meeting_title": "later"}, contact_ids=[a])
+    sandbox.clock.set_ms(T0 + 50)
+    sandbox.store.add_engagement("meetings", {"hs_timestamp": str(T0 + 4), "hs_meeting_title": "logged after the window"}, contact_ids=[a])
     acts = _all(adapter, T0, T0 + 10)
     got = sorted((x.type, x.contact_id, x.occurred_at) for x in acts)
     assert got == sorted([("meeting", a, at(T0 + 1)), ("meeting", b, at(T0 + 1)), ("call", a, at(T0 + 2)), ("email_sent", b, at(T0 + 3))])
@@ -78,8 +90,12 @@ def test_engagements_become_one_activity_per_associated_contact(sandbox: HubSpot
     assert meeting.attributes["title"] == "Demo" and meeting.id.startswith("hs-meeting:") and meeting.id.endswith(f":{meeting.contact_id}")
 
 
-def test_engagement_without_contact_is_rejected_not_dropped(sandbox: HubSpotSandbox, adapter: HubSpotAdapter) -> None:
+def test_engagements_without_contact_are_skipped_and_counted_not_rejected(sandbox: HubSpotSandbox, adapter: HubSpotAdapter) -> None:
+    # A call from an unknown number, an internal meeting: HubSpot answers "to": [] for their contacts.
+    sandbox.clock.set_ms(T0 + 5)
     sandbox.store.add_engagement("calls", {"hs_timestamp": str(T0 + 2)}, contact_ids=[])
+    sandbox.store.add_engagement("calls", {"hs_timestamp": str(T0 + 3)}, contact_ids=[])
+    sandbox.store.add_engagement("meetings", {"hs_timestamp": str(T0 + 4)}, contact_ids=[])
     pages = list(adapter.pull_activities(at(T0), at(T0 + 10)))
-    rejects = [r for p in pages for r in p.rejects]
-    assert len(rejects) == 1 and "no associated contact" in rejects[0].reason
+    assert [r for p in pages for r in p.rejects] == [] and [a for p in pages for a in p.records] == []
+    assert pages[-1].skipped == {"call without contact": 2, "meeting without contact": 1}

@@ -11,7 +11,7 @@ from connector.adapters.hubspot import HubSpotAdapter, load_mapping
 from connector.adapters.specs import specs_from_models
 from connector.cli import app
 from connector.sandbox.hubspot import HubSpotSandbox
-from tests.adapters.conftest import EXAMPLE_MAPPING, MODEL, make_adapter
+from tests.adapters.conftest import EXAMPLE_MAPPING, MODEL, add_example_forms, make_adapter
 
 BROKEN = """\
 crm: hubspot
@@ -52,6 +52,7 @@ def test_example_mapping_matches_the_sandbox_portal_after_setup(sandbox: HubSpot
 
     model = load_model(MODEL)
     outputs = list(model.output_names().values())
+    add_example_forms(sandbox)
     before = adapter.check(outputs)
     assert before and all("run `connector setup" in p.message for p in before)
     adapter.setup(specs_from_models([model]))
@@ -60,6 +61,7 @@ def test_example_mapping_matches_the_sandbox_portal_after_setup(sandbox: HubSpot
 
 def test_cli_check_and_setup(sandbox: HubSpotSandbox, tmp_path: pathlib.Path) -> None:
     env = {"HUBSPOT_BASE_URL": sandbox.base_url, "HUBSPOT_ACCESS_TOKEN": sandbox.token}
+    add_example_forms(sandbox)
     runner = CliRunner()
     first = runner.invoke(app, ["setup", "--crm", "hubspot", "--mapping", str(EXAMPLE_MAPPING), "--model", str(MODEL)], env=env)
     assert first.exit_code == 0, first.output
@@ -99,6 +101,7 @@ def test_cli_setup_defaults_to_the_shipped_models(sandbox: HubSpotSandbox, monke
 
 
 def test_cli_setup_and_check_use_the_crm_entry_of_connector_yaml(sandbox: HubSpotSandbox, tmp_path: pathlib.Path) -> None:
+    add_example_forms(sandbox)
     config = tmp_path / "connector.yaml"
     config.write_text(
         f"""crms:

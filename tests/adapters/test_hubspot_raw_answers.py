@@ -85,7 +85,7 @@ class _EventsClient:
 
 
 def test_web_events_from_raw_json_bad_events_are_rejects_and_paging_is_followed(mapping) -> None:  # type: ignore[no-untyped-def]
-    from connector.adapters.hubspot.activity import _web_events
+    from connector.adapters.hubspot.web_events import WebEventPull
 
     until = 1_800_000_000_000
     client = _EventsClient(
@@ -97,7 +97,7 @@ def test_web_events_from_raw_json_bad_events_are_rejects_and_paging_is_followed(
         ], "paging": {"next": {"after": "abc"}}},
         {"results": [{"id": "e3", "objectId": None, "occurredAt": "2026-01-02T10:00:00Z", "properties": {}}]},
     )
-    pages = list(_web_events(t.cast(t.Any, client), mapping, "e_visited_page", None, until))
+    pages = list(WebEventPull(t.cast(t.Any, client), mapping, None, until)._walk({"event_type": "e_visited_page"}, windowed=True))
     (first, bad), (second, none) = pages
     assert [(a.id, a.contact_id, a.attributes["url"]) for a in first] == [("hs-event:e1", "7", "https://x.io/pricing")]
     assert sorted(r.reason.split(":")[0] for r in bad) == ["web event 'occurredAt'", "web event that is not a JSON object", "web event without id or occurredAt"]
@@ -107,7 +107,7 @@ def test_web_events_from_raw_json_bad_events_are_rejects_and_paging_is_followed(
 
 
 def test_an_events_answer_without_results_fails_the_pull(mapping) -> None:  # type: ignore[no-untyped-def]
-    from connector.adapters.hubspot.activity import _web_events
+    from connector.adapters.hubspot.web_events import WebEventPull
 
     with pytest.raises(CRMError, match="without a 'results' list"):
-        list(_web_events(t.cast(t.Any, _EventsClient({"status": "error"})), mapping, "e_visited_page", None, 1))
+        list(WebEventPull(t.cast(t.Any, _EventsClient({"status": "error"})), mapping, None, 1)._walk({"event_type": "e_visited_page"}, windowed=True))

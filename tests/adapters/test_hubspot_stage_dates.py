@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import types
 
+import pytest
+
 from connector.adapters.hubspot import HubSpotAdapter, HubSpotMapping
 from connector.sandbox.hubspot import HubSpotSandbox
+from connector.sandbox.hubspot.errors import ApiError
 from tests.adapters.conftest import T0, at
 
 
@@ -45,3 +48,10 @@ def test_check_reports_a_stage_date_property_the_portal_lacks(sandbox: HubSpotSa
     checked.close()
     assert [p.key for p in problems] == ["contacts.stage_dates.sql"]
     assert "hs_lifecyclestage_salesqualified_date" in problems[0].message and problems[0].line > 0
+
+
+def test_the_stage_dates_are_read_only_for_an_app(sandbox: HubSpotSandbox) -> None:
+    cid = sandbox.store.add_contacts([{"email": "r@x.io"}])[0]
+    with pytest.raises(ApiError) as refused:
+        sandbox.store.update("contacts", cid, {"hs_lifecyclestage_customer_date": "2026-01-01T00:00:00Z"})
+    assert refused.value.status == 400 and "READ_ONLY_VALUE" in str(refused.value.body)

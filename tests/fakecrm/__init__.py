@@ -27,6 +27,7 @@ from connector.adapters.base import (
     ApiStats,
     CRMAdapter,
     CRMError,
+    Echo,
     FieldUpdate,
     MappingProblem,
     Outcome,
@@ -158,10 +159,21 @@ class FakeAdapter:
             self._call(f"{stream}.search", "search")
             yield Page(records=part, rejects=rejects if n == 0 else [], cursor=key(part[-1]))
 
-    def pull_contacts(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Contact]]:
+    def pull_contacts(self, since: dt.datetime | None, until: dt.datetime, echo: Echo | None = None) -> t.Iterator[Page[Contact]]:
         with self._open() as crm:
             contacts, rejects = list(crm.contacts.values()), list(crm.rejects)
+            if echo is not None:  # the Echo contract: inside the window, contacts carrying the marker value are left out
+                start, end = echo.window
+                mark = echo.marker_value.isoformat()
+                contacts = [c for c in contacts if not (c.updated_at is not None and start <= c.updated_at <= end and crm.fields.get(c.id, {}).get(echo.marker) == mark)]
         return self._pages(contacts, lambda c: c.updated_at, since, until, "contacts", rejects)
+
+    def read_contacts(self, ids: t.Sequence[str]) -> t.Iterator[Page[Contact]]:
+        for n in range(0, len(ids), self.page_size):
+            self._call("contacts.batch_read")
+            with self._open() as crm:
+                found = [crm.contacts[cid] for cid in ids[n : n + self.page_size] if cid in crm.contacts]
+            yield Page(records=found, rejects=[], cursor=None)
 
     def pull_activities(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Activity]]:
         with self._open() as crm:
@@ -174,12 +186,6 @@ class FakeAdapter:
         if not outcomes:
             return iter([])
         return self._pages(outcomes, lambda o: o.occurred_at, since, until, "outcomes", [])
-
-    def fetch_contacts(self, ids: t.Sequence[str]) -> Page[Contact]:
-        assert len(ids) <= self.max_batch_size
-        self._call("contacts.batch_read")
-        with self._open() as crm:
-            return Page(records=[crm.contacts[i] for i in ids if i in crm.contacts], rejects=[], cursor=None)
 
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
         assert len(updates) <= self.max_push_size

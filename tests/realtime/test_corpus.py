@@ -110,7 +110,7 @@ def test_bad_crm_answers_are_rejects_or_a_crm_error(path: pathlib.Path) -> None:
     settings = HubSpotSettings(access_token="t0ken", base_url=f"http://127.0.0.1:{server.server_port}")  # type: ignore[arg-type]
     adapter = HubSpotAdapter(settings, load_mapping(DATA / "hubspot.yaml"), policy=RetryPolicy(attempts=1))
     try:
-        page = adapter.fetch_contacts(["101"])
+        page = next(adapter.read_contacts(["101"]))
     except CRMError as exc:
         assert "unreadable" in str(exc) or "HubSpot" in str(exc)
         return

@@ -143,7 +143,7 @@ def test_an_event_that_keeps_breaking_the_run_is_set_aside(sync_config, fake_crm
     from tests.fakecrm import FakeAdapter
 
     class Broken(FakeAdapter):
-        def fetch_contacts(self, ids):
+        def read_contacts(self, ids):
             raise RuntimeError("a bug")
 
     engine = open_database(sync_config.effective_database_url())

@@ -73,7 +73,7 @@ def test_bad_lines_are_listed_and_the_rest_scored(tmp_path: pathlib.Path) -> Non
     contacts = tmp_path / "c.jsonl"
     contacts.write_text('{"id": "x1", "properties": {"job_title": "VP Marketing"}}\n{oops\n{"id": "x2"}\n', encoding="utf-8")
     acts = tmp_path / "a.jsonl"
-    acts.write_text('{"id": "a1", "contact_id": "x1", "type": "form_submit", "occurred_at": "2026-10-30", "attributes": {"form_id": "contact-us"}}\n{"id": "a2"}\n', encoding="utf-8")
+    acts.write_text('{"id": "a1", "contact_id": "x1", "type": "form_submit", "occurred_at": "2026-10-30", "attributes": {"form": "contact-us"}}\n{"id": "a2"}\n', encoding="utf-8")
     out = tmp_path / "o.jsonl"
     code, text = run("score", "--model", str(B2B), "--contacts", str(contacts), "--activities", str(acts), "--as-of", AS_OF, "--output", str(out))
     assert code == 0, text

@@ -17,6 +17,17 @@ from connector.sync.config import load_config
 from tests.sync.test_crash import check_tasks, crm_state, db_state, diff_summary, make_sandbox, setup_crm, sync_in_process, write_config
 
 CONTACTS = 150
+
+
+def webhooks(config: pathlib.Path) -> set[str]:
+    """Keys of the webhook actions in the state database of ``config``."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(load_config(config).effective_database_url())
+    with engine.connect() as conn:
+        keys = {str(k) for (k,) in conn.execute(sa.text("SELECT key FROM trigger_actions WHERE type = 'webhook'"))}
+    engine.dispose()
+    return keys
 FAULT_KINDS = ("429", "500", "502", "503", "drop")
 
 
@@ -44,7 +55,7 @@ def test_sync_through_20_percent_faults_reaches_the_fault_free_state(reference: 
             summary = sync_in_process(config, crm)
             runs.append(summary)
             db = db_state(load_config(config).effective_database_url())
-            if summary.status == "ok" and db["pending_outbox"] == 0 and not any(status == "pending" for _key, status in db["actions"]):
+            if summary.status == "ok" and db["pending_outbox"] == 0 and not any(status == "pending" for key, status in db["actions"] if key not in webhooks(config)):
                 break
         faults_served = sum(1 for r in crm.requests if r.status in (0, 429, 500, 502, 503))  # 0: dropped
         crm.set_faults(rate=0.0)
@@ -59,5 +70,8 @@ def test_sync_through_20_percent_faults_reaches_the_fault_free_state(reference: 
     assert actual_db["activities"] == expected_db["activities"]
     assert actual_db["scores"] == expected_db["scores"]
     assert actual_db["firings"] == expected_db["firings"]
-    assert actual_db["actions"] == expected_db["actions"]
+    # The shipped model's webhook goes to hooks.example.invalid, which never answers: its status says
+    # how many runs tried it (pending, then quarantined after max_push_attempts), not the faults.
+    hooks = webhooks(config)
+    assert [a for a in actual_db["actions"] if a[0] not in hooks] == [a for a in expected_db["actions"] if a[0] not in hooks]
     check_tasks(expected["tasks"], actual["tasks"])

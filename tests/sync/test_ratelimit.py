@@ -177,3 +177,22 @@ def test_without_a_search_budget_searches_spend_the_general_one() -> None:
     for _ in range(10):
         _send(limiter, ft, "search")
     assert limiter.search is None and ft.now == pytest.approx(1.0)
+
+
+def test_until_the_account_announces_its_limit_the_smallest_plans_applies() -> None:
+    """HubSpot declares 190/10 s but Starter portals allow 100: no burst past 100 before an answer says which."""
+    from connector.adapters.hubspot import ADAPTER
+
+    ft = FakeTime()
+    limits = ADAPTER.rate_limits
+    starter = RateLimiter.from_limits(limits, clock=ft.clock, sleep=ft.sleep)
+    for _ in range(150):  # answers that announce nothing (a search, a legacy endpoint)
+        _send(starter, ft)
+    assert _max_in_window([t for t, _ in ft.sent], 10) == 100
+    assert starter.default.limit == 100
+    _send(starter, ft, info=RateLimitInfo(limit=100, interval=10, remaining=50))
+    assert starter.default.limit == 100, "a Starter portal: stays at 100"
+    _send(starter, ft, info=RateLimitInfo(limit=190, interval=10))
+    assert (starter.default.limit, starter.default.interval) == (190, 10), "a Professional portal: grows to the configured 190"
+    _send(starter, ft, info=RateLimitInfo(limit=250, interval=10))
+    assert starter.default.limit == 190, "never above the configured limit"

@@ -17,6 +17,7 @@ from connector.adapters.base import (
     AdapterSpec,
     ApiStats,
     CRMAdapter,
+    Echo,
     FieldUpdate,
     MappingProblem,
     Outcome,
@@ -31,7 +32,8 @@ from connector.adapters.base import (
 from connector.adapters.hubspot.activity import pull_activities
 from connector.adapters.hubspot.check import check_mapping
 from connector.adapters.hubspot.client import HubSpotClient
-from connector.adapters.hubspot.contacts import fetch_contacts, pull_contacts
+from connector.adapters.hubspot.contacts import echo_filters, pull_contacts, read_contacts
+from connector.adapters.hubspot.forms import FormNames
 from connector.adapters.hubspot.lists import ListManager
 from connector.adapters.hubspot.mapping import HubSpotMapping, load_mapping
 from connector.adapters.hubspot.outcomes import pull_outcomes
@@ -41,7 +43,7 @@ from connector.adapters.hubspot.settings import CREDENTIAL_ROLES, HubSpotSetting
 from connector.adapters.hubspot.setup import run_setup
 from connector.adapters.hubspot.tasks import TaskWriter
 from connector.adapters.hubspot.webhooks import HubSpotWebhooks
-from connector.adapters.hubspot.writer import BATCH_SIZE, push_updates
+from connector.adapters.hubspot.writer import BATCH_SIZE, format_value, push_updates
 from connector.scoring.records import Activity, Contact
 
 __all__ = ["ADAPTER", "HubSpotAdapter", "HubSpotMapping", "HubSpotSettings", "RetryPolicy", "load_mapping"]
@@ -76,6 +78,7 @@ class HubSpotAdapter:
         self.lists = ListManager(self.client)
         self._portal: dict[str, PortalProperty] | None = None
         self._tasks: TaskWriter | None = None
+        self.forms = FormNames(self.client)
 
     def portal_properties(self, *, refresh: bool = False) -> dict[str, PortalProperty]:
         """The portal's contact properties, read once per adapter (one call)."""
@@ -83,21 +86,31 @@ class HubSpotAdapter:
             self._portal = fetch_properties(self.client)
         return self._portal
 
-    def pull_contacts(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Contact]]:
-        """Contacts modified in ``(since, until]``, oldest first (see :mod:`.search` for why none is missed)."""
-        return pull_contacts(self.client, self.mapping, since, until)
+    def pull_contacts(self, since: dt.datetime | None, until: dt.datetime, echo: Echo | None = None) -> t.Iterator[Page[Contact]]:
+        """Contacts modified in ``(since, until]``, oldest first (see :mod:`.search` for why none is missed).
+
+        ``echo``: left out with :func:`.contacts.echo_filters` when its marker is a ``datetime``
+        property of the portal (a value unique to one run); otherwise the echo is pulled as before.
+        """
+        filters = None
+        if echo is not None:
+            name = self.mapping.outputs.property_for(echo.marker)
+            prop = self.portal_properties().get(name)
+            if prop is not None and prop.type == "datetime":
+                filters = echo_filters(echo, name, format_value(echo.marker_value, prop))
+        return pull_contacts(self.client, self.mapping, since, until, filters)
+
+    def read_contacts(self, ids: t.Sequence[str]) -> t.Iterator[Page[Contact]]:
+        """These contacts as they are now, 100 per batch read (the general budget, not the search budget)."""
+        return read_contacts(self.client, self.mapping, ids)
 
     def pull_activities(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Activity]]:
         """Web events, marketing email events and engagements that occurred in ``(since, until]``."""
-        return pull_activities(self.client, self.mapping, since, until)
+        return pull_activities(self.client, self.mapping, since, until, self.forms)
 
     def pull_outcomes(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Outcome]]:
         """Customers and won deals of ``(since, until]``, as the mapping's ``outcomes`` asks (see :mod:`.outcomes`)."""
         return pull_outcomes(self.client, self.mapping, since, until)
-
-    def fetch_contacts(self, ids: t.Sequence[str]) -> Page[Contact]:
-        """The current state of these contacts, one batch read (missing ones left out)."""
-        return fetch_contacts(self.client, self.mapping, ids)
 
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
         """Batch-update values (100 per call; names mapped like outputs); ``push([])`` makes no call."""
@@ -125,7 +138,7 @@ class HubSpotAdapter:
 
     def check(self, outputs: t.Sequence[str]) -> list[MappingProblem]:
         """Compare the mapping (and the models' output names) with the portal."""
-        return check_mapping(self.client, self.mapping, output_names=outputs)
+        return check_mapping(self.client, self.mapping, output_names=outputs, forms=self.forms)
 
     def close(self) -> None:
         """Release connections."""
@@ -154,7 +167,9 @@ ADAPTER = AdapterSpec(
     ca_bundle_env="HUBSPOT_CA_BUNDLE",
     # https://developers.hubspot.com/docs/api/usage-details: 190 requests per 10 s for a private
     # app on a paid tier; CRM search 5 requests per second per account, a separate budget.
-    rate_limits=RateLimits(requests=190, per_seconds=10.0, searches_per_second=5.0),
+    # Free and Starter portals allow 100 per 10 s (private apps overview): until the first answer's
+    # X-HubSpot-RateLimit-Max says which plan this is, the limiter keeps to that.
+    rate_limits=RateLimits(requests=190, per_seconds=10.0, searches_per_second=5.0, unannounced=100),
     max_batch_size=BATCH_SIZE,
     # Property values may be longer; a reasons summary beyond this is no longer read by anyone.
     max_text_length=500,

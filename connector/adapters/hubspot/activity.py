@@ -1,26 +1,37 @@
 """Activity for scoring, from three HubSpot sources, as canonical ``Activity`` records.
 
-1. Web analytics events -- ``GET /events/v3/events?objectType=contact&eventType=...&occurredAfter=
-   &occurredBefore=`` (https://developers.hubspot.com/docs/api/events/web-analytics), one walk per
-   mapped event type (``e_visited_page``, ``e_submitted_form``, ...). Ids ``hs-event:<id>``.
-2. Marketing email events -- ``GET /email/public/v1/events?startTimestamp=&endTimestamp=&offset=``
+1. Web analytics events -- ``GET /events/v3/events`` (https://developers.hubspot.com/docs/api/events/web-analytics),
+   see :mod:`.web_events`: the window portal-wide per mapped event type, then the earlier visits of
+   contacts created or identified in it; skipped with a notice on a portal without an Enterprise
+   hub; per contact on a portal that serves one record at a time. Ids ``hs-event:<id>``.
+2. Marketing email events -- ``GET /email/public/v1/events?startTimestamp=&endTimestamp=&limit=&offset=``
    (https://developers.hubspot.com/docs/methods/email/get_events). These name only the recipient's
    email, so they are emitted with the scoring core's e-mail anonymous id
    (:func:`connector.scoring.identity.email_id`, ``email:<lowercased address>``); the sync engine
    resolves those against stored contact emails. Ids ``hs-email:<id>``. ``STATUSCHANGE`` counts as
-   an unsubscribe only when a subscription (or the portal status) became ``UNSUBSCRIBED``.
-3. CRM engagements (meetings, calls, emails) -- searched on ``hs_timestamp`` (the occurrence time)
-   with the keyset walk, then ``POST /crm/v4/associations/{type}/contacts/batch/read`` for their
-   contacts. One activity per engagement and contact: ``hs-meeting:<id>:<contact id>``.
+   an unsubscribe only when a subscription (or the portal status) became ``UNSUBSCRIBED``. Newest
+   first; ``limit`` is always sent (HubSpot's default is 10) and ``offset`` is an opaque token valid
+   only "with the same query parameters (excluding offset itself and limit)", so every page repeats
+   the first page's query exactly.
+3. CRM engagements (meetings, calls, emails) -- searched on ``hs_lastmodifieddate`` (when HubSpot
+   recorded or last edited them) with the keyset walk, not on ``hs_timestamp`` (when they happened):
+   a meeting held on the 1st and logged on the 8th has ``hs_timestamp`` = the 1st, which a window on
+   occurrence time had already passed ("hs_timestamp ... determines where the call sits on the
+   record timeline", https://developers.hubspot.com/docs/api/crm/calls). ``occurred_at`` stays
+   ``hs_timestamp``. Contacts come from ``POST /crm/v4/associations/{type}/contacts/batch/read``;
+   one activity per engagement and contact, ``hs-meeting:<id>:<contact id>``, so an engagement
+   edited again (and pulled again) is stored once. Engagements without a contact (a call from an
+   unknown number, an internal meeting) are skipped and counted, not quarantined.
 
-Window: ``(since, until]`` on occurrence time, enforced here whatever the server's edge semantics.
-The sources are read one after another; only the last page carries ``until`` as its cursor
-(earlier pages carry ``since``), because email events come newest first and no earlier point is
-complete for all three sources.
+Window: ``(since, until]``, on occurrence time for events and on modification time for
+engagements, enforced here whatever the server's edge semantics. The sources are read one after
+another; only the last page carries ``until`` as its cursor (earlier pages carry ``since``),
+because email events come newest first and no earlier point is complete for all three sources.
 """
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import typing as t
 
@@ -30,11 +41,13 @@ from connector.adapters.base import Page, Reject
 from connector.adapters.hubspot.contacts import to_millis
 from connector.adapters.hubspot.mapping import ConversionError, HubSpotMapping, parse_hubspot_time
 from connector.adapters.hubspot.search import keyset_search
+from connector.adapters.hubspot.web_events import WebEventPull
 from connector.scoring.identity import email_id
 from connector.scoring.records import Activity, utc
 
 if t.TYPE_CHECKING:
     from connector.adapters.hubspot.client import HubSpotClient
+    from connector.adapters.hubspot.forms import FormNames
 
 __all__ = ["ENGAGEMENT_PROPERTIES", "associated_contacts", "pull_activities"]
 
@@ -46,120 +59,42 @@ ENGAGEMENT_PROPERTIES: dict[str, dict[str, str]] = {
 }
 _SINGULAR = {"meetings": "meeting", "calls": "call", "emails": "email"}
 ASSOCIATION_BATCH = 100
+Batch = tuple[list[Activity], list[Reject]]
 
 
 def pull_activities(
-    client: HubSpotClient, mapping: HubSpotMapping, since: dt.datetime | None, until: dt.datetime
+    client: HubSpotClient, mapping: HubSpotMapping, since: dt.datetime | None, until: dt.datetime, forms: FormNames | None = None
 ) -> t.Iterator[Page[Activity]]:
-    """All mapped activity with ``since < occurred_at <= until``."""
+    """All mapped activity HubSpot recorded in ``(since, until]`` (see the module doc for each source).
+
+    ``forms`` names the forms of submissions (attributes ``form`` and ``form_name``).
+    """
     since_ms = to_millis(since) if since is not None else None
     until_ms = to_millis(until)
     hold = utc(since) if since is not None else None
-    sources: list[t.Iterator[tuple[list[Activity], list[Reject]]]] = []
     acts = mapping.activities
-    if acts.web_events.enabled:
-        sources += [_web_events(client, mapping, event_type, since_ms, until_ms) for event_type in acts.web_events.types]
+    web = WebEventPull(client, mapping, since_ms, until_ms, forms=forms) if acts.web_events.enabled and acts.web_events.types else None
+    skipped: collections.Counter[str] = collections.Counter()
+    sources: list[t.Iterator[Batch]] = []
+    if web is not None:
+        sources.append(web.batches())
     if acts.email_events.enabled and acts.email_events.types:
         sources.append(_email_events(client, mapping, since_ms, until_ms))
     if acts.engagements.enabled:
-        sources += [_engagements(client, mapping, kind, since_ms, until_ms) for kind in acts.engagements.types]
-    pending: tuple[list[Activity], list[Reject]] | None = None
+        sources += [_engagements(client, mapping, kind, since_ms, until_ms, skipped) for kind in acts.engagements.types]
+    pending: Batch | None = None
     for source in sources:
         for records, rejects in source:
             if pending is not None:
                 yield Page(pending[0], pending[1], hold)
             pending = (records, rejects)
     last = pending or ([], [])
-    yield Page(last[0], last[1], dt.datetime.fromtimestamp(until_ms / 1000, tz=dt.UTC))
+    notices = tuple(n for n in (web.notice if web is not None else None, forms.notice if forms is not None else None) if n)
+    yield Page(last[0], last[1], dt.datetime.fromtimestamp(until_ms / 1000, tz=dt.UTC), skipped=dict(skipped), notices=notices)
 
 
 def _in_window(ms: int, since_ms: int | None, until_ms: int) -> bool:
     return (since_ms is None or ms > since_ms) and ms <= until_ms
-
-
-def _web_events(
-    client: HubSpotClient, mapping: HubSpotMapping, event_type: str, since_ms: int | None, until_ms: int
-) -> t.Iterator[tuple[list[Activity], list[Reject]]]:
-    spec = mapping.activities.web_events
-    canonical = spec.types[event_type]
-    after: str | None = None
-    while True:
-        kwargs: dict[str, t.Any] = {
-            "object_type": "contact",
-            "event_type": event_type,
-            "occurred_before": dt.datetime.fromtimestamp((until_ms + 1) / 1000, tz=dt.UTC),
-            "limit": spec.page_size,
-        }
-        if since_ms is not None:
-            kwargs["occurred_after"] = dt.datetime.fromtimestamp(since_ms / 1000, tz=dt.UTC)
-        if after:
-            kwargs["after"] = after
-        # Read as plain JSON: the SDK's models would parse every occurredAt with dateutil (most of
-        # the CPU of a large activity pull); the fields used are checked below, per event.
-        answer = client.call("GET", "/events/v3/events", client.events.get_page, _preload_content=False, **kwargs)
-        body = _json_body(answer, "/events/v3/events")
-        records: list[Activity] = []
-        rejects: list[Reject] = []
-        for event in body["results"]:
-            if not isinstance(event, dict):
-                rejects.append(Reject("activities", None, "web event that is not a JSON object", {"event": _jsonable(event)}))
-                continue
-            event_id, props = event.get("id"), event.get("properties")
-            if event.get("occurredAt") in (None, "") or event_id in (None, ""):
-                rejects.append(Reject("activities", f"hs-event:{event_id}", "web event without id or occurredAt", _jsonable(event)))
-                continue
-            try:
-                occurred = parse_hubspot_time(event["occurredAt"])
-            except ConversionError as exc:
-                rejects.append(Reject("activities", f"hs-event:{event_id}", f"web event 'occurredAt': {exc}", _jsonable(event)))
-                continue
-            if props is not None and not isinstance(props, dict):
-                rejects.append(Reject("activities", f"hs-event:{event_id}", "web event 'properties' is not an object", _jsonable(event)))
-                continue
-            if not _in_window(to_millis(occurred), since_ms, until_ms):
-                continue
-            attributes: dict[str, t.Any] = {str(spec.attributes.get(k, k)): v for k, v in (props or {}).items()}
-            attributes["hubspot_event_type"] = event.get("eventType") or event_type
-            object_id = event.get("objectId")
-            records.append(
-                Activity(
-                    id=f"hs-event:{event_id}",
-                    type=canonical,
-                    occurred_at=occurred,
-                    contact_id=str(object_id) if object_id else None,
-                    anonymous_id=None if object_id else f"hs-event-visitor:{event_id}",
-                    attributes=attributes,
-                )
-            )
-        yield records, rejects
-        paging = body.get("paging")
-        nxt = paging.get("next") if isinstance(paging, dict) else None
-        after = str(nxt["after"]) if isinstance(nxt, dict) and nxt.get("after") not in (None, "") else None
-        if not after:
-            return
-
-
-def _json_body(answer: t.Any, path: str) -> dict[str, t.Any]:
-    """A raw (``_preload_content=False``) answer as a JSON object with a ``results`` list.
-
-    Raises:
-        CRMError: anything else (the page cannot be read; the run fails with this message).
-    """
-    import json
-
-    from connector.adapters.base import CRMError
-
-    try:
-        data = answer.data
-    finally:
-        answer.release_conn()
-    try:
-        body = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CRMError(f"HubSpot answered GET {path} with something that is not JSON ({exc}): {str(data[:200])!r}") from None
-    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
-        raise CRMError(f"HubSpot answered GET {path} without a 'results' list: {str(body)[:200]}")
-    return body
 
 
 def _unsubscribed(event: t.Mapping[str, t.Any]) -> bool:
@@ -170,7 +105,7 @@ def _unsubscribed(event: t.Mapping[str, t.Any]) -> bool:
 
 def _email_events(
     client: HubSpotClient, mapping: HubSpotMapping, since_ms: int | None, until_ms: int
-) -> t.Iterator[tuple[list[Activity], list[Reject]]]:
+) -> t.Iterator[Batch]:
     spec = mapping.activities.email_events
     offset: str | None = None
     while True:
@@ -227,11 +162,14 @@ def _email_activity(event: t.Any, types: t.Mapping[str, str], since_ms: int | No
 
 
 def _engagements(
-    client: HubSpotClient, mapping: HubSpotMapping, kind: str, since_ms: int | None, until_ms: int
-) -> t.Iterator[tuple[list[Activity], list[Reject]]]:
+    client: HubSpotClient, mapping: HubSpotMapping, kind: str, since_ms: int | None, until_ms: int, skipped: collections.Counter[str]
+) -> t.Iterator[Batch]:
     canonical = mapping.activities.engagements.types[kind]  # type: ignore[index]
     props = ENGAGEMENT_PROPERTIES[kind]
-    walk = keyset_search(client, client.engagement_search[kind], kind, "hs_timestamp", list(props), since_ms, until_ms)
+    singular = _SINGULAR[kind]
+    # hs_timestamp must be asked for: an engagement search returns only hs_createdate,
+    # hs_lastmodifieddate and hs_object_id by default (CRM search guide, "Engagements").
+    walk = keyset_search(client, client.engagement_search[kind], kind, "hs_lastmodifieddate", [*props, "hs_timestamp"], since_ms, until_ms)
     for page in walk:
         records: list[Activity] = []
         rejects: list[Reject] = []
@@ -241,17 +179,17 @@ def _engagements(
             try:
                 occurred = parse_hubspot_time((record.properties or {}).get("hs_timestamp"))
             except ConversionError as exc:
-                rejects.append(Reject("activities", f"hs-{_SINGULAR[kind]}:{record.id}", f"{kind} 'hs_timestamp': {exc}", raw))
+                rejects.append(Reject("activities", f"hs-{singular}:{record.id}", f"{kind} 'hs_timestamp': {exc}", raw))
                 continue
             linked = contacts.get(str(record.id), [])
             if not linked:
-                rejects.append(Reject("activities", f"hs-{_SINGULAR[kind]}:{record.id}", f"{_SINGULAR[kind]} has no associated contact", raw))
+                skipped[f"{singular} without contact"] += 1  # a call from an unknown number: not an error
                 continue
             attributes = {name: (record.properties or {}).get(prop) for prop, name in props.items() if (record.properties or {}).get(prop) not in (None, "")}
             for contact_id in linked:
                 records.append(
                     Activity(
-                        id=f"hs-{_SINGULAR[kind]}:{record.id}:{contact_id}",
+                        id=f"hs-{singular}:{record.id}:{contact_id}",
                         type=canonical,
                         occurred_at=occurred,
                         contact_id=contact_id,
@@ -282,16 +220,6 @@ def associated_contacts(client: HubSpotClient, kind: str, ids: list[str]) -> dic
             if nxt is not None and nxt.after:
                 pending.append((source, str(nxt.after)))
     return {k: list(dict.fromkeys(v)) for k, v in out.items()}
-
-
-def _jsonable(value: t.Any) -> t.Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    return value
 
 
 def _bad_answer(path: str, answer: t.Any) -> Exception:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import typing as t
 
 from connector.adapters.base import CRMError, MappingProblem
+from connector.adapters.hubspot.forms import FormNames
 from connector.adapters.hubspot.mapping import HubSpotMapping
 from connector.adapters.hubspot.properties import fetch_properties
+from connector.adapters.hubspot.web_events import events_unavailable
 from connector.adapters.problems import MappingReport, hint
 
 if t.TYPE_CHECKING:
@@ -37,7 +39,9 @@ def compatible(mapping_type: str, hubspot_type: str) -> bool:
     return hubspot_type in _READS.get(mapping_type, set())
 
 
-def check_mapping(client: HubSpotClient, mapping: HubSpotMapping, *, output_names: t.Sequence[str] = ()) -> list[MappingProblem]:
+def check_mapping(
+    client: HubSpotClient, mapping: HubSpotMapping, *, output_names: t.Sequence[str] = (), forms: FormNames | None = None
+) -> list[MappingProblem]:
     """All problems of ``mapping`` against the portal; ``output_names`` adds the models' outputs."""
     report = MappingReport(mapping.source)
     problems: list[MappingProblem] = report.problems
@@ -93,4 +97,32 @@ def check_mapping(client: HubSpotClient, mapping: HubSpotMapping, *, output_name
             for event_type in web.types:
                 if event_type not in known:
                     report(("activities", "web_events", "types", event_type), f"the portal has no web event type '{event_type}'{hint(event_type, sorted(known))}")
+        unavailable = _probe_events(client)
+        if unavailable:
+            report(("activities", "web_events", "enabled"), unavailable)
+    if web.enabled and web.forms:
+        forms = forms or FormNames(client)
+        names = set(forms.listing().values())
+        if forms.notice is not None:
+            report(("activities", "web_events", "forms"), forms.notice)
+        for name in web.forms if forms.notice is None else ():
+            if name not in names:
+                report(("activities", "web_events", "forms", name), f"the portal has no form named {name!r}{hint(name, sorted(names), quoted=True)}; submissions of it cannot be recognised")
     return problems
+
+
+def _probe_events(client: HubSpotClient) -> str | None:
+    """Why the portal offers no web analytics events, or ``None`` when one query answers.
+
+    The event-types list answers on every tier ("an event type only available to Enterprise
+    subscriptions is returned for an account with a Professional subscription",
+    https://developers.hubspot.com/docs/guides/api/analytics-and-events/event-analytics), so only an
+    events query tells: a portal without an Enterprise hub answers it 403. A 400 (a portal that
+    serves one record at a time) is fine: the pull then reads per contact.
+    """
+    try:
+        answer = client.call("GET", "/events/v3/events", client.events.get_page, object_type="contact", limit=1, _preload_content=False)
+        answer.release_conn()
+    except CRMError as exc:
+        return events_unavailable(exc)
+    return None

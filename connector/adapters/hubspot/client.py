@@ -18,6 +18,7 @@ so several portals can be configured with different variable names.
 
 from __future__ import annotations
 
+import json
 import typing as t
 
 import hubspot
@@ -28,7 +29,7 @@ from connector.adapters.hubspot.retry import RetryingPool, RetryPolicy, crm_erro
 from connector.adapters.hubspot.settings import CREDENTIAL_ROLES, HubSpotSettings
 from connector.adapters.settings import check_variables
 
-__all__ = ["HubSpotClient", "PlainJSON"]
+__all__ = ["HubSpotClient", "PlainJSON", "call_json"]
 
 R = t.TypeVar("R")
 
@@ -85,6 +86,7 @@ class HubSpotClient:
         self.owners = crm.owners.owners_api
         self.associations = crm.associations.v4.batch_api
         self.events = sdk.events.events_api
+        self.forms = sdk.marketing.forms.forms_api
 
     def _token_provider(self, settings: HubSpotSettings) -> TokenProvider:
         if settings.access_token is not None:
@@ -168,3 +170,26 @@ class HubSpotClient:
 
     def __repr__(self) -> str:
         return f"HubSpotClient(base_url={self.base_url!r})"
+
+
+def call_json(client: HubSpotClient, method: str, path: str, fn: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> dict[str, t.Any]:
+    """One SDK call whose answer is read as a plain JSON object, not turned into the SDK's models.
+
+    Why: the models cost CPU (dateutil on every timestamp) or cannot parse real answers at all
+    (SDK 12's form fields with client-side validation on); the caller checks the fields it uses.
+
+    Raises:
+        CRMError: the call failed (see :meth:`HubSpotClient.call`), or the answer is not a JSON object.
+    """
+    answer = client.call(method, path, fn, *args, _preload_content=False, **kwargs)
+    try:
+        data = answer.data
+    finally:
+        answer.release_conn()
+    try:
+        body = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CRMError(f"HubSpot answered {method} {path} with something that is not JSON ({exc}): {str(data[:200])!r}") from None
+    if not isinstance(body, dict):
+        raise CRMError(f"HubSpot answered {method} {path} with something that is not a JSON object: {str(body)[:200]}")
+    return body

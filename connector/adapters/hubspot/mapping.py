@@ -84,7 +84,19 @@ class WebEventsMap(_Strict):
     types: dict[str, str] = Field(default_factory=lambda: {"e_visited_page": "page_view", "e_submitted_form": "form_submit"})
     #: event property -> canonical attribute name; other event properties are kept under their own names.
     attributes: dict[str, str] = Field(default_factory=lambda: {"hs_url": "url", "hs_page_title": "title", "hs_form_id": "form_id"})
+    #: HubSpot form name -> the value models match in the ``form`` attribute of a submission.
+    #: Submissions name their form by GUID; the adapter resolves names through the forms API.
+    #: A form not listed here still gets its HubSpot name in ``form`` (and always in ``form_name``).
+    forms: dict[str, str] = Field(default_factory=dict)
     page_size: int = Field(default=100, gt=0, le=100)
+
+    @field_validator("forms")
+    @classmethod
+    def _form_values(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, canonical in value.items():
+            if not str(name).strip() or not str(canonical).strip():
+                raise ValueError(f"form names and their values must not be empty (got {name!r}: {canonical!r})")
+        return value
 
 
 class EmailEventsMap(_Strict):

@@ -264,6 +264,8 @@ _SCOPES: tuple[tuple[str, str, str], ...] = (
     ("/crm/v4/associations", "crm.objects.contacts.read", "crm.objects.contacts.write"),
     ("/events/v3", "analytics.behavioral_events.read", "analytics.behavioral_events.read"),
     ("/email/public/v1", "content", "content"),
+    # https://developers.hubspot.com/docs/api-reference/2026-09-beta/marketing/forms/guide: "forms"
+    ("/marketing/v3/forms", "forms", "forms"),
     ("/oauth/v1", "oauth", "oauth"),
 )
 

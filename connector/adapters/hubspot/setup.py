@@ -104,6 +104,16 @@ def _ensure_task_key(client: HubSpotClient, mapping: HubSpotMapping) -> list[str
     return changed
 
 
+#: A single checkbox (type ``bool``): HubSpot requires exactly these two options
+#: (https://developers.hubspot.com/docs/api/crm/properties, "booleancheckbox").
+_CHECKBOX_OPTIONS = [OptionInput(label="Yes", value="true", hidden=False, display_order=0), OptionInput(label="No", value="false", hidden=False, display_order=1)]
+
+
+def _is_checkbox(spec: OutputSpec) -> bool:
+    """A field a trigger sets to true/false: a checkbox, which workflows and filters read as yes/no."""
+    return spec.role == "action" and spec.kind == "enumeration" and set(spec.options) == {"true", "false"}
+
+
 def _options(values: t.Sequence[str]) -> list[OptionInput]:
     return [OptionInput(label=v, value=v, hidden=False, display_order=i) for i, v in enumerate(values)]
 
@@ -122,16 +132,17 @@ def run_setup(client: HubSpotClient, mapping: HubSpotMapping, specs: t.Sequence[
     for spec in specs:
         hs_name = mapping.outputs.property_for(spec.name)
         hs_type, field_type = _HS_TYPES[spec.kind]
+        checkbox = _is_checkbox(spec)
         existing = portal.get(hs_name)
         if existing is None:
             create = PropertyCreate(
                 name=hs_name,
                 label=spec.label or hs_name.replace("_", " ").capitalize(),
-                type=hs_type,
-                field_type=field_type,
+                type="bool" if checkbox else hs_type,
+                field_type="booleancheckbox" if checkbox else field_type,
                 group_name=mapping.outputs.group,
-                description="Written by the lead-scoring connector.",
-                options=_options(spec.options) if spec.kind == "enumeration" else None,
+                description="Written by the lead-scoring connector" + (" (a trigger's set_property action)." if spec.role == "action" else "."),
+                options=_CHECKBOX_OPTIONS if checkbox else _options(spec.options) if spec.kind == "enumeration" else None,
             )
             try:
                 client.call("POST", "/crm/v3/properties/contacts", client.properties.create, object_type="contacts", property_create=create)
@@ -140,15 +151,13 @@ def run_setup(client: HubSpotClient, mapping: HubSpotMapping, specs: t.Sequence[
                     raise
             changed.append(f"property {hs_name}")
             continue
-        if spec.role == "property":
-            continue  # a property a trigger sets: any existing one will do
-        if existing.type not in _COMPATIBLE[spec.kind]:
+        if existing.type not in _COMPATIBLE[spec.kind] and not (checkbox and existing.type == "bool"):
             conflicts.append(f"property '{hs_name}' exists with type {existing.type}, the connector writes {hs_type}")
             continue
         if existing.read_only:
             conflicts.append(f"property '{hs_name}' is read-only in HubSpot; map output '{spec.name}' to another property")
             continue
-        missing = [o for o in spec.options if o not in existing.options]
+        missing = [o for o in spec.options if o not in existing.options] if existing.type != "bool" else []
         if spec.kind == "enumeration" and missing:
             values = list(spec.options) + [o for o in existing.options if o not in spec.options]
             client.call(

@@ -18,6 +18,7 @@ from connector.adapters.base import (
     AdapterSpec,
     ApiStats,
     CRMAdapter,
+    Echo,
     FieldUpdate,
     MappingProblem,
     Outcome,
@@ -34,7 +35,7 @@ from connector.adapters.salesforce.campaigns import Campaigns
 from connector.adapters.salesforce.check import check_mapping
 from connector.adapters.salesforce.client import SalesforceClient
 from connector.adapters.salesforce.mapping import SalesforceMapping, load_mapping
-from connector.adapters.salesforce.outcomes import fetch_people, pull_outcomes
+from connector.adapters.salesforce.outcomes import pull_outcomes, read_people
 from connector.adapters.salesforce.people import pull_people
 from connector.adapters.salesforce.settings import CREDENTIAL_ROLES, SalesforceSettings, salesforce_settings
 from connector.adapters.salesforce.setup import TEXT_LENGTH, run_setup
@@ -80,8 +81,13 @@ class SalesforceAdapter:
         self.max_push_size = mapping.push.max_push
         self._tasks: TaskWriter | None = None
 
-    def pull_contacts(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Contact]]:
-        """Leads, then Contacts, modified in ``[floor(since), until]`` (see :mod:`.people`)."""
+    def pull_contacts(self, since: dt.datetime | None, until: dt.datetime, echo: Echo | None = None) -> t.Iterator[Page[Contact]]:
+        """Leads, then Contacts, modified in ``[floor(since), until]`` (see :mod:`.people`).
+
+        ``echo`` is not left out here: the people the connector wrote come back with their new
+        ``SystemModstamp`` and are recognised as unchanged by the sync (no rescoring, no writes);
+        the cost is their query pages (2,000 records each), not a per-second search budget.
+        """
         return pull_people(self.client, self.mapping, since, until)
 
     def pull_activities(self, since: dt.datetime | None, until: dt.datetime) -> t.Iterator[Page[Activity]]:
@@ -92,10 +98,9 @@ class SalesforceAdapter:
         """Converted leads and won opportunities, as the mapping's ``outcomes`` asks (see :mod:`.outcomes`)."""
         return pull_outcomes(self.client, self.mapping, since, until)
 
-    def fetch_contacts(self, ids: t.Sequence[str]) -> Page[Contact]:
-        """The current state of these Leads and Contacts (one query per object; gone ones left out)."""
-        people, rejects = fetch_people(self.client, self.mapping, ids)
-        return Page(people, rejects, None)
+    def read_contacts(self, ids: t.Sequence[str]) -> t.Iterator[Page[Contact]]:
+        """These Leads and Contacts as they are now (queries of 200 ids; converted, deleted and unknown ones left out)."""
+        return read_people(self.client, self.mapping, ids)
 
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
         """Write changed values (Collections, or Bulk API 2.0 from ``push.bulk_threshold``), then keep the stage/band campaigns."""

@@ -29,7 +29,7 @@ from connector.scoring.records import Contact, utc
 if t.TYPE_CHECKING:
     from connector.adapters.salesforce.client import SalesforceClient
 
-__all__ = ["fetch_people", "pull_outcomes"]
+__all__ = ["pull_outcomes", "read_people"]
 
 STREAM = "outcomes"
 #: A record id: 15 case-sensitive or 18 case-insensitive letters and digits. Salesforce refuses a
@@ -95,23 +95,28 @@ def pull_outcomes(client: SalesforceClient, mapping: SalesforceMapping, since: d
     yield Page([], [], utc(until))
 
 
-def fetch_people(client: SalesforceClient, mapping: SalesforceMapping, ids: t.Sequence[str]) -> tuple[list[Contact], list[Reject]]:
-    """The current Leads (``00Q``) and Contacts (``003``) of ``ids``; converted, deleted, unknown and malformed ones left out."""
-    people: list[Contact] = []
-    rejects: list[Reject] = []
+#: Ids per query when reading people by id (keeps the SOQL text well under its 100,000-character limit).
+READ_BATCH = 200
+
+
+def read_people(client: SalesforceClient, mapping: SalesforceMapping, ids: t.Sequence[str]) -> t.Iterator[Page[Contact]]:
+    """The current Leads (``00Q``) and Contacts (``003``) of ``ids``, a page per query; converted, deleted, unknown and malformed ones left out."""
     for sobject, prefix, spec in (("Lead", "00Q", mapping.people.lead), ("Contact", "003", mapping.people.contact)):
-        wanted = list(dict.fromkeys(i for i in ids if i.startswith(prefix) and _RECORD_ID.match(i)))
-        if not wanted or not spec.enabled:
+        wanted = list(dict.fromkeys(str(i) for i in ids if str(i).startswith(prefix) and _RECORD_ID.match(str(i))))
+        if not spec.enabled:
             continue
-        # Field and object names are identifiers the mapping validated; the ids go through format_soql.
-        soql = format_soql(f"SELECT {', '.join(spec.soql_fields(EXTRA_FIELDS[sobject]))} FROM {sobject} WHERE Id IN {{}}", wanted)  # noqa: S608
-        for records in client.query_pages(soql):
-            for record in records:
-                if record.get("IsDeleted") or record.get("IsConverted"):
-                    continue
-                item = translate_person(record, spec, sobject)
-                if isinstance(item, Reject):
-                    rejects.append(item)
-                else:
-                    people.append(item)
-    return people, rejects
+        for start in range(0, len(wanted), READ_BATCH):
+            # Field and object names are identifiers the mapping validated; the ids go through format_soql.
+            soql = format_soql(f"SELECT {', '.join(spec.soql_fields(EXTRA_FIELDS[sobject]))} FROM {sobject} WHERE Id IN {{}}", wanted[start : start + READ_BATCH])  # noqa: S608
+            for records in client.query_pages(soql):
+                people: list[Contact] = []
+                rejects: list[Reject] = []
+                for record in records:
+                    if record.get("IsDeleted") or record.get("IsConverted"):
+                        continue
+                    item = translate_person(record, spec, sobject)
+                    if isinstance(item, Reject):
+                        rejects.append(item)
+                    else:
+                        people.append(item)
+                yield Page(people, rejects, None)

@@ -50,7 +50,7 @@ def field_metadata(spec: OutputSpec) -> dict[str, t.Any]:
     if spec.kind == "enumeration":
         values = [{"fullName": v, "label": v, "default": False} for v in spec.options]
         return {"type": "Picklist", "label": label, "valueSet": {"restricted": False, "valueSetDefinition": {"value": values}}, "description": "Written by the lead-scoring connector."}
-    if spec.kind == "text" and spec.role == "property":
+    if spec.kind == "text" and spec.role == "action":
         return {"type": "Text", "label": label, "length": 255, "description": "Set by the lead-scoring connector's trigger actions."}
     if spec.kind == "text":
         return {"type": "LongTextArea", "label": label, "length": TEXT_LENGTH, "visibleLines": 3, "description": "Written by the lead-scoring connector."}
@@ -125,7 +125,7 @@ def run_setup(client: SalesforceClient, mapping: SalesforceMapping, specs: t.Seq
         mapping.outputs.field_for(spec.name): spec
         for spec in specs
         # A field a trigger sets that Lead and Contact already have (Rating, a field of yours) is used as it is.
-        if not (spec.role == "property" and all(spec.name in visible[s] for s in PERSON_OBJECTS))
+        if not (spec.role == "action" and all(spec.name in visible[s] for s in PERSON_OBJECTS))
     }
     grants: list[str] = []
     for name, spec in wanted.items():

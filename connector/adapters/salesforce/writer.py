@@ -102,7 +102,7 @@ KIND_TYPES = {"number": "double", "datetime": "datetime", "enumeration": "string
 
 def output_types(outputs: t.Iterable[OutputSpec]) -> dict[str, str]:
     """Output name -> describe type, for the outputs setup creates (not fields a trigger sets: those may be the org's own)."""
-    return {spec.name: KIND_TYPES[spec.kind] for spec in outputs if spec.role != "property"}
+    return {spec.name: KIND_TYPES[spec.kind] for spec in outputs if spec.role != "action"}
 
 
 def push_updates(client: SalesforceClient, mapping: SalesforceMapping, updates: t.Sequence[FieldUpdate], types: t.Mapping[str, str] | None = None) -> PushResult:

@@ -3,7 +3,7 @@
 A lead converted through the org (admin endpoint, as a sales rep's "Convert" does) is an outcome
 ``converted`` of its contact dated ``ConvertedDate``; an opportunity moved to Closed Won is an
 outcome ``closed_won`` of its primary contact with ``CloseDate`` and ``Amount``; an incremental
-pull sees a later win; ``fetch_contacts`` reads current Leads and Contacts by id and leaves out
+pull sees a later win; ``read_contacts`` reads current Leads and Contacts by id and leaves out
 converted, deleted and unknown ones, hostile ids included.
 """
 
@@ -123,19 +123,19 @@ def test_fetch_by_id_returns_current_people_only(sandbox: SalesforceSandbox) -> 
     unknown = ["00Q000000000000AAA", "003000000000000AAA", "001000000000000AAA", ""]
     adapter = make_adapter(sandbox)
     try:
-        page = adapter.fetch_contacts([live, converted, deleted, contact, conv["contactId"], *unknown])
-        assert page.rejects == [] and page.cursor is None
-        by_id = {c.id: c for c in page.records}
+        pages = list(adapter.read_contacts([live, converted, deleted, contact, conv["contactId"], *unknown]))
+        assert [r for p in pages for r in p.rejects] == [] and all(p.cursor is None for p in pages)
+        by_id = {c.id: c for p in pages for c in p.records}
         assert sorted(by_id) == sorted([live, contact, conv["contactId"]])
         assert by_id[live].properties["job_title"] == "VP Sales" and by_id[contact].email == "ng@acme.io"
-        assert adapter.fetch_contacts([]).records == [] and adapter.stats.by_endpoint["GET query"] == 2, "one query per object asked for, none for no ids"
+        assert list(adapter.read_contacts([])) == [] and adapter.stats.by_endpoint["GET query"] == 2, "one query per object asked for, none for no ids"
 
         # Hostile ids (each prefixed so it would reach its object's query) break nothing and find nothing:
         # Salesforce refuses a whole query over one malformed id (INVALID_QUERY_FILTER_OPERATOR), so
         # they are left out; the well-formed ids beside them are still read, quoted by format_soql.
         sandbox.requests_clear()
         hostile = [prefix + value for prefix in ("00Q", "003") for value in HOSTILE] + ["00Q5g0000000001' OR Id != '", "00Q' OR Id != '" + "x" * 3]
-        assert [c.id for c in adapter.fetch_contacts([*hostile, live]).records] == [live]
+        assert [c.id for p in adapter.read_contacts([*hostile, live]) for c in p.records] == [live]
         queries = [urllib.parse.unquote_plus(r.query) for r in sandbox.requests if "/query" in r.path]
         assert len(queries) == 1 and not [r for r in sandbox.requests if r.status >= 400]
         assert f"Id IN ('{live}')" in queries[0], queries

@@ -48,7 +48,7 @@ def test_the_pull_reads_date_and_datetime_fields_into_stage_dates(sandbox: Sales
         assert people[both].stage_dates == {"mql": dt.datetime(2025, 11, 2, tzinfo=dt.UTC), "sql": dt.datetime(2025, 12, 1, 9, 30, tzinfo=dt.UTC)}
         assert people[mql_only].stage_dates == {"mql": dt.datetime(2025, 10, 20, tzinfo=dt.UTC)}
         assert people[none].stage_dates == {}
-        fetched = adapter.fetch_contacts([both]).records
+        fetched = [c for p in adapter.read_contacts([both]) for c in p.records]
         assert fetched[0].stage_dates == people[both].stage_dates, "the real-time fetch reads them too"
         assert [p for p in adapter.check([]) if "stage_dates" in p.key] == []
     finally:

@@ -34,6 +34,7 @@ import typing as t
 
 from pydantic import SecretStr
 
+from connector.adapters.changes import OpenChangeFeed
 from connector.adapters.specs import OutputSpec
 from connector.scoring.records import Activity, Contact
 from connector.yamlfile import FileProblem
@@ -464,3 +465,6 @@ class AdapterSpec:
     ca_bundle_env: str | None = None
     #: How the CRM's webhooks are authenticated and read; ``None``: the CRM sends none.
     webhooks: WebhookReceiver | None = None
+    #: Opens the CRM's pulled change feed (``connector listen``; see :mod:`connector.adapters.changes`);
+    #: ``None``: the CRM has none.
+    change_feed: OpenChangeFeed | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from connector.cli import crm, demo, helpstyle, insight, learn, models, report, sandbox, score, serve, service, sync
+from connector.cli import crm, demo, helpstyle, insight, learn, listen, models, report, sandbox, score, serve, service, sync
 
 __all__ = ["app", "main"]
 
@@ -33,7 +33,7 @@ def version() -> None:
     typer.echo(_version("connector"))
 
 
-for _module in (score, learn, crm, sandbox, sync, service, demo, insight, report, models, serve):
+for _module in (score, learn, crm, sandbox, sync, service, demo, insight, report, models, serve, listen):
     _module.register(app)
 helpstyle.plain_flags()
 

@@ -106,7 +106,8 @@ def demo_command(
     from connector.report import write_config_reports  # the KPI report of the demo portal, beside its database
 
     for page in write_config_reports(report.config_path, database.resolve().with_name(f"{database.stem}-report")):
-        again = f"{connector_command()} report --config {shlex.quote(as_typed(report.config_path))} --output {shlex.quote(str(page.parent))}"
+        which = f" --crm {shlex.quote(page.parent.name)}" if len(report.crms) > 1 else ""  # several CRMs: one folder each
+        again = f"{connector_command()} report --config {shlex.quote(as_typed(report.config_path))}{which} --output {shlex.quote(str(page.parent))}"
         console.print(f"KPI report: {page}   (again: {again})", soft_wrap=True, markup=False, highlight=False)
     console.print("\n[bold]Try next[/]:")
     tops = [(crm.crm, crm.top[0].contact_id) for crm in report.crms if crm.top]

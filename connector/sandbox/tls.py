@@ -50,6 +50,10 @@ class TestAuthority:
         self._leaf.configure_cert(context)
         return context
 
+    def server_pem(self) -> tuple[bytes, bytes]:
+        """(private key PEM, certificate chain PEM) of the leaf, for servers that take PEM bytes (gRPC)."""
+        return self._leaf.private_key_pem.bytes(), b"".join(blob.bytes() for blob in self._leaf.cert_chain_pems)
+
     def client_context(self) -> ssl.SSLContext:
         """A client-side context that trusts only this CA (tests of raw sockets)."""
         context = ssl.create_default_context(cafile=self.ca_path)

@@ -12,13 +12,14 @@ from __future__ import annotations
 import pathlib
 import typing as t
 
-from connector.adapters.base import CRMAdapter, OutputSpec, RequestGate
+from connector.adapters.base import AdapterSettings, CRMAdapter, CRMError, OutputSpec, RequestGate
+from connector.adapters.changes import ChangeFeed
 from connector.adapters.settings import read_settings
 
 if t.TYPE_CHECKING:
     from connector.sync.config import CRMConfig
 
-__all__ = ["AdapterFactory", "connect"]
+__all__ = ["AdapterFactory", "connect", "open_change_feed"]
 
 #: Builds the adapter of a configured CRM, handed the rate limiter to gate every request with.
 AdapterFactory = t.Callable[["CRMConfig", RequestGate], CRMAdapter]
@@ -37,8 +38,24 @@ def connect(crm: CRMConfig, gate: RequestGate, *, env_file: pathlib.Path | None 
         CRMError: missing or unknown credentials (naming the variables, never their values).
         YamlFileError: the mapping file is invalid.
     """
+    return crm.spec.from_config(_settings(crm, env_file, environ), gate)
+
+
+def open_change_feed(crm: CRMConfig, topic: str, outputs: t.Sequence[str], *, env_file: pathlib.Path | None = None) -> ChangeFeed:
+    """The opened change feed of ``crm`` (``connector listen``), if its adapter offers one.
+
+    Raises:
+        CRMError: the adapter has no change feed, a variable is missing, or the login is refused.
+    """
     spec = crm.spec
-    settings = read_settings(
+    if spec.change_feed is None:
+        raise CRMError(f"{crm.name}: adapter {spec.name!r} has no pulled change feed (its changes arrive as webhooks through `connector serve`, or on the schedule)")
+    return spec.change_feed(_settings(crm, env_file, None), topic, outputs)
+
+
+def _settings(crm: CRMConfig, env_file: pathlib.Path | None, environ: t.Mapping[str, str] | None) -> AdapterSettings:
+    spec = crm.spec
+    return read_settings(
         spec,
         crm=crm.name,
         mapping=crm.mapping,
@@ -49,7 +66,6 @@ def connect(crm: CRMConfig, gate: RequestGate, *, env_file: pathlib.Path | None 
         environ=environ,
         outputs=_outputs(crm),
     )
-    return spec.from_config(settings, gate)
 
 
 def _outputs(crm: CRMConfig) -> list[OutputSpec]:

@@ -24,6 +24,7 @@ __all__ = [
     "ApiKeyRow",
     "ContactRow",
     "CursorRow",
+    "FeedPositionRow",
     "IdentityRow",
     "LeaseRow",
     "ModelVersionRow",
@@ -45,6 +46,7 @@ __all__ = [
     "api_keys",
     "contacts",
     "cursors",
+    "feed_positions",
     "firings",
     "identities",
     "leases",
@@ -426,6 +428,17 @@ class ApiKeyRow(SQLModel, table=True):
     last_used_at: dt.datetime | None = _ts()
 
 
+class FeedPositionRow(SQLModel, table=True):
+    """Where a CRM's change feed was handled up to (Salesforce replay id), stored after the run that handled it committed."""
+
+    __tablename__ = "feed_positions"
+    crm: str = Field(primary_key=True, max_length=64)
+    feed: str = Field(primary_key=True, max_length=255)
+    #: the feed's opaque position, hex-encoded
+    position: str = Field(max_length=400)
+    updated_at: dt.datetime = _ts(nullable=False)
+
+
 metadata = SQLModel.metadata
 
 #: The Core tables, for the statements of the store, the outbox, the pusher and the admin queries.
@@ -448,3 +461,6 @@ score_snapshots = metadata.tables["score_snapshots"]
 model_versions = metadata.tables["model_versions"]
 realtime_events = metadata.tables["realtime_events"]
 api_keys = metadata.tables["api_keys"]
+
+
+feed_positions = metadata.tables["feed_positions"]

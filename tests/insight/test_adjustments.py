@@ -54,7 +54,8 @@ def test_the_next_sync_counts_it_and_a_repull_does_not_lose_it(sync_config, fake
     clock.advance(minutes=5)
     fake_crm.add_contact("c1", clock.now - dt.timedelta(minutes=1), email="ann@x.com", job_title="Marketing director")
     summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
-    assert summary.pulled_contacts == 1 and summary.scored == 1
+    # Pulled by the search and by the re-read of what the previous run wrote (the echo); scored once.
+    assert summary.pulled_contacts == 2 and summary.scored == 1
     assert _score(sync_config) == (40, {"fit": 40, "engagement": 0})
 
 

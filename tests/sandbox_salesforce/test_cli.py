@@ -23,6 +23,7 @@ def test_prints_settings_that_work_then_cleans_up_on_sigterm() -> None:
         assert process.stdout is not None
         env = dict(process.stdout.readline().strip().split("=", 1) for _ in NAMES)
         assert list(env) == NAMES
+        assert process.stdout.readline().startswith("SALESFORCE_PUBSUB_URL=127.0.0.1:")  # the Pub/Sub API, any free port with --port 0
         sf = Salesforce(consumer_key=env["SALESFORCE_CLIENT_ID"], consumer_secret=env["SALESFORCE_CLIENT_SECRET"], domain=env["SALESFORCE_DOMAIN"],
                         session=trusting_session(env["SALESFORCE_CA_BUNDLE"]))
         assert sf.query("SELECT COUNT() FROM User")["totalSize"] == 8

@@ -143,4 +143,6 @@ def test_contacts_read_again_once_are_not_read_a_third_time(config: ConnectorCon
     sandbox.requests_clear()
     third = run_sync(config, "portal-a", clock=clock)
     assert third.status == "ok" and third.pulled_contacts == 0
-    assert _calls(sandbox) == (1, 0)  # one search that finds nothing, no batch read
+    # One contact search that finds nothing, one more for the customers the outcome pull reads
+    # (mappings' outcomes.customer: a contacts search on hs_lifecyclestage_customer_date), no batch read.
+    assert _calls(sandbox) == (2, 0)

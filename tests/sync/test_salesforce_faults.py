@@ -63,7 +63,7 @@ def test_20_percent_faults_reach_the_fault_free_state(reference: dict[str, t.Any
         config = write_config(tmp_path, batch=BATCH)
         setup_crm(config, sb)
         sb.set_faults(rate=0.2, seed=5, kinds=("500", "502", "503", "drop"), writes=writes)
-        runs = _until_done(config, sb, 8)
+        runs = _until_done(config, sb, 15)  # 20% faults on every request: some runs end partial; the state converges
         served = sum(1 for r in sb.requests if r.fault)
         sb.set_faults(rate=0.0)
         actual = crm_state(sb)

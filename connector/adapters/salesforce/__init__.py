@@ -32,6 +32,7 @@ from connector.adapters.base import (
 )
 from connector.adapters.salesforce.activity import pull_activities
 from connector.adapters.salesforce.campaigns import Campaigns
+from connector.adapters.salesforce.cdc_auth import open_change_feed
 from connector.adapters.salesforce.check import check_mapping
 from connector.adapters.salesforce.client import SalesforceClient
 from connector.adapters.salesforce.mapping import SalesforceMapping, load_mapping
@@ -172,4 +173,5 @@ ADAPTER = AdapterSpec(
     max_text_length=TEXT_LENGTH,
     load_mapping=load_mapping,
     from_config=from_config,
+    change_feed=open_change_feed,
 )

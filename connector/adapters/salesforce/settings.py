@@ -43,6 +43,8 @@ CREDENTIAL_ROLES = {
     "refresh_token": "SALESFORCE_REFRESH_TOKEN",
     "domain": "SALESFORCE_DOMAIN",
     "api_version": "SALESFORCE_API_VERSION",
+    # Where the change feed (Pub/Sub API) is; default api.pubsub.salesforce.com:7443 (see .cdc).
+    "pubsub_url": "SALESFORCE_PUBSUB_URL",
 }
 
 Flow = t.Literal["jwt", "client_credentials", "refresh_token", "password"]

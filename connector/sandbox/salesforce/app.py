@@ -11,6 +11,7 @@ concurrency (403) -> fault injection -> handler under the org lock (so a request
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -24,6 +25,7 @@ from connector.sandbox.requestlog import RequestLog
 from connector.sandbox.salesforce import routes_admin, routes_auth, routes_bulk, routes_composite, routes_data, routes_query, routes_tooling
 from connector.sandbox.salesforce.auth import ConnectedApp, Login, Sessions, TokenEndpoint
 from connector.sandbox.salesforce.bulk import BulkJobs
+from connector.sandbox.salesforce.cdc_bus import ChangeBus
 from connector.sandbox.salesforce.errors import ApiError, OAuthError, not_found
 from connector.sandbox.salesforce.faults import SalesforceFaultPlan
 from connector.sandbox.salesforce.limits import DailyAllowance, LongRequestGate
@@ -60,11 +62,22 @@ class SalesforceApp:
         self.cursors = Cursors()
         self.bulk = BulkJobs(self, bulk_delay_s)
         self.custom_fields = CustomFields(org)
+        self.changes: ChangeBus | None = None  # Change Data Capture, when the Pub/Sub API is served (enable_change_events)
         self.router = Router()
         for module in (routes_auth, routes_data, routes_query, routes_composite, routes_bulk, routes_tooling, routes_admin):
             module.register(self.router, self)
 
     # ---- operator helpers (admin routes, Python API) -------------------------------------------------
+    def enable_change_events(self) -> ChangeBus:
+        """Publish a change event for every Lead and Contact saved from now on (the Pub/Sub API's event bus)."""
+        if self.changes is None:
+            self.changes = ChangeBus(self.org)
+        return self.changes
+
+    def transaction(self, origin: str = "") -> t.ContextManager[None]:
+        """One request's changes share a CDC transaction key (a no-op without change events)."""
+        return self.changes.transaction(origin) if self.changes is not None else contextlib.nullcontext()
+
     def reseed(self, seed: str, leads: int = 5000, contacts: int = 2000, random_seed: int = 42) -> dict[str, int]:
         """Empty the org and load the users (``empty``) or the demo data too (``demo``)."""
         from connector.sandbox.salesforce.seed import load_demo, load_users
@@ -77,9 +90,16 @@ class SalesforceApp:
             self.org.reset()
             self.cursors.clear()
             self.custom_fields.definitions.clear()
-            load_users(self.org, self.writer)
-            if seed == "demo":
-                load_demo(self.org, self.writer, leads=leads, contacts=contacts, seed=random_seed)
+            if self.changes is not None:  # a new org has none of the old events; seeding publishes none
+                self.changes.clear()
+                self.changes.paused = True
+            try:
+                load_users(self.org, self.writer)
+                if seed == "demo":
+                    load_demo(self.org, self.writer, leads=leads, contacts=contacts, seed=random_seed)
+            finally:
+                if self.changes is not None:
+                    self.changes.paused = False
             return self.org.counts()
 
     def add_leads(self, count: int, seed: int = 7, modstamp_ms: int | None = None) -> list[str]:
@@ -162,7 +182,7 @@ class SalesforceApp:
         request.path_params = match.params
         request.route = f"{request.method} {match.pattern}"
         if admin:
-            with self.org.lock:
+            with self.org.lock, self.transaction():
                 return match.handler(request), None
         version = _VERSION.match(request.path)
         if version is not None and not MIN_VERSION <= float(version.group(1)) <= MAX_VERSION:
@@ -189,8 +209,9 @@ class SalesforceApp:
 
     def _run(self, handler: t.Callable[[Request], Response], request: Request) -> Response:
         """Call a handler atomically; its Salesforce errors become answers (so they get the usage header too)."""
+        origin = f"com/salesforce/api/{'bulkapi' if '/jobs/ingest' in request.path else 'rest'}/{(_VERSION.match(request.path) or [None, ''])[1]}"
         try:
-            with self.org.lock:
+            with self.org.lock, self.transaction(origin):
                 return handler(request)
         except ApiError as exc:
             return Response.json(exc.body, exc.status, exc.headers)

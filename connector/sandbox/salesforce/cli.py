@@ -33,6 +33,9 @@ def serve(
     frozen_at: str | None = typer.Option(None, "--frozen-at", help="Freeze the org clock at this ISO-8601 instant (moved by /_sandbox/clock/advance)."),
     start_at: str | None = typer.Option(None, "--start-at", help="Start the org clock at this ISO-8601 instant and let it run (same seeded org on every start)."),
     work_dir: str | None = typer.Option(None, "--work-dir", help="Where to write ca.pem and the JWT key (default: a temp dir removed at exit)."),
+    pubsub_port: int | None = typer.Option(None, "--pubsub-port", min=-1,
+                                           help="Pub/Sub API (gRPC over TLS, Lead/Contact change events) port (default: --port + 1, any free port with --port 0; 0 = any; -1 = off)."),
+    pubsub_keepalive: float = typer.Option(270.0, "--pubsub-keepalive", min=0.5, help="Seconds without events before a subscription gets an empty keepalive FetchResponse."),
 ) -> None:
     """Serve a Salesforce sandbox org over HTTPS on 127.0.0.1 and print the SALESFORCE_* settings."""
     from connector.sandbox.clock import SandboxClock
@@ -50,12 +53,14 @@ def serve(
                 raise typer.BadParameter(f"{text!r} is not an ISO-8601 date-time", param_hint=hint) from exc
     if len(instants) > 1:
         raise typer.BadParameter("give --frozen-at or --start-at, not both", param_hint="--start-at")
+    if pubsub_port is None:
+        pubsub_port = port + 1 if port else 0
     clock = SandboxClock(frozen_ms=instants.get("--frozen-at"), start_ms=instants.get("--start-at"))
     sandbox = started_or_exit(lambda: SalesforceSandbox(
         seed=seed, seed_leads=seed_leads, seed_contacts=seed_contacts, random_seed=random_seed, port=port, daily_limit=daily_limit,
         session_ttl_s=session_ttl, faults=faults, fault_seed=fault_seed, fault_kinds=tuple(k.strip() for k in fault_kinds.split(",") if k.strip()),
         fault_writes=fault_writes, slow_seconds=slow_seconds, long_request_limit=long_request_limit, long_request_seconds=long_request_seconds,
-        bulk_delay_s=bulk_delay, clock=clock, work_dir=work_dir,
+        bulk_delay_s=bulk_delay, clock=clock, work_dir=work_dir, pubsub_port=None if pubsub_port < 0 else pubsub_port, pubsub_keepalive_s=pubsub_keepalive,
     ), port)
     counts = sandbox.org.counts()
     serve_until_stopped(sandbox, sandbox.env(), f"serving {counts['Lead']} leads and {counts['Contact']} contacts ({seed}) over HTTPS; trust SALESFORCE_CA_BUNDLE; "

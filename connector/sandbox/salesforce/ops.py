@@ -19,6 +19,7 @@ from connector.sandbox.salesforce import timefmt
 from connector.sandbox.salesforce.errors import ApiError
 from connector.sandbox.salesforce.ids import normalize_id
 from connector.sandbox.salesforce.org import Org, Record
+from connector.sandbox.salesforce.schema import ObjectDef
 from connector.sandbox.salesforce.writes import Writer
 
 __all__ = ["convert_lead", "merge"]
@@ -67,6 +68,10 @@ def merge(org: Org, sobject: str, master_id: t.Any, loser_ids: t.Sequence[t.Any]
         loser.update({"IsDeleted": True, "MasterRecordId": master["Id"], "SystemModstamp": when, "LastModifiedDate": when})
     master.update({"SystemModstamp": when, "LastModifiedDate": when})
     org.reindex_members()
+    obj = t.cast("ObjectDef", org.obj(sobject))
+    for loser in losers:
+        org.changed(obj, loser, "DELETE", ("MasterRecordId",))
+    org.changed(obj, master, "UPDATE", ("LastModifiedDate",))
     return {"masterId": master["Id"], "mergedIds": [loser["Id"] for loser in losers]}
 
 
@@ -114,6 +119,8 @@ def convert_lead(org: Org, writer: Writer, lead_id: t.Any, *, account_id: t.Any 
         if member.get("LeadId") == lead["Id"] and not member.get("ContactId"):
             member.update({"ContactId": contact["Id"], "SystemModstamp": stamp, "LastModifiedDate": stamp})
     org.reindex_members()
-    lead.update({"IsConverted": True, "ConvertedDate": day, "ConvertedAccountId": account["Id"], "ConvertedContactId": contact["Id"],
-                 "ConvertedOpportunityId": opportunity_id, "Status": converted_status, "SystemModstamp": stamp, "LastModifiedDate": stamp})
+    converted = {"IsConverted": True, "ConvertedDate": day, "ConvertedAccountId": account["Id"], "ConvertedContactId": contact["Id"],
+                 "ConvertedOpportunityId": opportunity_id, "Status": converted_status, "SystemModstamp": stamp, "LastModifiedDate": stamp}
+    lead.update(converted)
+    org.changed(obj["Lead"], lead, "UPDATE", tuple(converted))
     return {"leadId": lead["Id"], "accountId": account["Id"], "contactId": contact["Id"], "opportunityId": opportunity_id}

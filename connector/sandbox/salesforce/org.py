@@ -24,9 +24,11 @@ from connector.sandbox.salesforce.ids import IdAllocator, make_id
 from connector.sandbox.salesforce.schema import FieldDef, ObjectDef
 from connector.sandbox.salesforce.timefmt import truncate_to_second
 
-__all__ = ["FLS_OBJECTS", "Org", "Record"]
+__all__ = ["FLS_OBJECTS", "ChangeHook", "Org", "Record"]
 
 Record = dict[str, t.Any]
+#: Called after a record is saved: (object, record, change type CREATE/UPDATE/DELETE/UNDELETE, changed field names, acting user or None).
+ChangeHook = t.Callable[[ObjectDef, Record, str, t.Sequence[str], "str | None"], None]
 FLS_OBJECTS = frozenset({"permissionset", "permissionsetassignment", "fieldpermissions"})
 DEFAULT_MEMBER_STATUSES = {"Sent": False, "Responded": True}
 
@@ -38,6 +40,7 @@ class Org:
         self.clock = clock
         self.lock = threading.RLock()
         self.org_id = make_id("00D", 1)
+        self.change_hooks: list[ChangeHook] = []  # Change Data Capture listens here (cdc_bus.py)
         self.reset()
 
     def reset(self) -> None:
@@ -80,6 +83,11 @@ class Org:
     def stamp(self) -> int:
         """The audit time of a write now: the clock's instant, cut to the second as Salesforce stores it."""
         return truncate_to_second(self.clock.now_ms())
+
+    def changed(self, obj: ObjectDef, record: Record, change_type: str, fields: t.Sequence[str] = (), user_id: str | None = None) -> None:
+        """Tell the change hooks that a record was saved (every save path calls this once per record)."""
+        for hook in self.change_hooks:
+            hook(obj, record, change_type, fields, user_id)
 
     def fls_changed(self) -> None:
         """Forget computed visibility (a permission set, assignment, field permission or field changed)."""

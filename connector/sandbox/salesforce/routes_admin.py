@@ -3,7 +3,7 @@
 No auth, no limits, no faults, not in the request log. Reset or reseed the org, insert and change
 records as a user would in Salesforce's UI (read-only fields allowed, FLS ignored, the clock stamps
 changes), merge records, convert leads, add custom fields (optionally granted to the integration
-user), expire sessions, read or clear the request log, set the daily usage, move the clock, change
+user), publish a CDC gap event, expire sessions, read or clear the request log, set the daily usage, move the clock, change
 the fault plan, and read a summary.
 """
 
@@ -121,6 +121,21 @@ def register(router: Router, app: SalesforceApp) -> None:
             app.writer.delete(obj, record, None)
         except RecordError as exc:
             raise _bad(f"{exc.status_code}: {exc.message}") from exc
+        return Response.empty(204)
+
+    @router.route("POST", "/_sandbox/changes/{sobject}/gap")
+    def change_gap(request: Request) -> Response:
+        obj = sobject(request)
+        body = json_object(request)
+        ids = body.get("recordIds")
+        if app.changes is None:
+            raise _bad("change events are off: start the sandbox with a Pub/Sub port")
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+            raise _bad("'recordIds' must be a non-empty list of ids")
+        try:
+            app.changes.gap(obj, ids, str(body.get("changeType", "GAP_UPDATE")))
+        except ValueError as exc:
+            raise _bad(str(exc)) from exc
         return Response.empty(204)
 
     @router.route("POST", "/_sandbox/merge")

@@ -3,6 +3,8 @@
 with SalesforceSandbox(seed="empty") as sb:
     sb.instance_url, sb.ca_path, sb.env(), sb.new_session(), sb.org, sb.clock.advance(days=1), sb.requests
 
+``pubsub_port`` (None: off) also serves the Pub/Sub API with the org's change events (:mod:`pubsub`).
+
 TLS comes from a CA generated at start (:mod:`connector.sandbox.tls`); the CA file, and the private
 key whose certificate the connected app trusts for the JWT bearer flow, live in a private temp
 directory removed by :meth:`stop` (or in ``work_dir`` when given, which is kept).
@@ -24,6 +26,7 @@ from connector.sandbox.salesforce.app import SalesforceApp
 from connector.sandbox.salesforce.auth import ConnectedApp, Login
 from connector.sandbox.salesforce.faults import ALL_KINDS, SalesforceFaultPlan
 from connector.sandbox.salesforce.org import Org
+from connector.sandbox.salesforce.pubsub import PubSubServer
 from connector.sandbox.salesforce.seed import INTEGRATION_USERNAME
 from connector.sandbox.serving import Served
 from connector.sandbox.tls import TestAuthority
@@ -73,6 +76,8 @@ class SalesforceSandbox(Served):
         client_secret: str | None = None,
         password: str | None = None,
         security_token: str | None = None,
+        pubsub_port: int | None = None,
+        pubsub_keepalive_s: float = 270.0,
     ) -> None:
         self.clock = clock or SandboxClock()
         self._own_dir = work_dir is None
@@ -94,6 +99,9 @@ class SalesforceSandbox(Served):
         self.app.reseed(seed, leads=seed_leads, contacts=seed_contacts, random_seed=random_seed)
         self.request_log = self.app.log
         self._port = port
+        self._pubsub_port = pubsub_port
+        self._pubsub_keepalive_s = pubsub_keepalive_s
+        self.pubsub: PubSubServer | None = None
 
     # ---- lifecycle (start/stop/with from Served) ------------------------------------------------------
     def _tls(self) -> ssl.SSLContext:
@@ -101,10 +109,16 @@ class SalesforceSandbox(Served):
 
     def _bound(self, server: HttpServer) -> None:
         self.app.base_url = server.base_url  # token answers and SOAP login name the instance URL
+        if self._pubsub_port is not None and self.pubsub is None:  # the Pub/Sub API (gRPC, same CA), see pubsub.py
+            self.pubsub = PubSubServer(self.app, self.tls, self._pubsub_port, self._pubsub_keepalive_s)
+            self.pubsub.start()
 
     def _stopped(self) -> None:
-        """End the Bulk worker and remove the private temp directory (CA file, JWT key)."""
+        """End the Bulk worker and the Pub/Sub server, and remove the private temp directory (CA file, JWT key)."""
         self.app.bulk.stop()
+        if self.pubsub is not None:
+            self.pubsub.stop()
+            self.pubsub = None
         if self._own_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
@@ -209,4 +223,4 @@ class SalesforceSandbox(Served):
             "SALESFORCE_JWT_KEY_FILE": self.jwt_key_path,
             "SALESFORCE_REFRESH_TOKEN": self.connected_app.refresh_token,
             "SALESFORCE_CA_BUNDLE": self.ca_path,
-        }
+        } | ({"SALESFORCE_PUBSUB_URL": self.pubsub.target} if self.pubsub is not None else {})

@@ -114,6 +114,7 @@ class Writer:
         record["Id"] = self.org.ids.allocate(obj.key_prefix)
         self.org.table(obj)[record["Id"]] = record
         self._after_save(obj, record)
+        self.org.changed(obj, record, "CREATE", (), user_id)
         return record
 
     def update(self, obj: ObjectDef, record: Record, values: dict[str, t.Any], user_id: str | None, stamp: int | None = None) -> Record:
@@ -133,9 +134,11 @@ class Writer:
         merged["LastModifiedDate"] = when
         merged["SystemModstamp"] = when
         merged["LastModifiedById"] = user_id or self.org.integration_user_id
+        changed = [name for name, value in merged.items() if record.get(name) != value]
         record.clear()
         record.update(merged)
         self._after_save(obj, record)
+        self.org.changed(obj, record, "UPDATE", changed, user_id)
         return record
 
     def delete(self, obj: ObjectDef, record: Record, user_id: str | None) -> None:
@@ -150,6 +153,7 @@ class Writer:
             when = self.org.stamp()
             record.update({"IsDeleted": True, "SystemModstamp": when, "LastModifiedDate": when, "LastModifiedById": user_id or self.org.integration_user_id})
         self._after_save(obj, record)
+        self.org.changed(obj, record, "DELETE", (), user_id)
 
     # ---- rules -----------------------------------------------------------------------------------------
     def _check_references(self, obj: ObjectDef, record: Record, changed: t.Mapping[str, t.Any]) -> None:

@@ -1,12 +1,12 @@
 """How many contacts a run retired: those the CRM deleted, merged or converted.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-11-28
 
 The sync counted them (``RunSummary.retired``) but the ``runs`` table had no column, so ``connector
 status`` could not say that a run moved people's history to their successors. Existing runs read 0.
-(Chained on 0011, main's head when this branch last merged main.)
+(Chained on 0012, main's head when this branch last merged main.)
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

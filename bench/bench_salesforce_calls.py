@@ -10,7 +10,9 @@ usage; logins are not counted, as in Salesforce). Floors:
   ``failedResults`` (simple-salesforce's ``update`` then our two result reads);
 * push through sObject Collections (forced with a threshold above N): ceil(changed / 200).
 
-The adapter's extras: one ``describe`` of Lead per adapter (formatting by field type).
+The adapter's extras: none for outputs of the models (their kinds come with the adapter's
+settings, as ``connect`` builds it); a ``describe`` of Lead only for fields the models do not
+declare (a trigger's ``set_property`` on a field of the org's own).
 
 ``--sync N`` runs ``connector sync``'s pipeline (run_sync, the shipped b2b-saas model, the shipped
 mapping without campaigns) over N generated leads and prints wall time, leads per second, calls.
@@ -69,9 +71,14 @@ def usage(admin: requests.Session, base: str) -> int:
     return int(admin.get(f"{base}/_sandbox/limits").json()["dailyUsage"])
 
 
+#: What the bench's "model" writes: one number output.
+OUTPUTS = [OutputSpec("bench_score", "number")]
+
+
 def adapter_for(env: dict[str, str], mapping: pathlib.Path) -> SalesforceAdapter:
-    settings = read_settings(adapter_spec("salesforce"), crm="bench", mapping=mapping, environ=env)
-    return SalesforceAdapter(salesforce_settings(settings), load_mapping(mapping), gate=NoGate())
+    """The adapter as ``connect`` builds it: settings from the variables, with the models' outputs."""
+    settings = read_settings(adapter_spec("salesforce"), crm="bench", mapping=mapping, environ=env, outputs=OUTPUTS)
+    return SalesforceAdapter(salesforce_settings(settings), load_mapping(mapping), gate=NoGate(), outputs=settings.outputs)
 
 
 def calls(n: int, env: dict[str, str], admin: requests.Session, folder: pathlib.Path) -> None:
@@ -79,7 +86,7 @@ def calls(n: int, env: dict[str, str], admin: requests.Session, folder: pathlib.
     admin.post(f"{base}/_sandbox/leads/bulk", json={"count": n, "seed": 1}).raise_for_status()
     bulk = bench_mapping(folder, threshold=2000, max_push=max(n, 200))
     adapter = adapter_for(env, bulk)
-    adapter.setup([OutputSpec("bench_score", "number")])
+    adapter.setup(OUTPUTS)
     adapter.close()
     rows = []
 

@@ -434,6 +434,9 @@ class AdapterSettings:
     ca_bundle: pathlib.Path | None = None
     #: NAME of the variable the base URL is read from (for messages).
     base_url_variable: str | None = None
+    #: The output fields the entry's models write (what ``setup`` creates, with their kinds): an
+    #: adapter may format values by them instead of asking the CRM for field types on every run.
+    outputs: tuple[OutputSpec, ...] = ()
 
 
 @dc.dataclass(frozen=True)

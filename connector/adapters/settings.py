@@ -17,7 +17,7 @@ import typing as t
 from dotenv import dotenv_values
 from pydantic import SecretStr
 
-from connector.adapters.base import AdapterSettings, AdapterSpec, CRMError
+from connector.adapters.base import AdapterSettings, AdapterSpec, CRMError, OutputSpec
 
 __all__ = ["check_variables", "credentials_hint", "read_settings"]
 
@@ -57,6 +57,7 @@ def read_settings(
     ca_bundle_env: str | None = None,
     env_file: pathlib.Path | None = None,
     environ: t.Mapping[str, str] | None = None,
+    outputs: t.Sequence[OutputSpec] = (),
 ) -> AdapterSettings:
     """The settings of one configured CRM, read from the variables it names (or the spec's defaults).
 
@@ -69,6 +70,7 @@ def read_settings(
         ca_bundle_env: variable NAME of a CA bundle path (default: the declared one, if any).
         env_file: a ``.env`` file read for variables missing from the environment (absent: none).
         environ: the environment (default: ``os.environ``).
+        outputs: the output fields the entry's models write (see :attr:`AdapterSettings.outputs`).
 
     Raises:
         CRMError: a role the adapter does not know (naming the known ones).
@@ -94,4 +96,5 @@ def read_settings(
         base_url=base_url.rstrip("/") if base_url else None,
         ca_bundle=pathlib.Path(bundle) if bundle else None,
         base_url_variable=url_name,
+        outputs=tuple(outputs),
     )

@@ -88,6 +88,8 @@ def print_status(console: Console, st: CRMStatus, next_run: dt.datetime | None, 
             f"{r['pulled_contacts']:,}\n+{r['pulled_activities']:,}", f"{r['scored']:,}", f"{r['written']:,}", f"{r['failed']:,}", f"{r['api_calls']:,}",
         )
         extra = []
+        if r.get("retired"):
+            extra.append(f"{r['retired']:,} retired (deleted, merged or converted in the CRM)")
         if r["retries"] or r["rate_limited"]:
             extra.append(f"{r['retries']:,} retries, {r['rate_limited']:,} x 429")
         if r["error"]:

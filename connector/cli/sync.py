@@ -183,7 +183,7 @@ def _summary_table(summaries: t.Sequence[t.Any]) -> Table:
         table.add_column(s.crm, justify="right")
     rows: list[tuple[str, list[str]]] = [("status", [])]
     figures = [
-        ("pulled contacts", "pulled_contacts"), ("pulled activities", "pulled_activities"), ("rejected", "rejected"), ("skipped", "skipped"), ("scored", "scored"),
+        ("pulled contacts", "pulled_contacts"), ("pulled activities", "pulled_activities"), ("rejected", "rejected"), ("skipped", "skipped"), ("retired", "retired"), ("scored", "scored"),
         ("changed", "changed"), ("written", "written"), ("failed", "failed"), ("quarantined", "quarantined"), ("actions", "actions"),
         ("API calls", "api_calls"), ("retries", "retries"), ("429s", "rate_limited"),
     ]

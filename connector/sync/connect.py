@@ -12,7 +12,7 @@ from __future__ import annotations
 import pathlib
 import typing as t
 
-from connector.adapters.base import AdapterSettings, CRMAdapter, CRMError, RequestGate
+from connector.adapters.base import AdapterSettings, CRMAdapter, CRMError, OutputSpec, RequestGate
 from connector.adapters.changes import ChangeFeed
 from connector.adapters.settings import read_settings
 
@@ -64,4 +64,13 @@ def _settings(crm: CRMConfig, env_file: pathlib.Path | None, environ: t.Mapping[
         ca_bundle_env=crm.ca_bundle_env,
         env_file=env_file if env_file is not None else pathlib.Path(".env"),
         environ=environ,
+        outputs=_outputs(crm),
     )
+
+
+def _outputs(crm: CRMConfig) -> list[OutputSpec]:
+    """The output fields the entry's models write (loaded again here: a few milliseconds per adapter)."""
+    from connector.adapters.specs import specs_from_models
+    from connector.scoring.loader import load_models
+
+    return specs_from_models(load_models(crm.models)) if crm.models else []

@@ -293,6 +293,8 @@ class RunRow(SQLModel, table=True):
     as_of: dt.datetime | None = _ts()
     #: The run whose echo this run's contact pull left out, and whose written contacts it read again.
     echo_run: int | None = None
+    #: Contacts the CRM deleted, merged or converted; their history moved to the successor (0013).
+    retired: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class LeaseRow(SQLModel, table=True):

@@ -42,7 +42,7 @@ from connector.adapters.salesforce.settings import CREDENTIAL_ROLES, SalesforceS
 from connector.adapters.salesforce.setup import TEXT_LENGTH, run_setup
 from connector.adapters.salesforce.tasks import TaskWriter
 from connector.adapters.salesforce.transport import RetryPolicy
-from connector.adapters.salesforce.writer import COLLECTION_SIZE, push_updates
+from connector.adapters.salesforce.writer import COLLECTION_SIZE, output_types, push_updates
 from connector.scoring.records import Activity, Contact
 
 __all__ = ["ADAPTER", "RetryPolicy", "SalesforceAdapter", "SalesforceMapping", "SalesforceSettings", "load_mapping", "salesforce_settings"]
@@ -57,6 +57,7 @@ class SalesforceAdapter:
         gate: the sync engine's rate limiter (``NoGate`` by default).
         stats: counters to fill (a fresh ``ApiStats`` by default).
         policy: retry policy (tests shorten the backoff).
+        outputs: the output fields the models write (their kinds spare the push a ``describe``).
     """
 
     #: Tasks per create, members per campaign call, records per Collections call.
@@ -70,8 +71,10 @@ class SalesforceAdapter:
         gate: RequestGate | None = None,
         stats: ApiStats | None = None,
         policy: RetryPolicy | None = None,
+        outputs: t.Sequence[OutputSpec] = (),
     ) -> None:
         self.mapping = mapping
+        self.output_types = output_types(outputs)
         self.client = SalesforceClient(settings, gate=gate, stats=stats, policy=policy, reserve=mapping.limits.daily_reserve)
         self.stats = self.client.stats
         self.campaigns = Campaigns(self.client, mapping)
@@ -102,7 +105,7 @@ class SalesforceAdapter:
 
     def push(self, updates: t.Sequence[FieldUpdate]) -> PushResult:
         """Write changed values (Collections, or Bulk API 2.0 from ``push.bulk_threshold``), then keep the stage/band campaigns."""
-        result = push_updates(self.client, self.mapping, updates)
+        result = push_updates(self.client, self.mapping, updates, self.output_types)
         lists = self.mapping.lists
         if result.written and (lists.stage_campaigns or lists.score_bands):
             landed = set(result.written)
@@ -150,7 +153,7 @@ def from_config(settings: AdapterSettings, gate: RequestGate) -> CRMAdapter:
         CRMError: no complete login (naming the variables to set).
         YamlFileError: the mapping file is invalid (file:line:key).
     """
-    return SalesforceAdapter(salesforce_settings(settings), load_mapping(settings.mapping), gate=gate)
+    return SalesforceAdapter(salesforce_settings(settings), load_mapping(settings.mapping), gate=gate, outputs=settings.outputs)
 
 
 #: What the connector needs to know about Salesforce (see :class:`~connector.adapters.base.AdapterSpec`).

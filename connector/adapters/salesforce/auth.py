@@ -23,7 +23,7 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.login import SalesforceLogin
 
 from connector.adapters.base import CRMError
-from connector.adapters.salesforce.settings import SalesforceSettings
+from connector.adapters.salesforce.settings import SalesforceSettings, default_hint
 
 __all__ = ["SessionSource"]
 
@@ -104,9 +104,12 @@ class SessionSource:
         return str(body["access_token"]), str(body.get("instance_url") or "")
 
     def _hint(self) -> str:
-        names = {"jwt": "the client id, username and JWT key file", "client_credentials": "the client id and secret",
-                 "refresh_token": "the client id and refresh token", "password": "the username, password and security token"}
-        return f"Check {names[self.settings.flow]} (SALESFORCE_* variables or the ones connector.yaml names) and SALESFORCE_DOMAIN"
+        """The variables to check, as the configuration names them (``credentials_hint``); never a value."""
+        s = self.settings
+        if s.credentials_hint:
+            return s.credentials_hint
+        present = {role for role in ("client_secret", "security_token") if getattr(s, role) is not None}
+        return default_hint(s.flow, present)
 
     def __repr__(self) -> str:
         return f"SessionSource(flow={self.settings.flow!r}, domain={self.settings.domain!r}, token=**********)"

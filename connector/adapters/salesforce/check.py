@@ -58,29 +58,23 @@ def check_mapping(client: SalesforceClient, mapping: SalesforceMapping, *, outpu
                 report(("people", key, attr), _not_visible(sobject, name, fields))
         for canonical, field in spec.fields.items():
             loc: tuple[str, ...] = ("people", key, "fields", canonical)
-            target_object, name, target = sobject, field.field, fields
-            if "." in field.field:
-                relationship, name = field.field.split(".", 1)
-                parent = next((f for f in fields.values() if f.get("relationshipName") == relationship), None)
-                if parent is None or not parent.get("referenceTo"):
-                    report(loc, f"{sobject} has no relationship '{relationship}'{hint(relationship, [f.get('relationshipName') or '' for f in fields.values()])}")
-                    continue
-                target_object = str(parent["referenceTo"][0])
-                target = client.fields(target_object)
-            found = target.get(name)
-            if found is None:
-                report(loc, _not_visible(target_object, name, target))
-            elif not compatible(field.type, str(found.get("type"))):
-                report(loc, f"{target_object}.{name} is a Salesforce {found.get('type')} field; cannot read it as {field.type}")
+            found = _field(client, report, loc, sobject, fields, field.field)
+            if found is not None and not compatible(field.type, str(found[1].get("type"))):
+                report(loc, f"{found[0]} is a Salesforce {found[1].get('type')} field; cannot read it as {field.type}")
+        for stage, name in spec.stage_dates.items():
+            loc = ("people", key, "stage_dates", stage)
+            found = _field(client, report, loc, sobject, fields, name)
+            if found is not None and str(found[1].get("type")) not in ("date", "datetime"):
+                report(loc, f"{found[0]} is a Salesforce {found[1].get('type')} field; the stage date of {stage} must be a date or date/time field")
     targets = {name: mapping.outputs.field_for(name) for name in output_names}
     targets.update({output: mapping.outputs.field_for(output) for output in mapping.outputs.fields})
     for output, name in targets.items():
         loc = ("outputs", "fields", output) if output in mapping.outputs.fields else ("outputs",)
         for sobject in ("Lead", "Contact"):
-            found = client.fields(sobject).get(name)
-            if found is None:
+            output_field = client.fields(sobject).get(name)
+            if output_field is None:
                 report(loc, f"output '{output}' goes to {sobject}.{name}, which does not exist or is hidden by field-level security (run `connector setup`)")
-            elif not found.get("updateable"):
+            elif not output_field.get("updateable"):
                 report(loc, f"output '{output}' goes to {sobject}.{name}, which the integration user cannot edit (field-level security: grant edit, or run `connector setup`)")
     task_fields = client.fields("Task")
     key_field = task_fields.get(mapping.tasks.key_field)
@@ -91,6 +85,27 @@ def check_mapping(client: SalesforceClient, mapping: SalesforceMapping, *, outpu
     if mapping.activities.campaign_members.enabled:
         _picklist(report, client.fields("Campaign"), "Type", mapping.activities.campaign_members.types, ("activities", "campaign_members", "types"))
     return report.problems
+
+
+def _field(
+    client: SalesforceClient, report: t.Callable[[tuple[t.Any, ...], str], None], loc: tuple[str, ...], sobject: str,
+    fields: t.Mapping[str, t.Mapping[str, t.Any]], name: str,
+) -> tuple[str, t.Mapping[str, t.Any]] | None:
+    """``Object.Field`` and its describe of a mapped field (one relationship up allowed), or ``None`` after reporting why not."""
+    target_object, target = sobject, fields
+    if "." in name:
+        relationship, name = name.split(".", 1)
+        parent = next((f for f in fields.values() if f.get("relationshipName") == relationship), None)
+        if parent is None or not parent.get("referenceTo"):
+            report(loc, f"{sobject} has no relationship '{relationship}'{hint(relationship, [f.get('relationshipName') or '' for f in fields.values()])}")
+            return None
+        target_object = str(parent["referenceTo"][0])
+        target = client.fields(target_object)
+    found = target.get(name)
+    if found is None:
+        report(loc, _not_visible(target_object, name, target))
+        return None
+    return f"{target_object}.{name}", found
 
 
 def _picklist(report: t.Callable[[tuple[t.Any, ...], str], None], fields: t.Mapping[str, t.Mapping[str, t.Any]], name: str, mapped: t.Mapping[str, t.Any], loc: tuple[str, ...]) -> None:

@@ -78,6 +78,10 @@ class PersonObjectMap(_Strict):
     owner_field: str = "OwnerId"
     #: canonical name -> field (a bare string means a ``string`` field of that name).
     fields: dict[str, FieldMap] = Field(default_factory=dict)
+    #: model stage name -> date or date/time field holding when the person entered that stage (a
+    #: custom ``MQL_Date__c``, a flow-stamped field...): fills ``Contact.stage_dates``, which seeds
+    #: the stage history on the first sync so ``reset_on_enter`` does not wipe existing MQLs.
+    stage_dates: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("fields", mode="before")
     @classmethod
@@ -86,10 +90,19 @@ class PersonObjectMap(_Strict):
             return {k: {"field": v} if isinstance(v, str) else v for k, v in value.items()}
         return value
 
+    @field_validator("stage_dates")
+    @classmethod
+    def _date_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        for stage, name in value.items():
+            if not _FIELD.match(name):
+                raise ValueError(f"stage {stage!r}: {name!r} is not a Salesforce field name (Name, or one relationship up: Account.Field__c)")
+        return value
+
     def soql_fields(self, extra: t.Sequence[str]) -> list[str]:
         """Fields a pull asks for: the mapping's, plus bookkeeping."""
         names = ["Id", "SystemModstamp", "IsDeleted", self.email_field, self.owner_field, *extra]
         names += [spec.field for spec in self.fields.values()]
+        names += list(self.stage_dates.values())
         return list(dict.fromkeys(names))
 
 

@@ -16,6 +16,7 @@ Both are read only when the mapping's ``outcomes`` section asks for them; one qu
 from __future__ import annotations
 
 import datetime as dt
+import re
 import typing as t
 
 from simple_salesforce.format import format_soql
@@ -31,16 +32,15 @@ if t.TYPE_CHECKING:
 __all__ = ["pull_outcomes", "read_people"]
 
 STREAM = "outcomes"
+#: A record id: 15 case-sensitive or 18 case-insensitive letters and digits. Salesforce refuses a
+#: whole query over one malformed id in ``Id IN (...)`` (400 ``INVALID_QUERY_FILTER_OPERATOR``,
+#: "invalid ID field"), so ids that cannot exist are left out before the query.
+_RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 
 
 def _date(value: t.Any) -> dt.datetime | None:
-    """A Salesforce date (``2025-01-15``) or date-time as a UTC instant; ``None`` when blank."""
-    if value in (None, ""):
-        return None
-    text = str(value)
-    if len(text) == 10:
-        return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
-    return parse_sf_time(text)
+    """A Salesforce date (``2025-01-15``, midnight UTC) or date-time as a UTC instant; ``None`` when blank."""
+    return None if value in (None, "") else parse_sf_time(value)
 
 
 def _converted(record: t.Mapping[str, t.Any]) -> Outcome | Reject | None:
@@ -100,9 +100,9 @@ READ_BATCH = 200
 
 
 def read_people(client: SalesforceClient, mapping: SalesforceMapping, ids: t.Sequence[str]) -> t.Iterator[Page[Contact]]:
-    """The current Leads (``00Q``) and Contacts (``003``) of ``ids``, a page per query; converted, deleted and unknown ones left out."""
+    """The current Leads (``00Q``) and Contacts (``003``) of ``ids``, a page per query; converted, deleted, unknown and malformed ones left out."""
     for sobject, prefix, spec in (("Lead", "00Q", mapping.people.lead), ("Contact", "003", mapping.people.contact)):
-        wanted = list(dict.fromkeys(str(i) for i in ids if str(i).startswith(prefix)))
+        wanted = list(dict.fromkeys(str(i) for i in ids if str(i).startswith(prefix) and _RECORD_ID.match(str(i))))
         if not spec.enabled:
             continue
         for start in range(0, len(wanted), READ_BATCH):

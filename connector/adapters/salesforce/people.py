@@ -121,6 +121,15 @@ def translate_person(record: t.Mapping[str, t.Any], spec: PersonObjectMap, sobje
             continue
         if value is not None:
             values[canonical] = value
+    stage_dates: dict[str, dt.datetime] = {}
+    for stage, field_name in spec.stage_dates.items():
+        raw_date = _lookup(record, field_name)
+        if raw_date is None or (isinstance(raw_date, str) and not raw_date.strip()):
+            continue
+        try:  # a Date field (2025-01-15) is taken as midnight UTC of that day
+            stage_dates[stage] = parse_sf_time(raw_date)
+        except ConversionError as exc:
+            problems.append(f"{sobject}.{field_name} (stage date of {stage}): {exc}")
     updated_at = None
     try:
         updated_at = parse_sf_time(record.get("SystemModstamp"))
@@ -136,6 +145,7 @@ def translate_person(record: t.Mapping[str, t.Any], spec: PersonObjectMap, sobje
         properties=values,
         updated_at=updated_at,
         owner_id=str(owner) if owner else None,
+        stage_dates=stage_dates,
     )
 
 

@@ -22,8 +22,9 @@ import typing as t
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from connector.adapters.base import AdapterSettings, CRMError
+from connector.adapters.settings import check_variables, credentials_hint
 
-__all__ = ["CREDENTIAL_ROLES", "DEFAULT_API_VERSION", "DEFAULT_DOMAIN", "Flow", "SalesforceSettings", "salesforce_settings"]
+__all__ = ["CREDENTIAL_ROLES", "DEFAULT_API_VERSION", "DEFAULT_DOMAIN", "FLOW_ROLES", "Flow", "SalesforceSettings", "default_hint", "salesforce_settings"]
 
 #: simple-salesforce's default API version (the sandbox serves v31.0 to v62.0).
 DEFAULT_API_VERSION = "59.0"
@@ -48,6 +49,16 @@ CREDENTIAL_ROLES = {
 
 Flow = t.Literal["jwt", "client_credentials", "refresh_token", "password"]
 
+#: The roles a flow logs in with (optional ones included: they are named when set), then where.
+FLOW_ROLES: dict[Flow, tuple[str, ...]] = {
+    "jwt": ("client_id", "username", "jwt_key_file", "domain"),
+    "client_credentials": ("client_id", "client_secret", "domain"),
+    "refresh_token": ("client_id", "client_secret", "refresh_token", "domain"),
+    "password": ("username", "password", "security_token", "domain"),
+}
+#: Roles named even when unset: the login needs them (``domain`` defaults to ``login``, and a wrong default is a common refusal).
+_ALWAYS = {"client_id", "username", "jwt_key_file", "refresh_token", "password", "domain"}
+
 
 class SalesforceSettings(BaseModel):
     """Where the org is and how to log in (what the adapter's client is built from)."""
@@ -67,6 +78,9 @@ class SalesforceSettings(BaseModel):
     jwt_key_file: pathlib.Path | None = None
     refresh_token: SecretStr | None = None
     ca_bundle: pathlib.Path | None = None
+    #: ``Check SF_ID, SF_USER, SF_KEY and SF_DOMAIN (crm 'eu')``: the variables the configuration
+    #: names for this flow, ending every "login refused" message (see :func:`default_hint`).
+    credentials_hint: str | None = None
 
     def __repr_args__(self) -> t.Iterator[tuple[str | None, t.Any]]:
         for key, value in super().__repr_args__():
@@ -100,7 +114,7 @@ def salesforce_settings(settings: AdapterSettings) -> SalesforceSettings:
     if flow is None:
         n = names
         raise CRMError(
-            "No Salesforce credentials: set, in the environment or .env, one of: "
+            f"No Salesforce credentials for crm '{settings.crm}': set, in the environment or .env, one of: "
             f"{n['client_id']} + {n['username']} + {n['jwt_key_file']} (JWT bearer); "
             f"{n['client_id']} + {n['client_secret']} (client credentials); "
             f"{n['client_id']} + {n['refresh_token']} (refresh token); "
@@ -124,4 +138,10 @@ def salesforce_settings(settings: AdapterSettings) -> SalesforceSettings:
         jwt_key_file=key_file,
         refresh_token=s.get("refresh_token"),
         ca_bundle=settings.ca_bundle,
+        credentials_hint=credentials_hint(settings, [r for r in FLOW_ROLES[flow] if r in _ALWAYS or r in s]),
     )
+
+
+def default_hint(flow: Flow, present: t.Collection[str] = ()) -> str:
+    """The hint of a flow by the default variable names (settings built in code, without a configuration)."""
+    return check_variables([CREDENTIAL_ROLES[r] for r in FLOW_ROLES[flow] if r in _ALWAYS or r in present])

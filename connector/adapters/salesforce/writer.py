@@ -20,8 +20,13 @@ not exist or is hidden by field-level security (400 ``INVALID_FIELD``, a Bulk jo
 to run ``connector setup``. A Collections call refused whole for another reason is halved until the
 culprits are found.
 
-Values are formatted per the field's describe type: numbers as JSON numbers, date-times as
-``2025-01-15T12:00:00.000Z``, dates as ``YYYY-MM-DD``, booleans as JSON booleans, text as is.
+Values are formatted per the field's type: numbers as JSON numbers, date-times as
+``2025-01-15T12:00:00.000Z``, dates as ``YYYY-MM-DD``, booleans as JSON booleans, text as is. The
+type of a model output comes from the model (:attr:`AdapterSettings.outputs`: the kind ``setup``
+created the field with, and refuses to go on when the org's field is of another type), so a push of
+outputs asks nothing; only a value for another field (a ``set_property`` action on a field of the
+org's own) costs one ``describe`` of its object per adapter. That describe was 1 of the 18 calls of
+a 20,000-lead Bulk push (floor 17: 5.9% over the 5% target; see ``bench/bench_salesforce_calls.py``).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import typing as t
 
 from simple_salesforce.exceptions import SalesforceError, SalesforceOperationError
 
-from connector.adapters.base import CRMError, FieldUpdate, PushResult
+from connector.adapters.base import CRMError, FieldUpdate, OutputSpec, PushResult
 from connector.adapters.salesforce.client import RETRYABLE_CODES, SalesforceApiError, sf_error
 from connector.adapters.salesforce.mapping import SalesforceMapping
 from connector.scoring.records import utc
@@ -42,7 +47,7 @@ from connector.scoring.records import utc
 if t.TYPE_CHECKING:
     from connector.adapters.salesforce.client import SalesforceClient
 
-__all__ = ["COLLECTION_SIZE", "object_of", "push_updates", "sf_value"]
+__all__ = ["COLLECTION_SIZE", "KIND_TYPES", "object_of", "output_types", "push_updates", "sf_value"]
 
 #: Records per sObject Collections call (Salesforce's maximum).
 COLLECTION_SIZE = 200
@@ -91,8 +96,20 @@ def _csv_cell(value: t.Any) -> str:
     return str(value)
 
 
-def push_updates(client: SalesforceClient, mapping: SalesforceMapping, updates: t.Sequence[FieldUpdate]) -> PushResult:
+#: Output kind -> the describe type its values are formatted as.
+KIND_TYPES = {"number": "double", "datetime": "datetime", "enumeration": "string", "text": "string"}
+
+
+def output_types(outputs: t.Iterable[OutputSpec]) -> dict[str, str]:
+    """Output name -> describe type, for the outputs setup creates (not fields a trigger sets: those may be the org's own)."""
+    return {spec.name: KIND_TYPES[spec.kind] for spec in outputs if spec.role != "action"}
+
+
+def push_updates(client: SalesforceClient, mapping: SalesforceMapping, updates: t.Sequence[FieldUpdate], types: t.Mapping[str, str] | None = None) -> PushResult:
     """Write ``updates``; never raises for per-record problems (see :class:`PushResult`).
+
+    ``types``: output name -> describe type known without asking (:func:`output_types`); other
+    names are looked up in the object's ``describe``.
 
     Raises:
         CRMError: nothing can be written at all (credentials refused, the org unreachable after retries,
@@ -113,15 +130,20 @@ def push_updates(client: SalesforceClient, mapping: SalesforceMapping, updates: 
             written.append(cid)
             continue
         by_object.setdefault(sobject, []).append((cid, wanted))
+    known = types or {}
     for sobject, rows in by_object.items():
-        fields = client.fields(sobject)
         ready: list[tuple[str, dict[str, t.Any]]] = []
         for cid, wanted in rows:
             try:
                 values = {}
                 for output, value in wanted.items():
-                    name = mapping.outputs.field_for(output) if output not in fields else output
-                    kind = fields[name]["type"] if name in fields else None
+                    kind: str | None = known.get(output)
+                    if kind is not None:
+                        name = mapping.outputs.field_for(output)
+                    else:
+                        fields = client.fields(sobject)  # described once per adapter
+                        name = mapping.outputs.field_for(output) if output not in fields else output
+                        kind = fields[name]["type"] if name in fields else None
                     values[name] = sf_value(value, kind)
             except (TypeError, ValueError) as exc:
                 failed[cid] = (f"value cannot be written: {exc}", False)

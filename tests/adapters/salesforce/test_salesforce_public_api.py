@@ -19,7 +19,7 @@ def test_registered_by_one_line_and_declared() -> None:
     assert spec is salesforce_adapter.ADAPTER
     assert (spec.name, spec.max_batch_size, spec.max_text_length, spec.base_url_env, spec.ca_bundle_env) == ("salesforce", 200, 1000, "SALESFORCE_INSTANCE_URL", "SALESFORCE_CA_BUNDLE")
     assert (spec.rate_limits.requests, spec.rate_limits.per_seconds, spec.rate_limits.daily) == (25, 1.0, 100_000)
-    assert set(spec.credential_roles) == {"client_id", "client_secret", "username", "password", "security_token", "jwt_key_file", "refresh_token", "domain", "api_version"}
+    assert set(spec.credential_roles) == {"client_id", "client_secret", "username", "password", "security_token", "jwt_key_file", "refresh_token", "domain", "api_version", "pubsub_url"}
 
 
 def test_adapter_covers_the_contract() -> None:

@@ -36,7 +36,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     """The raw body, at most ``limit`` bytes; raises :class:`Refused` (413) beyond it."""
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.strip().isdigit():
+        if not declared.strip().isdecimal():
             raise Refused(400, "bad_content_length", "Content-Length is not a number")
         if int(declared) > limit:
             raise Refused(413, "body_too_large", f"the body is larger than {limit} bytes")

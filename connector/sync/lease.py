@@ -52,7 +52,7 @@ def owner_gone(owner: str | None) -> bool:
     """
     host, _, rest = (owner or "").partition(":")
     pid_text = rest.partition(":")[0]
-    return host == socket.gethostname() and pid_text.isdigit() and not _alive(int(pid_text))
+    return host == socket.gethostname() and pid_text.isdecimal() and not _alive(int(pid_text))
 
 
 class Lease:

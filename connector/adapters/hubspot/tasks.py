@@ -85,7 +85,7 @@ class _Outcome:
 
 
 def _numeric(task_id: str) -> tuple[int, str]:
-    return (int(task_id), task_id) if task_id.isdigit() else (0, task_id)
+    return (int(task_id), task_id) if task_id.isdecimal() else (0, task_id)
 
 
 def _oldest(found: dict[str, str], key: str, task_id: str) -> None:

@@ -125,7 +125,7 @@ class WebEventPull:
     def _history(self, contact_ids: t.Iterable[str]) -> t.Iterator[Batch]:
         """Each contact's events up to ``since`` (the window itself came portal-wide), once per contact."""
         for cid in contact_ids:
-            if cid in self.history_read or not cid.isdigit():
+            if cid in self.history_read or not cid.isdecimal():
                 continue
             self.history_read.add(cid)
             yield from self._walk({"object_id": int(cid), "before_ms": self.since_ms}, windowed=False)
@@ -137,7 +137,7 @@ class WebEventPull:
             converted: list[str] = []
             for record in page.records:
                 cid = str(record.id)
-                if not cid.isdigit():
+                if not cid.isdecimal():
                     continue
                 created = record_millis(record, "createdate")
                 if self.since_ms is None or (created is not None and created > self.since_ms):
@@ -232,7 +232,7 @@ def _at(ms: int) -> dt.datetime:
 
 
 def _numeric(cid: str) -> tuple[int, str]:
-    return (int(cid), cid) if cid.isdigit() else (0, cid)
+    return (int(cid), cid) if cid.isdecimal() else (0, cid)
 
 
 def _in_window(occurred: dt.datetime, since_ms: int | None, until_ms: int) -> bool:

@@ -101,7 +101,7 @@ class HubSpotWebhooks:
         stamp = _header(headers, "X-HubSpot-Request-Timestamp")
         if not signature or not stamp:
             raise WebhookError("unsigned", "missing X-HubSpot-Signature-v3 or X-HubSpot-Request-Timestamp header")
-        if not stamp.isdigit() or len(stamp) > 15:
+        if not stamp.isdecimal() or len(stamp) > 15:
             raise WebhookError("bad_timestamp", "X-HubSpot-Request-Timestamp is not epoch milliseconds")
         sent = dt.datetime.fromtimestamp(int(stamp) / 1000, tz=dt.UTC)
         if now - sent > MAX_AGE:
@@ -143,7 +143,7 @@ def _id(raw: t.Mapping[str, t.Any], key: str, *, required: bool = True) -> str |
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError(f"'{key}' must be an integer id, got {type(value).__name__}")
     text = str(value).strip()
-    if not text.isdigit() or len(text) > 20:
+    if not text.isdecimal() or len(text) > 20:
         raise ValueError(f"'{key}' must be an integer id, got {text[:40]!r}")
     return text
 

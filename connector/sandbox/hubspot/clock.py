@@ -32,7 +32,7 @@ def parse_time_ms(value: t.Any) -> int:
     if isinstance(value, (int, float)):
         return int(value)
     text = str(value).strip()
-    if text.lstrip("-").isdigit():
+    if text.lstrip("-").isdecimal():
         return int(text)
     try:
         if len(text) == 10:

@@ -31,7 +31,7 @@ def _position(after: str) -> int:
     try:
         text = base64.urlsafe_b64decode(after + "=" * (-len(after) % 4)).decode()
         kind, _, number = text.partition(":")
-        if kind != "form" or not number.isdigit():
+        if kind != "form" or not number.isdecimal():
             raise ValueError(text)
         return int(number)
     except ValueError as exc:

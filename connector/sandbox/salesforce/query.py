@@ -62,7 +62,7 @@ def batch_size(header: str) -> int:
     """The batch size asked by a ``Sforce-Query-Options`` header (``batchSize=N``), clamped to 200..2,000."""
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
-        if key.strip().lower() == "batchsize" and value.strip().isdigit():
+        if key.strip().lower() == "batchsize" and value.strip().isdecimal():
             return max(200, min(DEFAULT_BATCH, int(value.strip())))
     return DEFAULT_BATCH
 
@@ -109,7 +109,7 @@ class Cursors:
         with self._lock:
             self._expire_idle()
             cursor = self._open.get(key)
-            if cursor is None or cursor.user_id != user_id or not offset.isdigit() or int(offset) != cursor.position:
+            if cursor is None or cursor.user_id != user_id or not offset.isdecimal() or int(offset) != cursor.position:
                 raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
             cursor.last_used = self._clock()
         return self._page(cursor, key)

@@ -231,7 +231,7 @@ class _Parser:
 
     def integer(self) -> int:
         tok = self.advance()
-        if tok.kind != "number" or not tok.text.isdigit():
+        if tok.kind != "number" or not tok.text.isdecimal():
             raise self.unexpected(tok)
         return int(tok.text)
 

@@ -26,32 +26,17 @@ import pathlib
 import queue
 import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
+
+from sandbox_salesforce import start_sandbox  # bench/, beside this script
 
 from connector.adapters.changes import ChangeNotice
 from connector.adapters.salesforce.cdc_auth import feed_from_environment
 from connector.sandbox.testing import trusting_session
 
-CONNECTOR = os.path.join(os.path.dirname(sys.executable), "connector")
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-
-
-def start_sandbox() -> tuple[subprocess.Popen[str], dict[str, str]]:
-    process = subprocess.Popen([CONNECTOR, "sandbox", "salesforce", "--port", "0", "--seed", "empty", "--pubsub-keepalive", "5"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert process.stdout is not None
-    env: dict[str, str] = {}
-    while "SALESFORCE_PUBSUB_URL" not in env:
-        line = process.stdout.readline()
-        if not line:
-            raise SystemExit("the sandbox did not start")
-        name, _, value = line.strip().partition("=")
-        env[name] = value
-    return process, env
 
 
 def pct(values: list[float], p: float) -> float:
@@ -121,7 +106,7 @@ def main() -> None:
     parser.add_argument("--debounce", type=float, default=1.0)
     parser.add_argument("--leads", type=int, default=2000)
     args = parser.parse_args()
-    process, env = start_sandbox()
+    process, env = start_sandbox("--pubsub-keepalive", "5", until="SALESFORCE_PUBSUB_URL")
     if args.through_sync:
         try:
             through_sync(env, args.through_sync, args.leads, args.debounce)

@@ -30,13 +30,16 @@ from connector.sandbox.testing import trusting_session
 CONNECTOR = os.path.join(os.path.dirname(sys.executable), "connector")
 
 
-def start_sandbox(*options: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    """``connector sandbox salesforce`` (an empty org, ``options`` added) in its own process, and the variables it prints."""
+def start_sandbox(*options: str, until: str = "SALESFORCE_CA_BUNDLE") -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """``connector sandbox salesforce`` (an empty org, ``options`` added) in its own process, and the variables it prints.
+
+    ``until``: the last variable to wait for (``SALESFORCE_PUBSUB_URL`` follows the CA bundle).
+    """
     process = subprocess.Popen([CONNECTOR, "sandbox", "salesforce", "--port", "0", "--seed", "empty", "--bulk-delay", "0.2", *options],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert process.stdout is not None
     env: dict[str, str] = {}
-    while "SALESFORCE_CA_BUNDLE" not in env:
+    while until not in env:
         line = process.stdout.readline()
         if not line:
             raise SystemExit("the sandbox did not start")

@@ -23,7 +23,7 @@ from simple_salesforce.format import format_soql
 
 from connector.adapters.base import Outcome, Page, Reject
 from connector.adapters.salesforce.mapping import ConversionError, SalesforceMapping, parse_sf_time
-from connector.adapters.salesforce.people import EXTRA_FIELDS, keyset_walk, translate_person
+from connector.adapters.salesforce.people import EXTRA_FIELDS, keyset_walk, safe_cursor, translate_person
 from connector.scoring.records import Contact, utc
 
 if t.TYPE_CHECKING:
@@ -85,12 +85,8 @@ def pull_outcomes(client: SalesforceClient, mapping: SalesforceMapping, since: d
                     rejects.append(item)
                 elif item is not None:
                     found.append(item)
-            cursor = hold
-            if last_object and records:
-                try:  # the last stamp may continue on the next page: one second before it is safe
-                    cursor = parse_sf_time(records[-1].get("SystemModstamp")) - dt.timedelta(seconds=1)
-                except ConversionError:
-                    cursor = hold
+            # Only the last object's pages move the cursor: an earlier point is not complete for both.
+            cursor = (safe_cursor(records[-1]) or hold) if last_object and records else hold
             yield Page(found, rejects, cursor)
     yield Page([], [], utc(until))
 

@@ -37,7 +37,7 @@ from connector.scoring.records import Contact, utc
 if t.TYPE_CHECKING:
     from connector.adapters.salesforce.client import SalesforceClient
 
-__all__ = ["EXTRA_FIELDS", "keyset_walk", "pull_people", "translate_person", "whole_second"]
+__all__ = ["EXTRA_FIELDS", "keyset_walk", "pull_people", "safe_cursor", "translate_person", "whole_second"]
 
 STREAM = "contacts"
 #: Bookkeeping fields read per object besides the mapping's.
@@ -179,12 +179,13 @@ def pull_people(client: SalesforceClient, mapping: SalesforceMapping, since: dt.
                 item = translate_person(record, spec, sobject)
                 (rejects if isinstance(item, Reject) else people).append(item)  # type: ignore[arg-type]
             # Only the last object's pages move the cursor: an earlier point is not complete for both.
-            cursor = _stamp(records[-1]) if last_object and records else hold
+            cursor = safe_cursor(records[-1]) if last_object and records else hold
             yield Page(people, rejects, cursor, gone=gone)
     yield Page([], [], utc(until))
 
 
-def _stamp(record: t.Mapping[str, t.Any]) -> dt.datetime | None:
+def safe_cursor(record: t.Mapping[str, t.Any]) -> dt.datetime | None:
+    """The cursor safe after a page that ends with ``record`` (``None``: its stamp is unreadable)."""
     try:
         # The last stamp may continue on the next page: the safe point is one second before it.
         return parse_sf_time(record.get("SystemModstamp")) - dt.timedelta(seconds=1)

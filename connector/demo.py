@@ -28,7 +28,7 @@ from connector.sandbox.hubspot.seed import UNASSIGNED_EMAIL
 from connector.sandbox.salesforce import SalesforceSandbox
 from connector.scoring.model import ScoringModel
 from connector.sync.admin import crm_names, explain, leaders, quarantine_list, stage_counts
-from connector.sync.config import CRMConfig, crm_entry, load_config, write_config
+from connector.sync.config import ConnectorConfig, CRMConfig, crm_entry, load_config, write_config
 from connector.sync.connect import connect
 from connector.sync.db import make_engine
 from connector.sync.pipeline import run_sync
@@ -228,7 +228,7 @@ def run_demo(options: DemoOptions, progress: Progress | None = None, *, keep_san
     return report, sandboxes
 
 
-def _sync_one(crm: CRMConfig, label: str, env: dict[str, str], config: t.Any, url: str, options: DemoOptions, progress: Progress | None) -> CRMReport:
+def _sync_one(crm: CRMConfig, label: str, env: dict[str, str], config: ConnectorConfig, url: str, options: DemoOptions, progress: Progress | None) -> CRMReport:
     """Set up one CRM, run one full sync of it, read its results."""
     scorers = ScorerSet.load(crm.models)
     adapters: list[CRMAdapter] = []

@@ -14,6 +14,9 @@ import dataclasses
 import threading
 import typing as t
 
+if t.TYPE_CHECKING:
+    from connector.adapters.base import AdapterSettings  # base imports this module: for types only
+
 __all__ = ["ChangeFeed", "ChangeGap", "ChangeItem", "ChangeNotice", "ChangeSource", "FeedPosition", "OpenChangeFeed"]
 
 
@@ -71,5 +74,5 @@ class ChangeFeed:
 #: What an adapter declares to offer a change feed (``AdapterSpec.change_feed``): given the CRM's
 #: settings (:class:`~connector.adapters.base.AdapterSettings`), the topic and the canonical names
 #: of the outputs the connector writes, an opened (logged-in) :class:`ChangeFeed`; raises ``CRMError``.
-OpenChangeFeed = t.Callable[[t.Any, str, t.Sequence[str]], ChangeFeed]
+OpenChangeFeed = t.Callable[["AdapterSettings", str, t.Sequence[str]], ChangeFeed]
 

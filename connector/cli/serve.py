@@ -20,7 +20,7 @@ if t.TYPE_CHECKING:
 
 __all__ = ["register"]
 
-_CONFIG = typer.Option(None, "--config", help="connector.yaml (default: $CONNECTOR_CONFIG, else ./connector.yaml).")
+_CONFIG = typer.Option(None, "--config", "-c", help="connector.yaml (default: $CONNECTOR_CONFIG, else ./connector.yaml).")
 
 
 def serve_command(

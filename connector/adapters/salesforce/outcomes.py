@@ -7,8 +7,12 @@
 - **A won opportunity** (``IsWon``) is an outcome of kind ``closed_won`` for its primary contact,
   dated by ``CloseDate``, with its ``Amount``. ``Opportunity.ContactId`` is "the contact associated
   with this opportunity, set as the primary contact ... derived from the opportunity contact role"
-  (Object Reference, Opportunity, API 46.0 and later); an opportunity with no primary contact is
-  nobody's outcome and is skipped.
+  (Object Reference, Opportunity, API 46.0 and later:
+  https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_opportunity.htm;
+  the primary role is ``OpportunityContactRole.IsPrimary``, "Each Opportunity has only one primary
+  contact": https://developer.salesforce.com/docs/platform/object-reference/references/standard-objects/object-opportunitycontactrole.html).
+  An opportunity with no primary contact is nobody's outcome and is skipped. Not checked against a
+  live org: if ``ContactId`` is empty there, reading the primary contact role is the fallback.
 
 Both are read only when the mapping's ``outcomes`` section asks for them; one query per object a run.
 """

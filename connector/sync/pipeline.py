@@ -62,8 +62,9 @@ from connector.sync.prefetch import Prefetch
 from connector.sync.progress import NullProgress, Progress
 from connector.sync.push import PushCounts, Pusher
 from connector.sync.ratelimit import RateLimiter
+from connector.sync.rescore import full_rescore
 from connector.sync.score_worker import InProcess, Scoring, ScoringWorker, worker_blocker
-from connector.sync.scorers import ScoredChunk, ScorerSet
+from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet, scoring_context
 from connector.sync.store import Store
 from connector.sync.summary import RunSummary
 from connector.sync.webhook import webhook_sender
@@ -438,8 +439,14 @@ class _Run:
 
     # 2-3. score, diff, outbox ----------------------------------------------------------------------
 
+    @functools.cached_property
+    def chunk_options(self) -> ChunkOptions:
+        """How this CRM's chunks are scored (the same in this process and in the scoring worker)."""
+        context = scoring_context(self.crm.reasons_limit, self.crm.write_policy)
+        return ChunkOptions(reasons_limit=self.crm.reasons_limit, batch_min=self.config.batch.batch_scorer_min, context=context)
+
     def in_process(self) -> Scoring:
-        return InProcess(self.store, self.scorers, reasons_limit=self.crm.reasons_limit, batch_min=self.config.batch.batch_scorer_min)
+        return InProcess(self.store, self.scorers, self.chunk_options)
 
     def score(self, full: bool, *, as_of: dt.datetime, on_chunk: t.Callable[[], None]) -> bool:
         """Score what still needs it, chunk by chunk, each chunk one transaction with its outbox entries.
@@ -448,7 +455,20 @@ class _Run:
         told after each commit (it wakes the pusher).
         """
         names = [m.model for m in self.scorers.models]
-        ids = [i for i in self.store.ids_to_score(as_of, names, full=full) if i not in self.scored_ids]
+        columnar = full_rescore(self.store.engine, self.crm.name, self.scorers, self.chunk_options, as_of, skip=self.scored_ids) if full else None
+        if columnar is not None:  # the full rescore, column-wise (connector.sync.rescore)
+            for chunk in columnar.chunks():
+                self._commit(chunk)
+                self.scored_ids.update(chunk.ids)
+                on_chunk()
+                self.renew()
+                if self.stopped():
+                    break
+            self.summary.scored += columnar.unchanged
+            self.progress.advance("score", columnar.unchanged)
+            ids = [] if self.stopped() else [i for i in columnar.exact if i not in self.scored_ids]
+        else:
+            ids = [i for i in self.store.ids_to_score(as_of, names, full=full) if i not in self.scored_ids]
         size = self.config.batch.score_chunk
         for i in range(0, len(ids), size):
             self.score_chunk(ids[i : i + size], as_of=as_of, on_chunk=on_chunk)
@@ -468,9 +488,7 @@ class _Run:
             if blocker is None:
                 url = self.store.engine.url.render_as_string(hide_password=False)
                 self.scoring.close()
-                self.scoring = ScoringWorker(
-                    url, self.crm.name, [str(m) for m in self.crm.models], reasons_limit=self.crm.reasons_limit, batch_min=self.config.batch.batch_scorer_min
-                )
+                self.scoring = ScoringWorker(url, self.crm.name, [str(m) for m in self.crm.models], self.chunk_options)
                 log.info("crm %s: scoring continues in a worker process", self.crm.name)
             else:
                 log.debug("crm %s: scoring stays in this process: %s", self.crm.name, blocker)

@@ -38,7 +38,7 @@ import sqlalchemy as sa
 if t.TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-from connector.sync.scorers import ScoredChunk, ScorerSet, score_chunk
+from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet, score_chunk
 from connector.sync.store import Store
 
 __all__ = ["InProcess", "Scoring", "ScoringWorker", "worker_blocker"]
@@ -57,16 +57,15 @@ class Scoring(t.Protocol):
 class InProcess:
     """Scores each chunk at once, in the run's own process (the future is done when returned)."""
 
-    def __init__(self, store: Store, scorers: ScorerSet, *, reasons_limit: int, batch_min: int) -> None:
+    def __init__(self, store: Store, scorers: ScorerSet, options: ChunkOptions) -> None:
         self._store = store
         self._scorers = scorers
-        self._reasons_limit = reasons_limit
-        self._batch_min = batch_min
+        self._options = options
 
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:  # noqa: D102
         future: cf.Future[ScoredChunk] = cf.Future()
         try:
-            future.set_result(score_chunk(self._store, self._scorers, ids, as_of=as_of, reasons_limit=self._reasons_limit, batch_min=self._batch_min))
+            future.set_result(score_chunk(self._store, self._scorers, ids, as_of=as_of, options=self._options))
         except Exception as exc:  # noqa: BLE001 - raised where the run takes the result, as a worker's would be
             future.set_exception(exc)
         return future
@@ -88,16 +87,15 @@ class ScoringWorker:
         database_url: the state database (the worker opens its own connection; it only reads).
         crm: the CRM's name.
         models: the model files (the worker loads them itself).
-        reasons_limit: longest reasons summary.
-        batch_min: smallest chunk for the batch scorer.
+        options: how chunks are scored.
     """
 
-    def __init__(self, database_url: str, crm: str, models: t.Sequence[str], *, reasons_limit: int, batch_min: int) -> None:
+    def __init__(self, database_url: str, crm: str, models: t.Sequence[str], options: ChunkOptions) -> None:
         context = mp.get_context("spawn")
         self._conn, child = context.Pipe(duplex=True)
         self._process = context.Process(
             target=_serve,
-            args=(child, os.getpid(), database_url, crm, list(models), reasons_limit, batch_min),
+            args=(child, os.getpid(), database_url, crm, list(models), options),
             name=f"score-{crm}",
             daemon=True,
         )
@@ -170,10 +168,10 @@ def worker_blocker(engine: sa.Engine) -> str | None:
 _WORKER: dict[str, t.Any] = {}
 
 
-def _serve(conn: Connection, parent: int, database_url: str, crm: str, models: list[str], reasons_limit: int, batch_min: int) -> None:
+def _serve(conn: Connection, parent: int, database_url: str, crm: str, models: list[str], options: ChunkOptions) -> None:
     """The worker: score each chunk the run sends, answer ``(True, result)`` or ``(False, error)``, in order."""
     try:
-        _start(parent, database_url, crm, models, reasons_limit, batch_min)
+        _start(parent, database_url, crm, models, options)
         failed: BaseException | None = None
     except Exception as exc:  # noqa: BLE001 - told to the run with each answer, raised where it takes the result
         failed = exc
@@ -199,13 +197,13 @@ def _serve(conn: Connection, parent: int, database_url: str, crm: str, models: l
             conn.send((False, RuntimeError(f"scoring worker: {type(exc).__name__}: {exc}; the result could not be sent back")))
 
 
-def _start(parent: int, database_url: str, crm: str, models: list[str], reasons_limit: int, batch_min: int) -> None:
+def _start(parent: int, database_url: str, crm: str, models: list[str], options: ChunkOptions) -> None:
     """Worker set-up: dies with the run; its own read connection and its own copy of the models."""
     from connector.sync.db import make_engine
 
     threading.Thread(target=_die_with, args=(parent,), name="watch-run", daemon=True).start()
 
-    _WORKER.update(store=Store(make_engine(database_url), crm), scorers=ScorerSet.load(models), reasons_limit=reasons_limit, batch_min=batch_min)
+    _WORKER.update(store=Store(make_engine(database_url), crm), scorers=ScorerSet.load(models), options=options)
 
 
 def _die_with(parent: int) -> None:
@@ -219,4 +217,4 @@ def _die_with(parent: int) -> None:
 
 
 def _score(ids: list[str], as_of: dt.datetime) -> ScoredChunk:
-    return score_chunk(_WORKER["store"], _WORKER["scorers"], ids, as_of=as_of, reasons_limit=_WORKER["reasons_limit"], batch_min=_WORKER["batch_min"])
+    return score_chunk(_WORKER["store"], _WORKER["scorers"], ids, as_of=as_of, options=_WORKER["options"])

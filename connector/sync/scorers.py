@@ -15,11 +15,17 @@ from __future__ import annotations
 
 import dataclasses as dc
 import datetime as dt
+import functools
 import hashlib
+import json
+import logging
 import pathlib
 import typing as t
 
+import connector.scoring
 from connector.scoring.batch import BatchScorer
+from connector.scoring.batch.fingerprint import fingerprints
+from connector.scoring.columns import ResultColumns
 from connector.scoring.engine import Scorer
 from connector.scoring.explain import summary
 from connector.scoring.loader import load_models, load_predictors
@@ -32,7 +38,9 @@ from connector.sync.store import encoded_json, jsonable
 if t.TYPE_CHECKING:
     from connector.sync.store import Store, ToScore
 
-__all__ = ["Firing", "ScoredChunk", "ScorerSet", "outputs_of", "score_chunk"]
+log = logging.getLogger(__name__)
+
+__all__ = ["ChunkOptions", "Firing", "ScoredChunk", "ScorerSet", "add_results", "outputs_of", "score_chunk", "scoring_context"]
 
 
 @dc.dataclass
@@ -42,6 +50,18 @@ class ScorerSet:
     models: list[ScoringModel]
     scorers: list[Scorer]
     batch: list[BatchScorer]
+    #: Per model: what its fingerprints are salted with (the validated model and the engine's code).
+    keys: list[str] = dc.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            engine = engine_digest()
+            self.keys = [f"{engine}\x1f{m.model_dump_json()}" for m in self.models]
+
+    @property
+    def fingerprinted(self) -> bool:
+        """Whether results can be told apart by fingerprint: no model has a predictive dimension."""
+        return not any(d.predictive is not None for m in self.models for d in m.dimensions.values())
 
     @classmethod
     def load(cls, paths: t.Sequence[str | pathlib.Path]) -> ScorerSet:
@@ -110,12 +130,51 @@ class ScoredChunk:
     warnings: list[str] = dc.field(default_factory=list)
 
 
-def score_row(result: ScoreResult, changes_at_override: dt.datetime | None = None) -> dict[str, t.Any]:
+@functools.cache
+def engine_digest() -> str:
+    """A digest of the code that turns inputs into results and outputs (the scoring package and this module).
+
+    Salted into fingerprints: an upgrade that changes how anything is scored or written reaches
+    every contact at the next full rescore, with no version number anyone must remember to bump.
+    """
+    root = pathlib.Path(connector.scoring.__file__).parent
+    h = hashlib.blake2b(digest_size=16)
+    for path in sorted([*root.rglob("*.py"), pathlib.Path(__file__)]):
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+@dc.dataclass(frozen=True)
+class ChunkOptions:
+    """How a CRM's chunks are scored (plain data: it travels to the scoring worker).
+
+    ``reasons_limit``: longest reasons summary; ``batch_min``: smallest chunk for the batch scorer;
+    ``context``: salted into fingerprints (:func:`scoring_context`).
+    """
+
+    reasons_limit: int
+    batch_min: int
+    context: str
+
+
+def scoring_context(reasons_limit: int, write_policy: t.Mapping[str, t.Any]) -> str:
+    """What, besides the model, decides what a result writes: salted into every fingerprint.
+
+    A change of either (a longer reasons text, a write policy that lets held-back changes through)
+    must reach every contact at the next full rescore, as a model change does.
+    """
+    policy = json.dumps({k: v.model_dump(mode="json") if hasattr(v, "model_dump") else v for k, v in write_policy.items()}, sort_keys=True)
+    return f"reasons_limit={reasons_limit}\x1fwrite_policy={policy}"
+
+
+def score_row(result: ScoreResult, changes_at_override: dt.datetime | None = None, fingerprint: str | None = None) -> dict[str, t.Any]:
     """A score as its row of the ``scores`` table: dimensions, reasons and state already JSON-encoded.
 
     ``digest`` hashes every column but ``as_of``: a rescoring giving the stored digest again
     changed nothing, and its row is not written (:func:`score_chunk`). ``changes_at_override``:
     an earlier instant the contact must be rescored at (a manual adjustment expiring).
+    ``fingerprint``: the result's digest by columns (:mod:`connector.scoring.batch.fingerprint`;
+    ``None`` when it has none), which lets the full rescore skip the contact while it holds.
     """
     dimensions = encoded_json(dict(result.dimensions))
     reasons = encoded_json([x.to_dict() for x in result.reasons])
@@ -137,14 +196,17 @@ def score_row(result: ScoreResult, changes_at_override: dt.datetime | None = Non
         "as_of": result.as_of,
         "changes_at": changes,
         "digest": hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest(),
+        "fingerprint": fingerprint,
     }
 
 
-def score_chunk(store: Store, scorers: ScorerSet, ids: t.Sequence[str], *, as_of: dt.datetime, reasons_limit: int, batch_min: int) -> ScoredChunk:
+def score_chunk(store: Store, scorers: ScorerSet, ids: t.Sequence[str], *, as_of: dt.datetime, options: ChunkOptions) -> ScoredChunk:
     """Score ``ids`` under every model as of ``as_of``; read from ``store``, write nothing.
 
-    A chunk of at least ``batch_min`` contacts goes through the batch scorer; should it fail, the
+    A chunk of at least ``options.batch_min`` contacts goes through the batch scorer; should it fail, the
     per-contact scorer takes over, and a contact that fails there too is reported in ``failed``.
+    Results of the batch scorer carry their fingerprint (salted with the model's key and
+    ``options.context``, see :func:`scoring_context`), except for contacts with manual adjustments.
     """
     data = store.load_for_scoring(ids)
     adjusted = adjustments.for_scoring(store.engine, store.crm, ids)
@@ -152,28 +214,50 @@ def score_chunk(store: Store, scorers: ScorerSet, ids: t.Sequence[str], *, as_of
     _seed_first_states(scorers.models, data, as_of, out)
     failed: set[str] = set()
     results: list[ScoreResult] = []
-    for model, scorer, batch in zip(scorers.models, scorers.scorers, scorers.batch, strict=True):
-        results += _score_model(model, scorer, batch if len(ids) >= batch_min else None, data, adjusted, as_of, failed, out)
+    prints: dict[tuple[str, str], str] = {}
+    salt = options.context if scorers.fingerprinted else None
+    for model, scorer, batch, key in zip(scorers.models, scorers.scorers, scorers.batch, scorers.keys, strict=True):
+        use_batch = len(ids) >= options.batch_min
+        results += _score_model(model, scorer, batch, use_batch, data, adjusted, as_of, failed, out, prints, None if salt is None else key + salt)
     results = [r for r in results if r.contact_id not in failed]
     out.moves = [m for m in out.moves if m[0] not in failed]
+    add_results(out, results, scorers, data, prints, adjusted, options)
+    return out
+
+
+def add_results(
+    out: ScoredChunk,
+    results: t.Iterable[ScoreResult],
+    scorers: ScorerSet,
+    stored: ToScore,
+    prints: t.Mapping[tuple[str, str], str],
+    adjusted: t.Mapping[str, t.Sequence[adjustments.Stored]],
+    options: ChunkOptions,
+) -> None:
+    """What results write, into ``out``: changed score rows, outputs, stage moves and firings.
+
+    ``stored``: the stored stage, digest and fingerprint per (contact, model) (its other fields
+    are not read); ``prints``: the results' fingerprints; ``adjusted``: the contacts' recorded
+    adjustments. Shared by :func:`score_chunk` and the columnar full rescore
+    (:mod:`connector.sync.rescore`), so both write exactly the same.
+    """
+    as_of = out.as_of
     by_name = {m.model: m for m in scorers.models}
     names = {m.model: m.output_names() for m in scorers.models}
     for r in results:
         expiry = adjustments.next_expiry(adjusted.get(r.contact_id, ()), r.model, as_of)
         # Rescored when an adjustment stops counting, if that comes before the model's own next change.
-        row = score_row(r, expiry if expiry is not None and (r.changes_at is None or expiry < r.changes_at) else None)
-        if data.digest.get((r.contact_id, r.model)) != row["digest"]:
+        key = (r.contact_id, r.model)
+        row = score_row(r, expiry if expiry is not None and (r.changes_at is None or expiry < r.changes_at) else None, prints.get(key))
+        if stored.digest.get(key) != row["digest"] or (row["fingerprint"] is not None and stored.fingerprint.get(key) != row["fingerprint"]):
             out.scores.append(row)  # an unchanged score is not written again (the daily rescore: almost all)
-        wanted = outputs_of(r, by_name[r.model], reasons_limit, names[r.model])
+        wanted = outputs_of(r, by_name[r.model], options.reasons_limit, names[r.model])
         out.desired.setdefault(r.contact_id, {}).update({field: jsonable(value) for field, value in wanted.items()})
-        before = data.previous_stage.get((r.contact_id, r.model))
-        if r.stage != before and ((r.contact_id, r.model) in data.previous_stage or r.stage is not None):
+        before = stored.previous_stage.get(key)
+        if r.stage != before and (key in stored.previous_stage or r.stage is not None):
             why = f"excluded: {r.excluded}" if r.excluded else stage_reason(by_name[r.model], r.stage, r.dimensions, r.score, before)
             out.moves.append((r.contact_id, r.model, before, r.stage, as_of, why))
-        out.firings += [
-            Firing(r.contact_id, r.model, e.trigger, e.watched, e.value, tuple(dict(a) for a in e.actions), r.as_of) for e in r.triggers
-        ]
-    return out
+        out.firings += [Firing(r.contact_id, r.model, e.trigger, e.watched, e.value, tuple(dict(a) for a in e.actions), r.as_of) for e in r.triggers]
 
 
 def _seed_first_states(models: t.Sequence[ScoringModel], data: ToScore, as_of: dt.datetime, out: ScoredChunk) -> None:
@@ -201,20 +285,32 @@ def _seed_first_states(models: t.Sequence[ScoringModel], data: ToScore, as_of: d
 def _score_model(
     model: ScoringModel,
     scorer: Scorer,
-    batch: BatchScorer | None,
+    batch: BatchScorer,
+    use_batch: bool,
     data: ToScore,
     adjusted: t.Mapping[str, t.Sequence[adjustments.Stored]],
     as_of: dt.datetime,
     failed: set[str],
     out: ScoredChunk,
+    prints: dict[tuple[str, str], str],
+    salt: str | None,
 ) -> list[ScoreResult]:
-    """Score a chunk under one model; a contact the engine cannot score is reported, not fatal."""
+    """Score a chunk under one model; a contact the engine cannot score is reported, not fatal.
+
+    ``use_batch``: results from the batch scorer (a chunk large enough), else contact by contact.
+    With a ``salt``, every result gets its fingerprint in ``prints`` -- from the batch scorer's
+    columns, computed for the purpose when the chunk is scored contact by contact -- except for
+    contacts with manual adjustments (their reasons hold text the columns do not).
+    """
     previous = {cid: st for (cid, m), st in data.previous.items() if m == model.model}
     mine = {c.id: adjustments.active(adjusted.get(c.id, ()), model.model, as_of) for c in data.contacts if c.id in adjusted}
-    if batch is not None:
+    flat = [a for c in data.contacts for a in data.activities[c.id]]
+    mine_flat = [a for c in data.contacts for a in mine.get(c.id, ())]
+    if use_batch:
         try:
-            flat = [a for c in data.contacts for a in data.activities[c.id]]
-            return list(batch.score(data.contacts, flat, [a for c in data.contacts for a in mine.get(c.id, ())], as_of, previous))
+            results, cols = batch.score_with_columns(data.contacts, flat, mine_flat, as_of, previous)
+            _fingerprint(cols, salt, model, adjusted, prints)
+            return results
         except Exception as exc:  # noqa: BLE001 - the per-contact scorer takes over and names the culprit
             out.warnings.append(f"batch scoring failed under model {model.model} ({type(exc).__name__}: {exc}); scored contact by contact")
     scored = []
@@ -226,4 +322,17 @@ def _score_model(
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the run
             failed.add(contact.id)
             out.failed.append((contact.id, f"model {model.model}: {type(exc).__name__}: {exc}", {"contact_id": contact.id, "properties": dict(contact.properties)}))
+    if salt is not None and not use_batch and data.contacts:
+        try:
+            _fingerprint(batch.columns_of(data.contacts, flat, mine_flat, as_of, previous), salt, model, adjusted, prints)
+        except Exception:
+            log.debug("model %s: no fingerprints for a chunk scored contact by contact", model.model, exc_info=True)
     return scored
+
+
+def _fingerprint(cols: ResultColumns, salt: str | None, model: ScoringModel, adjusted: t.Mapping[str, t.Any], prints: dict[tuple[str, str], str]) -> None:
+    if salt is None:
+        return
+    for cid, fingerprint in zip(cols.contact_ids, fingerprints(cols, salt), strict=True):
+        if cid not in adjusted:
+            prints[(cid, model.model)] = fingerprint

@@ -193,6 +193,8 @@ class ToScore:
     previous_stage: dict[tuple[str, str], str | None]
     #: (contact id, model) -> the stored score's digest (``None``: written before schema 0011)
     digest: dict[tuple[str, str], str | None] = dc.field(default_factory=dict)
+    #: (contact id, model) -> the stored score's fingerprint (``None``: none, see :mod:`connector.scoring.batch.fingerprint`)
+    fingerprint: dict[tuple[str, str], str | None] = dc.field(default_factory=dict)
 
 
 class Store:
@@ -361,14 +363,13 @@ class Store:
                         owner_of[email_id(email)] = cid
                 for anon, cid in conn.execute(sa.select(identities.c.anonymous_id, identities.c.contact_id).where(identities.c.crm == self.crm, identities.c.contact_id.in_(part))):
                     owner_of[anon] = cid
-                for cid, model, state, stage, digest in conn.execute(
-                    sa.select(scores.c.contact_id, scores.c.model, scores.c.state, scores.c.stage, scores.c.digest).where(
-                        scores.c.crm == self.crm, scores.c.contact_id.in_(part)
-                    )
+                for cid, model, state, stage, digest, fingerprint in conn.execute(
+                    sa.select(scores.c.contact_id, scores.c.model, scores.c.state, scores.c.stage, scores.c.digest, scores.c.fingerprint).where(scores.c.crm == self.crm, scores.c.contact_id.in_(part))
                 ):
                     out.previous[(cid, model)] = ScoringState.from_dict(state)
                     out.previous_stage[(cid, model)] = stage
                     out.digest[(cid, model)] = digest
+                    out.fingerprint[(cid, model)] = fingerprint
             # Attributes as their JSON text, decoded once per distinct text: a portal's activities
             # repeat a few thousand attribute sets (URLs, form ids), and decoding each row's copy was
             # most of the cost of reading activity for a rescore.

@@ -163,6 +163,11 @@ class ScoreRow(SQLModel, table=True):
     #: rescoring that gives the same digest writes nothing (``as_of`` is then the last scoring that
     #: changed the row). NULL for rows written before schema 0011.
     digest: str | None = Field(default=None, max_length=32)
+    #: The digest of the batch scorer's result columns for this row (schema 0014,
+    #: :mod:`connector.scoring.batch.fingerprint`): while a full rescore computes the same one, the
+    #: contact is left alone (:mod:`connector.sync.rescore`). NULL: scored contact by contact, or
+    #: with manual adjustments -- always rescored in full.
+    fingerprint: str | None = Field(default=None, max_length=32)
 
 
 class WrittenRow(SQLModel, table=True):

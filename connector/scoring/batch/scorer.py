@@ -168,28 +168,40 @@ class BatchScorer:
         the first activity of each id per contact counts); ``previous`` maps a contact id to its
         last :class:`ScoringState` (absent: first scoring). Contact ids must be unique.
         """
-        contacts = list(contacts)
-        rows = {c.id: i for i, c in enumerate(contacts)}
-        if len(rows) != len(contacts):
-            raise ValueError("BatchScorer.score: contact ids repeat; score each contact once")
-        seen: set[tuple[str | None, str]] = set()
-        kept: list[Activity] = []
-        for act in activities:
-            key = (act.contact_id, act.id)
-            if key in seen or act.contact_id not in rows:
-                continue
-            seen.add(key)
-            kept.append(act)
+        return self.score_with_columns(contacts, activities, adjustments, as_of, previous)[0]
+
+    def score_with_columns(
+        self,
+        contacts: t.Sequence[Contact],
+        activities: t.Iterable[Activity],
+        adjustments: t.Iterable[Adjustment],
+        as_of: dt.datetime,
+        previous: t.Mapping[str, ScoringState] | None = None,
+    ) -> tuple[list[ScoreResult], ResultColumns]:
+        """:meth:`score`, and the result columns the results were made from (for their fingerprints)."""
         adjs = list(adjustments)
-        states = previous or {}
-        result = self.score_columns(
+        result = self.columns_of(contacts, activities, adjs, as_of, previous)
+        return self.results(result, adjs, previous or {}, as_of), result
+
+    def columns_of(
+        self,
+        contacts: t.Sequence[Contact],
+        activities: t.Iterable[Activity],
+        adjustments: t.Sequence[Adjustment],
+        as_of: dt.datetime,
+        previous: t.Mapping[str, ScoringState] | None = None,
+    ) -> ResultColumns:
+        """The result columns of records (what :meth:`score` materialises), without the results."""
+        contacts = list(contacts)
+        kept = _kept(contacts, activities)
+        rows = {c.id: i for i, c in enumerate(contacts)}
+        return self.score_columns(
             ContactColumns.from_records(contacts, self._props),
             ActivityColumns.from_records(kept, rows, self._attrs),
             as_of,
-            AdjustmentColumns.from_records(adjs, rows),
-            PreviousColumns.from_states(list(rows), states, self._trigger_ids),
+            AdjustmentColumns.from_records(adjustments, rows),
+            PreviousColumns.from_states(list(rows), previous or {}, self._trigger_ids),
         )
-        return self.results(result, adjs, states, as_of)
 
     def results(
         self, cols: ResultColumns, adjustments: t.Sequence[Adjustment], previous: t.Mapping[str, ScoringState], as_of: dt.datetime
@@ -287,6 +299,22 @@ class BatchScorer:
             if len(rows):
                 np.minimum.at(out, call.activities.contact[rows], call.activities.occurred[rows])
         return out
+
+
+def _kept(contacts: t.Sequence[Contact], activities: t.Iterable[Activity]) -> list[Activity]:
+    """The activities of ``contacts`` that count: the first of each id per contact (contact ids must be unique)."""
+    rows = {c.id for c in contacts}
+    if len(rows) != len(contacts):
+        raise ValueError("BatchScorer.score: contact ids repeat; score each contact once")
+    seen: set[tuple[str | None, str]] = set()
+    kept: list[Activity] = []
+    for act in activities:
+        key = (act.contact_id, act.id)
+        if key in seen or act.contact_id not in rows:
+            continue
+        seen.add(key)
+        kept.append(act)
+    return kept
 
 
 def _check_shapes(contacts: ContactColumns, activities: ActivityColumns, adj: AdjustmentColumns, previous: PreviousColumns) -> None:

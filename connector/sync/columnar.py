@@ -1,0 +1,350 @@
+"""A CRM's stored contacts, activity and score states read straight into scoring columns.
+
+Why: the full rescore of a million contacts cannot afford a :class:`~connector.scoring.records.Contact`,
+an :class:`~connector.scoring.records.Activity` and a decoded JSON document per row. Here the
+database does what it does fast, and Python touches each row once:
+
+- activity is read by one sequential scan (``NOT INDEXED`` on SQLite: following the contact index
+  costs a random table read per row, three times the scan), in driver-sized chunks, each chunk
+  turned into integer columns at once: contact row by dictionary, type and attribute text by
+  their distinct values (a portal repeats a few thousand attribute sets), instants parsed by
+  numpy in C (SQLite) or computed by the server (PostgreSQL 14+);
+- contact properties are extracted by the database (``properties -> key``), one JSON text per
+  property the models read, decoded once per distinct text;
+- score states are decoded once per distinct JSON text.
+
+Activity ids are kept only as compact strings per chunk: they decide the order of activities of
+one contact at the same instant (``ActivityColumns.order``), so only such ties need them.
+
+Contacts whose activity cannot be read this way -- history resolved from an anonymous visitor --
+are reported in :attr:`StoredPortal.not_columnar`; the caller scores them the exact way.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses as dc
+import json
+import typing as t
+
+import numpy as np
+import sqlalchemy as sa
+
+from connector.scoring.batch.memo import fields
+from connector.scoring.columns import NO_TIME, ActivityColumns, Categorical, CategoricalBuilder, ContactColumns, PreviousColumns, to_micros
+from connector.scoring.identity import EMAIL_ID_PREFIX
+from connector.scoring.model import ScoringModel
+from connector.scoring.result import ScoringState
+
+__all__ = ["StoredPortal", "activity_types", "fetch_all", "read_portal"]
+
+#: Rows fetched from the driver at a time (each chunk becomes columns before the next is read).
+FETCH = 50_000
+
+
+@dc.dataclass
+class ModelStates:
+    """One model's stored scores, aligned with the portal's contact rows."""
+
+    previous: PreviousColumns
+    #: per contact row: the stored fingerprint (``None``: no score row, or none stored)
+    fingerprint: list[str | None]
+    #: per contact row: the stored state (``None``: no score row), stage column and digest
+    records: list[ScoringState | None]
+    stage: list[str | None]
+    digest: list[str | None]
+
+
+@dc.dataclass
+class StoredPortal:
+    """Every stored contact of a CRM as scoring columns, with its activity sorted by contact row."""
+
+    contacts: ContactColumns
+    activities: ActivityColumns
+    #: model name -> stored states and fingerprints
+    states: dict[str, ModelStates]
+    #: contact rows flagged for scoring by a pull (new data)
+    needs_score: np.ndarray
+    #: contact ids whose history includes anonymous activity (resolved by identity or e-mail)
+    not_columnar: set[str]
+
+    def activity_slice(self, start: int, stop: int) -> slice:
+        """The activity rows of contact rows ``start`` to ``stop`` (activity is sorted by contact row)."""
+        lo, hi = np.searchsorted(self.activities.contact, [start, stop])
+        return slice(int(lo), int(hi))
+
+
+def read_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel]) -> StoredPortal:
+    """Read every stored contact of ``crm`` with what ``models`` score (see the module docstring).
+
+    Raises:
+        ValueError: a model reads a property whose name the database's JSON path cannot express,
+            or a model has a predictive dimension (predictors read whole records).
+    """
+    props: set[str] = set()
+    attrs: set[str] = set()
+    for model in models:
+        p, a = fields(model)
+        props |= p
+        attrs |= a
+    types = activity_types(models)
+    if types is None:
+        raise ValueError("a model has a predictive dimension: its predictor reads whole contacts")
+    with engine.connect() as conn:
+        contacts, needs, emails = _contacts(conn, crm, sorted(props))
+        row_of = {cid: i for i, cid in enumerate(contacts.ids)}
+        # Activity of a contact not stored gets row -1 (and is dropped, as the exact scoring does).
+        acts = _activities(conn, crm, sorted(types), sorted(attrs), collections.defaultdict(lambda: -1, row_of))
+        states = {m.model: _states(conn, crm, m, row_of) for m in models}
+        odd = _anonymous_owners(conn, crm, contacts.ids, emails)
+    return StoredPortal(contacts, acts, states, needs, odd)
+
+
+def activity_types(models: t.Sequence[ScoringModel]) -> set[str] | None:
+    """The activity types any model reads (``None``: all, when a predictive dimension may read any)."""
+    out: set[str] = set()
+    for m in models:
+        if any(d.predictive is not None for d in m.dimensions.values()):
+            return None
+        out.update(k for r in m.rules if r.activity is not None for k in r.activity.types)
+        out.update(k for s in (m.stages.order if m.stages else []) for k in s.activities)
+    return out
+
+
+def fetch_all(conn: sa.Connection, query: sa.Select[t.Any]) -> list[tuple[t.Any, ...]]:
+    """Every row of ``query`` as the driver's plain tuples (no result processing: the caller converts).
+
+    One ``fetchall`` on the driver's own cursor: building a SQLAlchemy row per activity cost
+    more than the query itself at a million rows.
+    """
+    return [row for chunk in _chunks(conn, query) for row in chunk]
+
+
+def _chunks(conn: sa.Connection, query: sa.Select[t.Any] | str, params: t.Sequence[t.Any] = ()) -> t.Iterator[list[tuple[t.Any, ...]]]:
+    """The rows of ``query`` (a statement, or SQL text in the driver's parameter style) in chunks of :data:`FETCH`."""
+    if isinstance(query, str):
+        sql, args = query, list(params)
+    else:
+        compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        bound = compiled.construct_params()
+        sql, args = compiled.string, ([bound[k] for k in (compiled.positiontup or [])] if compiled.positional else bound)  # type: ignore[assignment]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, args)
+        while rows := cursor.fetchmany(FETCH):
+            yield list(rows)
+    finally:
+        cursor.close()
+
+
+def _param(conn: sa.Connection) -> str:
+    return "?" if conn.dialect.name == "sqlite" else "%s"
+
+
+def _contacts(conn: sa.Connection, crm: str, props: list[str]) -> tuple[ContactColumns, np.ndarray, list[str | None]]:
+    """Contact ids, the JSON text of each property the models read, ``needs_score`` and e-mail."""
+    p = _param(conn)
+    if conn.dialect.name == "sqlite":
+        bad = [name for name in props if '"' in name or "\\" in name]
+        if bad:
+            raise ValueError(f"property name(s) {bad} cannot be read by an SQLite JSON path")
+        extract = [f"properties -> {p}" for _ in props]
+        args: list[t.Any] = [f'$."{name}"' for name in props]
+    else:
+        extract = [f"(properties -> {p})::text" for _ in props]
+        args = list(props)
+    sql = f"SELECT id, email, needs_score{''.join(', ' + e for e in extract)} FROM contacts WHERE crm = {p}"  # noqa: S608 - placeholders and fixed expressions only
+    ids: list[str] = []
+    emails: list[str | None] = []
+    needs: list[bool] = []
+    texts: list[list[str | None]] = [[] for _ in props]
+    for chunk in _chunks(conn, sql, [*args, crm]):
+        columns = list(zip(*chunk, strict=True))
+        ids += columns[0]
+        emails += columns[1]
+        needs += [bool(x) for x in columns[2]]
+        for k in range(len(props)):
+            texts[k] += columns[3 + k]
+    properties: dict[str, Categorical] = {}
+    for name, column in zip(props, texts, strict=True):
+        properties[name] = _with_email(column, emails) if name == "email" else _coded(column)
+    return ContactColumns(ids=ids, properties=properties), np.array(needs, dtype=bool), emails
+
+
+def _coded(texts: t.Sequence[str | None]) -> Categorical:
+    """A categorical column from JSON texts (``None``: no such key), each distinct text decoded once."""
+    builder = CategoricalBuilder()
+    by_text: dict[str | None, int] = {None: -1}
+
+    def code(text: str | None) -> int:
+        found = by_text.get(text)
+        if found is None:
+            found = by_text[text] = builder.code(_loads(t.cast(str, text)))
+        return found
+
+    return Categorical(np.fromiter(map(code, texts), dtype=np.int32, count=len(texts)), builder.values)
+
+
+def _with_email(texts: t.Sequence[str | None], emails: t.Sequence[str | None]) -> Categorical:
+    """The ``email`` property as conditions see it: blank or absent, the contact's own e-mail stands in."""
+    column = _coded(texts)
+    blank = [i for i, v in enumerate(column.values) if v is None or v == ""]
+    rows = np.flatnonzero(np.isin(column.codes, [-1, *blank]))
+    if not len(rows):
+        return column
+    builder = CategoricalBuilder()
+    for value in column.values:
+        builder.code(value)
+    codes = column.codes.copy()
+    for i in rows.tolist():
+        if emails[i]:
+            codes[i] = builder.code(emails[i])
+    return Categorical(codes, builder.values)
+
+
+def _loads(text: str) -> t.Any:
+    """``json.loads``, with a shortcut for a string without escapes (e-mail addresses: one per contact)."""
+    if text[:1] == '"' and "\\" not in text:
+        return text[1:-1]
+    return json.loads(text)
+
+
+def _activities(conn: sa.Connection, crm: str, types: list[str], attrs: list[str], row_of: collections.defaultdict[str, int]) -> ActivityColumns:
+    """The contact-owned activity of ``types``, as columns sorted by contact row (one table scan)."""
+    p = _param(conn)
+    if conn.dialect.name == "sqlite":
+        sql = "SELECT contact_id, id, type, occurred_at, attributes FROM activities NOT INDEXED"
+    else:
+        # EXTRACT(EPOCH ...) is exact from PostgreSQL 14 on: microseconds without a datetime per row.
+        exact = (conn.dialect.server_version_info or (0,)) >= (14,)
+        instant = "(extract(epoch from occurred_at) * 1000000)::bigint" if exact else "occurred_at"
+        sql = f"SELECT contact_id, id, type, {instant}, attributes::text FROM activities"  # noqa: S608 - placeholders and fixed expressions only
+    sql += f" WHERE crm = {p} AND contact_id IS NOT NULL AND type IN ({', '.join([p] * len(types))})"
+    kinds = CategoricalBuilder()
+    texts: dict[str | None, int] = {}
+    parts: dict[str, list[np.ndarray]] = {"contact": [], "type": [], "occurred": [], "text": [], "id_end": []}
+    ids: list[str] = []
+    if types:
+        for chunk in _chunks(conn, sql, [crm, *types]):
+            cids, aids, kind, when, attribute_texts = zip(*chunk, strict=True)
+            parts["contact"].append(np.fromiter(map(row_of.__getitem__, cids), dtype=np.int32, count=len(chunk)))
+            parts["type"].append(np.fromiter(map(kinds.code, kind), dtype=np.int32, count=len(chunk)))
+            parts["occurred"].append(_micros(when))
+            setdefault = texts.setdefault
+            parts["text"].append(np.fromiter((setdefault(x, len(texts)) for x in attribute_texts), dtype=np.int32, count=len(chunk)))
+            parts["id_end"].append(np.cumsum(np.fromiter(map(len, aids), dtype=np.int64, count=len(chunk))))
+            ids.append("".join(aids))
+    contact = _concat(parts["contact"], np.int32)
+    keep = np.flatnonzero(contact >= 0)  # activity of a contact not stored: dropped, as the exact scoring does
+    by_contact = keep[np.argsort(contact[keep], kind="stable")]
+    occurred = _concat(parts["occurred"], np.int64)[by_contact]
+    text_codes = _concat(parts["text"], np.int32)[by_contact]
+    contact = contact[by_contact]
+    order = _tie_order(contact, occurred, by_contact, ids, parts["id_end"])
+    decoded = [json.loads(x) or {} if x is not None else {} for x in texts]
+    attributes: dict[str, Categorical] = {}
+    for name in attrs:
+        builder = CategoricalBuilder()
+        table = np.array([builder.code(d[name]) if name in d else -1 for d in decoded] or [-1], dtype=np.int32)
+        if builder.values:
+            attributes[name] = Categorical(table[text_codes], builder.values)
+    return ActivityColumns(contact=contact, type=Categorical(_concat(parts["type"], np.int32)[by_contact], kinds.values), occurred=occurred, order=order, attributes=attributes)
+
+
+def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+
+def _micros(values: t.Sequence[t.Any]) -> np.ndarray:
+    """Instants as microseconds: integers from the server, or SQLite's UTC text parsed by numpy in C."""
+    if values and type(values[0]) is int:
+        return np.array(values, dtype=np.int64)
+    try:
+        return np.array(values, dtype="datetime64[us]").astype(np.int64)
+    except ValueError:  # not ISO text numpy reads: parse each (aware datetimes from an old PostgreSQL, odd text)
+        import datetime as dt
+
+        return np.fromiter((to_micros(v if isinstance(v, dt.datetime) else dt.datetime.fromisoformat(v)) for v in values), dtype=np.int64, count=len(values))
+
+
+def _tie_order(contact: np.ndarray, occurred: np.ndarray, source: np.ndarray, ids: list[str], ends: list[np.ndarray]) -> np.ndarray:
+    """``ActivityColumns.order`` for activity sorted by contact: ranks that follow the ids where it matters.
+
+    The scorer compares orders only between activities of one contact at one instant (newest
+    first, then the lowest id), so any distinct ranks do, except inside such ties: there the
+    ranks are handed out again in id order. ``source`` maps each row to its row in the read
+    order, where ``ids`` (one string per chunk) and ``ends`` (each id's end in it) find its id.
+    """
+    n = len(contact)
+    order = np.arange(n, dtype=np.int64)
+    if n < 2:
+        return order
+    by_instant = np.lexsort((occurred, contact))
+    same = (contact[by_instant][1:] == contact[by_instant][:-1]) & (occurred[by_instant][1:] == occurred[by_instant][:-1])
+    if not same.any():
+        return order
+    chunk_sizes = np.array([len(e) for e in ends], dtype=np.int64)
+    chunk_starts = np.concatenate([[0], np.cumsum(chunk_sizes)])
+    all_ends = np.concatenate(ends)
+
+    def id_of(row: int) -> str:
+        at = int(source[row])
+        k = int(np.searchsorted(chunk_starts, at, side="right")) - 1
+        end = int(all_ends[at])
+        start = int(all_ends[at - 1]) if at > chunk_starts[k] else 0
+        return ids[k][start:end]
+
+    # Tie groups: runs of equal (contact, instant) in by_instant.
+    starts = np.flatnonzero(np.concatenate([[True], ~same]))
+    stops = np.concatenate([starts[1:], [n]])
+    for lo, hi in zip(starts.tolist(), stops.tolist(), strict=True):
+        if hi - lo < 2:
+            continue
+        rows = by_instant[lo:hi]
+        ranks = np.sort(order[rows])
+        order[sorted(rows.tolist(), key=id_of)] = ranks
+    return order
+
+
+def _states(conn: sa.Connection, crm: str, model: ScoringModel, row_of: t.Mapping[str, int]) -> ModelStates:
+    """The model's stored state and fingerprint per contact row (no row: the first scoring's state, no fingerprint)."""
+    n = len(row_of)
+    p = _param(conn)
+    state_text = "state" if conn.dialect.name == "sqlite" else "state::text"
+    sql = f"SELECT contact_id, {state_text}, fingerprint, stage, digest FROM scores WHERE crm = {p} AND model = {p}"  # noqa: S608 - placeholders and fixed expressions only
+    triggers = [trig.id for trig in model.triggers]
+    stage: list[str | None] = [None] * n
+    entered = np.full(n, NO_TIME, dtype=np.int64)
+    armed = {k: np.ones(n, dtype=bool) for k in triggers}
+    prints: list[str | None] = [None] * n
+    records: list[ScoringState | None] = [None] * n
+    stage_column: list[str | None] = [None] * n
+    digests: list[str | None] = [None] * n
+    decoded: dict[str, tuple[ScoringState, int, tuple[bool, ...]]] = {}
+    for chunk in _chunks(conn, sql, [crm, model.model]):
+        for cid, text, fingerprint, stored_stage, digest in chunk:
+            row = row_of.get(cid)
+            if row is None:
+                continue
+            got = decoded.get(text)
+            if got is None:
+                state = ScoringState.from_dict(json.loads(text) if isinstance(text, str) else text)
+                at = NO_TIME if state.stage_entered_at is None else to_micros(state.stage_entered_at)
+                got = decoded[text] = (state, at, tuple(bool(state.armed.get(k, True)) for k in triggers))
+            records[row], stage[row], entered[row] = got[0], got[0].stage, got[1]
+            for k, flag in zip(triggers, got[2], strict=True):
+                if not flag:
+                    armed[k][row] = False
+            prints[row], stage_column[row], digests[row] = fingerprint, stored_stage, digest
+    return ModelStates(PreviousColumns(stage, entered, armed), prints, records, stage_column, digests)
+
+
+def _anonymous_owners(conn: sa.Connection, crm: str, ids: t.Sequence[str], emails: t.Sequence[str | None]) -> set[str]:
+    """Contacts with anonymous history: an identity, or activity known by their e-mail address only."""
+    p = _param(conn)
+    out = {cid for chunk in _chunks(conn, f"SELECT DISTINCT contact_id FROM identities WHERE crm = {p}", [crm]) for (cid,) in chunk}  # noqa: S608 - placeholders and fixed expressions only
+    sql = f"SELECT DISTINCT anonymous_id FROM activities WHERE crm = {p} AND contact_id IS NULL AND anonymous_id LIKE {p}"  # noqa: S608 - placeholders and fixed expressions only
+    addresses = {a[len(EMAIL_ID_PREFIX) :] for chunk in _chunks(conn, sql, [crm, EMAIL_ID_PREFIX + "%"]) for (a,) in chunk}
+    if addresses:
+        out.update(cid for cid, email in zip(ids, emails, strict=True) if email in addresses)
+    return out

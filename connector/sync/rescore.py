@@ -112,6 +112,8 @@ class FullRescore:
             now = fingerprints(cols, key + self.options.context)
             moved |= np.fromiter((x != y for x, y in zip(now, stored.fingerprint[start:stop], strict=True)), dtype=bool, count=stop - start)
             moved |= np.fromiter((d is None for d in stored.digest[start:stop]), dtype=bool, count=stop - start)  # written before schema 0011
+            for fired in cols.fired.values():  # a firing is recorded by the exact writing of the result
+                moved |= fired
             all_cols.append(cols)
             all_prints.append(now)
         return all_cols, all_prints, moved

@@ -4,7 +4,7 @@ Why: the daily full rescore of a large portal changes almost nothing (decay move
 but telling which contacts changed by building every :class:`~connector.scoring.result.ScoreResult`
 (reasons, state, outputs) and hashing it cost most of the rescore. Every part of a result -- score,
 dimensions, grade, matrix, stage, exclusion, state (stage entered, armed triggers), next change,
-fired triggers, and the reasons (points and counts per rule, clamping) -- is a column of
+and the reasons (points and counts per rule, clamping) -- is a column of
 :class:`~connector.scoring.columns.ResultColumns`, so a digest of a row of those columns
 identifies the result: two rows with the same digest (under the same ``salt``) materialise into
 the same result. The sync stores it beside each score (``scores.fingerprint``) and the full
@@ -37,7 +37,11 @@ _M2 = np.uint64(0x94D049BB133111EB)
 
 
 def fingerprints(cols: ResultColumns, salt: str) -> list[str]:
-    """One 32-hex-digit digest per contact row of ``cols`` (see the module docstring)."""
+    """One 32-hex-digit digest per contact row of ``cols`` (see the module docstring).
+
+    Which triggers fired is left out: the result holds the state after the firing (``armed``),
+    and a firing is recorded apart -- whoever compares fingerprints must look at ``fired`` too.
+    """
     n = len(cols)
     seed = hashlib.blake2b(salt.encode(), digest_size=16).digest()
     h1 = np.full(n, np.frombuffer(seed[:8], dtype="<u8")[0], dtype=np.uint64)
@@ -59,7 +63,7 @@ def _words(cols: ResultColumns) -> list[np.ndarray]:
     floats += [cols.clamp[:, j] for j in range(cols.clamp.shape[1])]
     ints = [cols.grade, cols.matrix, cols.stage, cols.excluded, cols.stage_entered, cols.changes_at]
     ints += [cols.rule_counts[:, j] for j in range(cols.rule_counts.shape[1])]
-    ints += [cols.armed[k] for k in sorted(cols.armed)] + [cols.fired[k] for k in sorted(cols.fired)]
+    ints += [cols.armed[k] for k in sorted(cols.armed)]  # (not ``fired``: a firing is recorded apart, not in the result)
     out = [np.ascontiguousarray(f, dtype=np.float64).view(np.uint64) for f in floats]
     out += [np.asarray(i).astype(np.int64).view(np.uint64) for i in ints]
     # The number of columns and their names (rules, triggers, dimensions) are in the salt's model.

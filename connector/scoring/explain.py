@@ -44,14 +44,22 @@ def reason_text(reason: Reason) -> str:
     return f"{format_points(reason.points)} {label}"
 
 
-def summary(result: ScoreResult, max_chars: int = 255) -> str:
+def summary(result: ScoreResult, max_chars: int = 255, texts: dict[Reason, str] | None = None) -> str:
     """Biggest contributions first, joined by `` · ``, never longer than ``max_chars``.
 
     When not every reason fits, the text ends with ``…`` so a reader knows there is more.
+    ``texts``: reason -> its text, kept by a caller writing many summaries (reasons repeat).
     """
     if max_chars <= 0:
         return ""
-    parts = [reason_text(r) for r in order_reasons(result.reasons) if r.points != 0 or r.kind == "exclusion"]
+    made = texts if texts is not None else {}
+    parts = []
+    for r in order_reasons(result.reasons):
+        if r.points != 0 or r.kind == "exclusion":
+            text = made.get(r)
+            if text is None:
+                text = made[r] = reason_text(r)
+            parts.append(text)
     out = ""
     for i, part in enumerate(parts):
         candidate = part if not out else out + _SEP + part

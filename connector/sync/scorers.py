@@ -19,6 +19,7 @@ import functools
 import hashlib
 import json
 import logging
+import math
 import pathlib
 import typing as t
 
@@ -30,17 +31,17 @@ from connector.scoring.engine import Scorer
 from connector.scoring.explain import summary
 from connector.scoring.loader import load_models, load_predictors
 from connector.scoring.model import ScoringModel
-from connector.scoring.result import ScoreResult
+from connector.scoring.result import Reason, ScoreResult, ScoringState
 from connector.sync import adjustments
 from connector.sync.stagedates import seed, stage_reason
-from connector.sync.store import encoded_json, jsonable
+from connector.sync.store import EncodedJSON, encoded_json, jsonable
 
 if t.TYPE_CHECKING:
     from connector.sync.store import Store, ToScore
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ChunkOptions", "Firing", "ScoredChunk", "ScorerSet", "add_results", "outputs_of", "score_chunk", "scoring_context"]
+__all__ = ["ChunkOptions", "Firing", "ScoredChunk", "ScorerSet", "Texts", "add_results", "outputs_of", "score_chunk", "scoring_context"]
 
 
 @dc.dataclass
@@ -80,10 +81,13 @@ class ScorerSet:
         return cls(models, scorers, batch)
 
 
-def outputs_of(result: ScoreResult, model: ScoringModel, reasons_max_chars: int, names: t.Mapping[str, str] | None = None) -> dict[str, t.Any]:
+def outputs_of(
+    result: ScoreResult, model: ScoringModel, reasons_max_chars: int, names: t.Mapping[str, str] | None = None, texts: Texts | None = None
+) -> dict[str, t.Any]:
     """The values a score result writes to the CRM, keyed by canonical output name.
 
-    ``names``: ``model.output_names()``, when the caller has it already (it runs per result).
+    ``names``: ``model.output_names()``, when the caller has it already (it runs per result);
+    ``texts``: the reasons' wordings made so far (see :class:`Texts`).
     """
     names = names if names is not None else model.output_names()
     out: dict[str, t.Any] = {names["score"]: result.score}
@@ -92,7 +96,7 @@ def outputs_of(result: ScoreResult, model: ScoringModel, reasons_max_chars: int,
     for key in ("grade", "matrix", "stage"):
         if key in names:
             out[names[key]] = getattr(result, key)
-    out[names["reasons"]] = summary(result, reasons_max_chars)
+    out[names["reasons"]] = summary(result, reasons_max_chars, texts.reason_text if texts is not None else None)
     out[names["scored_at"]] = result.as_of
     return out
 
@@ -167,7 +171,43 @@ def scoring_context(reasons_limit: int, write_policy: t.Mapping[str, t.Any]) -> 
     return f"reasons_limit={reasons_limit}\x1fwrite_policy={policy}"
 
 
-def score_row(result: ScoreResult, changes_at_override: dt.datetime | None = None, fingerprint: str | None = None) -> dict[str, t.Any]:
+class Texts:
+    """Texts many results share -- each reason's JSON and wording, each state's JSON -- made once.
+
+    Why: a rescore writes hundreds of thousands of rows whose reasons are a few thousand distinct
+    (rule, points, count) objects; encoding them again for every row was most of the cost of
+    writing a score. One per chunk (bounded by the chunk), passed to :func:`score_row` and
+    :func:`outputs_of`; the texts are exactly those ``json.dumps`` and ``summary`` make.
+    """
+
+    def __init__(self) -> None:
+        self.reason_json: dict[tuple[Reason, float], str] = {}
+        self.state_json: dict[tuple[t.Any, ...], EncodedJSON] = {}
+        #: reason -> its wording in the summary (:func:`connector.scoring.explain.summary`)
+        self.reason_text: dict[Reason, str] = {}
+
+    def reasons(self, reasons: t.Sequence[Reason]) -> EncodedJSON:
+        """``encoded_json([r.to_dict() for r in reasons])``: ``json.dumps`` joins list items with ``", "``."""
+        parts = []
+        for r in reasons:
+            key = (r, math.copysign(1.0, r.points))  # 0.0 == -0.0, but they encode differently
+            text = self.reason_json.get(key)
+            if text is None:
+                text = self.reason_json[key] = json.dumps(r.to_dict())
+            parts.append(text)
+        return EncodedJSON("[" + ", ".join(parts) + "]")
+
+    def state(self, state: ScoringState) -> EncodedJSON:
+        """``encoded_json(state.to_dict())``."""
+        entered = state.stage_entered_at
+        key = (state.stage, entered.isoformat() if entered else None, tuple(state.armed.items()))
+        text = self.state_json.get(key)
+        if text is None:
+            text = self.state_json[key] = encoded_json(state.to_dict())
+        return text
+
+
+def score_row(result: ScoreResult, changes_at_override: dt.datetime | None = None, fingerprint: str | None = None, texts: Texts | None = None) -> dict[str, t.Any]:
     """A score as its row of the ``scores`` table: dimensions, reasons and state already JSON-encoded.
 
     ``digest`` hashes every column but ``as_of``: a rescoring giving the stored digest again
@@ -176,9 +216,10 @@ def score_row(result: ScoreResult, changes_at_override: dt.datetime | None = Non
     ``fingerprint``: the result's digest by columns (:mod:`connector.scoring.batch.fingerprint`;
     ``None`` when it has none), which lets the full rescore skip the contact while it holds.
     """
+    texts = texts or Texts()
     dimensions = encoded_json(dict(result.dimensions))
-    reasons = encoded_json([x.to_dict() for x in result.reasons])
-    state = encoded_json(result.state.to_dict())
+    reasons = texts.reasons(result.reasons)
+    state = texts.state(result.state)
     changes = changes_at_override or result.changes_at
     changes_at = changes.isoformat() if changes else ""
     parts = (repr(result.score), dimensions, str(result.grade), str(result.matrix), str(result.stage), str(result.excluded), reasons, state, changes_at)
@@ -242,16 +283,17 @@ def add_results(
     (:mod:`connector.sync.rescore`), so both write exactly the same.
     """
     as_of = out.as_of
+    texts = Texts()
     by_name = {m.model: m for m in scorers.models}
     names = {m.model: m.output_names() for m in scorers.models}
     for r in results:
         expiry = adjustments.next_expiry(adjusted.get(r.contact_id, ()), r.model, as_of)
         # Rescored when an adjustment stops counting, if that comes before the model's own next change.
         key = (r.contact_id, r.model)
-        row = score_row(r, expiry if expiry is not None and (r.changes_at is None or expiry < r.changes_at) else None, prints.get(key))
+        row = score_row(r, expiry if expiry is not None and (r.changes_at is None or expiry < r.changes_at) else None, prints.get(key), texts)
         if stored.digest.get(key) != row["digest"] or (row["fingerprint"] is not None and stored.fingerprint.get(key) != row["fingerprint"]):
             out.scores.append(row)  # an unchanged score is not written again (the daily rescore: almost all)
-        wanted = outputs_of(r, by_name[r.model], options.reasons_limit, names[r.model])
+        wanted = outputs_of(r, by_name[r.model], options.reasons_limit, names[r.model], texts)
         out.desired.setdefault(r.contact_id, {}).update({field: jsonable(value) for field, value in wanted.items()})
         before = stored.previous_stage.get(key)
         if r.stage != before and (key in stored.previous_stage or r.stage is not None):

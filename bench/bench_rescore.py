@@ -30,6 +30,7 @@ import multiprocessing as mp
 import os
 import pathlib
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -191,13 +192,26 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     parser.add_argument("--activities", type=int, default=10_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--database", metavar="SQLITE_FILE|POSTGRES_URL", help="a new SQLite file, or a PostgreSQL URL (a fresh schema, dropped after); default: SQLite in a temporary folder")
+    parser.add_argument(
+        "--portal", metavar="SQLITE_FILE", type=pathlib.Path,
+        help="SQLite only: keep the loaded (unscored) portal in this file, or start from a copy of it if it exists (loading a million contacts into SQLite takes minutes)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="bench-rescore-") as tmp, state_database(args.database, pathlib.Path(tmp)) as url:
         store = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         print(f"portal: {args.contacts:,} contacts, {args.activities:,} activities, state store {store}; load average {os.getloadavg()[0]:.2f}", flush=True)
-        steps = _in_process(load_portal, url, args.contacts, args.activities, args.seed)
-        print(f"loaded: generated in {steps['generate']:.1f} s, written in {steps['load']:.1f} s (bulk path), analyzed in {steps['analyze']:.1f} s", flush=True)
+        target = pathlib.Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+        if args.portal is not None and target is None:
+            raise SystemExit("--portal keeps an SQLite portal; leave it out with a PostgreSQL --database")
+        if args.portal is not None and args.portal.exists():
+            shutil.copyfile(args.portal, t.cast(pathlib.Path, target))
+            print(f"loaded: a copy of {args.portal}", flush=True)
+        else:
+            steps = _in_process(load_portal, url, args.contacts, args.activities, args.seed)
+            print(f"loaded: generated in {steps['generate']:.1f} s, written in {steps['load']:.1f} s (bulk path), analyzed in {steps['analyze']:.1f} s", flush=True)
+            if args.portal is not None:
+                shutil.copyfile(t.cast(pathlib.Path, target), args.portal)
         table = []
         for name, full, as_of in (("first scoring (every contact new)", False, AS_OF), ("daily full rescore (one day later)", True, AS_OF + dt.timedelta(days=1))):
             out = _in_process(run_once, url, tmp, full, as_of)

@@ -43,6 +43,7 @@ from connector.scoring.model import ScoringModel, When
 from connector.scoring.records import Activity, Contact, utc
 from connector.scoring.result import ScoringState
 from connector.sync import adjustments as adjustments_mod
+from connector.sync.columnar import activity_types, fetch_all
 from connector.sync.stagedates import seed
 from connector.sync.tables import activities, contacts, identities, outcomes, scores
 
@@ -92,7 +93,7 @@ class Portal:
 
 def load_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel]) -> Portal:
     """Read the CRM's contacts, the activity the models can use, adjustments and stored states."""
-    types = _activity_types(models)
+    types = activity_types(models)
     with engine.connect() as conn:
         people: list[Contact] = []
         by_email: dict[str, str] = {}
@@ -141,7 +142,7 @@ def _activities(conn: sa.Connection, crm: str, types: set[str] | None, owner_of:
     )
     if types is not None:
         q = q.where(activities.c.type.in_(sorted(types)))
-    rows = _fetch_all(conn, q.order_by(activities.c.id))  # by id (the primary key's order): ranking ids is then one linear pass
+    rows = fetch_all(conn, q.order_by(activities.c.id))  # by id (the primary key's order): ranking ids is then one linear pass
     if not rows:
         return Activities()
     ids, kinds, occurred, cids, anons, texts = ([row[k] for row in rows] for k in range(6))
@@ -156,34 +157,6 @@ def _activities(conn: sa.Connection, crm: str, types: set[str] | None, owner_of:
     parse, naive_epoch, micro = dt.datetime.fromisoformat, EPOCH.replace(tzinfo=None), dt.timedelta(microseconds=1)
     micros = [v if type(v) is int else (parse(v) - naive_epoch) // micro if type(v) is str else to_micros(v) for v in occurred]
     return Activities(t.cast(list[str], owners), ids, kinds, micros, [decoded[x] for x in texts])
-
-
-def _fetch_all(conn: sa.Connection, query: sa.Select[t.Any]) -> list[tuple[t.Any, ...]]:
-    """Every row of ``query`` as the driver's plain tuples (no result processing: the caller converts).
-
-    One ``fetchall`` on the driver's own cursor: building a SQLAlchemy row per activity cost
-    more than the query itself at a million rows.
-    """
-    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
-    args: t.Any = [params[k] for k in (compiled.positiontup or [])] if compiled.positional else params
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(compiled.string, args)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
-
-
-def _activity_types(models: t.Sequence[ScoringModel]) -> set[str] | None:
-    """The activity types any model reads (``None``: all, when a predictive dimension may read any)."""
-    out: set[str] = set()
-    for m in models:
-        if any(d.predictive is not None for d in m.dimensions.values()):
-            return None
-        out.update(k for r in m.rules if r.activity is not None for k in r.activity.types)
-        out.update(k for s in (m.stages.order if m.stages else []) for k in s.activities)
-    return out
 
 
 def stored_outcomes(engine: sa.Engine, crm: str) -> set[str] | None:

@@ -36,7 +36,7 @@ from connector.scoring.identity import EMAIL_ID_PREFIX
 from connector.scoring.model import ScoringModel
 from connector.scoring.result import ScoringState
 
-__all__ = ["StoredPortal", "activity_types", "fetch_all", "read_portal"]
+__all__ = ["StoredPortal", "activity_types", "fetch_all", "model_fields", "read_portal"]
 
 #: Rows fetched from the driver at a time (each chunk becomes columns before the next is read).
 FETCH = 50_000
@@ -81,12 +81,7 @@ def read_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel]) -
         ValueError: a model reads a property whose name the database's JSON path cannot express,
             or a model has a predictive dimension (predictors read whole records).
     """
-    props: set[str] = set()
-    attrs: set[str] = set()
-    for model in models:
-        p, a = fields(model)
-        props |= p
-        attrs |= a
+    props, attrs = model_fields(models)
     types = activity_types(models)
     if types is None:
         raise ValueError("a model has a predictive dimension: its predictor reads whole contacts")
@@ -98,6 +93,17 @@ def read_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel]) -
         states = {m.model: _states(conn, crm, m, row_of) for m in models}
         odd = _anonymous_owners(conn, crm, contacts.ids, emails)
     return StoredPortal(contacts, acts, states, needs, odd)
+
+
+def model_fields(models: t.Sequence[ScoringModel]) -> tuple[set[str], set[str]]:
+    """The property and attribute names any of ``models`` reads (the columns worth building)."""
+    props: set[str] = set()
+    attrs: set[str] = set()
+    for model in models:
+        p, a = fields(model)
+        props |= p
+        attrs |= a
+    return props, attrs
 
 
 def activity_types(models: t.Sequence[ScoringModel]) -> set[str] | None:

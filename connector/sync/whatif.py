@@ -34,7 +34,6 @@ import numpy as np
 import sqlalchemy as sa
 
 from connector.scoring.batch import BatchScorer, round2_array
-from connector.scoring.batch.memo import fields
 from connector.scoring.columns import EPOCH, ActivityColumns, AdjustmentColumns, ContactColumns, PreviousColumns, ResultColumns, from_micros, to_micros
 from connector.scoring.conditions import matches
 from connector.scoring.engine import contact_values
@@ -43,7 +42,7 @@ from connector.scoring.model import ScoringModel, When
 from connector.scoring.records import Activity, Contact, utc
 from connector.scoring.result import ScoringState
 from connector.sync import adjustments as adjustments_mod
-from connector.sync.columnar import activity_types, fetch_all
+from connector.sync.columnar import activity_types, fetch_all, model_fields
 from connector.sync.stagedates import seed
 from connector.sync.tables import activities, contacts, identities, outcomes, scores
 
@@ -298,12 +297,7 @@ def score_portal(batch: BatchScorer, portal: Portal, cols: tuple[ContactColumns,
 
 def columns(portal: Portal, models: t.Sequence[ScoringModel]) -> tuple[ContactColumns, ActivityColumns]:
     """Contact and activity columns once for both models (the union of the properties and attributes they read)."""
-    props: set[str] = set()
-    attrs: set[str] = set()
-    for m in models:
-        p, a = fields(m)
-        props |= p
-        attrs |= a
+    props, attrs = model_fields(models)
     rows = {c.id: i for i, c in enumerate(portal.contacts)}
     acts = portal.activities
     if any(d.predictive is not None for m in models for d in m.dimensions.values()):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses as dc
+import itertools
 import json
 import typing as t
 
@@ -40,6 +41,7 @@ __all__ = ["StoredPortal", "activity_types", "fetch_all", "model_fields", "read_
 
 #: Rows fetched from the driver at a time (each chunk becomes columns before the next is read).
 FETCH = 50_000
+_CURSORS = itertools.count()
 
 
 @dc.dataclass
@@ -134,7 +136,10 @@ def _chunks(conn: sa.Connection, query: sa.Select[t.Any] | str, params: t.Sequen
         compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
         bound = compiled.construct_params()
         sql, args = compiled.string, ([bound[k] for k in (compiled.positiontup or [])] if compiled.positional else bound)  # type: ignore[assignment]
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver = conn.connection.driver_connection
+    # PostgreSQL: a server-side cursor, so ten million rows arrive chunk by chunk instead of all at
+    # once into the client's memory (psycopg's default cursor holds the whole result).
+    cursor = driver.cursor(name=f"columnar_{next(_CURSORS)}") if conn.dialect.name == "postgresql" else driver.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, args)
         while rows := cursor.fetchmany(FETCH):

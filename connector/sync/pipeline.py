@@ -457,11 +457,12 @@ class _Run:
         names = [m.model for m in self.scorers.models]
         columnar = full_rescore(self.store.engine, self.crm.name, self.scorers, self.chunk_options, as_of, skip=self.scored_ids) if full else None
         if columnar is not None:  # the full rescore, column-wise (connector.sync.rescore)
-            for chunk in columnar.chunks():
-                self._commit(chunk)
-                self.scored_ids.update(chunk.ids)
-                on_chunk()
-                self.renew()
+            self.decide_worker(len(columnar.portal.contacts.ids))
+            for job in columnar.jobs():
+                assert self.scoring is not None
+                self.scoring_ahead.append(self.scoring.materialise(job))
+                self.scored_ids.update(job.ids)
+                self.commit_scored(on_chunk=on_chunk, ahead=SCORING_AHEAD)
                 if self.stopped():
                     break
             self.summary.scored += columnar.unchanged
@@ -481,8 +482,16 @@ class _Run:
     def score_chunk(self, chunk: t.Sequence[str], *, as_of: dt.datetime, on_chunk: t.Callable[[], None]) -> None:
         """Hand ``chunk`` to the scoring; commit what is scored, keeping at most :data:`SCORING_AHEAD` chunks ahead."""
         assert self.scoring is not None
+        self.decide_worker(len(self.scored_ids))
+        self.scoring_ahead.append(self.scoring.submit(chunk, as_of))
+        self.scored_ids.update(chunk)
+        self.commit_scored(on_chunk=on_chunk, ahead=SCORING_AHEAD)
+
+    def decide_worker(self, scored: int) -> None:
+        """Score on in a worker process once ``scored`` reaches ``batch.score_worker_after`` (decided once per run)."""
+        assert self.scoring is not None
         after = self.config.batch.score_worker_after
-        if after and not self.worker_decided and len(self.scored_ids) >= after:
+        if after and not self.worker_decided and scored >= after:
             self.worker_decided = True
             blocker = worker_blocker(self.store.engine)
             if blocker is None:
@@ -492,9 +501,6 @@ class _Run:
                 log.info("crm %s: scoring continues in a worker process", self.crm.name)
             else:
                 log.debug("crm %s: scoring stays in this process: %s", self.crm.name, blocker)
-        self.scoring_ahead.append(self.scoring.submit(chunk, as_of))
-        self.scored_ids.update(chunk)
-        self.commit_scored(on_chunk=on_chunk, ahead=SCORING_AHEAD)
 
     def commit_scored(self, *, on_chunk: t.Callable[[], None], ahead: int) -> None:
         """Commit scored chunks in order: those done, and more (waiting) until at most ``ahead`` are left."""

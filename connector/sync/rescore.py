@@ -41,9 +41,9 @@ import sqlalchemy as sa
 
 from connector.scoring.batch.fingerprint import fingerprints
 from connector.scoring.columns import ActivityColumns, Categorical, ContactColumns, PreviousColumns, ResultColumns
-from connector.scoring.result import ScoreResult
+from connector.scoring.result import ScoringState
 from connector.sync.columnar import StoredPortal, read_portal
-from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet, add_results
+from connector.sync.scorers import ChunkOptions, Materialise, ScorerSet
 from connector.sync.store import ToScore
 from connector.sync.tables import adjustments, outbox
 
@@ -59,7 +59,7 @@ CHUNK = 5_000
 
 @dc.dataclass
 class FullRescore:
-    """The columnar full rescore of one CRM: iterate :meth:`chunks`, then score :attr:`exact` the exact way."""
+    """The columnar full rescore of one CRM: write what :meth:`jobs` yields, then score :attr:`exact` the exact way."""
 
     portal: StoredPortal
     scorers: ScorerSet
@@ -69,12 +69,12 @@ class FullRescore:
     flagged: np.ndarray
     #: Contact rows already scored in this run (left out).
     done: np.ndarray
-    #: Filled by :meth:`chunks`: contacts to score the exact way, and how many were found unchanged.
+    #: Filled by :meth:`jobs`: contacts to score the exact way, and how many were found unchanged.
     exact: list[str] = dc.field(default_factory=list)
     unchanged: int = 0
 
-    def chunks(self) -> t.Iterator[ScoredChunk]:
-        """What the moved contacts write, chunk by chunk (exactly what :func:`score_chunk` would return for them)."""
+    def jobs(self) -> t.Iterator[Materialise]:
+        """The moved contacts, job by job, for :func:`connector.sync.scorers.materialise` (here or in the scoring worker)."""
         ids = self.portal.contacts.ids
         for start in range(0, len(ids), BATCH):
             stop = min(len(ids), start + BATCH)
@@ -85,7 +85,7 @@ class FullRescore:
             self.unchanged += int(np.count_nonzero(~moved & ~flagged & todo))
             fast = np.flatnonzero(moved & ~flagged & todo)
             for k in range(0, len(fast), CHUNK):
-                yield self._materialise(start, fast[k : k + CHUNK], cols, prints)
+                yield self._job(start, fast[k : k + CHUNK], cols, prints)
         self.exact.sort()
 
     def _score(self, start: int, stop: int) -> tuple[list[ResultColumns], list[list[str]], np.ndarray]:
@@ -118,28 +118,26 @@ class FullRescore:
             all_prints.append(now)
         return all_cols, all_prints, moved
 
-    def _materialise(self, start: int, rows: np.ndarray, cols: list[ResultColumns], prints: list[list[str]]) -> ScoredChunk:
-        """The results of some moved rows (batch-relative), as :func:`add_results` writes them."""
+    def _job(self, start: int, rows: np.ndarray, cols: list[ResultColumns], prints: list[list[str]]) -> Materialise:
+        """The moved rows ``rows`` (batch-relative) with what writing them needs."""
         ids = [self.portal.contacts.ids[start + i] for i in rows.tolist()]
-        out = ScoredChunk(ids=ids, as_of=self.as_of)
         stored = ToScore([], {}, {}, {})
         fingerprint: dict[tuple[str, str], str] = {}
-        results: list[ScoreResult] = []
-        for model, batch, model_cols, model_prints in zip(self.scorers.models, self.scorers.batch, cols, prints, strict=True):
+        previous: list[dict[str, ScoringState]] = []
+        for model, model_prints in zip(self.scorers.models, prints, strict=True):
             states = self.portal.states[model.model]
-            previous = {}
+            mine: dict[str, ScoringState] = {}
             for cid, i in zip(ids, rows.tolist(), strict=True):
                 key = (cid, model.model)
                 record = states.records[start + i]
                 if record is not None:
-                    previous[cid] = record
+                    mine[cid] = record
                     stored.previous_stage[key] = states.stage[start + i]
                     stored.digest[key] = states.digest[start + i]
                     stored.fingerprint[key] = states.fingerprint[start + i]
                 fingerprint[key] = model_prints[i]
-            results += batch.results(model_cols.take(rows), [], previous, self.as_of)
-        add_results(out, results, self.scorers, stored, fingerprint, {}, self.options)
-        return out
+            previous.append(mine)
+        return Materialise(ids, self.as_of, [c.take(rows) for c in cols], previous, stored, fingerprint)
 
 
 def full_rescore(engine: sa.Engine, crm: str, scorers: ScorerSet, options: ChunkOptions, as_of: dt.datetime, *, skip: t.Collection[str] = ()) -> FullRescore | None:

@@ -38,7 +38,7 @@ import sqlalchemy as sa
 if t.TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet, score_chunk
+from connector.sync.scorers import ChunkOptions, Materialise, ScoredChunk, ScorerSet, materialise, score_chunk
 from connector.sync.store import Store
 
 __all__ = ["InProcess", "Scoring", "ScoringWorker", "worker_blocker"]
@@ -49,6 +49,9 @@ class Scoring(t.Protocol):
 
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:
         """Score ``ids`` as of ``as_of``."""
+
+    def materialise(self, job: Materialise) -> cf.Future[ScoredChunk]:
+        """What a column-wise rescore's moved contacts write (:func:`connector.sync.scorers.materialise`)."""
 
     def close(self) -> None:
         """Stop scoring (a chunk being scored is finished or abandoned; nothing is written either way)."""
@@ -63,9 +66,16 @@ class InProcess:
         self._options = options
 
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:  # noqa: D102
+        return self._now(lambda: score_chunk(self._store, self._scorers, ids, as_of=as_of, options=self._options))
+
+    def materialise(self, job: Materialise) -> cf.Future[ScoredChunk]:  # noqa: D102
+        return self._now(lambda: materialise(job, self._scorers, self._options))
+
+    @staticmethod
+    def _now(work: t.Callable[[], ScoredChunk]) -> cf.Future[ScoredChunk]:
         future: cf.Future[ScoredChunk] = cf.Future()
         try:
-            future.set_result(score_chunk(self._store, self._scorers, ids, as_of=as_of, options=self._options))
+            future.set_result(work())
         except Exception as exc:  # noqa: BLE001 - raised where the run takes the result, as a worker's would be
             future.set_exception(exc)
         return future
@@ -77,7 +87,7 @@ class InProcess:
 class ScoringWorker:
     """Scores chunks in one spawned process that reads them from the state database.
 
-    The run and the worker talk over one pipe: chunk ids go out, results (or the error) come back
+    The run and the worker talk over one pipe: chunk ids (or a column-wise rescore's moved rows to materialise) go out, results (or the error) come back
     in order and resolve the futures :meth:`submit` returned. A pipe is two file descriptors;
     ``ProcessPoolExecutor`` (used before) needs named POSIX semaphores for its queues, which a run
     killed with SIGKILL cannot unlink: Python's resource tracker then warned "leaked semaphore
@@ -108,13 +118,19 @@ class ScoringWorker:
         self._reader.start()
 
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:  # noqa: D102
+        return self._send((list(ids), as_of))
+
+    def materialise(self, job: Materialise) -> cf.Future[ScoredChunk]:  # noqa: D102
+        return self._send(job)
+
+    def _send(self, message: tuple[list[str], dt.datetime] | Materialise) -> cf.Future[ScoredChunk]:
         future: cf.Future[ScoredChunk] = cf.Future()
         with self._lock:
             if self._closed:
                 raise RuntimeError("the scoring worker is closed")
             self._pending.append(future)
             try:
-                self._conn.send((list(ids), as_of))
+                self._conn.send(message)
             except OSError as exc:
                 self._pending.pop()
                 future.set_exception(RuntimeError(f"the scoring worker is gone: {exc}"))
@@ -182,11 +198,10 @@ def _serve(conn: Connection, parent: int, database_url: str, crm: str, models: l
             return
         if message is None:
             return
-        ids, as_of = message
         try:
             if failed is not None:
                 raise failed
-            answer: tuple[bool, t.Any] = (True, _score(ids, as_of))
+            answer: tuple[bool, t.Any] = (True, _materialise(message) if isinstance(message, Materialise) else _score(*message))
         except Exception as exc:  # noqa: BLE001 - every error goes back to the run
             answer = (False, exc)
         try:
@@ -214,6 +229,10 @@ def _die_with(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(0.5)
     os._exit(0)
+
+
+def _materialise(job: Materialise) -> ScoredChunk:
+    return materialise(job, _WORKER["scorers"], _WORKER["options"])
 
 
 def _score(ids: list[str], as_of: dt.datetime) -> ScoredChunk:

@@ -34,14 +34,14 @@ from connector.scoring.model import ScoringModel
 from connector.scoring.result import Reason, ScoreResult, ScoringState
 from connector.sync import adjustments
 from connector.sync.stagedates import seed, stage_reason
-from connector.sync.store import EncodedJSON, encoded_json, jsonable
+from connector.sync.store import EncodedJSON, ToScore, encoded_json, jsonable
 
 if t.TYPE_CHECKING:
-    from connector.sync.store import Store, ToScore
+    from connector.sync.store import Store
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ChunkOptions", "Firing", "ScoredChunk", "ScorerSet", "Texts", "add_results", "outputs_of", "score_chunk", "scoring_context"]
+__all__ = ["ChunkOptions", "Firing", "Materialise", "ScoredChunk", "ScorerSet", "Texts", "add_results", "materialise", "outputs_of", "score_chunk", "scoring_context"]
 
 
 @dc.dataclass
@@ -300,6 +300,36 @@ def add_results(
             why = f"excluded: {r.excluded}" if r.excluded else stage_reason(by_name[r.model], r.stage, r.dimensions, r.score, before)
             out.moves.append((r.contact_id, r.model, before, r.stage, as_of, why))
         out.firings += [Firing(r.contact_id, r.model, e.trigger, e.watched, e.value, tuple(dict(a) for a in e.actions), r.as_of) for e in r.triggers]
+
+
+@dc.dataclass
+class Materialise:
+    """Contacts a column-wise full rescore found moved: their result columns, to be written as results.
+
+    Plain data (numpy columns, states, strings): it travels to the scoring worker, which turns it
+    into a :class:`ScoredChunk` (:func:`materialise`) while the run reads and scores on.
+    """
+
+    ids: list[str]
+    as_of: dt.datetime
+    #: per model (the scorer set's order): the result columns of exactly ``ids``, in order
+    columns: list[ResultColumns]
+    #: per model: contact id -> stored state (an excluded contact hands it back unchanged)
+    previous: list[dict[str, ScoringState]]
+    #: the stored stage, digest and fingerprint per (contact, model) (the other fields are empty)
+    stored: ToScore
+    #: (contact, model) -> the new result's fingerprint
+    prints: dict[tuple[str, str], str]
+
+
+def materialise(job: Materialise, scorers: ScorerSet, options: ChunkOptions) -> ScoredChunk:
+    """What the job's results write: exactly what :func:`score_chunk` would return for those contacts."""
+    out = ScoredChunk(ids=job.ids, as_of=job.as_of)
+    results: list[ScoreResult] = []
+    for batch, cols, previous in zip(scorers.batch, job.columns, job.previous, strict=True):
+        results += batch.results(cols, [], previous, job.as_of)
+    add_results(out, results, scorers, job.stored, job.prints, {}, options)
+    return out
 
 
 def _seed_first_states(models: t.Sequence[ScoringModel], data: ToScore, as_of: dt.datetime, out: ScoredChunk) -> None:

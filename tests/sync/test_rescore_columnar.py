@@ -77,7 +77,7 @@ def _config(folder: pathlib.Path, database_url: str) -> t.Any:
     shutil.copy(DATA / "mapping.yaml", folder / "mapping.yaml")
     models = [str(p) for p in sorted((REPO / "mappings" / "models").glob("*.yaml"))]
     entry = crm_entry("main", "tests.fakecrm", "mapping.yaml", models, credentials={"token": "TEST_TOKEN_VAR"})
-    path = write_connector_yaml(folder / "connector.yaml", [entry], database_url=database_url, overlap_minutes=0, batch={"push_size": 100, "score_chunk": 60})
+    path = write_connector_yaml(folder / "connector.yaml", [entry], database_url=database_url, overlap_minutes=0, batch={"push_size": 100, "score_chunk": 60, "score_worker_after": 100})
     return load_config(path)
 
 

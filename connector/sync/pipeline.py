@@ -77,7 +77,7 @@ log = logging.getLogger(__name__)
 Clock = t.Callable[[], dt.datetime]
 Stream = t.Literal["contacts", "activities", "outcomes"]
 
-#: Records of the contact pull that may wait while the activity is pulled (see ``_Run.contacts_ahead``).
+#: Records of the contact pull that may wait while the activity is pulled (see ``_Run.reader_ahead``).
 AHEAD_RECORDS = 20_000
 #: Chunks being scored (in the worker) ahead of the one committed next.
 SCORING_AHEAD = 2
@@ -278,8 +278,7 @@ class _Run:
         self.scoring = self.in_process()
         scored = False
         finished = False
-        with contextlib.ExitStack() as later:
-            outcome_pages: t.Iterator[Page[Outcome]] | None = None
+        with self.reader_ahead(until, resync) as ahead:
             try:
                 # Activity first, so contacts can be scored as soon as their page is stored: the
                 # scoring then fills the time the contact pull would wait for its search budget.
@@ -289,10 +288,11 @@ class _Run:
                 def score_page(ids: list[str]) -> None:
                     self.score_chunk(ids, as_of=until, on_chunk=pusher.poke)
 
-                with self.contacts_ahead(until, resync) as contact_pages:
-                    pulled = self.pull("activities", until, resync) and self.pull("contacts", until, resync, on_page=score_page, pages=contact_pages)
-                if pulled:
-                    outcome_pages = later.enter_context(self.outcomes_ahead(until, resync))
+                if (
+                    ahead is not None
+                    and self.pull("activities", until, resync)
+                    and self.pull("contacts", until, resync, on_page=score_page, pages=ahead.contacts)
+                ):
                     self.commit_scored(on_chunk=pusher.poke, ahead=0)
                     scored = self.score(full, as_of=until, on_chunk=pusher.poke)
                 finished = True
@@ -309,9 +309,9 @@ class _Run:
             if scored and not self.stopped():
                 self.run_actions()
                 record_week(self.store.engine, self.crm.name, self.scorers.models, until)
-            if finished and outcome_pages is not None and not self.stopped():
+            if finished and scored and ahead is not None and not self.stopped():
                 # What became of contacts (customers, won deals): for the report and for learning.
-                self.pull("outcomes", until, resync, pages=outcome_pages)
+                self.pull("outcomes", until, resync, pages=ahead.outcomes)
 
     # 1. pull --------------------------------------------------------------------------------------
 
@@ -320,41 +320,53 @@ class _Run:
         return cursor.since(self.store.cursor_state(), stream, overlap, full=resync)
 
     @contextlib.contextmanager
-    def contacts_ahead(self, until: dt.datetime, resync: bool) -> t.Iterator[t.Iterator[Page[Contact]] | None]:
-        """Start pulling contacts (on the ``reader`` adapter, its own thread) while the activity is pulled.
+    def reader_ahead(self, until: dt.datetime, resync: bool) -> t.Iterator[_Ahead | None]:
+        """The ``reader`` adapter's pulls, on threads of their own: contacts at once, outcomes when the contact search is over.
 
-        Why: the activity pull spends the general budget, the contact pull the search budget; one
-        after the other, a large run paid the activity pull (13 s for 100,000 contacts) on top of
-        the search bound. The pages wait, in order, up to :data:`AHEAD_RECORDS` records, until the
-        activity is stored; only then are they stored and scored, so every contact is scored with
-        its activity, and the cursors move exactly as before.
+        Why contacts at once: the activity pull spends the general budget, the contact pull the
+        search budget; one after the other, a large run paid the activity pull (13 s for 100,000
+        contacts) on top of the search bound. The pages wait, in order, up to :data:`AHEAD_RECORDS`
+        records, until the activity is stored; only then are they stored and scored, so every
+        contact is scored with its activity, and the cursors move exactly as before.
+
+        Why outcomes then: they spend the search budget too (HubSpot: customers and won deals are
+        searches), which the contact search has just stopped using. Pulled only after the push and
+        the actions, they left it idle while the run stored the last contact pages, scored and
+        pushed (measured at 100,000 contacts: 8 s on PostgreSQL, 25 s on a busy SQLite, of 131).
+        Their pages wait too and are stored at the run's end, as before; an outcome pull is not
+        started when the contact pull failed or was left early.
         """
         if self.stopped():
             yield None
             return
         since = self._since("contacts", resync)
+        outcomes_since = self._since("outcomes", resync)
         with self.store.engine.connect() as conn:
             marker = self.scorers.models[0].output_names()["scored_at"]
             self.echo = plan_echo(conn, self.crm.name, since, cursor.checked_in(self.store.cursor_state(), "contacts"), until, marker)
-        pages = self.adapters["reader"].pull_contacts(since, until, self.echo.echo if self.echo else None)
-        prefetch = Prefetch(pages, depth=10_000, max_records=AHEAD_RECORDS, size=_records, name=f"pull-{self.crm.name}-contacts")
-        with prefetch as prefetched:
-            yield prefetched
+        reader, echo = self.adapters["reader"], self.echo.echo if self.echo else None
+        searched = threading.Event()
+        complete = False
 
-    @contextlib.contextmanager
-    def outcomes_ahead(self, until: dt.datetime, resync: bool) -> t.Iterator[t.Iterator[Page[Outcome]]]:
-        """Start pulling outcomes (on the ``reader`` adapter, free once the contact pull is over) while the run scores and pushes.
+        def contacts() -> t.Iterator[Page[Contact]]:
+            nonlocal complete
+            try:
+                yield from reader.pull_contacts(since, until, echo)
+                complete = True
+            finally:
+                searched.set()  # the reader adapter is free (the outcome pull waits for this)
 
-        Why: the outcome pull spends the search budget (HubSpot: customers and won deals are
-        searches), which the contact pull has just stopped using; pulled only after the push and
-        the actions, it left that budget idle for the push's tail (measured at 100,000 contacts:
-        8 s of 130). Its pages wait, in order, until the run stores them at its end, as before:
-        the cursor moves exactly as it did.
-        """
-        pages = self.adapters["reader"].pull_outcomes(self._since("outcomes", resync), until)
-        prefetch = Prefetch(pages, depth=10_000, max_records=AHEAD_RECORDS, size=_records, name=f"pull-{self.crm.name}-outcomes")
-        with prefetch as prefetched:
-            yield prefetched
+        def outcomes() -> t.Iterator[Page[Outcome]]:
+            searched.wait()
+            if complete:
+                yield from reader.pull_outcomes(outcomes_since, until)
+
+        # Outcomes outermost: their thread waits for the contacts' thread, so that one must end first.
+        with (
+            Prefetch(outcomes(), depth=10_000, max_records=AHEAD_RECORDS, size=_records, name=f"pull-{self.crm.name}-outcomes") as outcome_pages,
+            Prefetch(contacts(), depth=10_000, max_records=AHEAD_RECORDS, size=_records, name=f"pull-{self.crm.name}-contacts") as contact_pages,
+        ):
+            yield _Ahead(contact_pages, outcome_pages)
 
     def pull(
         self,
@@ -367,7 +379,7 @@ class _Run:
         """Pull and store one stream; check its cursor in when every page is stored.
 
         The ids of contacts that are new or changed go to ``on_page`` once their page is stored.
-        ``pages``: the stream's pull, already started (see :meth:`contacts_ahead`, :meth:`outcomes_ahead`).
+        ``pages``: the stream's pull, already started (see :meth:`reader_ahead`).
         """
         if self.stopped():
             return False
@@ -571,6 +583,14 @@ class _Run:
         self.summary.actions += counts.done
         self.summary.quarantined += counts.quarantined
         self.summary.failed += counts.failed
+
+
+@dc.dataclass(frozen=True)
+class _Ahead:
+    """The pulls :meth:`_Run.reader_ahead` started: their pages, in order, as they arrive."""
+
+    contacts: t.Iterator[Page[Contact]]
+    outcomes: t.Iterator[Page[Outcome]]
 
 
 def _records(page: Page[t.Any]) -> int:

@@ -91,7 +91,7 @@ def test_the_outcome_pull_starts_when_the_contact_search_is_over_not_after_the_p
     for n in range(7):
         fake_crm.add_contact(f"c{n}", clock.now - dt.timedelta(days=9), email=f"p{n}@example.com")
     fake_crm.add_outcome("c1", "customer", won)
-    factory, started, pushes = _watched_factory(fake_crm)
+    factory, _, pushes = _watched_factory(fake_crm)
     assert run_sync(sync_config, "main", clock=clock, adapter_factory=factory).status == "ok"
     assert pushes and all(pushes), "a push went out before the outcome pull had started (it waited for the push)"
     assert _rows(url) == [("c1", "customer", "c1", won, None)]  # stored all the same, cursor checked in

@@ -137,7 +137,7 @@ def run_sync(
     run = _Run(
         config=config,
         crm=crm,
-        store=Store(engine, crm.name),
+        store=Store(engine, crm.name, lazy_commits=True),
         scorers=scorers or ScorerSet.load(crm.models),
         clock=clock or (functools.partial(utc, as_of) if as_of is not None else _real_clock),
         wall=_real_clock if as_of is not None else (clock or _real_clock),
@@ -524,7 +524,7 @@ class _Run:
         for warning in chunk.warnings:
             log.warning("crm %s: %s", self.crm.name, warning)
         companions = {m.output_names()["scored_at"] for m in self.scorers.models}
-        with self.store.transaction() as conn:
+        with self.store.bulk_transaction() as conn:
             self.store.save_scores(conn, chunk.scores)
             self.store.add_stage_changes(conn, chunk.moves)
             record_firings(conn, self.crm.name, chunk.firings)

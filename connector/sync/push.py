@@ -223,7 +223,9 @@ class Pusher:
         landed = set(result.written)
         done = [r for r in rows if r.contact_id in landed]
 
-        with self.store.transaction() as conn:
+        # Need not wait for the disk (see Store.bulk_transaction): lost, the rows stay ``sending``
+        # and the next run sends them again; the claim above was an ordinary commit.
+        with self.store.bulk_transaction() as conn:
             if done:
                 # Only rows still ``sending``: a row a newer run released (its sender was presumed
                 # dead) is pending again and may hold newer values; it is simply sent once more.

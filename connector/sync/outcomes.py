@@ -1,7 +1,8 @@
 """Outcomes in the state store: what became of each contact, as the CRM says, with its date.
 
-The pipeline pulls them after the writes of a run (stream ``outcomes``, with its own cursor, like
-contacts and activity) through :meth:`CRMAdapter.pull_outcomes`; :func:`save_outcomes` keeps one
+The pipeline pulls them once a run's contact pull is over, while it scores and pushes (stream
+``outcomes``, with its own cursor, like contacts and activity), through
+:meth:`CRMAdapter.pull_outcomes`, and stores them after its writes; :func:`save_outcomes` keeps one
 row per contact, kind and CRM record (pulled again, a row is replaced, never doubled). The KPI
 report's conversion charts and ``connector learn --crm`` read them with :func:`converted_contacts`.
 """

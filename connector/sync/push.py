@@ -163,29 +163,32 @@ class Pusher:
 
     def _push(self, *, only_full: bool) -> None:
         """Push pending rows not yet tried in this run; with ``only_full``, only complete batches."""
-        crm = self.store.crm
         while not self._stopped() and not (self._finish.is_set() and not self._flush):
-            with self.store.engine.connect() as conn:
-                ids = list(
-                    conn.execute(
-                        sa.select(outbox.c.id)
-                        .where(outbox.c.crm == crm, outbox.c.status == "pending", outbox.c.id > self._last_id)
-                        .order_by(outbox.c.id)
-                        .limit(self.size)
-                    ).scalars()
-                )
-            if not ids or (only_full and len(ids) < self.size):
-                return
-            self._last_id = ids[-1]
             self.before_batch()
-            claimed = self._claim(ids)
+            claimed = self._claim(only_full=only_full)
+            if claimed is None:
+                return
             if claimed:
                 self._push_batch(claimed)
                 self.on_batch(len(claimed))
 
-    def _claim(self, ids: t.Sequence[int]) -> list[_Row]:
-        """Mark rows ``sending`` (so scoring no longer edits them in place) and read their values, in one statement."""
+    def _claim(self, *, only_full: bool) -> list[_Row] | None:
+        """The next batch of pending rows not yet tried in this run, marked ``sending`` (so scoring no longer edits them in place), with their values.
+
+        One transaction (one connection, one commit: on PostgreSQL each was a round trip or two on
+        a busy server, per batch): the ids, then the claim. ``None`` when no row is left, or with
+        ``only_full`` when fewer than a batch are; ``[]`` when the scoring superseded them all meanwhile.
+        """
+        crm = self.store.crm
         with self.store.transaction() as conn:
+            ids = list(
+                conn.execute(
+                    sa.select(outbox.c.id).where(outbox.c.crm == crm, outbox.c.status == "pending", outbox.c.id > self._last_id).order_by(outbox.c.id).limit(self.size)
+                ).scalars()
+            )
+            if not ids or (only_full and len(ids) < self.size):
+                return None
+            self._last_id = ids[-1]
             claimed = conn.execute(
                 sa.update(outbox)
                 .where(outbox.c.id.in_(ids), outbox.c.status == "pending")
@@ -223,7 +226,9 @@ class Pusher:
         landed = set(result.written)
         done = [r for r in rows if r.contact_id in landed]
 
-        with self.store.transaction() as conn:
+        # Need not wait for the disk (see Store.bulk_transaction): lost, the rows stay ``sending``
+        # and the next run sends them again; the claim above was an ordinary commit.
+        with self.store.bulk_transaction() as conn:
             if done:
                 # Only rows still ``sending``: a row a newer run released (its sender was presumed
                 # dead) is pending again and may hold newer values; it is simply sent once more.

@@ -151,7 +151,14 @@ def test_renewal_asks_the_database_only_every_renew_every_seconds(database_url: 
     assert lease.holder()[1] == first_expiry
     clock.advance(seconds=6)
     lease.renew()  # 11 s: renewed in the database
-    assert lease.holder()[1] > first_expiry
+    second_expiry = lease.holder()[1]
+    assert second_expiry > first_expiry
+    clock.advance(seconds=9)
+    lease.renew()  # 9 s after that renewal (20 s after the claim): counted from the renewal, nothing is written
+    assert lease.holder()[1] == second_expiry
+    clock.advance(seconds=2)
+    lease.renew()  # 11 s after the renewal: renewed again
+    assert lease.holder()[1] > second_expiry
     with pytest.raises(ValueError, match="renew_every"):
         Lease(engine, "hs", "o", ttl_seconds=60, clock=clock, renew_every=60)
     engine.dispose()

@@ -28,6 +28,7 @@ import typing as t
 from connector.sandbox.hubspot.clock import parse_time_ms
 from connector.sandbox.hubspot.errors import validation_error
 from connector.sandbox.hubspot.properties import PropertyDef
+from connector.sandbox.hubspot.sortedkeys import SortedKeys
 from connector.sandbox.hubspot.store import MODIFIED_PROPS, Record, Store
 
 __all__ = ["MAX_RESULTS", "SearchPage", "SearchQuery", "parse_query", "run_search"]
@@ -307,7 +308,9 @@ def _index_range(query: SearchQuery, index_props: tuple[str, ...]) -> tuple[int,
     return bounds if only else None
 
 
-def _slice(index: list[tuple[int, int]], bounds: tuple[int, int]) -> tuple[int, int]:
+def _slice(index: list[tuple[int, int]] | SortedKeys, bounds: tuple[int, int]) -> tuple[int, int]:
+    if isinstance(index, SortedKeys):
+        return index.bisect_left((bounds[0], -1)), index.bisect_right((bounds[1], 2**62))
     return bisect.bisect_left(index, (bounds[0], -1)), bisect.bisect_right(index, (bounds[1], 2**62))
 
 
@@ -367,7 +370,7 @@ def run_search(store: Store, query: SearchQuery, cache: SearchCache | None = Non
         table = store.objects(query.object_type)
         index_props = MODIFIED_PROPS.get(query.object_type, ("hs_lastmodifieddate",))
         bounds = _index_range(query, index_props)
-        index = table.by_modified
+        index: list[tuple[int, int]] | SortedKeys = table.by_modified
         if bounds is None and (bounds := _date_range(store, query)) is not None:
             assert query.sort_prop is not None
             index = cache.index(store, table, query.object_type, query.sort_prop) if cache else _build_index(store, table, query.object_type, query.sort_prop)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import multiprocessing as mp
 import os
 import pathlib
 import resource
@@ -41,7 +40,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path[:0] = [str(HERE), str(REPO)]
 
-from bench_sync import RowsWritten, model_files, state_database  # noqa: E402
+from bench_sync import RowsWritten, in_process, model_files, peak_rss_mb, state_database  # noqa: E402
 
 __all__ = ["main"]
 
@@ -149,6 +148,7 @@ def run_once(database_url: str, folder: str, full: bool, as_of: dt.datetime) -> 
     started = time.perf_counter()
     summary = run_sync(config, CRM, full=full, clock=lambda: as_of, adapter_factory=lambda crm, gate: NullCRM(gate), engine=engine)  # type: ignore[arg-type,return-value]
     wall = time.perf_counter() - started
+    peak = peak_rss_mb()
     engine.dispose()
     own, worker = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
@@ -159,34 +159,12 @@ def run_once(database_url: str, folder: str, full: bool, as_of: dt.datetime) -> 
         "changed": summary.changed,
         "written": summary.written,
         "rows": rows.rows,
-        "peak_mb": own.ru_maxrss / 1024,
-        "worker_peak_mb": worker.ru_maxrss / 1024,
+        "peak_mb": peak[0],
+        "worker_peak_mb": peak[1],
         # CPU of the run's process and of its scoring worker: what the run costs whatever else the machine does
         "cpu": (own.ru_utime + own.ru_stime, worker.ru_utime + worker.ru_stime),
         "load": (load0, os.getloadavg()[0]),
     }
-
-
-def _call(conn: t.Any, target: t.Callable[..., t.Any], args: tuple[t.Any, ...]) -> None:
-    conn.send(target(*args))
-
-
-def _in_process(target: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
-    """``target(*args)`` in a spawned process (a clean interpreter: its peak memory is its own).
-
-    Not a pool worker: those are daemonic and may not start the run's scoring worker.
-    """
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe()
-    process = ctx.Process(target=_call, args=(child, target, args))
-    process.start()
-    child.close()
-    try:
-        return parent.recv()
-    except EOFError:
-        raise SystemExit(f"{target.__name__} failed in its process (exit code {process.join() or process.exitcode})") from None
-    finally:
-        process.join()
 
 
 def main(argv: t.Sequence[str] | None = None) -> int:
@@ -212,13 +190,13 @@ def main(argv: t.Sequence[str] | None = None) -> int:
             shutil.copyfile(args.portal, t.cast(pathlib.Path, target))
             print(f"loaded: a copy of {args.portal}", flush=True)
         else:
-            steps = _in_process(load_portal, url, args.contacts, args.activities, args.seed)
+            steps = in_process(load_portal, url, args.contacts, args.activities, args.seed)
             print(f"loaded: generated in {steps['generate']:.1f} s, written in {steps['load']:.1f} s (bulk path), analyzed in {steps['analyze']:.1f} s", flush=True)
             if args.portal is not None:
                 shutil.copyfile(t.cast(pathlib.Path, target), args.portal)
         table = []
         for name, full, as_of in (("first scoring (every contact new)", False, AS_OF), ("daily full rescore (one day later)", True, AS_OF + dt.timedelta(days=1))):
-            out = _in_process(run_once, url, tmp, full, as_of)
+            out = in_process(run_once, url, tmp, full, as_of)
             table.append((name, out))
             print(f"{name}: {out['wall']:.1f} s, status {out['status']}{' (' + str(out['error']) + ')' if out['error'] else ''}", flush=True)
     print()

@@ -314,6 +314,40 @@ def _profile_threads(path: str) -> t.Callable[[], None]:
     return undo
 
 
+def peak_rss_mb() -> tuple[float, float]:
+    """Peak RSS in MB of this process and of its largest ended child (the scoring worker, joined when its run ends).
+
+    Children still running (the sandbox, multiprocessing's resource tracker) are not counted:
+    ``RUSAGE_CHILDREN`` covers waited-for children only.
+    """
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def _call(conn: t.Any, target: t.Callable[..., t.Any], args: tuple[t.Any, ...]) -> None:
+    conn.send(target(*args))
+
+
+def in_process(target: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
+    """``target(*args)`` in a spawned process (a clean interpreter: its peak memory is its own).
+
+    Not a pool worker: those are daemonic and may not start the run's scoring worker.
+    """
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    process = ctx.Process(target=_call, args=(child, target, args))
+    process.start()
+    child.close()
+    try:
+        return parent.recv()
+    except EOFError:
+        process.join()
+        raise SystemExit(f"{target.__name__} failed in its process (exit code {process.exitcode})") from None
+    finally:
+        process.join()
+
+
 def _children_cpu() -> float:
     """CPU seconds of ended child processes (the scoring worker, once shut down; the sandbox still runs)."""
     import resource
@@ -468,8 +502,10 @@ def main(argv: t.Sequence[str] | None = None) -> int:
             profiler.enable()
             thread_profiles = _profile_threads(args.profile)
         cpu0, kids0 = time.process_time(), _children_cpu()
+        rss0 = peak_rss_mb()[0]
         summary, wall, log = timed("full sync", full=True, progress=stages)
         cpu, worker_cpu = time.process_time() - cpu0, _children_cpu() - kids0
+        run_peak, worker_peak = peak_rss_mb()
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)
@@ -497,7 +533,10 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         f"run status         {summary.status}  (pulled {summary.pulled_contacts:,} contacts, {summary.pulled_activities:,} activities; scored {summary.scored:,}; written {summary.written:,}; actions {summary.actions:,})"
     )
     print(f"wall time          {wall:.1f} s  (connector CPU {cpu:.1f} s in the run's process, all its threads, + {worker_cpu:.1f} s in the scoring worker; the sandbox runs in its own process)")
-    print(f"peak memory        {_peak_rss_mb():,.0f} MB  (the bench's process: the run, its threads, the bench's own data; the scoring worker and the sandbox not included)")
+    print(
+        f"peak memory        run {run_peak:,.0f} MB, scoring worker {worker_peak:,.0f} MB  (peak RSS, target < 1 GB each; the run's process is the bench's: "
+        f"{rss0:,.0f} MB before the run; the sandbox runs in its own process, not counted)"
+    )
     print(f"API calls          {len(log):,}  ({searches:,} searches, {general:,} other; adapter counted {summary.api_calls:,}, retries {summary.retries})")
     print(f"rate-limit bound   {bound:.1f} s  (= max({searches:,} searches / {search_rate:g} per s, {general:,} other / {general_rate:g} per s): separate budgets, used at once)")
     print(f"ratio              {wall / bound:.3f}  (target <= 1.1)")
@@ -518,12 +557,6 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     print("calls by endpoint  " + ", ".join(f"{k} {v:,}" for k, v in sorted(by_path.items(), key=lambda kv: -kv[1])))
     print_table(table, f"{args.contacts:,} contacts, {store_name}")
     return 0 if ok else 1
-
-
-def _peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":

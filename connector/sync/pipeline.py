@@ -57,6 +57,7 @@ from connector.sync.connect import AdapterFactory, connect
 from connector.sync.db import open_database
 from connector.sync.drift import record_week
 from connector.sync.echo import EchoPlan, plan_echo, record_window
+from connector.sync.idset import IdSet
 from connector.sync.lease import Lease, LeaseLost, default_owner
 from connector.sync.outbox import release_unsent, stage_changes
 from connector.sync.outcomes import save_outcomes
@@ -173,8 +174,8 @@ class _Run:
     #: The run's adapters, one per thread (created in :meth:`leased`): ``main`` pulls activity and
     #: carries out the actions, ``reader`` pulls contacts, then outcomes, on prefetch threads, ``writer`` pushes.
     adapters: dict[str, CRMAdapter] = dc.field(default_factory=dict)
-    #: Contacts already scored in this run (page by page as they were pulled).
-    scored_ids: set[str] = dc.field(default_factory=set)
+    #: Contacts already scored in this run (page by page as they were pulled); compact: see :mod:`connector.sync.idset`.
+    scored_ids: IdSet = dc.field(default_factory=IdSet)
     #: Where chunks are scored: in this process, then (a large run) in a worker.
     scoring: Scoring | None = None
     #: Whether the run has decided where to score on (after ``batch.score_worker_after`` contacts).
@@ -494,15 +495,15 @@ class _Run:
             for job in columnar.jobs():
                 assert self.scoring is not None
                 self.scoring_ahead.append(self.scoring.materialise(job))
-                self.scored_ids.update(job.ids)
+                self.scored_ids.add(job.ids)
                 self.commit_scored(on_chunk=on_chunk, ahead=SCORING_AHEAD)
                 if self.stopped():
                     break
             self.summary.scored += columnar.unchanged
             self.progress.advance("score", columnar.unchanged)
-            ids = [] if self.stopped() else [i for i in columnar.exact if i not in self.scored_ids]
+            ids = [] if self.stopped() else self.scored_ids.without(columnar.exact)
         else:
-            ids = [i for i in self.store.ids_to_score(as_of, names, full=full) if i not in self.scored_ids]
+            ids = self.scored_ids.without(self.store.ids_to_score(as_of, names, full=full))
         size = self.config.batch.score_chunk
         for i in range(0, len(ids), size):
             self.score_chunk(ids[i : i + size], as_of=as_of, on_chunk=on_chunk)
@@ -517,7 +518,7 @@ class _Run:
         assert self.scoring is not None
         self.decide_worker(len(self.scored_ids))
         self.scoring_ahead.append(self.scoring.submit(chunk, as_of))
-        self.scored_ids.update(chunk)
+        self.scored_ids.add(chunk)
         self.commit_scored(on_chunk=on_chunk, ahead=SCORING_AHEAD)
 
     def decide_worker(self, scored: int) -> None:

@@ -43,6 +43,7 @@ from connector.scoring.batch.fingerprint import fingerprints
 from connector.scoring.columns import ActivityColumns, Categorical, ContactColumns, PreviousColumns, ResultColumns
 from connector.scoring.result import ScoringState
 from connector.sync.columnar import StoredPortal, read_portal
+from connector.sync.idset import IdSet
 from connector.sync.scorers import ChunkOptions, Materialise, ScorerSet
 from connector.sync.store import ToScore
 from connector.sync.tables import adjustments, outbox
@@ -140,7 +141,7 @@ class FullRescore:
         return Materialise(ids, self.as_of, [c.take(rows) for c in cols], previous, stored, fingerprint)
 
 
-def full_rescore(engine: sa.Engine, crm: str, scorers: ScorerSet, options: ChunkOptions, as_of: dt.datetime, *, skip: t.Collection[str] = ()) -> FullRescore | None:
+def full_rescore(engine: sa.Engine, crm: str, scorers: ScorerSet, options: ChunkOptions, as_of: dt.datetime, *, skip: IdSet | None = None) -> FullRescore | None:
     """Read the portal into columns for a full rescore (``None``: it cannot be done column-wise).
 
     ``skip``: contacts already scored in this run. ``None`` when the models cannot be
@@ -159,8 +160,8 @@ def full_rescore(engine: sa.Engine, crm: str, scorers: ScorerSet, options: Chunk
     flagged = portal.needs_score | np.fromiter((cid in odd for cid in ids), dtype=bool, count=len(ids))
     for states in portal.states.values():
         flagged |= np.fromiter((r is None for r in states.records), dtype=bool, count=len(ids))
-    done = set(skip)
-    return FullRescore(portal, scorers, options, as_of, flagged, np.fromiter((cid in done for cid in ids), dtype=bool, count=len(ids)))
+    done = skip.contains(ids) if skip is not None else np.zeros(len(ids), dtype=bool)
+    return FullRescore(portal, scorers, options, as_of, flagged, done)
 
 
 def _not_fingerprinted(engine: sa.Engine, crm: str) -> set[str]:

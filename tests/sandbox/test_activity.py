@@ -27,6 +27,19 @@ def test_events_window_is_exclusive_and_sorted(sandbox: HubSpotSandbox, http: re
     assert http.get(url, params={"occurredAfter": "yesterday"}).status_code == 400
 
 
+def test_events_pages_of_one_walk_see_events_added_between_them(sandbox: HubSpotSandbox, http: requests.Session) -> None:
+    """The window a walk pages through is cached between pages; an event added meanwhile is served from the next page on."""
+    ids = sandbox.store.add_contacts([{"email": "a@x.io"}])
+    sandbox.store.add_events([{"objectId": ids[0], "eventType": "e_visited_page", "occurredAt": T0 + i * 1000, "properties": {"hs_url": f"https://x.io/{i}"}} for i in range(6)])
+    url = sandbox.base_url + "/events/v3/events"
+    for k, params in enumerate(({"sort": "occurredAt"}, {"sort": "occurredAt", "objectId": ids[0]}, {"sort": "occurredAt", "eventType": "e_visited_page"})):
+        first = http.get(url, params={**params, "limit": 3}).json()
+        late = {"objectId": ids[0], "eventType": "e_visited_page", "occurredAt": T0 + 500 - k, "properties": {"hs_url": f"https://x.io/late{k}"}}
+        sandbox.store.add_events([late])  # sorts in second: everything after it moves one place
+        second = http.get(url, params={**params, "limit": 3, "after": first["paging"]["next"]["after"]}).json()
+        assert second["results"][0]["properties"]["hs_url"] == first["results"][2]["properties"]["hs_url"]
+
+
 def test_email_events_newest_first_offset_paging_and_filters(sandbox: HubSpotSandbox, http: requests.Session) -> None:
     kinds = ["SENT", "OPEN", "CLICK", "STATUSCHANGE"]
     sandbox.store.add_email_events([{"recipient": "A@x.io", "type": kinds[i % 4], "created": T0 + i} for i in range(10)])

@@ -63,7 +63,7 @@ def test_concurrent_writes_and_searches_stay_consistent() -> None:
         assert errors == []
         assert {sb.store.get("contacts", i).properties["jobtitle"] for i in ids} == {"Done"}
         index = sb.store.objects("contacts").by_modified
-        assert len(index) == 400 and index == sorted(index)
+        assert len(index) == 400 and list(index) == sorted(index)
 
 
 @pytest.mark.parametrize("header", ["Bearer", "Bearer ", "bearer x y", "Token abc"])

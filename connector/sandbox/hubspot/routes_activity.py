@@ -68,9 +68,37 @@ def _int(req: Request, name: str, default: int, low: int, high: int) -> int:
     return value
 
 
+#: Web events of a query, filtered and ordered, by (source list, its length, slice, type, newest first).
+_Windows = dict[tuple[int, int, int, int, str | None, bool], list[WebEvent]]
+
+
+def _window(cache: _Windows, source: list[WebEvent], start: int, stop: int, event_type: str | None, newest_first: bool) -> list[WebEvent]:
+    """``source[start:stop]`` of ``event_type``, newest first if asked; the last few kept (callers hold the store's lock).
+
+    Why: each page of a walk asks for the same window with another ``after``; filtering the whole
+    window again for every page made a portal-wide walk quadratic (a 1,000,000-contact portal's
+    321,499 events: 86 ms per page of 100, against 15 ms at 200,000 contacts). Events are only ever
+    added, and adding one changes the source list's length (its sort happens on the next read), so
+    the length keys the cache.
+    """
+    key = (id(source), len(source), start, stop, event_type, newest_first)
+    window = cache.get(key)
+    if window is None:
+        window = source[start:stop]
+        if event_type:
+            window = [e for e in window if e.event_type == event_type]
+        if newest_first:
+            window = window[::-1]
+        if len(cache) >= 8:
+            cache.pop(next(iter(cache)))
+        cache[key] = window
+    return window
+
+
 def register(router: Router, portal: Portal) -> None:
     """Add the activity and OAuth routes."""
     store = portal.store
+    windows: _Windows = {}
 
     @router.route("GET", "/events/v3/events/event-types")
     def event_types(req: Request) -> Response:
@@ -108,11 +136,7 @@ def register(router: Router, portal: Portal) -> None:
                 source, keys = store.sorted_web_events(), store.web_event_keys()
             start = bisect.bisect_right(keys, lo) if lo is not None else 0
             stop = bisect.bisect_left(keys, hi) if hi is not None else len(source)
-            window = source[start:stop]
-            if event_type:
-                window = [e for e in window if e.event_type == event_type]
-            if sort in ("-occurredAt", "DESCENDING"):
-                window = window[::-1]
+            window = _window(windows, source, start, stop, event_type, sort in ("-occurredAt", "DESCENDING"))
             page = window[after:after + limit]
             body: dict[str, t.Any] = {"results": [e.to_json() for e in page]}
         if after + limit < len(window):

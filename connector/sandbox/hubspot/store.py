@@ -8,7 +8,6 @@ through it). Every public method takes the store lock: the HTTP server is thread
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import itertools
 import threading
@@ -18,6 +17,7 @@ from connector.sandbox.hubspot.clock import SandboxClock, iso_ms, parse_time_ms
 from connector.sandbox.hubspot.errors import not_found, validation_error
 from connector.sandbox.hubspot.forms import FormStore
 from connector.sandbox.hubspot.properties import OBJECT_TYPES, PropertyCatalog, canonical_object_type, default_catalog, stage_date_property
+from connector.sandbox.hubspot.sortedkeys import SortedKeys
 
 __all__ = [
     "ASSOCIATION_TYPE_IDS",
@@ -145,20 +145,13 @@ class _Objects:
 
     def __init__(self) -> None:
         self.records: dict[str, Record] = {}
-        self.by_modified: list[tuple[int, int]] = []
+        self.by_modified = SortedKeys()
 
     def index_add(self, record: Record) -> None:
-        key = (record.updated_ms, int(record.id))
-        if not self.by_modified or key >= self.by_modified[-1]:
-            self.by_modified.append(key)
-        else:
-            bisect.insort(self.by_modified, key)
+        self.by_modified.add((record.updated_ms, int(record.id)))
 
     def index_remove(self, record: Record) -> None:
-        key = (record.updated_ms, int(record.id))
-        pos = bisect.bisect_left(self.by_modified, key)
-        if pos < len(self.by_modified) and self.by_modified[pos] == key:
-            del self.by_modified[pos]
+        self.by_modified.remove((record.updated_ms, int(record.id)))
 
 
 class Store:

@@ -89,9 +89,11 @@ def read_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel]) -
         raise ValueError("a model has a predictive dimension: its predictor reads whole contacts")
     with engine.connect() as conn:
         contacts, needs, emails = _contacts(conn, crm, sorted(props))
-        row_of = {cid: i for i, cid in enumerate(contacts.ids)}
-        # Activity of a contact not stored gets row -1 (and is dropped, as the exact scoring does).
-        acts = _activities(conn, crm, sorted(types), sorted(attrs), collections.defaultdict(lambda: -1, row_of))
+        # Activity of a contact not stored gets row -1 (and is dropped, as the exact scoring does);
+        # one mapping for activity and states (a second copy would cost ~100 MB at a million contacts).
+        row_of: collections.defaultdict[str, int] = collections.defaultdict(lambda: -1)
+        row_of.update((cid, i) for i, cid in enumerate(contacts.ids))
+        acts = _activities(conn, crm, sorted(types), sorted(attrs), row_of)
         states = {m.model: _states(conn, crm, m, row_of) for m in models}
         odd = _anonymous_owners(conn, crm, contacts.ids, emails)
     return StoredPortal(contacts, acts, states, needs, odd)
@@ -334,8 +336,8 @@ def _states(conn: sa.Connection, crm: str, model: ScoringModel, row_of: t.Mappin
     decoded: dict[str, tuple[ScoringState, int, tuple[bool, ...]]] = {}
     for chunk in _chunks(conn, sql, [crm, model.model]):
         for cid, text, fingerprint, stored_stage, digest in chunk:
-            row = row_of.get(cid)
-            if row is None:
+            row = row_of.get(cid, -1)
+            if row < 0:  # not a stored contact (or only met as the owner of activity)
                 continue
             got = decoded.get(text)
             if got is None:

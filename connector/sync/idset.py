@@ -20,6 +20,9 @@ import numpy as np
 
 __all__ = ["IdSet"]
 
+#: Candidates encoded and looked up at a time by :meth:`IdSet.without`.
+_SLICE = 50_000
+
 
 class IdSet:
     """An add-only set of string ids: :meth:`add` pages of them, :meth:`without` filters a list."""
@@ -48,10 +51,15 @@ class IdSet:
         if not ids or not self._parts:
             return np.zeros(len(ids), dtype=bool)
         added = np.sort(np.concatenate(self._parts))  # the widest part's width
-        wanted = _as_bytes(ids)
-        # A sort and a binary search: numpy.isin on bytes took three times as long (4.6 against 1.4 s for 1,000,000).
-        at = np.minimum(np.searchsorted(added, wanted), len(added) - 1)
-        return np.asarray(added[at] == wanted, dtype=bool)
+        out = np.zeros(len(ids), dtype=bool)
+        # In slices, so the candidates' bytes exist for one slice at a time (the run's peak memory
+        # is reached here, at the end of a large run). A sort and a binary search: numpy.isin on
+        # bytes took three times as long (4.6 against 1.4 s for 1,000,000).
+        for i in range(0, len(ids), _SLICE):
+            wanted = _as_bytes(ids[i : i + _SLICE])
+            at = np.minimum(np.searchsorted(added, wanted), len(added) - 1)
+            out[i : i + len(wanted)] = added[at] == wanted
+        return out
 
 
 def _as_bytes(ids: t.Sequence[str]) -> np.ndarray:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
+from connector.sync import idset
 from connector.sync.idset import IdSet
 
 
@@ -30,3 +33,10 @@ def test_empty_cases() -> None:
     assert scored.without([]) == []
     assert scored.without(["1", "2", "3"]) == ["1", "3"]
     assert len(scored) == 1
+
+
+def test_without_in_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(idset, "_SLICE", 7)
+    scored = IdSet()
+    scored.add([str(i) for i in range(0, 100, 3)])
+    assert scored.without([str(i) for i in range(100)]) == [str(i) for i in range(100) if i % 3]

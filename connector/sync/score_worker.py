@@ -112,7 +112,12 @@ class ScoringWorker:
         self._process.start()
         child.close()
         self._pending: collections.deque[cf.Future[ScoredChunk]] = collections.deque()
+        #: Guards ``_pending`` and ``_closed`` only: never held while the pipe may block.
         self._lock = threading.Lock()
+        #: Keeps messages whole and in the order of ``_pending``. Not ``_lock``: a large message
+        #: (a rescore's moved rows) blocks until the worker reads it, the worker may be blocked
+        #: sending its previous answer, and the reader thread must be able to take that answer.
+        self._sending = threading.Lock()
         self._closed = False
         self._reader = threading.Thread(target=self._read, name=f"score-{crm}-results", daemon=True)
         self._reader.start()
@@ -125,14 +130,17 @@ class ScoringWorker:
 
     def _send(self, message: tuple[list[str], dt.datetime] | Materialise) -> cf.Future[ScoredChunk]:
         future: cf.Future[ScoredChunk] = cf.Future()
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the scoring worker is closed")
-            self._pending.append(future)
+        with self._sending:
+            with self._lock:
+                if self._closed:
+                    raise RuntimeError("the scoring worker is closed")
+                self._pending.append(future)
             try:
                 self._conn.send(message)
             except OSError as exc:
-                self._pending.pop()
+                with self._lock:
+                    if future in self._pending:
+                        self._pending.remove(future)
                 future.set_exception(RuntimeError(f"the scoring worker is gone: {exc}"))
         return future
 
@@ -161,8 +169,8 @@ class ScoringWorker:
             self._closed = True
             for future in self._pending:
                 future.cancel()
-            with contextlib.suppress(OSError):
-                self._conn.send(None)  # the worker ends after the chunk in hand
+        with self._sending, contextlib.suppress(OSError):
+            self._conn.send(None)  # the worker ends after the chunk in hand
         self._process.join(timeout=10)
         if self._process.is_alive():
             self._process.terminate()  # it only reads: ending it anywhere loses nothing

@@ -170,3 +170,41 @@ def test_columnar_full_rescore_writes_what_the_exact_rescore_writes(tmp_path: pa
             assert made[0].unchanged >= 170
     for engine in engines.values():
         engine.dispose()
+
+
+def test_rescore_jobs_larger_than_the_pipe_pass_both_ways(tmp_path: pathlib.Path) -> None:
+    """Several jobs of several MB in flight at once, and their answers: every future resolves.
+
+    A smoke test of large messages both ways. The deadlock it guards against (the run held the
+    futures' lock while blocked sending a job, the worker was blocked sending its previous answer,
+    the thread reading answers waited for that lock) depends on timing: seen once in a
+    1,000,000-contact rescore, not reproduced here deterministically.
+    """
+    from connector.sync.scorers import ChunkOptions, ScorerSet, scoring_context
+    from connector.sync.score_worker import ScoringWorker
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    config = _config(tmp_path, url)
+    crm = _portal(11, 150)
+    clock = MovableClock(T0 + dt.timedelta(days=1))
+    engine = open_database(url)
+    run_sync(config, "main", clock=clock, adapter_factory=lambda c, g: FakeAdapter(crm, g, page_size=50, max_batch_size=50), engine=engine)
+    entry = config.crms[0]
+    options = ChunkOptions(entry.reasons_limit, 50, scoring_context(entry.reasons_limit, entry.write_policy))
+    scorers = ScorerSet.load(entry.models)
+    rescore = pipeline.full_rescore(engine, "main", scorers, options, clock.now + dt.timedelta(days=40))
+    assert rescore is not None
+    jobs = list(rescore.jobs())
+    assert jobs and sum(len(j.ids) for j in jobs) > 50
+    worker = ScoringWorker(url, "main", [str(m) for m in entry.models], options)
+    try:
+        futures = []
+        for k in range(6):
+            job = jobs[k % len(jobs)]
+            padding = {(f"x{i}", "pad"): "f" * 32 for i in range(60_000)}  # ~5 MB more to send; never read
+            futures.append(worker.materialise(dc.replace(job, prints={**job.prints, **padding})))
+        chunks = [f.result(timeout=120) for f in futures]
+    finally:
+        worker.close()
+        engine.dispose()
+    assert all(len(c.desired) == len(jobs[k % len(jobs)].ids) for k, c in enumerate(chunks))

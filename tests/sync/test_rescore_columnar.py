@@ -180,8 +180,8 @@ def test_rescore_jobs_larger_than_the_pipe_pass_both_ways(tmp_path: pathlib.Path
     the thread reading answers waited for that lock) depends on timing: seen once in a
     1,000,000-contact rescore, not reproduced here deterministically.
     """
-    from connector.sync.scorers import ChunkOptions, ScorerSet, scoring_context
     from connector.sync.score_worker import ScoringWorker
+    from connector.sync.scorers import ChunkOptions, ScorerSet, scoring_context
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
     config = _config(tmp_path, url)

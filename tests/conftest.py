@@ -7,6 +7,7 @@ parallel runs and earlier runs never see each other's rows.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import typing as t
@@ -19,7 +20,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 SHARED = next((d / "shared" for d in (REPO.parent, REPO.parent.parent) if (d / "shared").is_dir()), REPO.parent / "shared")
 
 
-def _postgres_url() -> str | None:
+def postgres_url() -> str | None:
     return os.environ.get("TEST_DATABASE_URL") or None
 
 
@@ -29,9 +30,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> t.It
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'state.db'}"
         return
-    url = _postgres_url()
+    url = postgres_url()
     if not url:
         pytest.skip("PostgreSQL state-store tests skipped: set TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test); .ci/run sets it")
+    with postgres_schema(url) as scoped:
+        yield scoped
+
+
+@contextlib.contextmanager
+def postgres_schema(url: str) -> t.Iterator[str]:
+    """A new schema on the PostgreSQL server at ``url``, dropped after: the URL whose connections use it."""
     import sqlalchemy as sa
 
     schema = f"t_{uuid.uuid4().hex[:12]}"

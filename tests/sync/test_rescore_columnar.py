@@ -17,10 +17,8 @@ import dataclasses as dc
 import datetime as dt
 import pathlib
 import random
-import re
 import shutil
 import typing as t
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -33,6 +31,7 @@ from connector.sync.config import write_config as write_connector_yaml
 from connector.sync.db import open_database
 from connector.sync.pipeline import run_sync
 from connector.sync.tables import outbox, scores, stage_history
+from tests.conftest import postgres_schema, postgres_url
 from tests.fakecrm import FakeAdapter, FakeCRM
 from tests.sync.conftest import DATA, T0, MovableClock
 
@@ -98,16 +97,8 @@ def two_stores(tmp_path: pathlib.Path, database_url: str) -> t.Iterator[tuple[st
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'columnar.db'}", f"sqlite:///{tmp_path / 'exact.db'}"
         return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(database_url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield database_url, re.sub(r"search_path%3D\w+", f"search_path%3D{schema}", database_url)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(t.cast(str, postgres_url())) as other:
+        yield database_url, other
 
 
 def test_columnar_full_rescore_writes_what_the_exact_rescore_writes(tmp_path: pathlib.Path, two_stores: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -488,7 +488,6 @@ class _Run:
         Contacts already scored from their pulled page in this run are skipped. ``on_chunk`` is
         told after each commit (it wakes the pusher).
         """
-        names = [m.model for m in self.scorers.models]
         columnar = full_rescore(self.store.engine, self.crm.name, self.scorers, self.chunk_options, as_of, skip=self.scored_ids) if full else None
         if columnar is not None:  # the full rescore, column-wise (connector.sync.rescore)
             self.decide_worker(len(columnar.portal.contacts.ids))
@@ -503,7 +502,7 @@ class _Run:
             self.progress.advance("score", columnar.unchanged)
             ids = [] if self.stopped() else self.scored_ids.without(columnar.exact)
         else:
-            ids = self.scored_ids.without(self.store.ids_to_score(as_of, names, full=full))
+            ids = self.scored_ids.without(self.store.ids_to_score(as_of, [m.model for m in self.scorers.models], full=full))
         size = self.config.batch.score_chunk
         for i in range(0, len(ids), size):
             self.score_chunk(ids[i : i + size], as_of=as_of, on_chunk=on_chunk)

@@ -380,9 +380,9 @@ def _score_model(
     mine_flat = [a for c in data.contacts for a in mine.get(c.id, ())]
     if use_batch:
         try:
-            results, cols = batch.score_with_columns(data.contacts, flat, mine_flat, as_of, previous)
+            cols = batch.columns_of(data.contacts, flat, mine_flat, as_of, previous)
             _fingerprint(cols, salt, model, adjusted, prints)
-            return results
+            return batch.results(cols, mine_flat, previous, as_of)
         except Exception as exc:  # noqa: BLE001 - the per-contact scorer takes over and names the culprit
             out.warnings.append(f"batch scoring failed under model {model.model} ({type(exc).__name__}: {exc}); scored contact by contact")
     scored = []

@@ -170,8 +170,8 @@ def test_batch_scorer_path_writes_what_the_per_contact_path_writes(tmp_path, fak
     batched = load_config(batch_cfg)
     run_sync(per_contact, "main", clock=clock, adapter_factory=factory)
     calls = []
-    original = BatchScorer.score_with_columns
-    monkeypatch.setattr(BatchScorer, "score_with_columns", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    original = BatchScorer.results
+    monkeypatch.setattr(BatchScorer, "results", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
     run_sync(batched, "main", clock=clock, adapter_factory=lambda c, g: FakeAdapter(twin, g))
     assert calls  # the pulled page went through the batch scorer
     assert twin.fields == fake_crm.fields

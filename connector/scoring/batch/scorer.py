@@ -168,20 +168,8 @@ class BatchScorer:
         the first activity of each id per contact counts); ``previous`` maps a contact id to its
         last :class:`ScoringState` (absent: first scoring). Contact ids must be unique.
         """
-        return self.score_with_columns(contacts, activities, adjustments, as_of, previous)[0]
-
-    def score_with_columns(
-        self,
-        contacts: t.Sequence[Contact],
-        activities: t.Iterable[Activity],
-        adjustments: t.Iterable[Adjustment],
-        as_of: dt.datetime,
-        previous: t.Mapping[str, ScoringState] | None = None,
-    ) -> tuple[list[ScoreResult], ResultColumns]:
-        """:meth:`score`, and the result columns the results were made from (for their fingerprints)."""
         adjs = list(adjustments)
-        result = self.columns_of(contacts, activities, adjs, as_of, previous)
-        return self.results(result, adjs, previous or {}, as_of), result
+        return self.results(self.columns_of(contacts, activities, adjs, as_of, previous), adjs, previous or {}, as_of)
 
     def columns_of(
         self,
@@ -191,7 +179,7 @@ class BatchScorer:
         as_of: dt.datetime,
         previous: t.Mapping[str, ScoringState] | None = None,
     ) -> ResultColumns:
-        """The result columns of records (what :meth:`score` materialises), without the results."""
+        """The result columns of records (what :meth:`score` materialises, and what fingerprints digest)."""
         contacts = list(contacts)
         kept = _kept(contacts, activities)
         rows = {c.id: i for i, c in enumerate(contacts)}

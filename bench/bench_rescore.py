@@ -167,6 +167,16 @@ def run_once(database_url: str, folder: str, full: bool, as_of: dt.datetime) -> 
     }
 
 
+def copy_sqlite(source: pathlib.Path, target: pathlib.Path) -> None:
+    """Copy an SQLite database that no connection holds open, with its write-ahead log if one was left."""
+    for suffix in ("-wal", "-shm"):
+        pathlib.Path(f"{target}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(source, target)
+    wal = pathlib.Path(f"{source}-wal")
+    if wal.exists():
+        shutil.copyfile(wal, f"{target}-wal")
+
+
 def main(argv: t.Sequence[str] | None = None) -> int:
     """Load a portal, run the first scoring and the daily full rescore, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -178,27 +188,41 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         "--portal", metavar="SQLITE_FILE", type=pathlib.Path,
         help="SQLite only: keep the loaded (unscored) portal in this file, or start from a copy of it if it exists (loading a million contacts into SQLite takes minutes)",
     )  # fmt: skip
+    parser.add_argument(
+        "--scored", metavar="SQLITE_FILE", type=pathlib.Path,
+        help="SQLite only: keep the portal as the first scoring left it in this file, or, if it exists, start from a copy of it "
+        "and run only the daily rescore (to compare two versions of the code on the same state; the first scoring of a million contacts takes half an hour)",
+    )  # fmt: skip
+    parser.add_argument("--day", type=int, default=1, help="the daily rescore runs this many days after the first scoring (default 1; a --scored portal already rescored on day 1 is rescored on day 2)")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="bench-rescore-") as tmp, state_database(args.database, pathlib.Path(tmp)) as url:
         store = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         print(f"portal: {args.contacts:,} contacts, {args.activities:,} activities, state store {store}; load average {os.getloadavg()[0]:.2f}", flush=True)
         target = pathlib.Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
-        if args.portal is not None and target is None:
-            raise SystemExit("--portal keeps an SQLite portal; leave it out with a PostgreSQL --database")
-        if args.portal is not None and args.portal.exists():
-            shutil.copyfile(args.portal, t.cast(pathlib.Path, target))
+        if (args.portal is not None or args.scored is not None) and target is None:
+            raise SystemExit("--portal and --scored keep an SQLite portal; leave them out with a PostgreSQL --database")
+        reuse = args.scored is not None and args.scored.exists()
+        if reuse:
+            copy_sqlite(t.cast(pathlib.Path, args.scored), t.cast(pathlib.Path, target))
+            print(f"loaded: a copy of {args.scored} (scored already)", flush=True)
+        elif args.portal is not None and args.portal.exists():
+            copy_sqlite(args.portal, t.cast(pathlib.Path, target))
             print(f"loaded: a copy of {args.portal}", flush=True)
         else:
             steps = in_process(load_portal, url, args.contacts, args.activities, args.seed)
             print(f"loaded: generated in {steps['generate']:.1f} s, written in {steps['load']:.1f} s (bulk path), analyzed in {steps['analyze']:.1f} s", flush=True)
             if args.portal is not None:
-                shutil.copyfile(t.cast(pathlib.Path, target), args.portal)
+                copy_sqlite(t.cast(pathlib.Path, target), args.portal)
         table = []
-        for name, full, as_of in (("first scoring (every contact new)", False, AS_OF), ("daily full rescore (one day later)", True, AS_OF + dt.timedelta(days=1))):
+        later = f"{args.day} day{'s' if args.day != 1 else ''} later"
+        runs = [("first scoring (every contact new)", False, AS_OF), (f"daily full rescore ({later})", True, AS_OF + dt.timedelta(days=args.day))]
+        for name, full, as_of in runs[1:] if reuse else runs:
             out = in_process(run_once, url, tmp, full, as_of)
             table.append((name, out))
             print(f"{name}: {out['wall']:.1f} s, status {out['status']}{' (' + str(out['error']) + ')' if out['error'] else ''}", flush=True)
+            if not full and args.scored is not None and not reuse:
+                copy_sqlite(t.cast(pathlib.Path, target), args.scored)
     print()
     print(f"| run ({args.contacts:,} contacts, {args.activities:,} activities, {store}) | wall s | CPU s run + worker | scored | changed | DB rows written | peak RSS run / worker | load |")
     print("|---|---|---|---|---|---|---|---|")

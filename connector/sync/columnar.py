@@ -41,6 +41,9 @@ __all__ = ["StoredPortal", "activity_types", "fetch_all", "model_fields", "read_
 
 #: Rows fetched from the driver at a time (each chunk becomes columns before the next is read).
 FETCH = 50_000
+#: Stored fingerprints and digests (32 hex digits) as fixed-width bytes: 32 bytes a contact and model
+#: instead of an 81-byte string object each (a million contacts, two models, both: 320 MB less).
+HASH = np.dtype("S32")
 _CURSORS = itertools.count()
 
 
@@ -49,12 +52,13 @@ class ModelStates:
     """One model's stored scores, aligned with the portal's contact rows."""
 
     previous: PreviousColumns
-    #: per contact row: the stored fingerprint (``None``: no score row, or none stored)
-    fingerprint: list[str | None]
-    #: per contact row: the stored state (``None``: no score row), stage column and digest
+    #: per contact row: the stored fingerprint, ASCII in :data:`HASH` (``b""``: no score row, or none stored)
+    fingerprint: np.ndarray
+    #: per contact row: the stored state (``None``: no score row) and stage column
     records: list[ScoringState | None]
     stage: list[str | None]
-    digest: list[str | None]
+    #: per contact row: the stored digest, as :attr:`fingerprint`
+    digest: np.ndarray
 
 
 @dc.dataclass
@@ -93,7 +97,7 @@ def read_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel]) -
         # one mapping for activity and states (a second copy would cost ~100 MB at a million contacts).
         row_of: collections.defaultdict[str, int] = collections.defaultdict(lambda: -1)
         row_of.update((cid, i) for i, cid in enumerate(contacts.ids))
-        acts = _activities(conn, crm, sorted(types), sorted(attrs), row_of)
+        acts = _activities(conn, crm, sorted(types), sorted(attrs), row_of, contacts.ids)
         states = {m.model: _states(conn, crm, m, row_of) for m in models}
         odd = _anonymous_owners(conn, crm, contacts.ids, emails)
     return StoredPortal(contacts, acts, states, needs, odd)
@@ -170,37 +174,43 @@ def _contacts(conn: sa.Connection, crm: str, props: list[str]) -> tuple[ContactC
     ids: list[str] = []
     emails: list[str | None] = []
     needs: list[bool] = []
-    texts: list[list[str | None]] = [[] for _ in props]
+    # Each chunk's texts become codes at once: a million contacts' JSON texts, one string object per
+    # property and contact, were the largest part of the read's memory when kept to the end.
+    coders = [_Coder() for _ in props]
+    codes: list[list[np.ndarray]] = [[] for _ in props]
     for chunk in _chunks(conn, sql, [*args, crm]):
         columns = list(zip(*chunk, strict=True))
         ids += columns[0]
         emails += columns[1]
         needs += [bool(x) for x in columns[2]]
-        for k in range(len(props)):
-            texts[k] += columns[3 + k]
+        for k, coder in enumerate(coders):
+            codes[k].append(coder.codes(columns[3 + k]))
     properties: dict[str, Categorical] = {}
-    for name, column in zip(props, texts, strict=True):
-        properties[name] = _with_email(column, emails) if name == "email" else _coded(column)
+    for name, coder, parts in zip(props, coders, codes, strict=True):
+        column = Categorical(_concat(parts, np.int32), coder.builder.values)
+        properties[name] = _with_email(column, emails) if name == "email" else column
     return ContactColumns(ids=ids, properties=properties), np.array(needs, dtype=bool), emails
 
 
-def _coded(texts: t.Sequence[str | None]) -> Categorical:
-    """A categorical column from JSON texts (``None``: no such key), each distinct text decoded once."""
-    builder = CategoricalBuilder()
-    by_text: dict[str | None, int] = {None: -1}
+class _Coder:
+    """Codes of a property's JSON texts (``None``: no such key), each distinct text decoded once."""
 
-    def code(text: str | None) -> int:
-        found = by_text.get(text)
+    def __init__(self) -> None:
+        self.builder = CategoricalBuilder()
+        self._by_text: dict[str | None, int] = {None: -1}
+
+    def codes(self, texts: t.Sequence[str | None]) -> np.ndarray:
+        return np.fromiter(map(self._code, texts), dtype=np.int32, count=len(texts))
+
+    def _code(self, text: str | None) -> int:
+        found = self._by_text.get(text)
         if found is None:
-            found = by_text[text] = builder.code(_loads(t.cast(str, text)))
+            found = self._by_text[text] = self.builder.code(_loads(t.cast(str, text)))
         return found
 
-    return Categorical(np.fromiter(map(code, texts), dtype=np.int32, count=len(texts)), builder.values)
 
-
-def _with_email(texts: t.Sequence[str | None], emails: t.Sequence[str | None]) -> Categorical:
+def _with_email(column: Categorical, emails: t.Sequence[str | None]) -> Categorical:
     """The ``email`` property as conditions see it: blank or absent, the contact's own e-mail stands in."""
-    column = _coded(texts)
     blank = [i for i, v in enumerate(column.values) if v is None or v == ""]
     rows = np.flatnonzero(np.isin(column.codes, [-1, *blank]))
     if not len(rows):
@@ -222,38 +232,41 @@ def _loads(text: str) -> t.Any:
     return json.loads(text)
 
 
-def _activities(conn: sa.Connection, crm: str, types: list[str], attrs: list[str], row_of: collections.defaultdict[str, int]) -> ActivityColumns:
-    """The contact-owned activity of ``types``, as columns sorted by contact row (one table scan)."""
+def _activities(conn: sa.Connection, crm: str, types: list[str], attrs: list[str], row_of: collections.defaultdict[str, int], ids: t.Sequence[str]) -> ActivityColumns:
+    """The contact-owned activity of ``types``, as columns sorted by contact row (one table scan).
+
+    ``ids``: the contact ids by row (the inverse of ``row_of``).
+    """
     p = _param(conn)
     if conn.dialect.name == "sqlite":
-        sql = "SELECT contact_id, id, type, occurred_at, attributes FROM activities NOT INDEXED"
+        sql = "SELECT contact_id, type, occurred_at, attributes FROM activities NOT INDEXED"
     else:
-        # EXTRACT(EPOCH ...) is exact from PostgreSQL 14 on: microseconds without a datetime per row.
-        exact = (conn.dialect.server_version_info or (0,)) >= (14,)
-        instant = "(extract(epoch from occurred_at) * 1000000)::bigint" if exact else "occurred_at"
-        sql = f"SELECT contact_id, id, type, {instant}, attributes::text FROM activities"  # noqa: S608 - placeholders and fixed expressions only
+        sql = f"SELECT contact_id, type, {_instant(conn)}, attributes::text FROM activities"  # noqa: S608 - placeholders and fixed expressions only
     sql += f" WHERE crm = {p} AND contact_id IS NOT NULL AND type IN ({', '.join([p] * len(types))})"
-    kinds = CategoricalBuilder()
+    kinds: dict[str, int] = {}  # type -> its code (types are text: their own keys)
     texts: dict[str | None, int] = {}
-    parts: dict[str, list[np.ndarray]] = {"contact": [], "type": [], "occurred": [], "text": [], "id_end": []}
-    ids: list[str] = []
+    parts: dict[str, list[np.ndarray]] = {"contact": [], "type": [], "occurred": [], "text": []}
     if types:
         for chunk in _chunks(conn, sql, [crm, *types]):
-            cids, aids, kind, when, attribute_texts = zip(*chunk, strict=True)
+            cids, kind, when, attribute_texts = zip(*chunk, strict=True)
             parts["contact"].append(np.fromiter(map(row_of.__getitem__, cids), dtype=np.int32, count=len(chunk)))
-            parts["type"].append(np.fromiter(map(kinds.code, kind), dtype=np.int32, count=len(chunk)))
+            parts["type"].append(np.fromiter((kinds.setdefault(x, len(kinds)) for x in kind), dtype=np.int32, count=len(chunk)))
             parts["occurred"].append(_micros(when))
             setdefault = texts.setdefault
             parts["text"].append(np.fromiter((setdefault(x, len(texts)) for x in attribute_texts), dtype=np.int32, count=len(chunk)))
-            parts["id_end"].append(np.cumsum(np.fromiter(map(len, aids), dtype=np.int64, count=len(chunk))))
-            ids.append("".join(aids))
     contact = _concat(parts["contact"], np.int32)
-    keep = np.flatnonzero(contact >= 0)  # activity of a contact not stored: dropped, as the exact scoring does
-    by_contact = keep[np.argsort(contact[keep], kind="stable")]
+    if (contact >= 0).all():
+        by_contact = np.argsort(contact, kind="stable")
+    else:  # activity of a contact not stored: dropped, as the exact scoring does
+        keep = np.flatnonzero(contact >= 0)
+        by_contact = keep[np.argsort(contact[keep], kind="stable")]
+        del keep
     occurred = _concat(parts["occurred"], np.int64)[by_contact]
     text_codes = _concat(parts["text"], np.int32)[by_contact]
+    type_codes = _concat(parts["type"], np.int32)[by_contact]
     contact = contact[by_contact]
-    order = _tie_order(contact, occurred, by_contact, ids, parts["id_end"])
+    del by_contact, parts
+    order = _tie_order(conn, crm, contact, occurred, type_codes, text_codes, (ids, kinds, texts, types))
     decoded = [json.loads(x) or {} if x is not None else {} for x in texts]
     attributes: dict[str, Categorical] = {}
     for name in attrs:
@@ -261,7 +274,13 @@ def _activities(conn: sa.Connection, crm: str, types: list[str], attrs: list[str
         table = np.array([builder.code(d[name]) if name in d else -1 for d in decoded] or [-1], dtype=np.int32)
         if builder.values:
             attributes[name] = Categorical(table[text_codes], builder.values)
-    return ActivityColumns(contact=contact, type=Categorical(_concat(parts["type"], np.int32)[by_contact], kinds.values), occurred=occurred, order=order, attributes=attributes)
+    return ActivityColumns(contact=contact, type=Categorical(type_codes, list(kinds)), occurred=occurred, order=order, attributes=attributes)
+
+
+def _instant(conn: sa.Connection) -> str:
+    """PostgreSQL: ``occurred_at`` as integer microseconds, exact from PostgreSQL 14 on (no datetime per row)."""
+    exact = (conn.dialect.server_version_info or (0,)) >= (14,)
+    return "(extract(epoch from occurred_at) * 1000000)::bigint" if exact else "occurred_at"
 
 
 def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
@@ -280,13 +299,24 @@ def _micros(values: t.Sequence[t.Any]) -> np.ndarray:
         return np.fromiter((to_micros(v if isinstance(v, dt.datetime) else dt.datetime.fromisoformat(v)) for v in values), dtype=np.int64, count=len(values))
 
 
-def _tie_order(contact: np.ndarray, occurred: np.ndarray, source: np.ndarray, ids: list[str], ends: list[np.ndarray]) -> np.ndarray:
+def _tie_order(
+    conn: sa.Connection,
+    crm: str,
+    contact: np.ndarray,
+    occurred: np.ndarray,
+    type_codes: np.ndarray,
+    text_codes: np.ndarray,
+    codes: tuple[t.Sequence[str], dict[str, int], dict[str | None, int], list[str]],
+) -> np.ndarray:
     """``ActivityColumns.order`` for activity sorted by contact: ranks that follow the ids where it matters.
 
     The scorer compares orders only between activities of one contact at one instant (newest
     first, then the lowest id), so any distinct ranks do, except inside such ties: there the
-    ranks are handed out again in id order. ``source`` maps each row to its row in the read
-    order, where ``ids`` (one string per chunk) and ``ends`` (each id's end in it) find its id.
+    ranks are handed out again in id order. Ties are rare, so the scan reads no ids (ten million
+    id strings were 170 MB and seconds of the read); the tied contacts' activity is read again
+    with ids, and each id finds its row by type and attributes -- rows alike in both are alike to
+    the scorer, so which of them gets which rank changes nothing. A row no fetched id matches (the
+    activity changed between the two reads) keeps its place after the matched ones.
     """
     n = len(contact)
     order = np.arange(n, dtype=np.int64)
@@ -296,26 +326,40 @@ def _tie_order(contact: np.ndarray, occurred: np.ndarray, source: np.ndarray, id
     same = (contact[by_instant][1:] == contact[by_instant][:-1]) & (occurred[by_instant][1:] == occurred[by_instant][:-1])
     if not same.any():
         return order
-    chunk_sizes = np.array([len(e) for e in ends], dtype=np.int64)
-    chunk_starts = np.concatenate([[0], np.cumsum(chunk_sizes)])
-    all_ends = np.concatenate(ends)
-
-    def id_of(row: int) -> str:
-        at = int(source[row])
-        k = int(np.searchsorted(chunk_starts, at, side="right")) - 1
-        end = int(all_ends[at])
-        start = int(all_ends[at - 1]) if at > chunk_starts[k] else 0
-        return ids[k][start:end]
-
-    # Tie groups: runs of equal (contact, instant) in by_instant.
     starts = np.flatnonzero(np.concatenate([[True], ~same]))
     stops = np.concatenate([starts[1:], [n]])
-    for lo, hi in zip(starts.tolist(), stops.tolist(), strict=True):
-        if hi - lo < 2:
-            continue
-        rows = by_instant[lo:hi]
-        ranks = np.sort(order[rows])
-        order[sorted(rows.tolist(), key=id_of)] = ranks
+    big = (stops - starts) >= 2
+    groups = list(zip(starts[big].tolist(), stops[big].tolist(), strict=True))
+    ids, kinds, texts, types = codes
+    # (contact row, instant) -> [(activity id, type code, text code)] of the tied instants
+    tied: dict[tuple[int, int], list[tuple[str, int, int]]] = {(int(contact[by_instant[lo]]), int(occurred[by_instant[lo]])): [] for lo, _ in groups}
+    rows_of = {ids[r]: r for r in {r for r, _ in tied}}
+    p = _param(conn)
+    instant = "occurred_at" if conn.dialect.name == "sqlite" else _instant(conn)
+    wanted = sorted(rows_of)
+    for i in range(0, len(wanted), 500):
+        part = wanted[i : i + 500]
+        sql = (
+            f"SELECT contact_id, id, type, {instant}, attributes{'' if conn.dialect.name == 'sqlite' else '::text'} FROM activities"  # noqa: S608 - placeholders and fixed expressions only
+            f" WHERE crm = {p} AND contact_id IN ({', '.join([p] * len(part))}) AND type IN ({', '.join([p] * len(types))})"
+        )
+        for chunk in _chunks(conn, sql, [crm, *part, *types]):
+            at = _micros([r[3] for r in chunk]).tolist()
+            for (cid, aid, kind, _, text), when in zip(chunk, at, strict=True):
+                found = tied.get((rows_of[cid], when))
+                if found is not None:
+                    found.append((aid, kinds.get(kind, -1), texts.get(text, -1)))
+    for lo, hi in groups:
+        rows = by_instant[lo:hi].tolist()
+        ranks = np.sort(order[rows]).tolist()
+        left = list(rows)
+        placed: list[int] = []
+        for _, kind, text in sorted(tied[(int(contact[rows[0]]), int(occurred[rows[0]]))]):
+            match = next((r for r in left if type_codes[r] == kind and text_codes[r] == text), None)
+            if match is not None:
+                left.remove(match)
+                placed.append(match)
+        order[placed + left] = ranks
     return order
 
 
@@ -329,14 +373,16 @@ def _states(conn: sa.Connection, crm: str, model: ScoringModel, row_of: t.Mappin
     stage: list[str | None] = [None] * n
     entered = np.full(n, NO_TIME, dtype=np.int64)
     armed = {k: np.ones(n, dtype=bool) for k in triggers}
-    prints: list[str | None] = [None] * n
+    prints = np.zeros(n, dtype=HASH)
     records: list[ScoringState | None] = [None] * n
     stage_column: list[str | None] = [None] * n
-    digests: list[str | None] = [None] * n
+    digests = np.zeros(n, dtype=HASH)
     decoded: dict[str, tuple[ScoringState, int, tuple[bool, ...]]] = {}
     for chunk in _chunks(conn, sql, [crm, model.model]):
-        for cid, text, fingerprint, stored_stage, digest in chunk:
+        rows: list[int] = []
+        for cid, text, _, stored_stage, _ in chunk:
             row = row_of.get(cid, -1)
+            rows.append(row)
             if row < 0:  # not a stored contact (or only met as the owner of activity)
                 continue
             got = decoded.get(text)
@@ -348,8 +394,17 @@ def _states(conn: sa.Connection, crm: str, model: ScoringModel, row_of: t.Mappin
             for k, flag in zip(triggers, got[2], strict=True):
                 if not flag:
                     armed[k][row] = False
-            prints[row], stage_column[row], digests[row] = fingerprint, stored_stage, digest
+            stage_column[row] = stored_stage
+        where = np.array(rows, dtype=np.int64)
+        keep = where >= 0
+        for column, target in ((2, prints), (4, digests)):
+            target[where[keep]] = _hashes([r[column] for r in chunk])[keep]
     return ModelStates(PreviousColumns(stage, entered, armed), prints, records, stage_column, digests)
+
+
+def _hashes(values: list[str | None]) -> np.ndarray:
+    """Stored digests as :data:`HASH` bytes; absent or not 32 ASCII characters: ``b""`` (never equal to a new one)."""
+    return np.array([v if v is not None and len(v) == 32 and v.isascii() else "" for v in values], dtype=HASH)
 
 
 def _anonymous_owners(conn: sa.Connection, crm: str, ids: t.Sequence[str], emails: t.Sequence[str | None]) -> set[str]:

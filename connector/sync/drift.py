@@ -16,6 +16,7 @@ import typing as t
 import numpy as np
 import sqlalchemy as sa
 
+from connector.sync.columnar import fetch_all
 from connector.sync.reportdata import histogram
 from connector.sync.store import upsert
 from connector.sync.tables import score_snapshots, scores
@@ -37,11 +38,9 @@ def record_week(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel], n
     rows = []
     with engine.connect() as conn:
         for model in models:
-            values = np.array(
-                [s for (s,) in conn.execute(sa.select(scores.c.score).where(scores.c.crm == crm, scores.c.model == model.model, scores.c.excluded.is_(None)))],
-                dtype=float,
-            )
-            hist = histogram(values.tolist(), model.total.floor, model.total.ceiling)
+            query = sa.select(scores.c.score).where(scores.c.crm == crm, scores.c.model == model.model, scores.c.excluded.is_(None))
+            values = np.array([s for (s,) in fetch_all(conn, query)], dtype=float)
+            hist = histogram(values, model.total.floor, model.total.ceiling)
             p10, p50, p90 = (float(x) for x in np.percentile(values, [10, 50, 90])) if values.size else (None, None, None)
             rows.append(
                 {

@@ -65,7 +65,7 @@ from connector.sync.prefetch import Prefetch
 from connector.sync.progress import NullProgress, Progress
 from connector.sync.push import PushCounts, Pusher
 from connector.sync.ratelimit import RateLimiter
-from connector.sync.rescore import full_rescore
+from connector.sync.rescore import RescoreEnd
 from connector.sync.score_worker import InProcess, Scoring, ScoringWorker, worker_blocker
 from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet, scoring_context
 from connector.sync.store import Store
@@ -424,7 +424,7 @@ class _Run:
             now = utc(self.clock())
             if stream == "contacts":
                 changed = self.store.save_contacts(t.cast(list[Contact], page.records), now)
-                self.store.statistics.stored(len(changed))
+                self.store.statistics.stored(len(changed), "contacts")
                 if page.gone:
                     # Deleted, merged or converted in the CRM: their history moves to the successor.
                     self.summary.retired += self.store.retire_contacts(page.gone)
@@ -432,7 +432,7 @@ class _Run:
                 if changed and on_page is not None:
                     on_page(changed)
             elif stream == "activities":
-                self.store.statistics.stored(self.store.save_activities(t.cast(list[Activity], page.records), now))
+                self.store.statistics.stored(self.store.save_activities(t.cast(list[Activity], page.records), now), "activities")
                 self.summary.pulled_activities += len(page.records)
             else:
                 save_outcomes(self.store.engine, self.crm.name, t.cast(list[Outcome], page.records), now)
@@ -488,20 +488,10 @@ class _Run:
         Contacts already scored from their pulled page in this run are skipped. ``on_chunk`` is
         told after each commit (it wakes the pusher).
         """
-        columnar = full_rescore(self.store.engine, self.crm.name, self.scorers, self.chunk_options, as_of, skip=self.scored_ids) if full else None
-        if columnar is not None:  # the full rescore, column-wise (connector.sync.rescore)
-            self.decide_worker(len(columnar.portal.contacts.ids))
-            for job in columnar.jobs():
-                assert self.scoring is not None
-                self.scoring_ahead.append(self.scoring.materialise(job))
-                self.scored_ids.add(job.ids)
-                self.commit_scored(on_chunk=on_chunk, ahead=SCORING_AHEAD)
-                if self.stopped():
-                    break
-            self.summary.scored += columnar.unchanged
-            self.progress.advance("score", columnar.unchanged)
-            ids = [] if self.stopped() else self.scored_ids.without(columnar.exact)
-        else:
+        ids: list[str] | None = None
+        if full:  # the full rescore, column-wise (connector.sync.rescore), by whoever scores
+            ids = self.rescore(as_of=as_of, on_chunk=on_chunk)
+        if ids is None:
             ids = self.scored_ids.without(self.store.ids_to_score(as_of, [m.model for m in self.scorers.models], full=full))
         size = self.config.batch.score_chunk
         for i in range(0, len(ids), size):
@@ -511,6 +501,43 @@ class _Run:
         self.commit_scored(on_chunk=on_chunk, ahead=0)
         self.progress.finish("score")
         return not self.stopped()
+
+    def rescore(self, *, as_of: dt.datetime, on_chunk: t.Callable[[], None]) -> list[str] | None:
+        """Rescore everyone column-wise, committing the moved contacts' chunks in order as they come.
+
+        The scoring (a worker on a large portal) reads the portal and hands back chunks; up to
+        :data:`SCORING_AHEAD` requests are in flight so it scores on while this process commits.
+        Returns the contacts left for the exact scoring, or ``None`` when the portal could not be
+        read column-wise (everyone is then scored the exact way).
+        """
+        assert self.scoring is not None
+        self.decide_worker(self.store.count_contacts())
+        started = self.scoring.start_rescore(as_of, self.scored_ids)
+        # Requests left in flight at the end are answered with the end again (or, when stopped, with
+        # chunks nobody commits: those contacts keep their old scores); answers come in order, so
+        # later requests to the scoring are not confused by them.
+        ahead: collections.deque[cf.Future[ScoredChunk | RescoreEnd]] = collections.deque()
+        end: RescoreEnd | None = None
+        while end is None and not self.stopped():
+            while len(ahead) <= SCORING_AHEAD:
+                ahead.append(self.scoring.next_rescored())
+            try:
+                got = ahead.popleft().result()
+            except Exception:
+                started.result()  # the portal could not be read: that error, not its consequence
+                raise
+            if isinstance(got, RescoreEnd):
+                end = got
+                break
+            self.scored_ids.add(got.ids)
+            self._commit(got)
+            on_chunk()
+            self.renew()
+        if end is None:
+            return []
+        self.summary.scored += end.unchanged
+        self.progress.advance("score", end.unchanged)
+        return self.scored_ids.without(end.exact) if end.columnar else None
 
     def score_chunk(self, chunk: t.Sequence[str], *, as_of: dt.datetime, on_chunk: t.Callable[[], None]) -> None:
         """Hand ``chunk`` to the scoring; commit what is scored, keeping at most :data:`SCORING_AHEAD` chunks ahead."""
@@ -552,13 +579,14 @@ class _Run:
             self.store.save_scores(conn, chunk.scores)
             self.store.add_stage_changes(conn, chunk.moves)
             record_firings(conn, self.crm.name, chunk.firings)
-            self.summary.changed += stage_changes(
-                conn, self.crm.name, chunk.desired, chunk.as_of, self.summary.run_id, companions=companions, policy=self.crm.write_policy
-            )
+            changed = stage_changes(conn, self.crm.name, chunk.desired, chunk.as_of, self.summary.run_id, companions=companions, policy=self.crm.write_policy)
             self.store.clear_needs_score(conn, chunk.ids)
             for cid, reason, raw in chunk.failed:
                 self.store.add_quarantine("scoring", cid, reason, raw, now, self.summary.run_id, conn=conn)
-        self.store.statistics.stored(len(chunk.scores) + len(chunk.moves))
+        self.summary.changed += changed
+        statistics = self.store.statistics
+        for table, rows in (("scores", len(chunk.scores)), ("stage_history", len(chunk.moves)), ("outbox", changed), ("trigger_firings", len(chunk.firings))):
+            statistics.stored(rows, table)
         self.summary.scored += len(chunk.ids) - len(chunk.failed)
         self.summary.quarantined += len(chunk.failed)
         self.progress.advance("score", len(chunk.ids))

@@ -238,6 +238,7 @@ class Pusher:
                 if r.contact_id not in landed:
                     reason, retryable = result.failed.get(r.contact_id, ("the CRM did not confirm this write", True))
                     self._fail(conn, r, reason, retryable, now)
+        self.store.statistics.stored(len(done), "written_values")  # a table that grows from nothing in a first sync
         counts.written += len(done)
 
     def _sent(self, sent: dt.datetime) -> None:

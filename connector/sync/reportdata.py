@@ -31,6 +31,7 @@ import itertools
 import statistics
 import typing as t
 
+import numpy as np
 import sqlalchemy as sa
 
 from connector.scoring.model import ScoringModel
@@ -165,15 +166,13 @@ class ReportData:
     health: SyncHealth
 
 
-def histogram(values: t.Sequence[float], low: float, high: float, bins: int = BINS) -> Histogram:
+def histogram(values: t.Sequence[float] | np.ndarray, low: float, high: float, bins: int = BINS) -> Histogram:
     """Counts of ``values`` in ``bins`` equal bins over [low, high]; values outside go to the end bins."""
     width = (high - low) / bins if high > low else 1.0
     edges = [low + i * width for i in range(bins + 1)]
-    counts = [0] * bins
-    for v in values:
-        i = int((v - low) // width) if width else 0
-        counts[min(max(i, 0), bins - 1)] += 1
-    return Histogram(edges, counts)
+    # numpy's floor_divide of floats is Python's ``//`` (a million scores: milliseconds, not a second)
+    at = np.clip(np.floor_divide(np.asarray(values, dtype=float) - low, width), 0, bins - 1).astype(np.int64)
+    return Histogram(edges, np.bincount(at, minlength=bins).tolist())
 
 
 def band_edges(model: ScoringModel, bands: int = BANDS) -> list[float]:

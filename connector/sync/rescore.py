@@ -42,13 +42,13 @@ import sqlalchemy as sa
 from connector.scoring.batch.fingerprint import fingerprints
 from connector.scoring.columns import ActivityColumns, Categorical, ContactColumns, PreviousColumns, ResultColumns
 from connector.scoring.result import ScoringState
-from connector.sync.columnar import StoredPortal, read_portal
+from connector.sync.columnar import HASH, StoredPortal, read_portal
 from connector.sync.idset import IdSet
-from connector.sync.scorers import ChunkOptions, Materialise, ScorerSet
+from connector.sync.scorers import ChunkOptions, Materialise, ScoredChunk, ScorerSet, materialise
 from connector.sync.store import ToScore
 from connector.sync.tables import adjustments, outbox
 
-__all__ = ["BATCH", "FullRescore", "full_rescore"]
+__all__ = ["BATCH", "FullRescore", "RescoreEnd", "Rescoring", "full_rescore"]
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +111,8 @@ class FullRescore:
             previous = PreviousColumns(p.stage[start:stop], p.entered[start:stop], {k: v[start:stop] for k, v in p.armed.items()})
             cols = batch.score_columns(contacts, acts, self.as_of, None, previous)
             now = fingerprints(cols, key + self.options.context)
-            moved |= np.fromiter((x != y for x, y in zip(now, stored.fingerprint[start:stop], strict=True)), dtype=bool, count=stop - start)
-            moved |= np.fromiter((d is None for d in stored.digest[start:stop]), dtype=bool, count=stop - start)  # written before schema 0011
+            moved |= np.array(now, dtype=HASH) != stored.fingerprint[start:stop]
+            moved |= stored.digest[start:stop] == b""  # written before schema 0011
             for fired in cols.fired.values():  # a firing is recorded by the exact writing of the result
                 moved |= fired
             all_cols.append(cols)
@@ -134,11 +134,53 @@ class FullRescore:
                 if record is not None:
                     mine[cid] = record
                     stored.previous_stage[key] = states.stage[start + i]
-                    stored.digest[key] = states.digest[start + i]
-                    stored.fingerprint[key] = states.fingerprint[start + i]
+                    stored.digest[key] = states.digest[start + i].decode() or None
+                    stored.fingerprint[key] = states.fingerprint[start + i].decode() or None
                 fingerprint[key] = model_prints[i]
             previous.append(mine)
         return Materialise(ids, self.as_of, [c.take(rows) for c in cols], previous, stored, fingerprint)
+
+
+@dc.dataclass(frozen=True)
+class RescoreEnd:
+    """The end of a column-wise full rescore: what is left for the exact scoring.
+
+    ``columnar``: whether the portal could be read column-wise at all (``False``: nothing was
+    written, and every contact is to be scored the exact way); ``exact``: contacts to score the
+    exact way (sorted); ``unchanged``: contacts found unchanged (scored, nothing to write).
+    """
+
+    columnar: bool
+    exact: list[str]
+    unchanged: int
+
+
+class Rescoring:
+    """A full rescore where its portal is read: the moved contacts' writes, one chunk per :meth:`next`.
+
+    Why a session rather than one call: the portal (a million contacts' columns, gigabytes) is read
+    once, by whoever scores -- the scoring worker on a large portal, so that reading and scoring
+    take the second core and the run's process only commits and pushes -- and each chunk goes back
+    to the run as a :class:`~connector.sync.scorers.ScoredChunk` of plain data as it is ready. The
+    portal is let go with the last chunk.
+    """
+
+    def __init__(self, engine: sa.Engine, crm: str, scorers: ScorerSet, options: ChunkOptions, as_of: dt.datetime, skip: IdSet | None) -> None:
+        self._scorers, self._options = scorers, options
+        self._rescore = full_rescore(engine, crm, scorers, options, as_of, skip=skip)
+        self._jobs = self._rescore.jobs() if self._rescore is not None else iter(())
+        self._end: RescoreEnd | None = None
+
+    def next(self) -> ScoredChunk | RescoreEnd:
+        """The next chunk of moved contacts to commit; at the end (and after it), :class:`RescoreEnd`."""
+        if self._end is None:
+            job = next(self._jobs, None)
+            if job is not None:
+                return materialise(job, self._scorers, self._options)
+            done = self._rescore
+            self._end = RescoreEnd(done is not None, done.exact if done is not None else [], done.unchanged if done is not None else 0)
+            self._rescore, self._jobs = None, iter(())  # the portal's columns go
+        return self._end
 
 
 def full_rescore(engine: sa.Engine, crm: str, scorers: ScorerSet, options: ChunkOptions, as_of: dt.datetime, *, skip: IdSet | None = None) -> FullRescore | None:

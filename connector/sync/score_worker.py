@@ -26,6 +26,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures as cf
 import contextlib
+import dataclasses as dc
 import datetime as dt
 import multiprocessing as mp
 import os
@@ -38,10 +39,26 @@ import sqlalchemy as sa
 if t.TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-from connector.sync.scorers import ChunkOptions, Materialise, ScoredChunk, ScorerSet, materialise, score_chunk
+from connector.sync.idset import IdSet
+from connector.sync.rescore import RescoreEnd, Rescoring
+from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet, score_chunk
 from connector.sync.store import Store
 
 __all__ = ["InProcess", "Scoring", "ScoringWorker", "worker_blocker"]
+
+_T = t.TypeVar("_T")
+
+
+@dc.dataclass(frozen=True)
+class _StartRescore:
+    """The message that starts a full rescore in the worker."""
+
+    as_of: dt.datetime
+    skip: IdSet
+
+
+#: The message asking the worker for the full rescore's next chunk.
+_NEXT_RESCORED = "next-rescored"
 
 
 class Scoring(t.Protocol):
@@ -50,8 +67,11 @@ class Scoring(t.Protocol):
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:
         """Score ``ids`` as of ``as_of``."""
 
-    def materialise(self, job: Materialise) -> cf.Future[ScoredChunk]:
-        """What a column-wise rescore's moved contacts write (:func:`connector.sync.scorers.materialise`)."""
+    def start_rescore(self, as_of: dt.datetime, skip: IdSet) -> cf.Future[None]:
+        """Read the portal for a column-wise full rescore (:class:`connector.sync.rescore.Rescoring`); ``skip``: contacts scored already."""
+
+    def next_rescored(self) -> cf.Future[ScoredChunk | RescoreEnd]:
+        """The full rescore's next chunk to commit, or its end (after the end: the end again)."""
 
     def close(self) -> None:
         """Stop scoring (a chunk being scored is finished or abandoned; nothing is written either way)."""
@@ -64,16 +84,23 @@ class InProcess:
         self._store = store
         self._scorers = scorers
         self._options = options
+        self._rescoring: Rescoring | None = None
 
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:  # noqa: D102
         return self._now(lambda: score_chunk(self._store, self._scorers, ids, as_of=as_of, options=self._options))
 
-    def materialise(self, job: Materialise) -> cf.Future[ScoredChunk]:  # noqa: D102
-        return self._now(lambda: materialise(job, self._scorers, self._options))
+    def start_rescore(self, as_of: dt.datetime, skip: IdSet) -> cf.Future[None]:  # noqa: D102
+        def start() -> None:
+            self._rescoring = Rescoring(self._store.engine, self._store.crm, self._scorers, self._options, as_of, skip)
+
+        return self._now(start)
+
+    def next_rescored(self) -> cf.Future[ScoredChunk | RescoreEnd]:  # noqa: D102
+        return self._now(lambda: _next(self._rescoring))
 
     @staticmethod
-    def _now(work: t.Callable[[], ScoredChunk]) -> cf.Future[ScoredChunk]:
-        future: cf.Future[ScoredChunk] = cf.Future()
+    def _now(work: t.Callable[[], _T]) -> cf.Future[_T]:
+        future: cf.Future[_T] = cf.Future()
         try:
             future.set_result(work())
         except Exception as exc:  # noqa: BLE001 - raised where the run takes the result, as a worker's would be
@@ -87,7 +114,7 @@ class InProcess:
 class ScoringWorker:
     """Scores chunks in one spawned process that reads them from the state database.
 
-    The run and the worker talk over one pipe: chunk ids (or a column-wise rescore's moved rows to materialise) go out, results (or the error) come back
+    The run and the worker talk over one pipe: chunk ids (or a full rescore's requests) go out, results (or the error) come back
     in order and resolve the futures :meth:`submit` returned. A pipe is two file descriptors;
     ``ProcessPoolExecutor`` (used before) needs named POSIX semaphores for its queues, which a run
     killed with SIGKILL cannot unlink: Python's resource tracker then warned "leaked semaphore
@@ -111,12 +138,12 @@ class ScoringWorker:
         )
         self._process.start()
         child.close()
-        self._pending: collections.deque[cf.Future[ScoredChunk]] = collections.deque()
+        self._pending: collections.deque[cf.Future[t.Any]] = collections.deque()
         #: Guards ``_pending`` and ``_closed`` only: never held while the pipe may block.
         self._lock = threading.Lock()
         #: Keeps messages whole and in the order of ``_pending``. Not ``_lock``: a large message
-        #: (a rescore's moved rows) blocks until the worker reads it, the worker may be blocked
-        #: sending its previous answer, and the reader thread must be able to take that answer.
+        #: (a chunk's ids) blocks until the worker reads it, the worker may be blocked sending its
+        #: previous answer (a rescored chunk: megabytes), and the reader thread must be able to take that answer.
         self._sending = threading.Lock()
         self._closed = False
         self._reader = threading.Thread(target=self._read, name=f"score-{crm}-results", daemon=True)
@@ -125,11 +152,14 @@ class ScoringWorker:
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:  # noqa: D102
         return self._send((list(ids), as_of))
 
-    def materialise(self, job: Materialise) -> cf.Future[ScoredChunk]:  # noqa: D102
-        return self._send(job)
+    def start_rescore(self, as_of: dt.datetime, skip: IdSet) -> cf.Future[None]:  # noqa: D102
+        return self._send(_StartRescore(as_of, skip))
 
-    def _send(self, message: tuple[list[str], dt.datetime] | Materialise) -> cf.Future[ScoredChunk]:
-        future: cf.Future[ScoredChunk] = cf.Future()
+    def next_rescored(self) -> cf.Future[ScoredChunk | RescoreEnd]:  # noqa: D102
+        return self._send(_NEXT_RESCORED)
+
+    def _send(self, message: tuple[list[str], dt.datetime] | _StartRescore | str) -> cf.Future[t.Any]:
+        future: cf.Future[t.Any] = cf.Future()
         with self._sending:
             with self._lock:
                 if self._closed:
@@ -209,7 +239,7 @@ def _serve(conn: Connection, parent: int, database_url: str, crm: str, models: l
         try:
             if failed is not None:
                 raise failed
-            answer: tuple[bool, t.Any] = (True, _materialise(message) if isinstance(message, Materialise) else _score(*message))
+            answer: tuple[bool, t.Any] = (True, _answer(message))
         except Exception as exc:  # noqa: BLE001 - every error goes back to the run
             answer = (False, exc)
         try:
@@ -239,9 +269,19 @@ def _die_with(parent: int) -> None:
     os._exit(0)
 
 
-def _materialise(job: Materialise) -> ScoredChunk:
-    return materialise(job, _WORKER["scorers"], _WORKER["options"])
+def _answer(message: tuple[list[str], dt.datetime] | _StartRescore | str) -> ScoredChunk | RescoreEnd | None:
+    """What the run asked for: a chunk scored, a full rescore started, or its next chunk."""
+    store: Store = _WORKER["store"]
+    if isinstance(message, _StartRescore):
+        _WORKER["rescoring"] = Rescoring(store.engine, store.crm, _WORKER["scorers"], _WORKER["options"], message.as_of, message.skip)
+        return None
+    if message == _NEXT_RESCORED:
+        return _next(_WORKER.get("rescoring"))
+    ids, as_of = t.cast(tuple[list[str], dt.datetime], message)
+    return score_chunk(store, _WORKER["scorers"], ids, as_of=as_of, options=_WORKER["options"])
 
 
-def _score(ids: list[str], as_of: dt.datetime) -> ScoredChunk:
-    return score_chunk(_WORKER["store"], _WORKER["scorers"], ids, as_of=as_of, options=_WORKER["options"])
+def _next(rescoring: Rescoring | None) -> ScoredChunk | RescoreEnd:
+    if rescoring is None:
+        raise RuntimeError("no full rescore was started")
+    return rescoring.next()

@@ -34,7 +34,7 @@ from connector.scoring.model import ScoringModel
 from connector.scoring.result import Reason, ScoreResult, ScoringState
 from connector.sync import adjustments
 from connector.sync.stagedates import seed, stage_reason
-from connector.sync.store import EncodedJSON, ToScore, encoded_json, jsonable
+from connector.sync.store import ToScore, jsonable
 
 if t.TYPE_CHECKING:
     from connector.sync.store import Store
@@ -182,33 +182,77 @@ class Texts:
 
     def __init__(self) -> None:
         self.reason_json: dict[tuple[Reason, float], str] = {}
-        self.state_json: dict[tuple[t.Any, ...], EncodedJSON] = {}
+        #: a reason's JSON around its points, per everything else in it (decay makes points vary)
+        self.reason_frame: dict[tuple[t.Any, ...], tuple[str, str]] = {}
+        #: per tuple of dimension names: each name's JSON key
+        self.dimension_keys: dict[tuple[str, ...], list[str]] = {}
+        self.state_json: dict[tuple[t.Any, ...], str] = {}
         #: reason -> its wording in the summary (:func:`connector.scoring.explain.summary`)
         self.reason_text: dict[Reason, str] = {}
 
-    def reasons(self, reasons: t.Sequence[Reason]) -> EncodedJSON:
-        """``encoded_json([r.to_dict() for r in reasons])``: ``json.dumps`` joins list items with ``", "``."""
+    def reasons(self, reasons: t.Sequence[Reason]) -> str:
+        """``json.dumps([r.to_dict() for r in reasons])``: ``json.dumps`` joins list items with ``", "``."""
         parts = []
         for r in reasons:
             key = (r, math.copysign(1.0, r.points))  # 0.0 == -0.0, but they encode differently
             text = self.reason_json.get(key)
             if text is None:
-                text = self.reason_json[key] = json.dumps(r.to_dict())
+                text = self.reason_json[key] = self._reason(r)
             parts.append(text)
-        return EncodedJSON("[" + ", ".join(parts) + "]")
+        return "[" + ", ".join(parts) + "]"
 
-    def state(self, state: ScoringState) -> EncodedJSON:
-        """``encoded_json(state.to_dict())``."""
+    def _reason(self, r: Reason) -> str:
+        """``json.dumps(r.to_dict())``, its text around the points made once per rule, count and label."""
+        number = _json_number(r.points)
+        if number is None:
+            return json.dumps(r.to_dict())
+        key = (r.rule, r.dimension, r.label, r.count, r.kind, r.detail)
+        frame = self.reason_frame.get(key)
+        if frame is None:
+            text, slot = json.dumps({**r.to_dict(), "points": _SLOT}), json.dumps(_SLOT)
+            if text.count(slot) != 1:  # a label holding the stand-in itself
+                return json.dumps(r.to_dict())
+            head, _, tail = text.partition(slot)
+            frame = self.reason_frame[key] = (head, tail)
+        return frame[0] + number + frame[1]
+
+    def dimensions(self, values: t.Mapping[str, float]) -> str:
+        """``json.dumps(dict(values))``."""
+        names = tuple(values)
+        keys = self.dimension_keys.get(names)
+        if keys is None:
+            keys = self.dimension_keys[names] = [json.dumps(n) + ": " for n in names]
+        numbers = [_json_number(v) for v in values.values()]
+        if None in numbers:
+            return json.dumps(dict(values))
+        return "{" + ", ".join([k + t.cast(str, n) for k, n in zip(keys, numbers, strict=True)]) + "}"
+
+    def state(self, state: ScoringState) -> str:
+        """``json.dumps(state.to_dict())``."""
         entered = state.stage_entered_at
         key = (state.stage, entered.isoformat() if entered else None, tuple(state.armed.items()))
         text = self.state_json.get(key)
         if text is None:
-            text = self.state_json[key] = encoded_json(state.to_dict())
+            text = self.state_json[key] = json.dumps(state.to_dict())
         return text
 
 
+#: Stands in for a reason's points while its JSON frame is made (no label or rule id contains it).
+_SLOT = "\x00points\x00"
+
+
+def _json_number(value: object) -> str | None:
+    """A number as ``json.dumps`` writes it (``None``: not a plain finite number; let ``json.dumps`` decide)."""
+    kind = type(value)
+    if kind is float:
+        return float.__repr__(t.cast(float, value)) if math.isfinite(t.cast(float, value)) else None
+    if kind is int:
+        return int.__repr__(t.cast(int, value))
+    return None
+
+
 def score_row(result: ScoreResult, changes_at_override: dt.datetime | None = None, fingerprint: str | None = None, texts: Texts | None = None) -> dict[str, t.Any]:
-    """A score as its row of the ``scores`` table: dimensions, reasons and state already JSON-encoded.
+    """A score as its row of the ``scores`` table: dimensions, reasons and state already JSON text (:data:`~connector.sync.store.SCORE_JSON`).
 
     ``digest`` hashes every column but ``as_of``: a rescoring giving the stored digest again
     changed nothing, and its row is not written (:func:`score_chunk`). ``changes_at_override``:
@@ -217,7 +261,7 @@ def score_row(result: ScoreResult, changes_at_override: dt.datetime | None = Non
     ``None`` when it has none), which lets the full rescore skip the contact while it holds.
     """
     texts = texts or Texts()
-    dimensions = encoded_json(dict(result.dimensions))
+    dimensions = texts.dimensions(result.dimensions)
     reasons = texts.reasons(result.reasons)
     state = texts.state(result.state)
     changes = changes_at_override or result.changes_at
@@ -306,8 +350,8 @@ def add_results(
 class Materialise:
     """Contacts a column-wise full rescore found moved: their result columns, to be written as results.
 
-    Plain data (numpy columns, states, strings): it travels to the scoring worker, which turns it
-    into a :class:`ScoredChunk` (:func:`materialise`) while the run reads and scores on.
+    Made and turned into a :class:`ScoredChunk` (:func:`materialise`) by whoever read the portal
+    (:class:`connector.sync.rescore.Rescoring`: the scoring worker on a large portal).
     """
 
     ids: list[str]

@@ -24,22 +24,9 @@ from connector.sync.cursor import State
 from connector.sync.statistics import Statistics
 from connector.sync.tables import UTCDateTime, activities, contacts, cursors, identities, quarantine, runs, scores, stage_history
 
-__all__ = ["EncodedJSON", "Store", "ToScore", "bulk_insert", "bulk_upsert", "dumps", "encoded_json", "jsonable", "upsert"]
+__all__ = ["SCORE_JSON", "Store", "ToScore", "bulk_insert", "bulk_upsert", "dumps", "jsonable", "upsert"]
 
 _CHUNK = 500
-
-
-class EncodedJSON(str):
-    """A value of a JSON column already encoded (by the scoring worker): bound as is by the bulk writers.
-
-    Encoding reasons and engine state is a large part of storing a score; done where the score is
-    computed, it leaves the run's process. Only :func:`bulk_upsert` and :func:`bulk_insert` know it.
-    """
-
-
-def encoded_json(value: t.Any) -> EncodedJSON:
-    """``value`` encoded as the JSON columns encode it (``json.dumps``, SQLAlchemy's default)."""
-    return EncodedJSON(json.dumps(value))
 
 
 def _chunks(items: t.Sequence[t.Any], size: int = _CHUNK) -> t.Iterator[t.Sequence[t.Any]]:
@@ -84,7 +71,17 @@ def _dialect_insert(dialect: str, table: sa.Table) -> t.Any:
     return sqlite.insert(table)
 
 
-def upsert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str, t.Any]], keys: t.Sequence[str], update: t.Sequence[str]) -> None:
+#: Columns of a score row (:func:`connector.sync.scorers.score_row`) that hold JSON already encoded.
+#: Encoding reasons and engine state is a large part of storing a score; done where the score is
+#: computed (the scoring worker), it leaves the run's process. Plain ``str``, named here rather than
+#: marked by a ``str`` subclass: pickling a subclass instance back from the worker (by ``__reduce__``)
+#: cost seven times a plain string's.
+SCORE_JSON = ("dimensions", "reasons", "state")
+
+
+def upsert(
+    conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str, t.Any]], keys: t.Sequence[str], update: t.Sequence[str], *, encoded: t.Collection[str] = ()
+) -> None:
     """Insert ``rows``, or update the ``update`` columns where the primary key exists (both dialects).
 
     One compiled statement run with many parameter sets (SQLAlchemy batches them into multi-row
@@ -98,12 +95,16 @@ def upsert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str,
         stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    # The column types encode JSON here: values the bulk writers would bind as is are decoded first.
-    conn.execute(stmt, [{k: json.loads(v) if type(v) is EncodedJSON else v for k, v in r.items()} for r in rows])
+    # The column types encode JSON here: ``encoded`` values (bound as is by the bulk writers) are decoded first.
+    conn.execute(stmt, [{k: json.loads(v) if k in encoded and v is not None else v for k, v in r.items()} for r in rows] if encoded else list(rows))
 
 
-def bulk_upsert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str, t.Any]], keys: t.Sequence[str], update: t.Sequence[str]) -> None:
+def bulk_upsert(
+    conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str, t.Any]], keys: t.Sequence[str], update: t.Sequence[str], *, encoded: t.Collection[str] = ()
+) -> None:
     """:func:`upsert` for large, narrow row sets (e.g. one row per written field): same SQL, less CPU.
+
+    ``encoded``: JSON columns whose values are JSON text already (bound as they are).
 
     The statement is compiled once by SQLAlchemy for the connection's dialect (so casts such as
     PostgreSQL's ``::JSON`` are in it) and each value goes through its column type's own bind
@@ -114,12 +115,12 @@ def bulk_upsert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping
     if not rows:
         return
     if conn.dialect.name not in ("postgresql", "sqlite"):  # pragma: no cover - only the two supported databases take the fast path
-        upsert(conn, table, rows, keys, update)
+        upsert(conn, table, rows, keys, update, encoded=encoded)
         return
     stmt = _dialect_insert(conn.dialect.name, table)
     stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}) if update else stmt.on_conflict_do_nothing(index_elements=list(keys))
-    if not _execute_many(conn, table, stmt, rows):  # pragma: no cover - a statement with other parameters
-        upsert(conn, table, rows, keys, update)
+    if not _execute_many(conn, table, stmt, rows, encoded):  # pragma: no cover - a statement with other parameters
+        upsert(conn, table, rows, keys, update, encoded=encoded)
 
 
 def bulk_insert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str, t.Any]]) -> None:
@@ -134,7 +135,7 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping
         conn.execute(sa.insert(table), [dict(r) for r in rows])
 
 
-def _execute_many(conn: sa.Connection, table: sa.Table, stmt: t.Any, rows: t.Sequence[t.Mapping[str, t.Any]]) -> bool:
+def _execute_many(conn: sa.Connection, table: sa.Table, stmt: t.Any, rows: t.Sequence[t.Mapping[str, t.Any]], encoded: t.Collection[str] = ()) -> bool:
     """Run ``stmt`` once per row, parameters bound by the columns' own processors; False if it cannot."""
     names = list(rows[0])
     compiled = stmt.compile(dialect=conn.dialect, column_keys=names)
@@ -146,7 +147,7 @@ def _execute_many(conn: sa.Connection, table: sa.Table, stmt: t.Any, rows: t.Seq
     columns: list[list[t.Any]] = []
     for n in order:
         values = [r[n] for r in rows]
-        process = _bind_processor(table.c[n], conn.dialect)
+        process = None if n in encoded else _bind_processor(table.c[n], conn.dialect)
         columns.append(values if process is None else list(map(process, values)))
     params: list[t.Any] = list(zip(*columns, strict=False)) if compiled.positional else [dict(zip(order, values, strict=False)) for values in zip(*columns, strict=False)]
     conn.exec_driver_sql(compiled.string, params)
@@ -161,9 +162,6 @@ def _bind_processor(column: sa.Column[t.Any], dialect: sa.Dialect) -> t.Callable
     the same result, so it is converted once.
     """
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
-    if process is not None and isinstance(column.type, sa.JSON):
-        encode = process
-        return lambda value: value if type(value) is EncodedJSON else encode(value)
     if process is None or not isinstance(column.type, UTCDateTime):
         return process
     last: list[t.Any] = [_UNSET, None]
@@ -443,12 +441,17 @@ class Store:
         """Store each contact's score per model (rows of :func:`connector.sync.scorers.score_row`; the changed ones only)."""
         full = [{"crm": self.crm, **row} for row in rows]
         cols = [c for c in full[0] if c not in ("crm", "contact_id", "model")] if full else []
-        bulk_upsert(conn, scores, full, ["crm", "contact_id", "model"], cols)
+        bulk_upsert(conn, scores, full, ["crm", "contact_id", "model"], cols, encoded=SCORE_JSON)
 
     def add_stage_changes(self, conn: sa.Connection, changes: t.Sequence[tuple[str, str, str | None, str | None, dt.datetime, str | None]]) -> None:
         """Append ``(contact, model, from, to, at, reason)`` rows to the stage history."""
         rows = [{"crm": self.crm, "contact_id": c, "model": m, "from_stage": f, "to_stage": s, "at": at, "reason": why} for c, m, f, s, at, why in changes]
         bulk_insert(conn, stage_history, rows)
+
+    def count_contacts(self) -> int:
+        """How many contacts of this CRM are stored."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(contacts).where(contacts.c.crm == self.crm)).scalar_one())
 
     def clear_needs_score(self, conn: sa.Connection, ids: t.Sequence[str]) -> None:
         """The contacts were scored in this transaction (rows already clear are not touched: a full rescore writes none)."""

@@ -7,10 +7,13 @@ import datetime as dt
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connector.sync.db import make_engine
 from connector.sync.drift import week_of
 from connector.sync.pipeline import run_sync
+from connector.sync.reportdata import BINS, histogram
 from connector.sync.tables import score_snapshots, scores
 
 
@@ -39,3 +42,15 @@ def test_runs_record_one_snapshot_per_week(sync_config, fake_crm, factory, clock
     assert last.count == 5 and sum(last.histogram["counts"]) == 5
     assert last.mean == pytest.approx(values.mean())
     assert last.p50 == pytest.approx(float(np.median(values)))
+
+
+@given(values=st.lists(st.floats(-1e6, 1e6, allow_nan=False), max_size=60), low=st.sampled_from([0.0, -20.0, 5.0]), span=st.sampled_from([0.0, 1.0, 100.0, 7.3]))
+def test_histogram_counts_as_the_definition_says(values: list[float], low: float, span: float) -> None:
+    """Bin ``i`` holds the values with ``(v - low) // width == i``; values outside go to the end bins."""
+    high = low + span
+    got = histogram(values, low, high)
+    width = (high - low) / BINS if high > low else 1.0
+    expected = [0] * BINS
+    for v in values:
+        expected[min(max(int((v - low) // width), 0), BINS - 1)] += 1
+    assert got.counts == expected and len(got.edges) == BINS + 1

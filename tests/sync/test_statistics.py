@@ -31,14 +31,30 @@ def test_rows_stored_in_bulk_are_analyzed_on_a_geometric_schedule(database_url, 
     engine = open_database(database_url)
     store = Store(engine, "hs")
     stats = store.statistics
-    assert not stats.stored(len(store.save_contacts(_contacts(40), T)))
+    assert not stats.stored(len(store.save_contacts(_contacts(40), T)), "contacts")
     assert not _analyzed(engine)
-    assert stats.stored(len(store.save_contacts(_contacts(40, 40), T)))  # 80 >= 50
+    assert stats.stored(len(store.save_contacts(_contacts(40, 40), T)), "contacts")  # 80 >= 50
     assert _analyzed(engine) and stats.runs == 1
     # Counted now: 80 contacts; the next ANALYZE waits for max(50, half of them) more rows.
-    assert not stats.stored(len(store.save_contacts(_contacts(45, 80), T)))
-    assert stats.stored(len(store.save_contacts(_contacts(10, 125), T)))
+    assert not stats.stored(len(store.save_contacts(_contacts(45, 80), T)), "contacts")
+    assert stats.stored(len(store.save_contacts(_contacts(10, 125), T)), "contacts")
     assert stats.runs == 2
+    engine.dispose()
+
+
+def test_a_table_growing_from_nothing_is_analyzed_however_large_the_others(database_url, monkeypatch):
+    """The first scoring of a bulk-loaded portal: ``written_values`` grows from empty beside millions of activities."""
+    monkeypatch.setattr(statistics, "MIN_ROWS", 50)
+    engine = open_database(database_url)
+    store = Store(engine, "hs")
+    store.save_contacts(_contacts(400), T)
+    store.statistics.analyze()
+    stats = Statistics(engine)  # a new run: 400 contacts counted, written_values empty
+    assert not stats.stored(120, "contacts")  # 120 < half of 400
+    assert stats.stored(60, "written_values")  # 60 >= 50, although 180 rows are few beside 400
+    with engine.connect() as conn:
+        counted = statistics._counted_rows(conn)
+    assert counted["contacts"] == 400
     engine.dispose()
 
 

@@ -41,11 +41,13 @@ def serve_until_stopped(sandbox: Served, env: dict[str, str], banner: str) -> No
     def _terminate(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    for name, value in env.items():
-        typer.echo(f"{name}={value}")
-    typer.echo(f"# {banner} ; Ctrl-C to stop", err=True)
+    # The handler first and the settings inside ``try``: whoever reads the settings may stop the
+    # sandbox at once (a test does), and an interrupt while they are printed must stop it too.
     signal.signal(signal.SIGTERM, _terminate)
     try:
+        for name, value in env.items():
+            typer.echo(f"{name}={value}")
+        typer.echo(f"# {banner} ; Ctrl-C to stop", err=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass

@@ -41,9 +41,12 @@ def serve_until_stopped(sandbox: Served, env: dict[str, str], banner: str) -> No
     def _terminate(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    # The handler first and the settings inside ``try``: whoever reads the settings may stop the
+    # The handlers first and the settings inside ``try``: whoever reads the settings may stop the
     # sandbox at once (a test does), and an interrupt while they are printed must stop it too.
+    # SIGINT explicitly, as the service does: a shell starting a background job (``&`` in a script,
+    # a CI runner) hands it SIGINT ignored, and Python then installs no KeyboardInterrupt for it.
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
     try:
         for name, value in env.items():
             typer.echo(f"{name}={value}")

@@ -191,7 +191,7 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--scored", metavar="SQLITE_FILE", type=pathlib.Path,
         help="SQLite only: keep the portal as the first scoring left it in this file, or, if it exists, start from a copy of it "
-        "and run only the daily rescore (to compare two versions of the code on the same state; the first scoring of a million contacts takes half an hour)",
+        "and run only the daily rescore (to compare two versions of the code on the same state; the first scoring of a million contacts takes 8-12 minutes)",
     )  # fmt: skip
     parser.add_argument("--day", type=int, default=1, help="the daily rescore runs this many days after the first scoring (default 1; a --scored portal already rescored on day 1 is rescored on day 2)")
     args = parser.parse_args(argv)

@@ -237,12 +237,7 @@ def _activities(conn: sa.Connection, crm: str, types: list[str], attrs: list[str
 
     ``ids``: the contact ids by row (the inverse of ``row_of``).
     """
-    p = _param(conn)
-    if conn.dialect.name == "sqlite":
-        sql = "SELECT contact_id, type, occurred_at, attributes FROM activities NOT INDEXED"
-    else:
-        sql = f"SELECT contact_id, type, {_instant(conn)}, attributes::text FROM activities"  # noqa: S608 - placeholders and fixed expressions only
-    sql += f" WHERE crm = {p} AND contact_id IS NOT NULL AND type IN ({', '.join([p] * len(types))})"
+    sql = _activity_sql(conn, len(types))
     kinds: dict[str, int] = {}  # type -> its code (types are text: their own keys)
     texts: dict[str | None, int] = {}
     parts: dict[str, list[np.ndarray]] = {"contact": [], "type": [], "occurred": [], "text": []}
@@ -266,7 +261,7 @@ def _activities(conn: sa.Connection, crm: str, types: list[str], attrs: list[str
     type_codes = _concat(parts["type"], np.int32)[by_contact]
     contact = contact[by_contact]
     del by_contact, parts
-    order = _tie_order(conn, crm, contact, occurred, type_codes, text_codes, (ids, kinds, texts, types))
+    order = _tie_order(conn, crm, contact, occurred, type_codes, text_codes, contact_ids=ids, types=types, kinds=kinds, texts=texts)
     decoded = [json.loads(x) or {} if x is not None else {} for x in texts]
     attributes: dict[str, Categorical] = {}
     for name in attrs:
@@ -277,10 +272,21 @@ def _activities(conn: sa.Connection, crm: str, types: list[str], attrs: list[str
     return ActivityColumns(contact=contact, type=Categorical(type_codes, list(kinds)), occurred=occurred, order=order, attributes=attributes)
 
 
-def _instant(conn: sa.Connection) -> str:
-    """PostgreSQL: ``occurred_at`` as integer microseconds, exact from PostgreSQL 14 on (no datetime per row)."""
+def _activity_sql(conn: sa.Connection, types: int, owners: int = 0) -> str:
+    """Contact-owned activity of ``types`` types: ``contact_id, type, instant, attributes`` (a table scan).
+
+    With ``owners``: also ``id`` (second), for that many contact ids, by the contact index.
+    Instants: SQLite's UTC text; PostgreSQL's integer microseconds, exact from PostgreSQL 14 on
+    (no datetime per row). Parameters: the CRM, the owners, the types.
+    """
+    p = _param(conn)
+    sqlite = conn.dialect.name == "sqlite"
     exact = (conn.dialect.server_version_info or (0,)) >= (14,)
-    return "(extract(epoch from occurred_at) * 1000000)::bigint" if exact else "occurred_at"
+    instant = "occurred_at" if sqlite or not exact else "(extract(epoch from occurred_at) * 1000000)::bigint"
+    columns = f"contact_id,{' id,' if owners else ''} type, {instant}, attributes{'' if sqlite else '::text'}"
+    scan = " NOT INDEXED" if sqlite and not owners else ""
+    among = f" AND contact_id IN ({', '.join([p] * owners)})" if owners else ""
+    return f"SELECT {columns} FROM activities{scan} WHERE crm = {p}{among} AND contact_id IS NOT NULL AND type IN ({', '.join([p] * types)})"  # noqa: S608 - placeholders and fixed expressions only
 
 
 def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
@@ -306,7 +312,11 @@ def _tie_order(
     occurred: np.ndarray,
     type_codes: np.ndarray,
     text_codes: np.ndarray,
-    codes: tuple[t.Sequence[str], dict[str, int], dict[str | None, int], list[str]],
+    *,
+    contact_ids: t.Sequence[str],
+    types: list[str],
+    kinds: dict[str, int],
+    texts: dict[str | None, int],
 ) -> np.ndarray:
     """``ActivityColumns.order`` for activity sorted by contact: ranks that follow the ids where it matters.
 
@@ -314,9 +324,10 @@ def _tie_order(
     first, then the lowest id), so any distinct ranks do, except inside such ties: there the
     ranks are handed out again in id order. Ties are rare, so the scan reads no ids (ten million
     id strings were 170 MB and seconds of the read); the tied contacts' activity is read again
-    with ids, and each id finds its row by type and attributes -- rows alike in both are alike to
-    the scorer, so which of them gets which rank changes nothing. A row no fetched id matches (the
-    activity changed between the two reads) keeps its place after the matched ones.
+    with ids, and each id finds its row by type and attributes (``kinds``, ``texts``: the codes
+    the scan gave them) -- rows alike in both are alike to the scorer, so which of them gets which
+    rank changes nothing. A row no fetched id matches (the activity changed between the two
+    reads) keeps its place after the matched ones. ``contact_ids``: the contact ids by row.
     """
     n = len(contact)
     order = np.arange(n, dtype=np.int64)
@@ -329,37 +340,27 @@ def _tie_order(
     starts = np.flatnonzero(np.concatenate([[True], ~same]))
     stops = np.concatenate([starts[1:], [n]])
     big = (stops - starts) >= 2
-    groups = list(zip(starts[big].tolist(), stops[big].tolist(), strict=True))
-    ids, kinds, texts, types = codes
-    # (contact row, instant) -> [(activity id, type code, text code)] of the tied instants
-    tied: dict[tuple[int, int], list[tuple[str, int, int]]] = {(int(contact[by_instant[lo]]), int(occurred[by_instant[lo]])): [] for lo, _ in groups}
-    rows_of = {ids[r]: r for r in {r for r, _ in tied}}
-    p = _param(conn)
-    instant = "occurred_at" if conn.dialect.name == "sqlite" else _instant(conn)
-    wanted = sorted(rows_of)
+    # (contact row, instant) -> the tied rows, and the (activity id, type code, text code) read for them
+    groups = {(int(contact[by_instant[lo]]), int(occurred[by_instant[lo]])): by_instant[lo:hi].tolist() for lo, hi in zip(starts[big].tolist(), stops[big].tolist(), strict=True)}
+    found: dict[tuple[int, int], list[tuple[str, int, int]]] = {key: [] for key in groups}
+    row_of = {contact_ids[r]: r for r, _ in groups}
+    wanted = sorted(row_of)
     for i in range(0, len(wanted), 500):
         part = wanted[i : i + 500]
-        sql = (
-            f"SELECT contact_id, id, type, {instant}, attributes{'' if conn.dialect.name == 'sqlite' else '::text'} FROM activities"  # noqa: S608 - placeholders and fixed expressions only
-            f" WHERE crm = {p} AND contact_id IN ({', '.join([p] * len(part))}) AND type IN ({', '.join([p] * len(types))})"
-        )
-        for chunk in _chunks(conn, sql, [crm, *part, *types]):
+        for chunk in _chunks(conn, _activity_sql(conn, len(types), len(part)), [crm, *part, *types]):
             at = _micros([r[3] for r in chunk]).tolist()
             for (cid, aid, kind, _, text), when in zip(chunk, at, strict=True):
-                found = tied.get((rows_of[cid], when))
-                if found is not None:
-                    found.append((aid, kinds.get(kind, -1), texts.get(text, -1)))
-    for lo, hi in groups:
-        rows = by_instant[lo:hi].tolist()
-        ranks = np.sort(order[rows]).tolist()
-        left = list(rows)
-        placed: list[int] = []
-        for _, kind, text in sorted(tied[(int(contact[rows[0]]), int(occurred[rows[0]]))]):
+                read = found.get((row_of[cid], when))
+                if read is not None:
+                    read.append((aid, kinds.get(kind, -1), texts.get(text, -1)))
+    for key, rows in groups.items():  # the rows' ranks are the rows themselves (order is still the identity there)
+        left, placed = list(rows), []
+        for _, kind, text in sorted(found[key]):
             match = next((r for r in left if type_codes[r] == kind and text_codes[r] == text), None)
             if match is not None:
                 left.remove(match)
                 placed.append(match)
-        order[placed + left] = ranks
+        order[placed + left] = sorted(rows)
     return order
 
 

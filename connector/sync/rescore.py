@@ -178,7 +178,7 @@ class Rescoring:
             if job is not None:
                 return materialise(job, self._scorers, self._options)
             done = self._rescore
-            self._end = RescoreEnd(done is not None, done.exact if done is not None else [], done.unchanged if done is not None else 0)
+            self._end = RescoreEnd(False, [], 0) if done is None else RescoreEnd(True, done.exact, done.unchanged)
             self._rescore, self._jobs = None, iter(())  # the portal's columns go
         return self._end
 

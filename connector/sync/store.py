@@ -380,7 +380,7 @@ class Store:
                     sa.select(scores.c.contact_id).where(scores.c.crm == self.crm, scores.c.changes_at.is_not(None), scores.c.changes_at <= now)
                 )
             )
-            stored = conn.execute(sa.select(sa.func.count()).select_from(contacts).where(contacts.c.crm == self.crm)).scalar_one()
+            stored = self._count_contacts(conn)
             for model in models:
                 scored = conn.execute(sa.select(sa.func.count()).select_from(scores).where(scores.c.crm == self.crm, scores.c.model == model)).scalar_one()
                 if scored < stored:
@@ -451,7 +451,10 @@ class Store:
     def count_contacts(self) -> int:
         """How many contacts of this CRM are stored."""
         with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(contacts).where(contacts.c.crm == self.crm)).scalar_one())
+            return self._count_contacts(conn)
+
+    def _count_contacts(self, conn: sa.Connection) -> int:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(contacts).where(contacts.c.crm == self.crm)).scalar_one())
 
     def clear_needs_score(self, conn: sa.Connection, ids: t.Sequence[str]) -> None:
         """The contacts were scored in this transaction (rows already clear are not touched: a full rescore writes none)."""

@@ -41,7 +41,10 @@ def _seed(crm: FakeCRM) -> None:
 
 
 def _mentions(engine: sa.Engine) -> list[str]:
-    """Every cell of every table that names the person: equal to the id, or containing the e-mail or an anonymous id."""
+    """Every cell of every table that names the person: equal to the id, or containing the e-mail or an anonymous id.
+
+    Sorted: PostgreSQL lists tables, and rows without ORDER BY, in no fixed order.
+    """
     found = []
     with engine.connect() as conn:
         for name in sa.inspect(engine).get_table_names():
@@ -50,7 +53,7 @@ def _mentions(engine: sa.Engine) -> list[str]:
                     text = str(value).lower()
                     if value == ID or EMAIL in text or COOKIE in text or f'"{ID}"' in text:
                         found.append(f"{name}.{column}")
-    return found
+    return sorted(found)
 
 
 @pytest.fixture

@@ -38,8 +38,8 @@ from connector.scoring.batch import BatchScorer  # noqa: E402
 from connector.scoring.columns import EPOCH, NO_TIME  # noqa: E402
 from connector.scoring.loader import load_model  # noqa: E402
 from connector.sync import whatif  # noqa: E402
+from connector.sync.bulk import bulk_insert  # noqa: E402
 from connector.sync.db import open_database  # noqa: E402
-from connector.sync.store import bulk_insert  # noqa: E402
 from connector.sync.tables import activities, adjustments, contacts, scores  # noqa: E402
 
 MODEL = HERE.parent / "mappings" / "models" / "b2b-saas.yaml"

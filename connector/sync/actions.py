@@ -32,8 +32,9 @@ import typing as t
 import sqlalchemy as sa
 
 from connector.adapters.base import CRMAdapter, CRMError, FieldUpdate, TaskRequest
+from connector.sync.bulk import upsert
 from connector.sync.scorers import Firing
-from connector.sync.store import Store, jsonable, upsert
+from connector.sync.store import Store, jsonable
 from connector.sync.tables import actions, contacts, firings, written
 
 __all__ = ["ActionCounts", "Webhook", "execute_pending", "firing_key", "record_firings"]

@@ -33,8 +33,8 @@ import typing as t
 import sqlalchemy as sa
 
 from connector.adapters.changes import ChangeGap, ChangeItem, ChangeNotice, ChangeSource, FeedPosition
+from connector.sync.bulk import upsert
 from connector.sync.lease import LeaseBusy
-from connector.sync.store import upsert
 from connector.sync.tables import feed_positions
 
 if t.TYPE_CHECKING:

@@ -16,9 +16,9 @@ import typing as t
 import numpy as np
 import sqlalchemy as sa
 
+from connector.sync.bulk import upsert
 from connector.sync.columnar import fetch_all
 from connector.sync.reportdata import histogram
-from connector.sync.store import upsert
 from connector.sync.tables import score_snapshots, scores
 
 if t.TYPE_CHECKING:

@@ -20,13 +20,13 @@ import typing as t
 
 import sqlalchemy as sa
 
-from connector.sync.store import bulk_insert, bulk_upsert, dumps
+from connector.sync.bulk import among, bulk_insert, bulk_upsert
+from connector.sync.store import same_value
 from connector.sync.tables import outbox, written
 from connector.sync.write_policy import WritePolicy, held_back
 
 __all__ = ["ALL_FIELDS", "SENDING", "read_written", "record_written", "release_unsent", "requeue", "stage_changes"]
 
-_MISSING = object()
 
 #: Status of rows claimed by a pusher and on their way to the CRM.
 SENDING = "sending"
@@ -42,16 +42,13 @@ def read_written(conn: sa.Connection, crm: str, contact_ids: t.Sequence[str]) ->
     """Contact id -> field -> the value last written to the CRM (both row shapes merged)."""
     out: dict[str, dict[str, t.Any]] = {}
     combined: dict[str, t.Any] = {}
-    ids = list(contact_ids)
-    for i in range(0, len(ids), 500):
-        part = ids[i : i + 500]
-        for cid, field, value in conn.execute(
-            sa.select(written.c.contact_id, written.c.field, written.c.value).where(written.c.crm == crm, written.c.contact_id.in_(part))
-        ):
-            if field == ALL_FIELDS:
-                combined[cid] = value
-            else:
-                out.setdefault(cid, {})[field] = value
+    for cid, field, value in conn.execute(
+        sa.select(written.c.contact_id, written.c.field, written.c.value).where(written.c.crm == crm, among(conn, written.c.contact_id, contact_ids))
+    ):
+        if field == ALL_FIELDS:
+            combined[cid] = value
+        else:
+            out.setdefault(cid, {})[field] = value
     for cid, values in combined.items():
         if isinstance(values, dict):
             out.setdefault(cid, {}).update(values)
@@ -66,14 +63,11 @@ def record_written(conn: sa.Connection, crm: str, values: t.Mapping[str, t.Mappi
     if not values:
         return
     current: dict[str, dict[str, t.Any]] = {}
-    ids = list(values)
-    for i in range(0, len(ids), 500):
-        part = ids[i : i + 500]
-        for cid, value in conn.execute(
-            sa.select(written.c.contact_id, written.c.value).where(written.c.crm == crm, written.c.field == ALL_FIELDS, written.c.contact_id.in_(part))
-        ):
-            if isinstance(value, dict):
-                current[cid] = value
+    for cid, value in conn.execute(
+        sa.select(written.c.contact_id, written.c.value).where(written.c.crm == crm, written.c.field == ALL_FIELDS, among(conn, written.c.contact_id, values))
+    ):
+        if isinstance(value, dict):
+            current[cid] = value
     rows = [
         {"crm": crm, "contact_id": cid, "field": ALL_FIELDS, "value": {**current.get(cid, {}), **new}, "written_at": now}
         for cid, new in values.items()
@@ -108,37 +102,30 @@ def stage_changes(
     ids = list(desired)
     if not ids:
         return 0
-    held: dict[str, dict[str, t.Hashable]] = {cid: {} for cid in ids}
-    #: The values behind ``held`` (only when a policy compares numbers).
-    raw: dict[str, dict[str, t.Any]] = {cid: {} for cid in ids}
+    #: What the CRM holds (or will once a row being sent lands), as read: compared field by field.
+    held: dict[str, dict[str, t.Any]] = {cid: {} for cid in ids}
     for cid, values in read_written(conn, crm, ids).items():
         if cid in held:
-            held[cid] = {f: dumps(v) for f, v in values.items()}
-            if policy:
-                raw[cid] = dict(values)
+            held[cid] = values
     pending: dict[str, int] = {}
-    for i in range(0, len(ids), 500):
-        part = ids[i : i + 500]
-        # A row being sent right now (the background pusher) will most likely land: diff against
-        # what the CRM holds after it. If it fails, its values are merged into the newer row.
-        for oid, cid, status, values in conn.execute(
-            sa.select(outbox.c.id, outbox.c.contact_id, outbox.c.status, outbox.c["values"])
-            .where(outbox.c.crm == crm, outbox.c.status.in_(("pending", SENDING)), outbox.c.contact_id.in_(part))
-            .order_by(outbox.c.id)
-        ):
-            if status == SENDING:
-                held[cid].update({f: dumps(v) for f, v in (values or {}).items()})
-                if policy:
-                    raw[cid].update(values or {})
-            else:
-                pending[cid] = oid
+    # A row being sent right now (the background pusher) will most likely land: diff against
+    # what the CRM holds after it. If it fails, its values are merged into the newer row.
+    for oid, cid, status, values in conn.execute(
+        sa.select(outbox.c.id, outbox.c.contact_id, outbox.c.status, outbox.c["values"])
+        .where(outbox.c.crm == crm, outbox.c.status.in_(("pending", SENDING)), among(conn, outbox.c.contact_id, ids))
+        .order_by(outbox.c.id)
+    ):
+        if status == SENDING:
+            held[cid] = {**held[cid], **(values or {})}
+        else:
+            pending[cid] = oid
     inserts: list[dict[str, t.Any]] = []
     changed = 0
     for cid, wanted in desired.items():
         had = held[cid]
-        diff = {f: v for f, v in wanted.items() if had.get(f, _MISSING) != dumps(v)} if had else dict(wanted)
+        diff = {f: v for f, v in wanted.items() if f not in had or not same_value(had[f], v)} if had else dict(wanted)
         if diff and policy:
-            for f in held_back(policy, diff, raw[cid]):
+            for f in held_back(policy, diff, had):
                 del diff[f]
         if diff and all(f in companions for f in diff):
             diff = {}

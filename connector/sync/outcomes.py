@@ -14,7 +14,7 @@ import typing as t
 
 import sqlalchemy as sa
 
-from connector.sync.store import upsert
+from connector.sync.bulk import upsert
 from connector.sync.tables import outcomes
 
 if t.TYPE_CHECKING:

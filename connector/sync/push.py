@@ -35,6 +35,7 @@ import typing as t
 import sqlalchemy as sa
 
 from connector.adapters.base import CRMAdapter, CRMError, FieldUpdate, PushResult
+from connector.sync.bulk import among
 from connector.sync.outbox import SENDING, record_written, requeue
 from connector.sync.store import Store
 from connector.sync.tables import outbox
@@ -191,7 +192,7 @@ class Pusher:
             self._last_id = ids[-1]
             claimed = conn.execute(
                 sa.update(outbox)
-                .where(outbox.c.id.in_(ids), outbox.c.status == "pending")
+                .where(among(conn, outbox.c.id, ids), outbox.c.status == "pending")
                 .values(status=SENDING)
                 .returning(outbox.c.id, outbox.c.contact_id, outbox.c["values"], outbox.c.attempts)
             ).all()
@@ -232,7 +233,7 @@ class Pusher:
             if done:
                 # Only rows still ``sending``: a row a newer run released (its sender was presumed
                 # dead) is pending again and may hold newer values; it is simply sent once more.
-                conn.execute(sa.update(outbox).where(outbox.c.id.in_([r.id for r in done]), outbox.c.status == SENDING).values(status="done", done_at=now))
+                conn.execute(sa.update(outbox).where(among(conn, outbox.c.id, [r.id for r in done]), outbox.c.status == SENDING).values(status="done", done_at=now))
             record_written(conn, crm, {r.contact_id: r.values for r in done if r.values}, now)
             for r in rows:
                 if r.contact_id not in landed:

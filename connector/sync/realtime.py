@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from connector.adapters.base import CRMAdapter
 from connector.scoring.identity import normalize_anonymous_id
 from connector.scoring.records import utc
+from connector.sync.bulk import upsert
 from connector.sync.config import ConnectorConfig, LeaseConfig
 from connector.sync.connect import AdapterFactory, connect
 from connector.sync.events import EventQueue, QueuedEvent
@@ -44,7 +45,7 @@ from connector.sync.pipeline import _Run
 from connector.sync.progress import NullProgress
 from connector.sync.ratelimit import RateLimiter
 from connector.sync.scorers import ScorerSet
-from connector.sync.store import Store, upsert
+from connector.sync.store import Store
 from connector.sync.summary import RunSummary
 from connector.sync.tables import contacts, identities, runs
 

@@ -20,19 +20,12 @@ import sqlalchemy as sa
 from connector.scoring.identity import email_id, email_of, normalize_anonymous_id
 from connector.scoring.records import Activity, Contact, utc
 from connector.scoring.result import ScoringState
+from connector.sync.bulk import among, bulk_insert, bulk_upsert, upsert
 from connector.sync.cursor import State
 from connector.sync.statistics import Statistics
-from connector.sync.tables import UTCDateTime, activities, contacts, cursors, identities, quarantine, runs, scores, stage_history
+from connector.sync.tables import activities, contacts, cursors, identities, quarantine, runs, scores, stage_history
 
-__all__ = ["SCORE_JSON", "Store", "ToScore", "bulk_insert", "bulk_upsert", "dumps", "jsonable", "upsert"]
-
-_CHUNK = 500
-
-
-def _chunks(items: t.Sequence[t.Any], size: int = _CHUNK) -> t.Iterator[t.Sequence[t.Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
+__all__ = ["SCORE_JSON", "Store", "ToScore", "dumps", "jsonable", "same_value"]
 
 def jsonable(value: t.Any) -> t.Any:
     """A JSON-ready copy of a CRM value (datetimes as ISO 8601, sets/tuples as lists).
@@ -60,123 +53,12 @@ def jsonable(value: t.Any) -> t.Any:
     return str(value)
 
 
-def _dialect_insert(dialect: str, table: sa.Table) -> t.Any:
-    """``INSERT`` with ``ON CONFLICT`` for the two supported databases (their own constructs)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        return postgresql.insert(table)
-    from sqlalchemy.dialects import sqlite
-
-    return sqlite.insert(table)
-
-
 #: Columns of a score row (:func:`connector.sync.scorers.score_row`) that hold JSON already encoded.
 #: Encoding reasons and engine state is a large part of storing a score; done where the score is
 #: computed (the scoring worker), it leaves the run's process. Plain ``str``, named here rather than
 #: marked by a ``str`` subclass: pickling a subclass instance back from the worker (by ``__reduce__``)
 #: cost seven times a plain string's.
 SCORE_JSON = ("dimensions", "reasons", "state")
-
-
-def upsert(
-    conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str, t.Any]], keys: t.Sequence[str], update: t.Sequence[str], *, encoded: t.Collection[str] = ()
-) -> None:
-    """Insert ``rows``, or update the ``update`` columns where the primary key exists (both dialects).
-
-    One compiled statement run with many parameter sets (SQLAlchemy batches them into multi-row
-    inserts itself), so a page of 1,000 rows costs one round trip, not one compilation per row.
-    All rows must have the same keys.
-    """
-    if not rows:
-        return
-    stmt = _dialect_insert(conn.dialect.name, table)
-    if update:
-        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    # The column types encode JSON here: ``encoded`` values (bound as is by the bulk writers) are decoded first.
-    conn.execute(stmt, [{k: json.loads(v) if k in encoded and v is not None else v for k, v in r.items()} for r in rows] if encoded else list(rows))
-
-
-def bulk_upsert(
-    conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str, t.Any]], keys: t.Sequence[str], update: t.Sequence[str], *, encoded: t.Collection[str] = ()
-) -> None:
-    """:func:`upsert` for large, narrow row sets (e.g. one row per written field): same SQL, less CPU.
-
-    ``encoded``: JSON columns whose values are JSON text already (bound as they are).
-
-    The statement is compiled once by SQLAlchemy for the connection's dialect (so casts such as
-    PostgreSQL's ``::JSON`` are in it) and each value goes through its column type's own bind
-    processor -- exactly what ``conn.execute`` does -- but the parameter sets are built here, in
-    one pass, and handed to the driver's ``executemany`` without SQLAlchemy's per-row bookkeeping,
-    which was the largest CPU cost of recording a pushed batch (1,000 rows per 100 contacts).
-    """
-    if not rows:
-        return
-    if conn.dialect.name not in ("postgresql", "sqlite"):  # pragma: no cover - only the two supported databases take the fast path
-        upsert(conn, table, rows, keys, update, encoded=encoded)
-        return
-    stmt = _dialect_insert(conn.dialect.name, table)
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}) if update else stmt.on_conflict_do_nothing(index_elements=list(keys))
-    if not _execute_many(conn, table, stmt, rows, encoded):  # pragma: no cover - a statement with other parameters
-        upsert(conn, table, rows, keys, update, encoded=encoded)
-
-
-def bulk_insert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str, t.Any]]) -> None:
-    """``INSERT`` many rows with the same keys through the driver's ``executemany`` (see :func:`bulk_upsert`).
-
-    For append-only rows (stage history, new outbox entries): one per contact scored, where
-    SQLAlchemy's per-row bookkeeping cost more than the insert itself.
-    """
-    if not rows:
-        return
-    if conn.dialect.name not in ("postgresql", "sqlite") or not _execute_many(conn, table, sa.insert(table), rows):  # pragma: no cover
-        conn.execute(sa.insert(table), [dict(r) for r in rows])
-
-
-def _execute_many(conn: sa.Connection, table: sa.Table, stmt: t.Any, rows: t.Sequence[t.Mapping[str, t.Any]], encoded: t.Collection[str] = ()) -> bool:
-    """Run ``stmt`` once per row, parameters bound by the columns' own processors; False if it cannot."""
-    names = list(rows[0])
-    compiled = stmt.compile(dialect=conn.dialect, column_keys=names)
-    order = list(compiled.positiontup or []) if compiled.positional else names
-    if sorted(order) != sorted(names):  # pragma: no cover - a statement with other parameters
-        return False
-    # Column by column: one ``map`` of the column's processor over its values (a C-level loop)
-    # costs far less than a Python expression per value, and the rows are zipped back at the end.
-    columns: list[list[t.Any]] = []
-    for n in order:
-        values = [r[n] for r in rows]
-        process = None if n in encoded else _bind_processor(table.c[n], conn.dialect)
-        columns.append(values if process is None else list(map(process, values)))
-    params: list[t.Any] = list(zip(*columns, strict=False)) if compiled.positional else [dict(zip(order, values, strict=False)) for values in zip(*columns, strict=False)]
-    conn.exec_driver_sql(compiled.string, params)
-    return True
-
-
-def _bind_processor(column: sa.Column[t.Any], dialect: sa.Dialect) -> t.Callable[[t.Any], t.Any] | None:
-    """The column type's bind processor; for timestamps, one that reuses its last answer.
-
-    A page's rows mostly share the same ``now`` object (``pulled_at``, ``written_at``, ``as_of``),
-    and converting a datetime for the driver costs several calls each time; the same object gives
-    the same result, so it is converted once.
-    """
-    process = column.type.dialect_impl(dialect).bind_processor(dialect)
-    if process is None or not isinstance(column.type, UTCDateTime):
-        return process
-    last: list[t.Any] = [_UNSET, None]
-
-    def reuse(value: t.Any) -> t.Any:
-        if value is last[0]:
-            return last[1]
-        out = process(value)
-        last[0], last[1] = value, out
-        return out
-
-    return reuse
-
-
-_UNSET = object()
 
 
 @dc.dataclass
@@ -286,13 +168,12 @@ class Store:
             latest[c.id] = c
         with self.bulk_transaction() as conn:
             existing: dict[str, tuple[t.Any, t.Any, t.Any, t.Any]] = {}
-            for part in _chunks(list(latest)):
-                for cid, email, props, owner, dates in conn.execute(
-                    sa.select(contacts.c.id, contacts.c.email, contacts.c.properties, contacts.c.owner_id, contacts.c.stage_dates).where(
-                        contacts.c.crm == self.crm, contacts.c.id.in_(part)
-                    )
-                ):
-                    existing[cid] = (email, props, owner, dates or None)
+            for cid, email, props, owner, dates in conn.execute(
+                sa.select(contacts.c.id, contacts.c.email, contacts.c.properties, contacts.c.owner_id, contacts.c.stage_dates).where(
+                    contacts.c.crm == self.crm, among(conn, contacts.c.id, latest)
+                )
+            ):
+                existing[cid] = (email, props, owner, dates or None)
             rows = []
             for c in latest.values():
                 email = c.email.strip().lower() if c.email else None
@@ -316,9 +197,8 @@ class Store:
             return 0
         fresh: dict[str, Activity] = {a.id: a for a in records}
         with self.bulk_transaction() as conn:
-            for part in _chunks(list(fresh)):
-                for (aid,) in conn.execute(sa.select(activities.c.id).where(activities.c.crm == self.crm, activities.c.id.in_(part))):
-                    fresh.pop(aid, None)
+            for (aid,) in conn.execute(sa.select(activities.c.id).where(activities.c.crm == self.crm, among(conn, activities.c.id, list(fresh)))):
+                fresh.pop(aid, None)
             rows = [
                 {
                     "crm": self.crm,
@@ -341,14 +221,14 @@ class Store:
         direct = {r["contact_id"] for r in rows if r["contact_id"]}
         anon = {r["anonymous_id"] for r in rows if not r["contact_id"] and r["anonymous_id"]}
         emails = {address for a in anon if (address := email_of(a)) is not None}
-        for part in _chunks(sorted(anon)):
+        if anon:
             direct.update(
-                cid for (cid,) in conn.execute(sa.select(identities.c.contact_id).where(identities.c.crm == self.crm, identities.c.anonymous_id.in_(part)))
+                cid for (cid,) in conn.execute(sa.select(identities.c.contact_id).where(identities.c.crm == self.crm, among(conn, identities.c.anonymous_id, sorted(anon))))
             )
-        for part in _chunks(sorted(direct)):
-            conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, contacts.c.id.in_(part)).values(needs_score=True))
-        for part in _chunks(sorted(emails)):
-            conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, contacts.c.email.in_(part)).values(needs_score=True))
+        if direct:
+            conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, among(conn, contacts.c.id, sorted(direct))).values(needs_score=True))
+        if emails:
+            conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, among(conn, contacts.c.email, sorted(emails))).values(needs_score=True))
 
     def add_quarantine(self, stream: str, record_id: str | None, reason: str, raw: t.Any, now: dt.datetime, run_id: int | None, conn: sa.Connection | None = None) -> None:
         """Keep a record that could not be used, with the reason, for ``connector quarantine``."""
@@ -393,26 +273,26 @@ class Store:
         out = ToScore([], {}, {}, {})
         with self.engine.connect() as conn:
             owner_of: dict[str, str] = {}
-            for part in _chunks(list(ids)):
-                for cid, email, props, updated, owner, dates in conn.execute(
-                    sa.select(contacts.c.id, contacts.c.email, contacts.c.properties, contacts.c.updated_at, contacts.c.owner_id, contacts.c.stage_dates).where(
-                        contacts.c.crm == self.crm, contacts.c.id.in_(part)
-                    )
-                ):
-                    stage_dates = {k: dt.datetime.fromisoformat(v) for k, v in dates.items()} if dates else {}
-                    out.contacts.append(Contact(id=cid, email=email, properties=props or {}, updated_at=updated, owner_id=owner, stage_dates=stage_dates))
-                    out.activities[cid] = []
-                    if email:
-                        owner_of[email_id(email)] = cid
-                for anon, cid in conn.execute(sa.select(identities.c.anonymous_id, identities.c.contact_id).where(identities.c.crm == self.crm, identities.c.contact_id.in_(part))):
-                    owner_of[anon] = cid
-                for cid, model, state, stage, digest, fingerprint in conn.execute(
-                    sa.select(scores.c.contact_id, scores.c.model, scores.c.state, scores.c.stage, scores.c.digest, scores.c.fingerprint).where(scores.c.crm == self.crm, scores.c.contact_id.in_(part))
-                ):
-                    out.previous[(cid, model)] = ScoringState.from_dict(state)
-                    out.previous_stage[(cid, model)] = stage
-                    out.digest[(cid, model)] = digest
-                    out.fingerprint[(cid, model)] = fingerprint
+            wanted = list(ids)
+            for cid, email, props, updated, owner, dates in conn.execute(
+                sa.select(contacts.c.id, contacts.c.email, contacts.c.properties, contacts.c.updated_at, contacts.c.owner_id, contacts.c.stage_dates).where(
+                    contacts.c.crm == self.crm, among(conn, contacts.c.id, wanted)
+                )
+            ):
+                stage_dates = {k: dt.datetime.fromisoformat(v) for k, v in dates.items()} if dates else {}
+                out.contacts.append(Contact(id=cid, email=email, properties=props or {}, updated_at=updated, owner_id=owner, stage_dates=stage_dates))
+                out.activities[cid] = []
+                if email:
+                    owner_of[email_id(email)] = cid
+            for anon, cid in conn.execute(sa.select(identities.c.anonymous_id, identities.c.contact_id).where(identities.c.crm == self.crm, among(conn, identities.c.contact_id, wanted))):
+                owner_of[anon] = cid
+            for cid, model, state, stage, digest, fingerprint in conn.execute(
+                sa.select(scores.c.contact_id, scores.c.model, scores.c.state, scores.c.stage, scores.c.digest, scores.c.fingerprint).where(scores.c.crm == self.crm, among(conn, scores.c.contact_id, wanted))
+            ):
+                out.previous[(cid, model)] = ScoringState.from_dict(state)
+                out.previous_stage[(cid, model)] = stage
+                out.digest[(cid, model)] = digest
+                out.fingerprint[(cid, model)] = fingerprint
             # Attributes as their JSON text, decoded once per distinct text: a portal's activities
             # repeat a few thousand attribute sets (URLs, form ids), and decoding each row's copy was
             # most of the cost of reading activity for a rescore.
@@ -420,8 +300,9 @@ class Store:
             cols = (activities.c.id, activities.c.type, activities.c.occurred_at, activities.c.contact_id, text, activities.c.anonymous_id)
             decoded: dict[str | None, dict[str, t.Any]] = {None: {}, "null": {}}
             seen: set[str] = set()
-            batches = [activities.c.contact_id.in_(part) for part in _chunks(list(ids))]
-            batches += [activities.c.anonymous_id.in_(part) for part in _chunks(sorted(owner_of))]
+            batches = [among(conn, activities.c.contact_id, wanted)]
+            if owner_of:
+                batches.append(among(conn, activities.c.anonymous_id, sorted(owner_of)))
             for cond in batches:
                 for aid, typ, occurred, cid, attrs, anon in conn.execute(sa.select(*cols).where(activities.c.crm == self.crm, cond)):
                     if aid in seen:
@@ -458,8 +339,8 @@ class Store:
 
     def clear_needs_score(self, conn: sa.Connection, ids: t.Sequence[str]) -> None:
         """The contacts were scored in this transaction (rows already clear are not touched: a full rescore writes none)."""
-        for part in _chunks(list(ids)):
-            conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, contacts.c.id.in_(part), contacts.c.needs_score.is_(True)).values(needs_score=False))
+        if ids:
+            conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, among(conn, contacts.c.id, ids), contacts.c.needs_score.is_(True)).values(needs_score=False))
 
     def retire_contacts(self, gone: t.Mapping[str, str | None]) -> int:
         """Contacts the CRM no longer holds as people (deleted, merged, a lead converted): stop scoring them.
@@ -482,10 +363,11 @@ class Store:
                     moving = sa.update(scores).where(scores.c.crm == self.crm, scores.c.contact_id == old)
                     conn.execute(moving.where(scores.c.model.not_in(theirs)).values(contact_id=new) if theirs else moving.values(contact_id=new))
                     conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, contacts.c.id == new).values(needs_score=True))
-            for part in _chunks(list(gone)):
-                conn.execute(sa.delete(outbox).where(outbox.c.crm == self.crm, outbox.c.contact_id.in_(part), outbox.c.status == "pending"))
-                conn.execute(sa.delete(scores).where(scores.c.crm == self.crm, scores.c.contact_id.in_(part)))
-                retired += conn.execute(sa.delete(contacts).where(contacts.c.crm == self.crm, contacts.c.id.in_(part))).rowcount or 0
+            if gone:
+                ids = list(gone)
+                conn.execute(sa.delete(outbox).where(outbox.c.crm == self.crm, among(conn, outbox.c.contact_id, ids), outbox.c.status == "pending"))
+                conn.execute(sa.delete(scores).where(scores.c.crm == self.crm, among(conn, scores.c.contact_id, ids)))
+                retired += conn.execute(sa.delete(contacts).where(contacts.c.crm == self.crm, among(conn, contacts.c.id, ids))).rowcount or 0
         return retired
 
     # -- runs ------------------------------------------------------------------------------------
@@ -540,6 +422,25 @@ def dumps(value: t.Any) -> t.Hashable:
     if isinstance(value, (dt.datetime, dt.date)):
         return jsonable(value)  # the ISO text it is stored as
     return json.dumps(_canon(jsonable(value)), sort_keys=True, separators=(",", ":"))
+
+
+#: Types whose values, when both sides have the same one, compare by ``==`` exactly as :func:`dumps` keys do.
+_PLAIN = frozenset({str, float})
+
+
+def same_value(a: t.Any, b: t.Any) -> bool:
+    """``dumps(a) == dumps(b)``, without making the keys when both are plain values of one type.
+
+    Why: staging compares every output field of every contact scored with the value written
+    before (16 fields a contact with the shipped models); almost all are two strings or two
+    floats. ``bool`` is not plain here (``True == 1``, which :func:`dumps` tells apart), nor are
+    containers (their items may be ``1`` beside ``True``), nor ``int`` (:func:`dumps` compares
+    it as a float).
+    """
+    kind = type(a)
+    if kind is type(b) and (kind in _PLAIN or a is None):
+        return bool(a == b)
+    return dumps(a) == dumps(b)
 
 
 def _canon(value: t.Any) -> t.Any:

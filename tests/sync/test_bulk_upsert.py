@@ -1,4 +1,4 @@
-"""bulk_upsert stores exactly what upsert stores (values, JSON of every shape, UTC times), on both databases."""
+"""connector.sync.bulk on both databases: bulk_upsert stores exactly what upsert stores (values, JSON of every shape, UTC times); among finds what IN finds."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from connector.sync import tables as T
+from connector.sync.bulk import among, bulk_upsert, upsert
 from connector.sync.db import open_database
-from connector.sync.store import bulk_upsert, upsert
 
 written = T.written
 AT = dt.datetime(2026, 1, 1, 12, 30, 15, 123456, tzinfo=dt.UTC)
@@ -55,7 +55,7 @@ def test_bulk_upsert_of_nothing_does_nothing(engine: sa.Engine) -> None:
 
 
 def test_bulk_insert_stores_what_insert_stores(engine: sa.Engine) -> None:
-    from connector.sync.store import bulk_insert
+    from connector.sync.bulk import bulk_insert
 
     history = T.stage_history
     rows = [{"crm": crm, "contact_id": f"c{i}", "model": "m", "from_stage": None if i % 2 else "MQL", "to_stage": "SQL", "at": LATER} for i in range(5) for crm in ("slow", "fast")]
@@ -68,3 +68,68 @@ def test_bulk_insert_stores_what_insert_stores(engine: sa.Engine) -> None:
         slow, fast = ([tuple(r) for r in conn.execute(sa.select(*cols).where(history.c.crm == crm).order_by(history.c.contact_id))] for crm in ("slow", "fast"))
     assert fast == slow and len(fast) == 5
     assert fast[0][4] == LATER
+
+
+def test_a_key_twice_in_one_call_acts_as_one_write_after_the_other(engine: sa.Engine) -> None:
+    """A pulled page may hold a record twice: updating, the last row wins; not updating, the first stays."""
+    keys = ["crm", "contact_id", "field"]
+    twice = [{"crm": "dup", "contact_id": "c1", "field": "f", "value": v, "written_at": AT} for v in ("first", "second")]
+    with engine.begin() as conn:
+        bulk_upsert(conn, written, twice, keys, ["value", "written_at"])
+        bulk_upsert(conn, written, [{**r, "field": "g"} for r in twice], keys, [])
+    assert [(r[1], r[2]) for r in _read(engine, "dup")] == [("f", "second"), ("g", "first")]
+
+
+def test_encoded_json_and_columns_of_nothing_but_nulls(engine: sa.Engine) -> None:
+    """JSON text bound as it is (``encoded``) and a column whose every value is NULL, in a batch of thousands."""
+    from connector.sync.store import SCORE_JSON
+
+    rows = [
+        {
+            "crm": "enc", "contact_id": f"c{i:05}", "model": "m", "score": i / 3, "dimensions": '{"fit": 1.5}', "grade": None,
+            "matrix": None, "stage": "MQL" if i % 2 else None, "excluded": None, "reasons": '[{"rule": "r", "points": 2.5}]',
+            "state": None, "as_of": AT, "changes_at": None, "digest": "d" * 32, "fingerprint": None,
+        }
+        for i in range(5_000)
+    ]  # fmt: skip
+    scores = T.scores
+    with engine.begin() as conn:
+        bulk_upsert(conn, scores, rows, ["crm", "contact_id", "model"], [c for c in rows[0] if c not in ("crm", "contact_id", "model")], encoded=SCORE_JSON)
+    with engine.connect() as conn:
+        got = conn.execute(sa.select(scores).where(scores.c.crm == "enc").order_by(scores.c.contact_id)).mappings().all()
+    assert len(got) == 5_000
+    assert got[7]["dimensions"] == {"fit": 1.5} and got[7]["reasons"] == [{"rule": "r", "points": 2.5}] and got[7]["state"] is None
+    assert got[7]["score"] == pytest.approx(7 / 3) and got[7]["stage"] == "MQL" and got[8]["stage"] is None
+    assert got[7]["as_of"] == AT and got[7]["changes_at"] is None and got[7]["grade"] is None
+
+
+def test_odd_value_types_are_stored_as_row_by_row_writes_store_them(engine: sa.Engine) -> None:
+    """Whole numbers in a float column, and a text column given a number, on both databases' paths."""
+    scores = T.scores
+    rows = [
+        {"crm": "odd", "contact_id": f"c{i}", "model": "m", "score": score, "grade": grade, "as_of": AT}
+        for i, (score, grade) in enumerate([(25, "A"), (25.5, None), (0, 7)])
+    ]
+    with engine.begin() as conn:
+        bulk_upsert(conn, scores, rows, ["crm", "contact_id", "model"], ["score", "grade", "as_of"])
+    with engine.connect() as conn:
+        got = conn.execute(sa.select(scores.c.score, scores.c.grade).where(scores.c.crm == "odd").order_by(scores.c.contact_id)).all()
+    assert [tuple(r) for r in got] == [(25.0, "A"), (25.5, None), (0.0, "7")]
+
+
+def test_among_finds_what_in_finds(engine: sa.Engine) -> None:
+    """One parameter for any number of values: text with quotes, commas and accents, whole numbers, none at all."""
+    ids = ['o\'brien', 'a,b', '"quoted"', "é", "plain", *(f"c{i}" for i in range(2_000))]
+    with engine.begin() as conn:
+        bulk_upsert(conn, written, [{"crm": "among", "contact_id": cid, "field": "f", "value": i, "written_at": AT} for i, cid in enumerate(ids)], ["crm", "contact_id", "field"], ["value"])
+    wanted = [*ids[:4], "missing", *ids[100:1_600]]
+    with engine.connect() as conn:
+        query = sa.select(written.c.contact_id).where(written.c.crm == "among")
+        found = {r[0] for r in conn.execute(query.where(among(conn, written.c.contact_id, wanted)))}
+        assert found == {r[0] for r in conn.execute(query.where(written.c.contact_id.in_(wanted)))} and len(found) == 1_504
+        assert list(conn.execute(query.where(among(conn, written.c.contact_id, [])))) == []
+        history = T.stage_history
+        conn.execute(sa.insert(history), [{"crm": "among", "contact_id": f"h{i}", "model": "m", "to_stage": "SQL", "at": AT} for i in range(5)])
+        numbers = list(conn.execute(sa.select(history.c.id).where(history.c.crm == "among").order_by(history.c.id)).scalars())
+        picked = numbers[1:4]
+        assert list(conn.execute(sa.select(history.c.id).where(among(conn, history.c.id, picked)).order_by(history.c.id)).scalars()) == picked

@@ -6,6 +6,8 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connector.scoring.records import Activity, Contact
 from connector.scoring.result import ScoreResult, ScoringState
@@ -122,3 +124,16 @@ def test_value_keys_compare_what_is_written_with_what_comes_back() -> None:
     assert dumps(T) == dumps(jsonable(T))  # a datetime equals the ISO text stored for it
     assert dumps(["a", 1]) == dumps(["a", 1.0])
     assert dumps(None) != dumps("")
+
+
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(-3, 3, allow_nan=False), st.sampled_from(["", "a", "1", "1.0", "true"]))
+_VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from("ab"), inner, max_size=2), max_leaves=5)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_VALUES, _VALUES)
+def test_same_value_is_equality_of_the_value_keys(a: object, b: object) -> None:
+    from connector.sync.store import dumps, same_value
+
+    assert same_value(a, b) == (dumps(a) == dumps(b))
+    assert same_value(a, a)

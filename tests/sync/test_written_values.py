@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from connector.sync import tables as T
+from connector.sync.bulk import upsert
 from connector.sync.db import open_database
 from connector.sync.outbox import ALL_FIELDS, read_written, record_written, stage_changes
-from connector.sync.store import upsert
 
 written = T.written
 AT = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)

@@ -27,7 +27,6 @@ from connector.sync.write_policy import WritePolicy, held_back
 
 __all__ = ["ALL_FIELDS", "SENDING", "read_written", "record_written", "release_unsent", "requeue", "stage_changes"]
 
-
 #: Status of rows claimed by a pusher and on their way to the CRM.
 SENDING = "sending"
 

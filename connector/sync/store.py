@@ -27,6 +27,7 @@ from connector.sync.tables import activities, contacts, cursors, identities, qua
 
 __all__ = ["SCORE_JSON", "Store", "ToScore", "dumps", "jsonable", "same_value"]
 
+
 def jsonable(value: t.Any) -> t.Any:
     """A JSON-ready copy of a CRM value (datetimes as ISO 8601, sets/tuples as lists).
 
@@ -197,7 +198,7 @@ class Store:
             return 0
         fresh: dict[str, Activity] = {a.id: a for a in records}
         with self.bulk_transaction() as conn:
-            for (aid,) in conn.execute(sa.select(activities.c.id).where(activities.c.crm == self.crm, among(conn, activities.c.id, list(fresh)))):
+            for (aid,) in conn.execute(sa.select(activities.c.id).where(activities.c.crm == self.crm, among(conn, activities.c.id, fresh))):
                 fresh.pop(aid, None)
             rows = [
                 {
@@ -223,12 +224,12 @@ class Store:
         emails = {address for a in anon if (address := email_of(a)) is not None}
         if anon:
             direct.update(
-                cid for (cid,) in conn.execute(sa.select(identities.c.contact_id).where(identities.c.crm == self.crm, among(conn, identities.c.anonymous_id, sorted(anon))))
+                cid for (cid,) in conn.execute(sa.select(identities.c.contact_id).where(identities.c.crm == self.crm, among(conn, identities.c.anonymous_id, anon)))
             )
         if direct:
-            conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, among(conn, contacts.c.id, sorted(direct))).values(needs_score=True))
+            conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, among(conn, contacts.c.id, direct)).values(needs_score=True))
         if emails:
-            conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, among(conn, contacts.c.email, sorted(emails))).values(needs_score=True))
+            conn.execute(sa.update(contacts).where(contacts.c.crm == self.crm, among(conn, contacts.c.email, emails)).values(needs_score=True))
 
     def add_quarantine(self, stream: str, record_id: str | None, reason: str, raw: t.Any, now: dt.datetime, run_id: int | None, conn: sa.Connection | None = None) -> None:
         """Keep a record that could not be used, with the reason, for ``connector quarantine``."""

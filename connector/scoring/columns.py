@@ -35,6 +35,7 @@ __all__ = [
     "ContactColumns",
     "PreviousColumns",
     "ResultColumns",
+    "datetimes",
     "from_micros",
     "to_micros",
     "value_key",
@@ -69,6 +70,20 @@ def from_micros(value: int) -> dt.datetime:
     return EPOCH + dt.timedelta(microseconds=int(value))
 
 
+def datetimes(micros: np.ndarray) -> list[dt.datetime | None]:
+    """:func:`from_micros` of every instant (``NO_TIME``: ``None``), converted by numpy in C.
+
+    ``datetime64[us]`` counts microseconds from the same epoch, so its naive ``datetime`` with
+    UTC attached is ``from_micros``'s; ``NO_TIME`` is ``NaT``, which becomes ``None``. An
+    instant outside ``datetime``'s years (numpy hands back an int) goes through ``from_micros``.
+    """
+    utc_ = dt.UTC
+    distinct, inverse = np.unique(micros, return_inverse=True)  # contacts share entry instants
+    naive = distinct.astype("datetime64[us]").tolist()
+    made = [d if d is None else d.replace(tzinfo=utc_) if type(d) is dt.datetime else from_micros(m) for d, m in zip(naive, distinct.tolist(), strict=False)]
+    return [made[k] for k in inverse.reshape(-1).tolist()]
+
+
 def value_key(value: t.Any) -> t.Hashable:
     """A dictionary key that never merges values the conditions tell apart.
 
@@ -95,6 +110,21 @@ class Categorical:
 
     codes: np.ndarray
     values: list[t.Any]
+
+    def rows(self, start: int, stop: int) -> Categorical:
+        """Rows ``start`` to ``stop`` with only the values they use.
+
+        Why: conditions are evaluated once per value in the dictionary, so a slice of a big
+        column (a million e-mail addresses) scored with the whole dictionary pays for every value
+        of every other slice too.
+        """
+        codes = self.codes[start:stop]
+        used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(self.values)))
+        if len(used) == len(self.values):
+            return Categorical(codes, self.values)
+        recode = np.full(len(self.values) + 1, -1, dtype=np.int32)  # the last entry: code -1 stays -1
+        recode[used] = np.arange(len(used), dtype=np.int32)
+        return Categorical(recode[codes], [self.values[k] for k in used.tolist()])
 
 
 class CategoricalBuilder:

@@ -10,7 +10,7 @@ import typing as t
 
 from connector.scoring.result import Reason, ScoreResult
 
-__all__ = ["format_points", "order_reasons", "reason_text", "summary"]
+__all__ = ["fit_summary", "format_points", "order_reasons", "reason_text", "summary"]
 
 _SEP = " · "
 _MORE = "…"
@@ -60,6 +60,20 @@ def summary(result: ScoreResult, max_chars: int = 255, texts: dict[Reason, str] 
             if text is None:
                 text = made[r] = reason_text(r)
             parts.append(text)
+    return fit_summary(parts, max_chars)
+
+
+def fit_summary(parts: t.Sequence[str], max_chars: int) -> str:
+    """The reasons' texts (in order) joined by `` · ``, cut to ``max_chars`` as :func:`summary` says.
+
+    Every part is kept while the rest can still be marked with ``…``; a first part longer than
+    the limit is cut itself.
+    """
+    if max_chars <= 0:
+        return ""
+    joined = _SEP.join(parts)
+    if len(joined) <= max_chars and all(parts):
+        return joined  # all fit: each shorter prefix then leaves room for " · …" (parts are not empty)
     out = ""
     for i, part in enumerate(parts):
         candidate = part if not out else out + _SEP + part

@@ -41,11 +41,10 @@ import sqlalchemy as sa
 
 from connector.scoring.batch.fingerprint import fingerprints
 from connector.scoring.columns import ActivityColumns, Categorical, ContactColumns, PreviousColumns, ResultColumns
-from connector.scoring.result import ScoringState
 from connector.sync.columnar import HASH, StoredPortal, read_portal
 from connector.sync.idset import IdSet
-from connector.sync.scorers import ChunkOptions, Materialise, ScoredChunk, ScorerSet, materialise
-from connector.sync.store import ToScore
+from connector.sync.materialise import Materialise, StoredRows, materialise
+from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet
 from connector.sync.tables import adjustments, outbox
 
 __all__ = ["BATCH", "FullRescore", "RescoreEnd", "Rescoring", "full_rescore"]
@@ -75,7 +74,7 @@ class FullRescore:
     unchanged: int = 0
 
     def jobs(self) -> t.Iterator[Materialise]:
-        """The moved contacts, job by job, for :func:`connector.sync.scorers.materialise` (here or in the scoring worker)."""
+        """The moved contacts, job by job, for :func:`connector.sync.materialise.materialise` (here or in the scoring worker)."""
         ids = self.portal.contacts.ids
         for start in range(0, len(ids), BATCH):
             stop = min(len(ids), start + BATCH)
@@ -92,7 +91,7 @@ class FullRescore:
     def _score(self, start: int, stop: int) -> tuple[list[ResultColumns], list[list[str]], np.ndarray]:
         """Every model's result columns and fingerprints for contact rows ``start``..``stop``; which moved."""
         portal = self.portal
-        contacts = ContactColumns(ids=portal.contacts.ids[start:stop], properties={k: Categorical(c.codes[start:stop], c.values) for k, c in portal.contacts.properties.items()})
+        contacts = ContactColumns(ids=portal.contacts.ids[start:stop], properties={k: c.rows(start, stop) for k, c in portal.contacts.properties.items()})
         a = portal.activities
         rows = portal.activity_slice(start, stop)
         acts = ActivityColumns(
@@ -121,24 +120,18 @@ class FullRescore:
 
     def _job(self, start: int, rows: np.ndarray, cols: list[ResultColumns], prints: list[list[str]]) -> Materialise:
         """The moved rows ``rows`` (batch-relative) with what writing them needs."""
-        ids = [self.portal.contacts.ids[start + i] for i in rows.tolist()]
-        stored = ToScore([], {}, {}, {})
-        fingerprint: dict[tuple[str, str], str] = {}
-        previous: list[dict[str, ScoringState]] = []
-        for model, model_prints in zip(self.scorers.models, prints, strict=True):
+        at = (start + rows).tolist()
+        ids = self.portal.contacts.ids
+        stored = []
+        for model in self.scorers.models:
             states = self.portal.states[model.model]
-            mine: dict[str, ScoringState] = {}
-            for cid, i in zip(ids, rows.tolist(), strict=True):
-                key = (cid, model.model)
-                record = states.records[start + i]
-                if record is not None:
-                    mine[cid] = record
-                    stored.previous_stage[key] = states.stage[start + i]
-                    stored.digest[key] = states.digest[start + i].decode() or None
-                    stored.fingerprint[key] = states.fingerprint[start + i].decode() or None
-                fingerprint[key] = model_prints[i]
-            previous.append(mine)
-        return Materialise(ids, self.as_of, [c.take(rows) for c in cols], previous, stored, fingerprint)
+            stored.append(StoredRows(
+                state=[states.records[k] for k in at],
+                stage=[states.stage[k] for k in at],
+                digest=[d.decode() or None for d in states.digest[start + rows].tolist()],
+                fingerprint=[f.decode() or None for f in states.fingerprint[start + rows].tolist()],
+            ))  # fmt: skip
+        return Materialise([ids[k] for k in at], self.as_of, [c.take(rows) for c in cols], stored, [[p[i] for i in rows.tolist()] for p in prints])
 
 
 @dc.dataclass(frozen=True)

@@ -41,7 +41,7 @@ if t.TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ChunkOptions", "Firing", "Materialise", "ScoredChunk", "ScorerSet", "Texts", "add_results", "materialise", "outputs_of", "score_chunk", "scoring_context"]
+__all__ = ["ChunkOptions", "Firing", "ScoredChunk", "ScorerSet", "Texts", "add_results", "json_number", "outputs_of", "row_digest", "score_chunk", "scoring_context"]
 
 
 @dc.dataclass
@@ -183,7 +183,7 @@ class Texts:
     def __init__(self) -> None:
         self.reason_json: dict[tuple[Reason, float], str] = {}
         #: a reason's JSON around its points, per everything else in it (decay makes points vary)
-        self.reason_frame: dict[tuple[t.Any, ...], tuple[str, str]] = {}
+        self.reason_frame: dict[tuple[t.Any, ...], tuple[str, str] | None] = {}
         #: per tuple of dimension names: each name's JSON key
         self.dimension_keys: dict[tuple[str, ...], list[str]] = {}
         self.state_json: dict[tuple[t.Any, ...], str] = {}
@@ -203,18 +203,21 @@ class Texts:
 
     def _reason(self, r: Reason) -> str:
         """``json.dumps(r.to_dict())``, its text around the points made once per rule, count and label."""
-        number = _json_number(r.points)
-        if number is None:
-            return json.dumps(r.to_dict())
-        key = (r.rule, r.dimension, r.label, r.count, r.kind, r.detail)
-        frame = self.reason_frame.get(key)
+        number = json_number(r.points)
+        frame = self.frame(r) if number is not None else None
         if frame is None:
+            return json.dumps(r.to_dict())
+        return frame[0] + t.cast(str, number) + frame[1]
+
+    def frame(self, r: Reason) -> tuple[str, str] | None:
+        """The reason's JSON before and after its points (``None``: a label holds the stand-in itself)."""
+        key = (r.rule, r.dimension, r.label, r.count, r.kind, r.detail)
+        found = self.reason_frame.get(key)
+        if found is None and key not in self.reason_frame:
             text, slot = json.dumps({**r.to_dict(), "points": _SLOT}), json.dumps(_SLOT)
-            if text.count(slot) != 1:  # a label holding the stand-in itself
-                return json.dumps(r.to_dict())
             head, _, tail = text.partition(slot)
-            frame = self.reason_frame[key] = (head, tail)
-        return frame[0] + number + frame[1]
+            found = self.reason_frame[key] = (head, tail) if text.count(slot) == 1 else None
+        return found
 
     def dimensions(self, values: t.Mapping[str, float]) -> str:
         """``json.dumps(dict(values))``."""
@@ -222,7 +225,7 @@ class Texts:
         keys = self.dimension_keys.get(names)
         if keys is None:
             keys = self.dimension_keys[names] = [json.dumps(n) + ": " for n in names]
-        numbers = [_json_number(v) for v in values.values()]
+        numbers = [json_number(v) for v in values.values()]
         if None in numbers:
             return json.dumps(dict(values))
         return "{" + ", ".join([k + t.cast(str, n) for k, n in zip(keys, numbers, strict=True)]) + "}"
@@ -241,7 +244,7 @@ class Texts:
 _SLOT = "\x00points\x00"
 
 
-def _json_number(value: object) -> str | None:
+def json_number(value: object) -> str | None:
     """A number as ``json.dumps`` writes it (``None``: not a plain finite number; let ``json.dumps`` decide)."""
     kind = type(value)
     if kind is float:
@@ -266,7 +269,6 @@ def score_row(result: ScoreResult, changes_at_override: dt.datetime | None = Non
     state = texts.state(result.state)
     changes = changes_at_override or result.changes_at
     changes_at = changes.isoformat() if changes else ""
-    parts = (repr(result.score), dimensions, str(result.grade), str(result.matrix), str(result.stage), str(result.excluded), reasons, state, changes_at)
     return {
         "contact_id": result.contact_id,
         "model": result.model,
@@ -280,9 +282,14 @@ def score_row(result: ScoreResult, changes_at_override: dt.datetime | None = Non
         "state": state,
         "as_of": result.as_of,
         "changes_at": changes,
-        "digest": hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest(),
+        "digest": row_digest((repr(result.score), dimensions, str(result.grade), str(result.matrix), str(result.stage), str(result.excluded), reasons, state, changes_at)),
         "fingerprint": fingerprint,
     }
+
+
+def row_digest(parts: t.Sequence[str]) -> str:
+    """A score row's digest: its texts (score, dimensions, grade, matrix, stage, exclusion, reasons, state, next change) hashed."""
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
 
 
 def score_chunk(store: Store, scorers: ScorerSet, ids: t.Sequence[str], *, as_of: dt.datetime, options: ChunkOptions) -> ScoredChunk:
@@ -344,36 +351,6 @@ def add_results(
             why = f"excluded: {r.excluded}" if r.excluded else stage_reason(by_name[r.model], r.stage, r.dimensions, r.score, before)
             out.moves.append((r.contact_id, r.model, before, r.stage, as_of, why))
         out.firings += [Firing(r.contact_id, r.model, e.trigger, e.watched, e.value, tuple(dict(a) for a in e.actions), r.as_of) for e in r.triggers]
-
-
-@dc.dataclass
-class Materialise:
-    """Contacts a column-wise full rescore found moved: their result columns, to be written as results.
-
-    Made and turned into a :class:`ScoredChunk` (:func:`materialise`) by whoever read the portal
-    (:class:`connector.sync.rescore.Rescoring`: the scoring worker on a large portal).
-    """
-
-    ids: list[str]
-    as_of: dt.datetime
-    #: per model (the scorer set's order): the result columns of exactly ``ids``, in order
-    columns: list[ResultColumns]
-    #: per model: contact id -> stored state (an excluded contact hands it back unchanged)
-    previous: list[dict[str, ScoringState]]
-    #: the stored stage, digest and fingerprint per (contact, model) (the other fields are empty)
-    stored: ToScore
-    #: (contact, model) -> the new result's fingerprint
-    prints: dict[tuple[str, str], str]
-
-
-def materialise(job: Materialise, scorers: ScorerSet, options: ChunkOptions) -> ScoredChunk:
-    """What the job's results write: exactly what :func:`score_chunk` would return for those contacts."""
-    out = ScoredChunk(ids=job.ids, as_of=job.as_of)
-    results: list[ScoreResult] = []
-    for batch, cols, previous in zip(scorers.batch, job.columns, job.previous, strict=True):
-        results += batch.results(cols, [], previous, job.as_of)
-    add_results(out, results, scorers, job.stored, job.prints, {}, options)
-    return out
 
 
 def _seed_first_states(models: t.Sequence[ScoringModel], data: ToScore, as_of: dt.datetime, out: ScoredChunk) -> None:

@@ -14,7 +14,7 @@ import typing as t
 import numpy as np
 
 from connector.scoring.batch import memo
-from connector.scoring.columns import ResultColumns, from_micros
+from connector.scoring.columns import ResultColumns, datetimes
 from connector.scoring.model import TOTAL, ScoringModel
 from connector.scoring.records import utc
 from connector.scoring.result import Reason, ScoreResult, ScoringState, TriggerEvent, round2
@@ -100,7 +100,7 @@ class Results:
         grades = [cols.grade_labels[c] if c >= 0 else None for c in grade_codes]
         matrices = [cols.matrix_labels[c] if c >= 0 else None for c in matrix_codes]
         stages = [self.stage_names[c] if c >= 0 else None for c in stage_codes]
-        entered_at, changes_at = _datetimes(cols.stage_entered), _datetimes(cols.changes_at)
+        entered_at, changes_at = datetimes(cols.stage_entered), datetimes(cols.changes_at)
         first = operator.itemgetter(0)
         out: list[ScoreResult] = []
         append = out.append
@@ -141,18 +141,3 @@ class Results:
 def _order_key(reason: Reason) -> tuple[t.Any, ...]:
     """The sort key of :func:`connector.scoring.explain.order_reasons`, computed once per reason."""
     return (reason.kind != "exclusion", -abs(reason.points), reason.rule, reason.dimension, reason.label, reason.detail or "")
-
-
-def _datetimes(micros: np.ndarray) -> list[dt.datetime | None]:
-    """:func:`from_micros` of every instant (``NO_TIME``: ``None``), converted by numpy in C.
-
-    ``datetime64[us]`` counts microseconds from the same epoch, so its naive ``datetime`` with
-    UTC attached is ``from_micros``'s; ``NO_TIME`` is ``NaT``, which becomes ``None``. An
-    instant outside ``datetime``'s years (numpy hands back an int) goes through ``from_micros``.
-    """
-    utc_ = dt.UTC
-    distinct, inverse = np.unique(micros, return_inverse=True)  # contacts share entry instants
-    naive = distinct.astype("datetime64[us]").tolist()
-    made = [d if d is None else d.replace(tzinfo=utc_) if type(d) is dt.datetime else from_micros(m) for d, m in zip(naive, distinct.tolist(), strict=False)]
-    return [made[k] for k in inverse.reshape(-1).tolist()]
-

@@ -10,7 +10,7 @@ import typing as t
 
 from connector.scoring.result import Reason, ScoreResult
 
-__all__ = ["fit_summary", "format_points", "order_reasons", "reason_text", "summary"]
+__all__ = ["fit_summary", "format_points", "order_reasons", "reason_label", "reason_text", "summary"]
 
 _SEP = " · "
 _MORE = "…"
@@ -38,10 +38,12 @@ def reason_text(reason: Reason) -> str:
     """One reason as a rep reads it, e.g. ``+20 4 page views`` or ``excluded: competitor``."""
     if reason.kind == "exclusion":
         return f"excluded: {reason.label}"
-    label = reason.label
-    if reason.count is not None and reason.count > 1:
-        label = f"{reason.count} {label}"
-    return f"{format_points(reason.points)} {label}"
+    return f"{format_points(reason.points)} {reason_label(reason)}"
+
+
+def reason_label(reason: Reason) -> str:
+    """What follows the points in :func:`reason_text`: the label, after the count when more than one counted."""
+    return f"{reason.count} {reason.label}" if reason.count is not None and reason.count > 1 else reason.label
 
 
 def summary(result: ScoreResult, max_chars: int = 255, texts: dict[Reason, str] | None = None) -> str:

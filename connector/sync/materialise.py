@@ -32,8 +32,9 @@ import typing as t
 
 import numpy as np
 
+from connector.scoring.batch.results import clamp_reason, exclusion_reason, rule_reason
 from connector.scoring.columns import ResultColumns, datetimes
-from connector.scoring.explain import fit_summary, format_points
+from connector.scoring.explain import fit_summary, format_points, reason_label, reason_text
 from connector.scoring.model import TOTAL, ScoringModel
 from connector.scoring.records import utc
 from connector.scoring.result import Reason, ScoringState
@@ -124,8 +125,8 @@ class _ModelRows:
                 exclusion = model.exclusions[ex]
                 why: str | None = exclusion.reason
                 stage, changes_at, change_text = None, None, ""
-                reason = Reason(rule=exclusion.id, dimension=TOTAL, points=0.0, label=exclusion.reason, kind="exclusion")
-                reasons_json, summary = texts.reasons([reason]), fit_summary([f"excluded: {exclusion.reason}"], self.limit)
+                reason = exclusion_reason(exclusion)
+                reasons_json, summary = texts.reasons([reason]), fit_summary([reason_text(reason)], self.limit)
                 state = texts.state(stored.state[i] or ScoringState())
             else:
                 why, stage, changes_at, change_text = None, stages[i], changes[i], changes_text[i]
@@ -224,8 +225,8 @@ class _ModelRows:
         row = np.concatenate([who, clamped])
         points = np.concatenate([cols.rule_points[who, which], clamp])
         counts = np.concatenate([cols.rule_counts[who, which], np.zeros(len(clamp), dtype=cols.rule_counts.dtype)])
-        frames = [self._reason(j, 0.0, None) for j in range(rules)] + [
-            self._clamp(name, diff) for name in self.dims for diff in (-1.0, 1.0)
+        frames = [rule_reason(rule, 0.0, 0) for rule in model.rules] + [
+            clamp_reason(name, model.dimensions[name], diff) for name in self.dims for diff in (-1.0, 1.0)
         ]  # fmt: skip
         static = [(r.rule, r.dimension, r.label, r.detail or "") for r in frames]
         rank = np.array([sorted(set(static)).index(key) for key in static] or [0], dtype=np.int64)
@@ -239,7 +240,7 @@ class _ModelRows:
             entry = made.get(key)
             if entry is None:
                 base = dc.replace(frames[s], count=c) if counted[s] else frames[s]
-                entry = made[key] = (base, self.texts.frame(base), _label(base))
+                entry = made[key] = (base, self.texts.frame(base), reason_label(base))
             base, frame, label = entry
             number = json_number(p)
             if frame is not None and number is not None:
@@ -251,24 +252,6 @@ class _ModelRows:
         reasons = ["[" + ", ".join(json_texts[lo:hi]) + "]" for lo, hi in itertools.pairwise(bounds)]
         summaries = [fit_summary(words[lo:hi], self.limit) for lo, hi in itertools.pairwise(bounds)]
         return reasons, summaries
-
-    def _reason(self, j: int, points: float, count: int | None) -> Reason:
-        """Rule ``j``'s reason, as :class:`~connector.scoring.batch.results.Results` makes it."""
-        rule = self.model.rules[j]
-        if rule.when is not None:
-            return Reason(rule.id, rule.dimension, points, rule.display, kind="rule")
-        return Reason(rule.id, rule.dimension, points, rule.display, count=count, kind="activity")
-
-    def _clamp(self, name: str, diff: float) -> Reason:
-        """A dimension held at its ceiling (``diff`` < 0) or floor."""
-        spec = self.model.dimensions[name]
-        bound = f"ceiling {spec.ceiling:g}" if diff < 0 else f"floor {spec.floor:g}"
-        return Reason("clamp", name, diff, f"{name} held at its {bound}", kind="clamp")
-
-
-def _label(reason: Reason) -> str:
-    """The wording after the points in :func:`connector.scoring.explain.reason_text`."""
-    return f"{reason.count} {reason.label}" if reason.count is not None and reason.count > 1 else reason.label
 
 
 def _labels(codes: np.ndarray, labels: t.Sequence[str]) -> list[str | None]:

@@ -16,6 +16,7 @@ import numpy as np
 from connector.scoring.batch import memo
 from connector.scoring.columns import ResultColumns, datetimes
 from connector.scoring.model import TOTAL, ScoringModel
+from connector.scoring.model.rules import Dimension, Exclusion, Rule
 from connector.scoring.records import utc
 from connector.scoring.result import Reason, ScoreResult, ScoringState, TriggerEvent, round2
 from connector.scoring.triggers import action_dict
@@ -23,7 +24,7 @@ from connector.scoring.triggers import action_dict
 if t.TYPE_CHECKING:
     from connector.scoring.records import Adjustment
 
-__all__ = ["Results"]
+__all__ = ["Results", "clamp_reason", "exclusion_reason", "rule_reason"]
 
 
 class Results:
@@ -66,11 +67,7 @@ class Results:
             key = (j, points, count)
             pair = made.get(key)
             if pair is None:
-                rule = model.rules[j]
-                if rule.when is not None:
-                    reason = Reason(rule.id, rule.dimension, points, rule.display, kind="rule")
-                else:
-                    reason = Reason(rule.id, rule.dimension, points, rule.display, count=count, kind="activity")
+                reason = rule_reason(model.rules[j], points, count)
                 pair = made[key] = (_order_key(reason), reason)
             found[i].append(pair)
         counted = np.flatnonzero(cols.adjustment_counted).tolist()
@@ -83,10 +80,7 @@ class Results:
             found[row_of[adj.contact_id]].append((_order_key(reason), reason))
         who, which = np.nonzero(cols.clamp)
         for i, k, diff in zip(who.tolist(), which.tolist(), cols.clamp[who, which].tolist(), strict=False):
-            name = self.dims[k]
-            spec = model.dimensions[name]
-            bound = f"ceiling {spec.ceiling:g}" if diff < 0 else f"floor {spec.floor:g}"
-            reason = Reason("clamp", name, diff, f"{name} held at its {bound}", kind="clamp")
+            reason = clamp_reason(self.dims[k], model.dimensions[self.dims[k]], diff)
             found[i].append((_order_key(reason), reason))
         for _d, per_contact in cols.predictive_reasons.items():
             for i, why in enumerate(per_contact):
@@ -113,7 +107,7 @@ class Results:
                 append(ScoreResult(
                     contact_id=cid, model=name, score=score, dimensions=dims, grade=grade, matrix=matrix,
                     stage=None, excluded=ex.reason, triggers=(),
-                    reasons=(Reason(rule=ex.id, dimension=TOTAL, points=0.0, label=ex.reason, kind="exclusion"),),
+                    reasons=(exclusion_reason(ex),),
                     state=previous.get(cid) or ScoringState(), as_of=as_of, changes_at=None,
                 ))  # fmt: skip
                 continue
@@ -141,3 +135,21 @@ class Results:
 def _order_key(reason: Reason) -> tuple[t.Any, ...]:
     """The sort key of :func:`connector.scoring.explain.order_reasons`, computed once per reason."""
     return (reason.kind != "exclusion", -abs(reason.points), reason.rule, reason.dimension, reason.label, reason.detail or "")
+
+
+def rule_reason(rule: Rule, points: float, count: int) -> Reason:
+    """A rule's reason: a property rule without a count, an activity rule with how many activities counted."""
+    if rule.when is not None:
+        return Reason(rule.id, rule.dimension, points, rule.display, kind="rule")
+    return Reason(rule.id, rule.dimension, points, rule.display, count=count, kind="activity")
+
+
+def clamp_reason(name: str, spec: Dimension, diff: float) -> Reason:
+    """Points a dimension's ceiling took away (``diff`` < 0) or its floor added."""
+    bound = f"ceiling {spec.ceiling:g}" if diff < 0 else f"floor {spec.floor:g}"
+    return Reason("clamp", name, diff, f"{name} held at its {bound}", kind="clamp")
+
+
+def exclusion_reason(exclusion: Exclusion) -> Reason:
+    """The one reason of an excluded contact."""
+    return Reason(rule=exclusion.id, dimension=TOTAL, points=0.0, label=exclusion.reason, kind="exclusion")

@@ -12,6 +12,7 @@ are compared field by field, in order, at several summary lengths (the cut with 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import typing as t
 
@@ -30,8 +31,8 @@ from connector.sync.store import ToScore
 from tests.scoring.test_batch_equivalence import AS_OF, random_data, random_model
 
 
-def _case(seed: int, n: int, limit: int) -> tuple[ScoredChunk, ScoredChunk]:
-    """The same moved contacts written both ways: (reference, column-wise)."""
+def _case(seed: int, n: int, limit: int) -> tuple[ScoredChunk, ScoredChunk, Materialise, list[str]]:
+    """The same moved contacts written both ways: (reference, column-wise, the job, the model names)."""
     rng = random.Random(seed)
     models = [random_model(rng, 2 * seed), random_model(rng, 2 * seed + 1)]
     scorers = ScorerSet(models, [Scorer(m) for m in models], [BatchScorer(m) for m in models])
@@ -82,13 +83,13 @@ def _case(seed: int, n: int, limit: int) -> tuple[ScoredChunk, ScoredChunk]:
                 rows.digest[i] = digests[(cid, model.model)]
                 rows.fingerprint[i] = fps[i] if roll < 0.35 else "0" * 32
     job = Materialise(ids, AS_OF, columns, stored, prints)
-    return reference(), materialise(job, scorers, options)
+    return reference(), materialise(job, scorers, options), job, [m.model for m in models]
 
 
 @pytest.mark.parametrize("seed", range(40))
 @pytest.mark.parametrize("limit", [255, 40, 12, 0])
 def test_columns_write_what_results_write(seed: int, limit: int) -> None:
-    want, got = _case(seed, 30, limit)
+    want, got, _, _ = _case(seed, 30, limit)
     assert len(got.scores) == len(want.scores)
     for a, b in zip(want.scores, got.scores, strict=True):
         assert a == b, f"seed {seed}: score row of {a['contact_id']} under {a['model']}:\n{_diff(a, b)}"
@@ -104,7 +105,7 @@ def test_the_cases_cover_what_can_differ() -> None:
     """The random cases hold exclusions, clamps, firings, moves, cut summaries and rows left unwritten."""
     seen = {"excluded": 0, "clamp": 0, "firing": 0, "move": 0, "cut": 0, "kept": 0}
     for seed in range(40):
-        want, _ = _case(seed, 30, 40)
+        want, _, _, _ = _case(seed, 30, 40)
         seen["excluded"] += sum(row["excluded"] is not None for row in want.scores)
         seen["clamp"] += sum('"kind": "clamp"' in row["reasons"] for row in want.scores)
         seen["firing"] += len(want.firings)
@@ -115,9 +116,17 @@ def test_the_cases_cover_what_can_differ() -> None:
 
 
 def test_excluded_contacts_keep_their_previous_state() -> None:
-    want, got = _case(3, 30, 255)
-    assert [r["state"] for r in got.scores] == [r["state"] for r in want.scores]
-    assert ScoringState().to_dict() == {"stage": None, "stage_entered_at": None, "armed": {}}
+    """An excluded contact's row holds the state stored before (or the first one), not a new one."""
+    kept = 0
+    for seed in range(10):
+        _, got, job, names = _case(seed, 30, 255)
+        position = {cid: i for i, cid in enumerate(job.ids)}
+        for row in got.scores:
+            if row["excluded"] is not None:
+                stored = job.stored[names.index(row["model"])].state[position[row["contact_id"]]]
+                assert json.loads(row["state"]) == (stored or ScoringState()).to_dict(), (seed, row["contact_id"])
+                kept += 1
+    assert kept
 
 
 def _diff(a: dict[str, t.Any], b: dict[str, t.Any]) -> str:
@@ -147,6 +156,6 @@ def test_fit_summary_is_the_greedy_cut(parts: list[str], max_chars: int) -> None
 
 
 def test_as_of_is_utc_in_rows_and_firings() -> None:
-    want, got = _case(5, 20, 255)
+    want, got, _, _ = _case(5, 20, 255)
     assert all(row["as_of"] == AS_OF and row["as_of"].tzinfo is dt.UTC for row in got.scores)
     assert [f.fired_at for f in got.firings] == [f.fired_at for f in want.firings]

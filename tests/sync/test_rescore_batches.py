@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import pathlib
+import typing as t
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
 from connector.scoring.columns import Categorical
 from connector.sync import rescore
+from connector.sync.config import ConnectorConfig
 from connector.sync.db import open_database
 from connector.sync.materialise import materialise
 from connector.sync.pipeline import run_sync
@@ -24,12 +27,12 @@ from tests.sync.conftest import T0
 from tests.sync.test_rescore_columnar import _config, _portal
 
 
-def _written(engine: object, config: object, batch: int, monkeypatch: pytest.MonkeyPatch) -> tuple[list[object], list[str], int]:
-    crm = config.crms[0]  # type: ignore[attr-defined]
+def _written(engine: sa.Engine, config: ConnectorConfig, batch: int, monkeypatch: pytest.MonkeyPatch) -> tuple[list[t.Any], list[str], int]:
+    crm = config.crms[0]
     scorers = ScorerSet.load(crm.models)
     options = ChunkOptions(crm.reasons_limit, 1, scoring_context(crm.reasons_limit, crm.write_policy))
     monkeypatch.setattr(rescore, "BATCH", batch)
-    full = rescore.full_rescore(engine, "main", scorers, options, T0 + dt.timedelta(days=9))  # type: ignore[arg-type]
+    full = rescore.full_rescore(engine, "main", scorers, options, T0 + dt.timedelta(days=9))
     assert full is not None
     chunks = [materialise(job, scorers, options) for job in full.jobs()]
     # Jobs end with their batch, and each job lists its rows model by model: compare what is written, not the interleaving.

@@ -17,9 +17,9 @@ import numpy as np
 import sqlalchemy as sa
 
 from connector.sync.bulk import upsert
-from connector.sync.columnar import fetch_all
+from connector.sync.columnar import chunks
 from connector.sync.reportdata import histogram
-from connector.sync.tables import score_snapshots, scores
+from connector.sync.tables import score_snapshots
 
 if t.TYPE_CHECKING:
     from connector.scoring.model import ScoringModel
@@ -34,20 +34,32 @@ def week_of(when: dt.datetime) -> str:
 
 
 def record_week(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel], now: dt.datetime) -> None:
-    """Store (or replace) this week's snapshot of every model's current scores."""
-    rows = []
+    """Store (or replace) this week's snapshot of every model's current scores.
+
+    One scan of the scores table for all models, ``NOT INDEXED`` on SQLite: the planner otherwise
+    follows the primary key (``crm`` first) and reads each wide score row at random, once per model
+    -- 11.6 s at the end of every run of a million-contact portal, after everything else.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    query = f"SELECT model, score FROM scores{' NOT INDEXED' if sqlite else ''} WHERE crm = {'?' if sqlite else '%s'} AND excluded IS NULL"  # noqa: S608 - fixed text and a placeholder only
+    per_model: dict[str, list[float]] = {m.model: [] for m in models}
     with engine.connect() as conn:
-        for model in models:
-            query = sa.select(scores.c.score).where(scores.c.crm == crm, scores.c.model == model.model, scores.c.excluded.is_(None))
-            values = np.array([s for (s,) in fetch_all(conn, query)], dtype=float)
-            hist = histogram(values, model.total.floor, model.total.ceiling)
-            p10, p50, p90 = (float(x) for x in np.percentile(values, [10, 50, 90])) if values.size else (None, None, None)
-            rows.append(
-                {
-                    "crm": crm, "model": model.model, "week": week_of(now), "count": int(values.size),
-                    "mean": float(values.mean()) if values.size else None, "p10": p10, "p50": p50, "p90": p90,
-                    "histogram": {"edges": hist.edges, "counts": hist.counts}, "recorded_at": now,
-                }
-            )
+        for chunk in chunks(conn, query, [crm]):
+            for name, score in chunk:
+                found = per_model.get(name)
+                if found is not None:  # a model no longer configured: left out
+                    found.append(score)
+    rows = []
+    for model in models:
+        values = np.array(per_model[model.model], dtype=float)
+        hist = histogram(values, model.total.floor, model.total.ceiling)
+        p10, p50, p90 = (float(x) for x in np.percentile(values, [10, 50, 90])) if values.size else (None, None, None)
+        rows.append(
+            {
+                "crm": crm, "model": model.model, "week": week_of(now), "count": int(values.size),
+                "mean": float(values.mean()) if values.size else None, "p10": p10, "p50": p50, "p90": p90,
+                "histogram": {"edges": hist.edges, "counts": hist.counts}, "recorded_at": now,
+            }
+        )
     with engine.begin() as conn:
         upsert(conn, score_snapshots, rows, ["crm", "model", "week"], ["count", "mean", "p10", "p50", "p90", "histogram", "recorded_at"])

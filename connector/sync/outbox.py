@@ -67,11 +67,8 @@ def record_written(conn: sa.Connection, crm: str, values: t.Mapping[str, t.Mappi
     ):
         if isinstance(value, dict):
             current[cid] = value
-    rows = [
-        {"crm": crm, "contact_id": cid, "field": ALL_FIELDS, "value": {**current.get(cid, {}), **new}, "written_at": now}
-        for cid, new in values.items()
-    ]
-    bulk_upsert(conn, written, rows, ["crm", "contact_id", "field"], ["value", "written_at"])
+    rows = [{"contact_id": cid, "value": {**current.get(cid, {}), **new}} for cid, new in values.items()]
+    bulk_upsert(conn, written, rows, ["crm", "contact_id", "field"], ["value", "written_at"], same={"crm": crm, "field": ALL_FIELDS, "written_at": now})
 
 
 def stage_changes(
@@ -134,9 +131,9 @@ def stage_changes(
             else:
                 conn.execute(sa.update(outbox).where(outbox.c.id == pending[cid]).values(status="superseded", done_at=now))
         elif diff:
-            inserts.append({"crm": crm, "contact_id": cid, "values": diff, "status": "pending", "attempts": 0, "created_at": now, "run_id": run_id})
+            inserts.append({"contact_id": cid, "values": diff})
         changed += bool(diff)
-    bulk_insert(conn, outbox, inserts)
+    bulk_insert(conn, outbox, inserts, same={"crm": crm, "status": "pending", "attempts": 0, "created_at": now, "run_id": run_id})
     return changed
 
 

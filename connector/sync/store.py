@@ -321,14 +321,13 @@ class Store:
 
     def save_scores(self, conn: sa.Connection, rows: t.Sequence[t.Mapping[str, t.Any]]) -> None:
         """Store each contact's score per model (rows of :func:`connector.sync.scorers.score_row`; the changed ones only)."""
-        full = [{"crm": self.crm, **row} for row in rows]
-        cols = [c for c in full[0] if c not in ("crm", "contact_id", "model")] if full else []
-        bulk_upsert(conn, scores, full, ["crm", "contact_id", "model"], cols, encoded=SCORE_JSON)
+        cols = [c for c in rows[0] if c not in ("crm", "contact_id", "model")] if rows else []
+        bulk_upsert(conn, scores, rows, ["crm", "contact_id", "model"], cols, encoded=SCORE_JSON, same={"crm": self.crm})
 
     def add_stage_changes(self, conn: sa.Connection, changes: t.Sequence[tuple[str, str, str | None, str | None, dt.datetime, str | None]]) -> None:
         """Append ``(contact, model, from, to, at, reason)`` rows to the stage history."""
-        rows = [{"crm": self.crm, "contact_id": c, "model": m, "from_stage": f, "to_stage": s, "at": at, "reason": why} for c, m, f, s, at, why in changes]
-        bulk_insert(conn, stage_history, rows)
+        rows = [{"contact_id": c, "model": m, "from_stage": f, "to_stage": s, "at": at, "reason": why} for c, m, f, s, at, why in changes]
+        bulk_insert(conn, stage_history, rows, same={"crm": self.crm})
 
     def count_contacts(self) -> int:
         """How many contacts of this CRM are stored."""

@@ -6,6 +6,8 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connector.sync import tables as T
 from connector.sync.bulk import among, bulk_upsert, upsert
@@ -80,6 +82,19 @@ def test_a_key_twice_in_one_call_acts_as_one_write_after_the_other(engine: sa.En
     assert [(r[1], r[2]) for r in _read(engine, "dup")] == [("f", "second"), ("g", "first")]
 
 
+def test_columns_given_once_store_what_rows_holding_them_store(engine: sa.Engine) -> None:
+    """``same``: a column bound once for every row (the CRM) -- with keys repeated -- writes what the rows themselves would."""
+    keys = ["crm", "contact_id", "field"]
+    rows = [{"contact_id": f"c{i % 4}", "field": "f", "value": VALUES[i % len(VALUES)], "written_at": LATER if i % 2 else AT} for i in range(10)]
+    with engine.begin() as conn:
+        upsert(conn, written, [{"crm": "rows", **r} for r in rows], keys, ["value", "written_at"])
+        bulk_upsert(conn, written, rows, keys, ["value", "written_at"], same={"crm": "once"})
+        bulk_upsert(conn, written, [{**r, "field": "g"} for r in rows], keys, [], same={"crm": "once"})
+        upsert(conn, written, [{"crm": "rows", **r, "field": "g"} for r in rows], keys, [])
+    once, by_rows = _read(engine, "once"), _read(engine, "rows")
+    assert once == by_rows and len(once) == 8
+
+
 def test_encoded_json_and_columns_of_nothing_but_nulls(engine: sa.Engine) -> None:
     """JSON text bound as it is (``encoded``) and a column whose every value is NULL, in a batch of thousands."""
     from connector.sync.store import SCORE_JSON
@@ -133,3 +148,23 @@ def test_among_finds_what_in_finds(engine: sa.Engine) -> None:
         numbers = list(conn.execute(sa.select(history.c.id).where(history.c.crm == "among").order_by(history.c.id)).scalars())
         picked = numbers[1:4]
         assert list(conn.execute(sa.select(history.c.id).where(among(conn, history.c.id, picked)).order_by(history.c.id)).scalars()) == picked
+
+
+@given(
+    when=st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30)),
+    offset=st.none() | st.integers(-14 * 60, 14 * 60).map(lambda m: dt.timezone(dt.timedelta(minutes=m))),
+)
+def test_sqlite_times_bind_as_the_column_type_renders_them(when: dt.datetime, offset: dt.timezone | None) -> None:
+    """The bulk path's own SQLite rendering of UTC times is the text SQLAlchemy's processor gives (naive and any offset)."""
+    from sqlalchemy.dialects import sqlite
+
+    from connector.sync.bulk import _bind_processor
+
+    value = when.replace(tzinfo=offset)
+    dialect = sqlite.dialect()
+    column = written.c.written_at
+    expected = column.type.dialect_impl(dialect).bind_processor(dialect)
+    got = _bind_processor(column, dialect)
+    assert expected is not None and got is not None
+    assert got(value) == expected(value)
+    assert got(None) is None

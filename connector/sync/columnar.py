@@ -22,7 +22,6 @@ are reported in :attr:`StoredPortal.not_columnar`; the caller scores them the ex
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import dataclasses as dc
 import gc
@@ -39,7 +38,7 @@ from connector.scoring.identity import EMAIL_ID_PREFIX
 from connector.scoring.model import ScoringModel
 from connector.scoring.result import ScoringState
 
-__all__ = ["StoredPortal", "activity_types", "fetch_all", "model_fields", "read_portal"]
+__all__ = ["ActivityScan", "StoredPortal", "activity_types", "chunks", "fetch_all", "model_fields", "read_portal", "scan_activities"]
 
 #: Rows fetched from the driver at a time (each chunk becomes columns before the next is read).
 FETCH = 50_000
@@ -82,8 +81,45 @@ class StoredPortal:
         return slice(int(lo), int(hi))
 
 
-def read_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel]) -> StoredPortal:
+@dc.dataclass
+class ActivityScan:
+    """The activity table's scan as integer codes, before any contact row is known (plain arrays: cheap to send to another process).
+
+    Why apart from the rest of the read: it is two thirds of it (ten million rows through Python at
+    a million contacts), and it needs nothing the rest reads. The run's process, idle while the
+    scoring worker reads a portal, scans the activity meanwhile and hands the worker this
+    (:meth:`connector.sync.score_worker.ScoringWorker.start_rescore`).
+    """
+
+    #: per activity row: code into :attr:`contact_ids`, code into :attr:`kinds`, microseconds, code into :attr:`texts`
+    contact: np.ndarray
+    type: np.ndarray
+    occurred: np.ndarray
+    text: np.ndarray
+    #: distinct owner ids, activity types and attribute JSON texts, by code
+    contact_ids: list[str]
+    kinds: list[str]
+    texts: list[str | None]
+
+
+def scan_activities(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel]) -> ActivityScan:
+    """The contact-owned activity of the types ``models`` read, as codes (one table scan).
+
+    Raises:
+        ValueError: a model has a predictive dimension (predictors read whole records).
+    """
+    types = activity_types(models)
+    if types is None:
+        raise ValueError("a model has a predictive dimension: its predictor reads whole contacts")
+    with _collector_paused(), engine.connect() as conn:
+        return _scan_activities(conn, crm, sorted(types))
+
+
+def read_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel], scan: t.Callable[[], ActivityScan] | None = None) -> StoredPortal:
     """Read every stored contact of ``crm`` with what ``models`` score (see the module docstring).
+
+    ``scan``: where the activity comes from, called once the contacts and states are read (by
+    default :func:`scan_activities` here, after them).
 
     Raises:
         ValueError: a model reads a property whose name the database's JSON path cannot express,
@@ -95,13 +131,11 @@ def read_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel]) -
         raise ValueError("a model has a predictive dimension: its predictor reads whole contacts")
     with _collector_paused(), engine.connect() as conn:
         contacts, needs, emails = _contacts(conn, crm, sorted(props))
-        # Activity of a contact not stored gets row -1 (and is dropped, as the exact scoring does);
-        # one mapping for activity and states (a second copy would cost ~100 MB at a million contacts).
-        row_of: collections.defaultdict[str, int] = collections.defaultdict(lambda: -1)
-        row_of.update((cid, i) for i, cid in enumerate(contacts.ids))
-        acts = _activities(conn, crm, sorted(types), sorted(attrs), row_of, contacts.ids)
+        row_of = {cid: i for i, cid in enumerate(contacts.ids)}
         states = _states(conn, crm, models, row_of)
         odd = _anonymous_owners(conn, crm, contacts.ids, emails)
+        scanned = scan() if scan is not None else _scan_activities(conn, crm, sorted(types))
+        acts = _activities(conn, crm, sorted(types), sorted(attrs), row_of, contacts.ids, scanned)
     return StoredPortal(contacts, acts, states, needs, odd)
 
 
@@ -153,10 +187,10 @@ def fetch_all(conn: sa.Connection, query: sa.Select[t.Any]) -> list[tuple[t.Any,
     One ``fetchall`` on the driver's own cursor: building a SQLAlchemy row per activity cost
     more than the query itself at a million rows.
     """
-    return [row for chunk in _chunks(conn, query) for row in chunk]
+    return [row for chunk in chunks(conn, query) for row in chunk]
 
 
-def _chunks(conn: sa.Connection, query: sa.Select[t.Any] | str, params: t.Sequence[t.Any] = ()) -> t.Iterator[list[tuple[t.Any, ...]]]:
+def chunks(conn: sa.Connection, query: sa.Select[t.Any] | str, params: t.Sequence[t.Any] = ()) -> t.Iterator[list[tuple[t.Any, ...]]]:
     """The rows of ``query`` (a statement, or SQL text in the driver's parameter style) in chunks of :data:`FETCH`."""
     if isinstance(query, str):
         sql, args = query, list(params)
@@ -200,7 +234,7 @@ def _contacts(conn: sa.Connection, crm: str, props: list[str]) -> tuple[ContactC
     # property and contact, were the largest part of the read's memory when kept to the end.
     coders = [_Coder() for _ in props]
     codes: list[list[np.ndarray]] = [[] for _ in props]
-    for chunk in _chunks(conn, sql, [*args, crm]):
+    for chunk in chunks(conn, sql, [*args, crm]):
         columns = list(zip(*chunk, strict=True))
         ids += columns[0]
         emails += columns[1]
@@ -254,44 +288,55 @@ def _loads(text: str) -> t.Any:
     return json.loads(text)
 
 
-def _activities(conn: sa.Connection, crm: str, types: list[str], attrs: list[str], row_of: collections.defaultdict[str, int], ids: t.Sequence[str]) -> ActivityColumns:
-    """The contact-owned activity of ``types``, as columns sorted by contact row (one table scan).
-
-    ``ids``: the contact ids by row (the inverse of ``row_of``).
-    """
-    sql = _activity_sql(conn, len(types))
+def _scan_activities(conn: sa.Connection, crm: str, types: list[str]) -> ActivityScan:
+    """See :func:`scan_activities`: each driver chunk turned into integer columns at once."""
+    owners: dict[str, int] = {}  # owner id -> its code
     kinds: dict[str, int] = {}  # type -> its code (types are text: their own keys)
     texts: dict[str | None, int] = {}
     parts: dict[str, list[np.ndarray]] = {"contact": [], "type": [], "occurred": [], "text": []}
     if types:
-        for chunk in _chunks(conn, sql, [crm, *types]):
+        for chunk in chunks(conn, _activity_sql(conn, len(types)), [crm, *types]):
             cids, kind, when, attribute_texts = zip(*chunk, strict=True)
-            parts["contact"].append(np.fromiter(map(row_of.__getitem__, cids), dtype=np.int32, count=len(chunk)))
+            parts["contact"].append(np.fromiter((owners.setdefault(x, len(owners)) for x in cids), dtype=np.int32, count=len(chunk)))
             parts["type"].append(np.fromiter((kinds.setdefault(x, len(kinds)) for x in kind), dtype=np.int32, count=len(chunk)))
             parts["occurred"].append(_micros(when))
             setdefault = texts.setdefault
             parts["text"].append(np.fromiter((setdefault(x, len(texts)) for x in attribute_texts), dtype=np.int32, count=len(chunk)))
-    contact = _concat(parts["contact"], np.int32)
+    return ActivityScan(
+        contact=_concat(parts["contact"], np.int32), type=_concat(parts["type"], np.int32), occurred=_concat(parts["occurred"], np.int64),
+        text=_concat(parts["text"], np.int32), contact_ids=list(owners), kinds=list(kinds), texts=list(texts),
+    )  # fmt: skip
+
+
+def _activities(
+    conn: sa.Connection, crm: str, types: list[str], attrs: list[str], row_of: t.Mapping[str, int], ids: t.Sequence[str], scan: ActivityScan
+) -> ActivityColumns:
+    """The scanned activity as columns sorted by contact row; ``ids``: the contact ids by row (the inverse of ``row_of``)."""
+    # Activity of a contact not stored gets row -1 (and is dropped, as the exact scoring does).
+    rows = np.fromiter((row_of.get(cid, -1) for cid in scan.contact_ids), dtype=np.int32, count=len(scan.contact_ids))
+    contact = rows[scan.contact] if len(rows) else np.zeros(0, dtype=np.int32)
     if (contact >= 0).all():
         by_contact = np.argsort(contact, kind="stable")
     else:  # activity of a contact not stored: dropped, as the exact scoring does
         keep = np.flatnonzero(contact >= 0)
         by_contact = keep[np.argsort(contact[keep], kind="stable")]
         del keep
-    occurred = _concat(parts["occurred"], np.int64)[by_contact]
-    text_codes = _concat(parts["text"], np.int32)[by_contact]
-    type_codes = _concat(parts["type"], np.int32)[by_contact]
+    occurred = scan.occurred[by_contact]
+    text_codes = scan.text[by_contact]
+    type_codes = scan.type[by_contact]
     contact = contact[by_contact]
-    del by_contact, parts
+    del by_contact
+    kinds = {k: i for i, k in enumerate(scan.kinds)}
+    texts = {x: i for i, x in enumerate(scan.texts)}
     order = _tie_order(conn, crm, contact, occurred, type_codes, text_codes, contact_ids=ids, types=types, kinds=kinds, texts=texts)
-    decoded = [json.loads(x) or {} if x is not None else {} for x in texts]
+    decoded = [json.loads(x) or {} if x is not None else {} for x in scan.texts]
     attributes: dict[str, Categorical] = {}
     for name in attrs:
         builder = CategoricalBuilder()
         table = np.array([builder.code(d[name]) if name in d else -1 for d in decoded] or [-1], dtype=np.int32)
         if builder.values:
             attributes[name] = Categorical(table[text_codes], builder.values)
-    return ActivityColumns(contact=contact, type=Categorical(type_codes, list(kinds)), occurred=occurred, order=order, attributes=attributes)
+    return ActivityColumns(contact=contact, type=Categorical(type_codes, scan.kinds), occurred=occurred, order=order, attributes=attributes)
 
 
 def _activity_sql(conn: sa.Connection, types: int, owners: int = 0) -> str:
@@ -369,7 +414,7 @@ def _tie_order(
     wanted = sorted(row_of)
     for i in range(0, len(wanted), 500):
         part = wanted[i : i + 500]
-        for chunk in _chunks(conn, _activity_sql(conn, len(types), len(part)), [crm, *part, *types]):
+        for chunk in chunks(conn, _activity_sql(conn, len(types), len(part)), [crm, *part, *types]):
             at = _micros([r[3] for r in chunk]).tolist()
             for (cid, aid, kind, _, text), when in zip(chunk, at, strict=True):
                 read = found.get((row_of[cid], when))
@@ -399,7 +444,7 @@ def _states(conn: sa.Connection, crm: str, models: t.Sequence[ScoringModel], row
     state_text = "state" if sqlite else "state::text"
     sql = f"SELECT model, contact_id, {state_text}, fingerprint, stage, digest FROM scores{' NOT INDEXED' if sqlite else ''} WHERE crm = {p}"  # noqa: S608 - placeholders and fixed expressions only
     builders = {m.model: _StatesBuilder(m, len(row_of)) for m in models}
-    for chunk in _chunks(conn, sql, [crm]):
+    for chunk in chunks(conn, sql, [crm]):
         per_model: dict[str, list[tuple[t.Any, ...]]] = {}
         for row in chunk:
             per_model.setdefault(row[0], []).append(row)
@@ -459,9 +504,9 @@ def _hashes(values: list[str | None]) -> np.ndarray:
 def _anonymous_owners(conn: sa.Connection, crm: str, ids: t.Sequence[str], emails: t.Sequence[str | None]) -> set[str]:
     """Contacts with anonymous history: an identity, or activity known by their e-mail address only."""
     p = _param(conn)
-    out = {cid for chunk in _chunks(conn, f"SELECT DISTINCT contact_id FROM identities WHERE crm = {p}", [crm]) for (cid,) in chunk}  # noqa: S608 - placeholders and fixed expressions only
+    out = {cid for chunk in chunks(conn, f"SELECT DISTINCT contact_id FROM identities WHERE crm = {p}", [crm]) for (cid,) in chunk}  # noqa: S608 - placeholders and fixed expressions only
     sql = f"SELECT DISTINCT anonymous_id FROM activities WHERE crm = {p} AND contact_id IS NULL AND anonymous_id LIKE {p}"  # noqa: S608 - placeholders and fixed expressions only
-    addresses = {a[len(EMAIL_ID_PREFIX) :] for chunk in _chunks(conn, sql, [crm, EMAIL_ID_PREFIX + "%"]) for (a,) in chunk}
+    addresses = {a[len(EMAIL_ID_PREFIX) :] for chunk in chunks(conn, sql, [crm, EMAIL_ID_PREFIX + "%"]) for (a,) in chunk}
     if addresses:
         out.update(cid for cid, email in zip(ids, emails, strict=True) if email in addresses)
     return out

@@ -52,6 +52,7 @@ from connector.adapters.base import ApiStats, CRMAdapter, CRMError, Outcome, Pag
 from connector.scoring.records import Activity, Contact, utc
 from connector.sync import cursor
 from connector.sync.actions import execute_pending, record_firings
+from connector.sync.columnar import scan_activities
 from connector.sync.config import ConnectorConfig, CRMConfig
 from connector.sync.connect import AdapterFactory, connect
 from connector.sync.db import open_database
@@ -512,7 +513,8 @@ class _Run:
         """
         assert self.scoring is not None
         self.decide_worker(self.store.count_contacts())
-        started = self.scoring.start_rescore(as_of, self.scored_ids)
+        engine, crm, models = self.store.engine, self.crm.name, self.scorers.models
+        started = self.scoring.start_rescore(as_of, self.scored_ids, lambda: scan_activities(engine, crm, models))
         # Requests left in flight at the end are answered with the end again (or, when stopped, with
         # chunks nobody commits: those contacts keep their old scores); answers come in order, so
         # later requests to the scoring are not confused by them.

@@ -41,7 +41,7 @@ import sqlalchemy as sa
 
 from connector.scoring.batch.fingerprint import fingerprints
 from connector.scoring.columns import ActivityColumns, Categorical, ContactColumns, PreviousColumns, ResultColumns
-from connector.sync.columnar import HASH, StoredPortal, read_portal
+from connector.sync.columnar import HASH, ActivityScan, StoredPortal, read_portal
 from connector.sync.idset import IdSet
 from connector.sync.materialise import Materialise, StoredRows, materialise
 from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet
@@ -158,9 +158,11 @@ class Rescoring:
     portal is let go with the last chunk.
     """
 
-    def __init__(self, engine: sa.Engine, crm: str, scorers: ScorerSet, options: ChunkOptions, as_of: dt.datetime, skip: IdSet | None) -> None:
+    def __init__(
+        self, engine: sa.Engine, crm: str, scorers: ScorerSet, options: ChunkOptions, as_of: dt.datetime, skip: IdSet | None, scan: t.Callable[[], ActivityScan] | None = None
+    ) -> None:
         self._scorers, self._options = scorers, options
-        self._rescore = full_rescore(engine, crm, scorers, options, as_of, skip=skip)
+        self._rescore = full_rescore(engine, crm, scorers, options, as_of, skip=skip, scan=scan)
         self._jobs = self._rescore.jobs() if self._rescore is not None else iter(())
         self._end: RescoreEnd | None = None
 
@@ -176,17 +178,27 @@ class Rescoring:
         return self._end
 
 
-def full_rescore(engine: sa.Engine, crm: str, scorers: ScorerSet, options: ChunkOptions, as_of: dt.datetime, *, skip: IdSet | None = None) -> FullRescore | None:
+def full_rescore(
+    engine: sa.Engine,
+    crm: str,
+    scorers: ScorerSet,
+    options: ChunkOptions,
+    as_of: dt.datetime,
+    *,
+    skip: IdSet | None = None,
+    scan: t.Callable[[], ActivityScan] | None = None,
+) -> FullRescore | None:
     """Read the portal into columns for a full rescore (``None``: it cannot be done column-wise).
 
-    ``skip``: contacts already scored in this run. ``None`` when the models cannot be
+    ``skip``: contacts already scored in this run; ``scan``: where the activity comes from (see
+    :func:`connector.sync.columnar.read_portal`). ``None`` when the models cannot be
     fingerprinted (a predictive dimension) or a property name cannot be read column-wise: the
     caller then scores everyone the exact way.
     """
     if not scorers.fingerprinted:
         return None
     try:
-        portal = read_portal(engine, crm, scorers.models)
+        portal = read_portal(engine, crm, scorers.models, scan)
     except ValueError as exc:
         log.info("crm %s: full rescore scores every contact the exact way: %s", crm, exc)
         return None

@@ -39,6 +39,7 @@ import sqlalchemy as sa
 if t.TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
+from connector.sync.columnar import ActivityScan
 from connector.sync.idset import IdSet
 from connector.sync.rescore import RescoreEnd, Rescoring
 from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet, score_chunk
@@ -67,8 +68,12 @@ class Scoring(t.Protocol):
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:
         """Score ``ids`` as of ``as_of``."""
 
-    def start_rescore(self, as_of: dt.datetime, skip: IdSet) -> cf.Future[None]:
-        """Read the portal for a column-wise full rescore (:class:`connector.sync.rescore.Rescoring`); ``skip``: contacts scored already."""
+    def start_rescore(self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan]) -> cf.Future[None]:
+        """Read the portal for a column-wise full rescore (:class:`connector.sync.rescore.Rescoring`).
+
+        ``skip``: contacts scored already; ``scan``: the portal's activity scan
+        (:func:`connector.sync.columnar.scan_activities`), called in the run's process.
+        """
 
     def next_rescored(self) -> cf.Future[ScoredChunk | RescoreEnd]:
         """The full rescore's next chunk to commit, or its end (after the end: the end again)."""
@@ -89,9 +94,9 @@ class InProcess:
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:  # noqa: D102
         return self._now(lambda: score_chunk(self._store, self._scorers, ids, as_of=as_of, options=self._options))
 
-    def start_rescore(self, as_of: dt.datetime, skip: IdSet) -> cf.Future[None]:  # noqa: D102
+    def start_rescore(self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan]) -> cf.Future[None]:  # noqa: D102
         def start() -> None:
-            self._rescoring = Rescoring(self._store.engine, self._store.crm, self._scorers, self._options, as_of, skip)
+            self._rescoring = Rescoring(self._store.engine, self._store.crm, self._scorers, self._options, as_of, skip, scan)
 
         return self._now(start)
 
@@ -152,8 +157,23 @@ class ScoringWorker:
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:  # noqa: D102
         return self._send((list(ids), as_of))
 
-    def start_rescore(self, as_of: dt.datetime, skip: IdSet) -> cf.Future[None]:  # noqa: D102
-        return self._send(_StartRescore(as_of, skip))
+    def start_rescore(self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan]) -> cf.Future[None]:
+        """Start the worker reading the portal, scan its activity here meanwhile, and send the scan after.
+
+        Why here: the activity scan is two thirds of reading a portal, and until the worker has read
+        it this process has nothing to commit -- its core would idle. Measured at a million
+        contacts: see docs/operations.md. A scan that fails is sent as its error (the worker
+        raises it as the answer to the start, so the run fails with the cause).
+        """
+        started = self._send(_StartRescore(as_of, skip))
+        scanned: ActivityScan | Exception
+        try:
+            scanned = scan()
+        except Exception as exc:  # noqa: BLE001 - raised in the worker, and so where the run takes the start's answer
+            scanned = exc
+        with self._sending, contextlib.suppress(OSError):  # gone: the start's future fails in the reader
+            self._conn.send(scanned)
+        return started
 
     def next_rescored(self) -> cf.Future[ScoredChunk | RescoreEnd]:  # noqa: D102
         return self._send(_NEXT_RESCORED)
@@ -237,9 +257,13 @@ def _serve(conn: Connection, parent: int, database_url: str, crm: str, models: l
         if message is None:
             return
         try:
-            if failed is not None:
+            if isinstance(message, _StartRescore):  # followed by the run's activity scan, taken here whatever happens
+                _start_rescore(message, conn.recv, failed)
+                answer: tuple[bool, t.Any] = (True, None)
+            elif failed is not None:
                 raise failed
-            answer: tuple[bool, t.Any] = (True, _answer(message))
+            else:
+                answer = (True, _answer(message))
         except Exception as exc:  # noqa: BLE001 - every error goes back to the run
             answer = (False, exc)
         try:
@@ -269,12 +293,32 @@ def _die_with(parent: int) -> None:
     os._exit(0)
 
 
-def _answer(message: tuple[list[str], dt.datetime] | _StartRescore | str) -> ScoredChunk | RescoreEnd | None:
-    """What the run asked for: a chunk scored, a full rescore started, or its next chunk."""
+def _start_rescore(message: _StartRescore, receive: t.Callable[[], t.Any], failed: BaseException | None) -> None:
+    """Read the portal; its activity is the run's scan, the next message on the pipe (always taken, so the next request is a request)."""
+    taken: list[object] = []
+
+    def scan() -> ActivityScan:
+        got = receive()
+        taken.append(got)
+        if isinstance(got, BaseException):
+            raise got
+        if not isinstance(got, ActivityScan):
+            raise RuntimeError(f"scoring worker: expected the run's activity scan, got {type(got).__name__}")
+        return got
+
+    try:
+        if failed is not None:
+            raise failed
+        store: Store = _WORKER["store"]
+        _WORKER["rescoring"] = Rescoring(store.engine, store.crm, _WORKER["scorers"], _WORKER["options"], message.as_of, message.skip, scan)
+    finally:
+        if not taken:  # the portal could not be read column-wise (or not at all): the scan is not needed
+            receive()
+
+
+def _answer(message: tuple[list[str], dt.datetime] | str) -> ScoredChunk | RescoreEnd | None:
+    """What the run asked for: a chunk scored, or the full rescore's next chunk."""
     store: Store = _WORKER["store"]
-    if isinstance(message, _StartRescore):
-        _WORKER["rescoring"] = Rescoring(store.engine, store.crm, _WORKER["scorers"], _WORKER["options"], message.as_of, message.skip)
-        return None
     if message == _NEXT_RESCORED:
         return _next(_WORKER.get("rescoring"))
     ids, as_of = t.cast(tuple[list[str], dt.datetime], message)

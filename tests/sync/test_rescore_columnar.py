@@ -184,8 +184,9 @@ def test_worker_messages_larger_than_the_pipe_pass_both_ways_and_a_rescore_strea
     end again.
     """
     from connector.sync.rescore import RescoreEnd
+    from connector.sync.columnar import ActivityScan, scan_activities
     from connector.sync.score_worker import ScoringWorker
-    from connector.sync.scorers import ChunkOptions, ScoredChunk, scoring_context
+    from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet, scoring_context
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
     config = _config(tmp_path, url)
@@ -198,6 +199,7 @@ def test_worker_messages_larger_than_the_pipe_pass_both_ways_and_a_rescore_strea
     options = ChunkOptions(entry.reasons_limit, 50, scoring_context(entry.reasons_limit, entry.write_policy))
     worker = ScoringWorker(url, "main", [str(m) for m in entry.models], options)
     as_of = clock.now + dt.timedelta(days=40)
+    reader = open_database(url)
     try:
         padding = [f"x{i:07d}" for i in range(100_000)]  # ~1 MB more each way: no such contacts
         futures = [worker.submit([f"c{k:03d}", *padding], as_of) for k in range(6)]
@@ -206,13 +208,25 @@ def test_worker_messages_larger_than_the_pipe_pass_both_ways_and_a_rescore_strea
 
         skip = IdSet()
         skip.add(["c000", "c001"])
-        started = worker.start_rescore(as_of, skip)
+        models = ScorerSet.load([str(m) for m in entry.models]).models
+
+        def failing_scan() -> ActivityScan:
+            raise RuntimeError("the activity table could not be read")
+
+        # A scan that fails in the run reaches it as the start's answer, and the worker goes on answering in order.
+        failed = worker.start_rescore(as_of, skip, failing_scan)
+        with pytest.raises(RuntimeError, match="could not be read"):
+            failed.result(timeout=120)
+        assert len(worker.submit(["c000"], as_of).result(timeout=120).desired) == 1
+
+        started = worker.start_rescore(as_of, skip, lambda: scan_activities(reader, "main", models))
         answers: list[ScoredChunk | RescoreEnd] = []
         while not answers or not isinstance(answers[-1], RescoreEnd):
             answers += [f.result(timeout=120) for f in [worker.next_rescored() for _ in range(3)]]
         assert started.result(timeout=5) is None
     finally:
         worker.close()
+        reader.dispose()
     ends = [a for a in answers if isinstance(a, RescoreEnd)]
     rescored = [cid for a in answers if isinstance(a, ScoredChunk) for cid in a.ids]
     assert ends and all(e == ends[0] for e in ends) and ends[0].columnar

@@ -295,11 +295,11 @@ def _die_with(parent: int) -> None:
 
 def _start_rescore(message: _StartRescore, receive: t.Callable[[], t.Any], failed: BaseException | None) -> None:
     """Read the portal; its activity is the run's scan, the next message on the pipe (always taken, so the next request is a request)."""
-    taken: list[object] = []
+    taken: list[bool] = []  # a flag, not the scan: hundreds of megabytes at a million contacts, let go once read
 
     def scan() -> ActivityScan:
         got = receive()
-        taken.append(got)
+        taken.append(True)
         if isinstance(got, BaseException):
             raise got
         if not isinstance(got, ActivityScan):

@@ -183,8 +183,8 @@ def test_worker_messages_larger_than_the_pipe_pass_both_ways_and_a_rescore_strea
     worker: its chunks come back in order with several requests in flight, and after the end the
     end again.
     """
-    from connector.sync.rescore import RescoreEnd
     from connector.sync.columnar import ActivityScan, scan_activities
+    from connector.sync.rescore import RescoreEnd
     from connector.sync.score_worker import ScoringWorker
     from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet, scoring_context
 

@@ -8,9 +8,10 @@ run wakes the pusher (:meth:`Pusher.poke`) after each committed chunk; the pushe
 complete batch, and the rest when the run tells it to :meth:`~Pusher.finish`. Writes an earlier run
 left go first: they have the lowest ids.
 
-Each batch: the rows are claimed (``sending``, so a scoring in the meantime stages a new row instead
-of editing them), pushed, and in one transaction marked ``done`` (only where still ``sending``)
-with the written values recorded. The pusher only moves forward through the ids, so each row is
+Rows are claimed (``sending``, so a scoring in the meantime stages a new row instead of editing
+them) up to :data:`CLAIM_BATCHES` batches at a time; each batch is then pushed and, in one
+transaction, marked ``done`` (only where still ``sending``) with the written values recorded.
+Claimed rows a stop or a halt leaves unsent go back to ``pending`` untried (no attempt counted). The pusher only moves forward through the ids, so each row is
 tried at most once per run. What the CRM says per record decides each row (the adapter isolates
 bad records, see :mod:`connector.adapters.base`):
 
@@ -43,6 +44,12 @@ from connector.sync.tables import outbox
 __all__ = ["PushCounts", "Pusher"]
 
 log = logging.getLogger(__name__)
+
+#: Batches claimed per transaction. Why more than one: a claim is an ordinary commit (on PostgreSQL it
+#: waits for the disk: nothing may reach the CRM before its claim is durable), and claimed one
+#: 100-contact batch at a time the claims were a third of the pusher's CPU when a daily rescore
+#: staged 680,000 contacts (6,800 claims).
+CLAIM_BATCHES = 10
 
 
 class _Row(t.NamedTuple):
@@ -162,32 +169,48 @@ class Pusher:
         except BaseException as exc:  # noqa: BLE001 - handed to the run in finish()
             self._error = exc
 
+    def _going(self) -> bool:
+        """Whether another batch may start."""
+        return not self._stopped() and not (self._finish.is_set() and not self._flush)
+
     def _push(self, *, only_full: bool) -> None:
         """Push pending rows not yet tried in this run; with ``only_full``, only complete batches."""
-        while not self._stopped() and not (self._finish.is_set() and not self._flush):
+        while self._going():
             self.before_batch()
             claimed = self._claim(only_full=only_full)
             if claimed is None:
                 return
-            if claimed:
-                self._push_batch(claimed)
-                self.on_batch(len(claimed))
+            for k in range(0, len(claimed), self.size):
+                if k:
+                    if not self._going():
+                        self._release(claimed[k:])
+                        return
+                    self.before_batch()
+                batch = claimed[k : k + self.size]
+                self._push_batch(batch)
+                self.on_batch(len(batch))
 
     def _claim(self, *, only_full: bool) -> list[_Row] | None:
-        """The next batch of pending rows not yet tried in this run, marked ``sending`` (so scoring no longer edits them in place), with their values.
+        """The next pending rows not yet tried in this run (up to :data:`CLAIM_BATCHES` batches), marked ``sending`` (so scoring no longer edits them in place), with their values.
 
         One transaction (one connection, one commit: on PostgreSQL each was a round trip or two on
-        a busy server, per batch): the ids, then the claim. ``None`` when no row is left, or with
-        ``only_full`` when fewer than a batch are; ``[]`` when the scoring superseded them all meanwhile.
+        a busy server): the ids, then the claim. ``None`` when no row is left, or with ``only_full``
+        when fewer than a batch are (and with it only whole batches are claimed); ``[]`` when the
+        scoring superseded them all meanwhile.
         """
         crm = self.store.crm
         with self.store.transaction() as conn:
             ids = list(
                 conn.execute(
-                    sa.select(outbox.c.id).where(outbox.c.crm == crm, outbox.c.status == "pending", outbox.c.id > self._last_id).order_by(outbox.c.id).limit(self.size)
+                    sa.select(outbox.c.id)
+                    .where(outbox.c.crm == crm, outbox.c.status == "pending", outbox.c.id > self._last_id)
+                    .order_by(outbox.c.id)
+                    .limit(self.size * CLAIM_BATCHES)
                 ).scalars()
             )
-            if not ids or (only_full and len(ids) < self.size):
+            if only_full:
+                ids = ids[: len(ids) // self.size * self.size]
+            if not ids:
                 return None
             self._last_id = ids[-1]
             claimed = conn.execute(
@@ -256,6 +279,12 @@ class Pusher:
         conn.execute(sa.update(outbox).where(outbox.c.id == row.id).values(status="quarantined", attempts=attempts, last_error=why[:2000], done_at=now))
         self.store.add_quarantine("outbox", row.contact_id, why, {"outbox_id": row.id, "values": row.values}, now, self.run_id, conn=conn)
         self.counts.quarantined += 1
+
+    def _release(self, rows: t.Sequence[_Row]) -> None:
+        """Claimed rows a stop or a halt left unsent: pending again as they were (or folded into a newer pending row), untried."""
+        with self.store.transaction() as conn:
+            for r in rows:
+                requeue(conn, self.store.crm, r.id, r.contact_id, r.values)
 
     def _keep_pending(self, rows: t.Sequence[_Row], reason: str) -> None:
         """Not the records' fault: count an attempt for each row and keep them pending; nothing is quarantined."""

@@ -246,3 +246,33 @@ def test_failed_in_flight_row_is_folded_into_the_newer_one(sync_config, fake_crm
     assert counts.written == 1
     assert fake_crm.fields["c0"]["test_model_score"] == 98.0 and fake_crm.fields["c0"]["test_model_grade"] == "Z"
     engine.dispose()
+
+
+def test_claimed_rows_a_halt_leaves_unsent_go_back_pending_untried(sync_config, fake_crm, factory, clock, monkeypatch):
+    """Several batches are claimed at once; when the push halts after the first, the batch that failed
+    counts an attempt, the batches never sent are pending again with none, and the next run writes them."""
+    from connector.sync.push import Pusher
+    from tests.fakecrm import FakeAdapter
+
+    _seed(fake_crm, 8)  # batches of 2: all eight claimed at the end of the run, in one claim
+    monkeypatch.setattr(Pusher, "poke", lambda self: None)
+    original = FakeAdapter.push
+    calls: list[list[str]] = []
+
+    def failing_second(self, updates):
+        calls.append([u.contact_id for u in updates])
+        if len(calls) == 2:
+            raise CRMError("HubSpot answered 503 after 5 attempts", status=503, retryable=True)
+        return original(self, updates)
+
+    monkeypatch.setattr(FakeAdapter, "push", failing_second)
+    first = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert first.status == "partial" and first.written == 2 and len(calls) == 2
+    tried = set(calls[1])
+    rows = _rows(sync_config, "SELECT contact_id, status, attempts FROM outbox WHERE status <> 'done' ORDER BY contact_id")
+    assert {cid for cid, _, _ in rows} == {f"c{i}" for i in range(8)} - set(calls[0])
+    assert all(status == "pending" for _, status, _ in rows)
+    assert {cid: attempts for cid, _, attempts in rows} == {cid: 1 if cid in tried else 0 for cid, _, _ in rows}
+    second = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert second.status == "ok" and second.written == 6
+    assert set(fake_crm.fields) == {f"c{i}" for i in range(8)}

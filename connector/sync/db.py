@@ -8,6 +8,9 @@ separate step and never loses state (migrations only ever add or transform).
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import pathlib
 import typing as t
 
@@ -15,9 +18,14 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-__all__ = ["MIGRATIONS", "alembic_config", "current_revision", "make_engine", "open_database", "upgrade_to"]
+__all__ = ["MIGRATIONS", "WAL_LIMIT", "alembic_config", "bound_wal", "current_revision", "make_engine", "open_database", "upgrade_to"]
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = pathlib.Path(__file__).resolve().parent / "migrations"
+
+#: How long an SQLite connection waits for another's lock before failing.
+_BUSY_MS = 30_000
 
 #: Arbitrary but fixed key of the PostgreSQL advisory lock that serialises schema upgrades.
 _UPGRADE_LOCK = 0x5C0E
@@ -38,11 +46,52 @@ def make_engine(url: str) -> sa.Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
             cur.close()
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+#: Bytes of SQLite write-ahead log after which a commit has it started over (:func:`bound_wal`).
+WAL_LIMIT = 1024 * 1024 * 1024
+
+
+def bound_wal(engine: sa.Engine) -> None:
+    """SQLite: once the write-ahead log has passed :data:`WAL_LIMIT`, checkpoint it and have it start over.
+
+    Why: SQLite's automatic checkpoints (every 1,000 pages) copy the log into the database, but the
+    log starts over from its beginning only when no reader is using it -- and during a large run
+    there always is one (the scoring worker reads while the run writes, the pusher reads the
+    outbox). SQLite's documentation calls this checkpoint starvation: the log then grows without
+    bound (https://www.sqlite.org/wal.html, "Avoiding Excessively Large WAL Files"). Measured: 1.8
+    GB of log after two minutes of an incremental run on a million contacts, and growing. A
+    ``TRUNCATE`` checkpoint waits until the readers are done with the log (for a second at most
+    here: a reader in a long scan makes it give up until a later commit), copies what is left into
+    the database and empties the log file. Called after the run's bulk commits; nothing for
+    PostgreSQL or an in-memory database. Why a limit as high as a gigabyte: each such checkpoint
+    waits for the disk and for the readers, and at 64 MB they cost the million-contact daily
+    rescore 15-25 s; at a gigabyte they are rare and the log's disk use stays bounded.
+    """
+    name = engine.url.database
+    if engine.dialect.name != "sqlite" or not name or name == ":memory:":
+        return
+    try:
+        if os.path.getsize(f"{name}-wal") < WAL_LIMIT:
+            return
+    except OSError:  # no log (yet)
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA busy_timeout=1000")
+        try:
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+            if busy:
+                log.debug("sqlite: the write-ahead log could not be emptied yet (a reader is still in it)")
+        except sa.exc.OperationalError as exc:  # locked by a long transaction: the next commit tries again
+            log.debug("sqlite: checkpoint deferred: %s", exc)
+        finally:
+            with contextlib.suppress(sa.exc.DBAPIError):
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={_BUSY_MS}")
 
 
 def alembic_config(connection: sa.Connection) -> Config:

@@ -22,6 +22,7 @@ from connector.scoring.records import Activity, Contact, utc
 from connector.scoring.result import ScoringState
 from connector.sync.bulk import among, bulk_insert, bulk_upsert, upsert
 from connector.sync.cursor import State
+from connector.sync.db import bound_wal
 from connector.sync.statistics import Statistics
 from connector.sync.tables import activities, contacts, cursors, identities, quarantine, runs, scores, stage_history
 
@@ -129,6 +130,7 @@ class Store:
                     self._server_started = _server_started(conn)
                 conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             yield conn
+        bound_wal(self.engine)  # SQLite: the log of a long run's commits kept from growing without bound
 
     # -- cursors ---------------------------------------------------------------------------------
 

@@ -21,12 +21,13 @@ from connector.scoring.identity import email_id, email_of, normalize_anonymous_i
 from connector.scoring.records import Activity, Contact, utc
 from connector.scoring.result import ScoringState
 from connector.sync.bulk import among, bulk_insert, bulk_upsert, upsert
+from connector.sync.columnar import chunks
 from connector.sync.cursor import State
 from connector.sync.db import bound_wal
 from connector.sync.statistics import Statistics
 from connector.sync.tables import activities, contacts, cursors, identities, quarantine, runs, scores, stage_history
 
-__all__ = ["SCORE_JSON", "Store", "ToScore", "dumps", "jsonable", "same_value"]
+__all__ = ["SCORE_JSON", "Store", "ToScore", "dumps", "jsonable", "same_value", "stored_instant"]
 
 
 def jsonable(value: t.Any) -> t.Any:
@@ -78,6 +79,17 @@ class ToScore:
     digest: dict[tuple[str, str], str | None] = dc.field(default_factory=dict)
     #: (contact id, model) -> the stored score's fingerprint (``None``: none, see :mod:`connector.scoring.batch.fingerprint`)
     fingerprint: dict[tuple[str, str], str | None] = dc.field(default_factory=dict)
+
+
+def stored_instant(value: str | dt.datetime) -> dt.datetime:
+    """A stored timestamp as the driver returns it -- SQLite's naive UTC text, PostgreSQL's aware datetime -- as an aware UTC datetime.
+
+    What :class:`~connector.sync.tables.UTCDateTime` gives for the same value (tested), without
+    SQLAlchemy's processors: the text is parsed by ``datetime.fromisoformat`` in C.
+    """
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+    return utc(value)
 
 
 class Store:
@@ -307,7 +319,10 @@ class Store:
             if owner_of:
                 batches.append(among(conn, activities.c.anonymous_id, sorted(owner_of)))
             for cond in batches:
-                for aid, typ, occurred, cid, attrs, anon in conn.execute(sa.select(*cols).where(activities.c.crm == self.crm, cond)):
+                # The driver's own rows (no SQLAlchemy row or type processing per activity: a rescore
+                # reads millions), instants made aware UTC by :func:`stored_instant`.
+                for aid, typ, when, cid, attrs, anon in (row for part in chunks(conn, sa.select(*cols).where(activities.c.crm == self.crm, cond)) for row in part):
+                    occurred = stored_instant(when)
                     if aid in seen:
                         continue
                     owner = cid or owner_of.get(anon or "")

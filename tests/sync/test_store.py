@@ -137,3 +137,22 @@ def test_same_value_is_equality_of_the_value_keys(a: object, b: object) -> None:
 
     assert same_value(a, b) == (dumps(a) == dumps(b))
     assert same_value(a, a)
+
+
+@given(when=st.datetimes(min_value=dt.datetime(1970, 1, 2), max_value=dt.datetime(9999, 12, 30)))
+def test_stored_instants_read_as_the_column_type_reads_them(when: dt.datetime) -> None:
+    """``stored_instant`` on SQLite's stored text gives what ``UTCDateTime`` gives (aware UTC, microseconds kept)."""
+    from sqlalchemy.dialects import sqlite
+
+    from connector.sync.store import stored_instant
+    from connector.sync.tables import activities
+
+    dialect = sqlite.dialect()
+    column = activities.c.occurred_at.type
+    bind = column.dialect_impl(dialect).bind_processor(dialect)
+    read = column.dialect_impl(dialect).result_processor(dialect, None)
+    assert bind is not None and read is not None
+    text = bind(when)
+    assert stored_instant(text) == read(text) and stored_instant(text).tzinfo is dt.UTC
+    aware = when.replace(tzinfo=dt.timezone(dt.timedelta(hours=5)))
+    assert stored_instant(aware) == aware and stored_instant(aware).tzinfo is dt.UTC

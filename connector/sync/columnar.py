@@ -38,7 +38,7 @@ from connector.scoring.identity import EMAIL_ID_PREFIX
 from connector.scoring.model import ScoringModel
 from connector.scoring.result import ScoringState
 
-__all__ = ["ActivityScan", "StoredPortal", "activity_types", "chunks", "fetch_all", "model_fields", "read_portal", "scan_activities"]
+__all__ = ["ActivityScan", "StoredPortal", "activity_types", "chunks", "fetch_all", "model_fields", "read_portal", "scan_activities", "scores_scan"]
 
 #: Rows fetched from the driver at a time (each chunk becomes columns before the next is read).
 FETCH = 50_000
@@ -108,11 +108,16 @@ def scan_activities(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel
     Raises:
         ValueError: a model has a predictive dimension (predictors read whole records).
     """
+    with _collector_paused(), engine.connect() as conn:
+        return _scan_activities(conn, crm, _read_types(models))
+
+
+def _read_types(models: t.Sequence[ScoringModel]) -> list[str]:
+    """:func:`activity_types`, sorted; a predictive dimension (which may read any) cannot be read column-wise."""
     types = activity_types(models)
     if types is None:
         raise ValueError("a model has a predictive dimension: its predictor reads whole contacts")
-    with _collector_paused(), engine.connect() as conn:
-        return _scan_activities(conn, crm, sorted(types))
+    return sorted(types)
 
 
 def read_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel], scan: t.Callable[[], ActivityScan] | None = None) -> StoredPortal:
@@ -126,16 +131,14 @@ def read_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel], s
             or a model has a predictive dimension (predictors read whole records).
     """
     props, attrs = model_fields(models)
-    types = activity_types(models)
-    if types is None:
-        raise ValueError("a model has a predictive dimension: its predictor reads whole contacts")
+    types = _read_types(models)
     with _collector_paused(), engine.connect() as conn:
         contacts, needs, emails = _contacts(conn, crm, sorted(props))
         row_of = {cid: i for i, cid in enumerate(contacts.ids)}
         states = _states(conn, crm, models, row_of)
         odd = _anonymous_owners(conn, crm, contacts.ids, emails)
-        scanned = scan() if scan is not None else _scan_activities(conn, crm, sorted(types))
-        acts = _activities(conn, crm, sorted(types), sorted(attrs), row_of, contacts.ids, scanned)
+        scanned = scan() if scan is not None else _scan_activities(conn, crm, types)
+        acts = _activities(conn, crm, types, sorted(attrs), row_of, contacts.ids, scanned)
     return StoredPortal(contacts, acts, states, needs, odd)
 
 
@@ -431,6 +434,17 @@ def _tie_order(
     return order
 
 
+def scores_scan(conn: sa.Connection, columns: str, where: str = "") -> str:
+    """SQL reading ``columns`` of every score row of a CRM (its one parameter) in one sequential scan; ``where``: more conditions (``AND ...``).
+
+    ``NOT INDEXED`` on SQLite: its planner otherwise walks an index whose first column is ``crm``
+    (the primary key, or ``(crm, changes_at)``) and reads each wide score row at random -- several
+    times slower than the scan (see :func:`_states`).
+    """
+    hint = " NOT INDEXED" if conn.dialect.name == "sqlite" else ""
+    return f"SELECT {columns} FROM scores{hint} WHERE crm = {_param(conn)} {where}"  # noqa: S608 - fixed column lists and a placeholder only
+
+
 def _states(conn: sa.Connection, crm: str, models: t.Sequence[ScoringModel], row_of: t.Mapping[str, int]) -> dict[str, ModelStates]:
     """Each model's stored state and fingerprint per contact row (no row: the first scoring's state, no fingerprint).
 
@@ -439,10 +453,8 @@ def _states(conn: sa.Connection, crm: str, models: t.Sequence[ScoringModel], row
     otherwise walks the ``(crm, changes_at)`` index and reads each row at random (two models of
     a million contacts: 11.2 s, against 2.6 s for the sequential scan).
     """
-    p = _param(conn)
-    sqlite = conn.dialect.name == "sqlite"
-    state_text = "state" if sqlite else "state::text"
-    sql = f"SELECT model, contact_id, {state_text}, fingerprint, stage, digest FROM scores{' NOT INDEXED' if sqlite else ''} WHERE crm = {p}"  # noqa: S608 - placeholders and fixed expressions only
+    state_text = "state" if conn.dialect.name == "sqlite" else "state::text"
+    sql = scores_scan(conn, f"model, contact_id, {state_text}, fingerprint, stage, digest")
     builders = {m.model: _StatesBuilder(m, len(row_of)) for m in models}
     for chunk in chunks(conn, sql, [crm]):
         per_model: dict[str, list[tuple[t.Any, ...]]] = {}

@@ -17,7 +17,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from connector.sync.bulk import upsert
-from connector.sync.columnar import chunks
+from connector.sync.columnar import chunks, scores_scan
 from connector.sync.reportdata import histogram
 from connector.sync.tables import score_snapshots
 
@@ -36,15 +36,13 @@ def week_of(when: dt.datetime) -> str:
 def record_week(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel], now: dt.datetime) -> None:
     """Store (or replace) this week's snapshot of every model's current scores.
 
-    One scan of the scores table for all models, ``NOT INDEXED`` on SQLite: the planner otherwise
-    follows the primary key (``crm`` first) and reads each wide score row at random, once per model
+    One sequential scan of the scores table for all models (:func:`~connector.sync.columnar.scores_scan`):
+    a query per model through the primary key read each wide score row at random, once per model
     -- 11.6 s at the end of every run of a million-contact portal, after everything else.
     """
-    sqlite = engine.dialect.name == "sqlite"
-    query = f"SELECT model, score FROM scores{' NOT INDEXED' if sqlite else ''} WHERE crm = {'?' if sqlite else '%s'} AND excluded IS NULL"  # noqa: S608 - fixed text and a placeholder only
     per_model: dict[str, list[float]] = {m.model: [] for m in models}
     with engine.connect() as conn:
-        for chunk in chunks(conn, query, [crm]):
+        for chunk in chunks(conn, scores_scan(conn, "model, score", "AND excluded IS NULL"), [crm]):
             for name, score in chunk:
                 found = per_model.get(name)
                 if found is not None:  # a model no longer configured: left out

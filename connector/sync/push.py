@@ -11,8 +11,8 @@ left go first: they have the lowest ids.
 Rows are claimed (``sending``, so a scoring in the meantime stages a new row instead of editing
 them) up to :data:`CLAIM_BATCHES` batches at a time; each batch is then pushed and, in one
 transaction, marked ``done`` (only where still ``sending``) with the written values recorded.
-Claimed rows a stop or a halt leaves unsent go back to ``pending`` untried (no attempt counted). The pusher only moves forward through the ids, so each row is
-tried at most once per run. What the CRM says per record decides each row (the adapter isolates
+Claimed rows a stop or a halt leaves unsent go back to ``pending`` untried (no attempt counted).
+The pusher only moves forward through the ids, so each row is tried at most once per run. What the CRM says per record decides each row (the adapter isolates
 bad records, see :mod:`connector.adapters.base`):
 
 * written: done;

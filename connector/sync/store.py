@@ -322,7 +322,6 @@ class Store:
                 # The driver's own rows (no SQLAlchemy row or type processing per activity: a rescore
                 # reads millions), instants made aware UTC by :func:`stored_instant`.
                 for aid, typ, when, cid, attrs, anon in (row for part in chunks(conn, sa.select(*cols).where(activities.c.crm == self.crm, cond)) for row in part):
-                    occurred = stored_instant(when)
                     if aid in seen:
                         continue
                     owner = cid or owner_of.get(anon or "")
@@ -332,7 +331,7 @@ class Store:
                     attributes = decoded.get(attrs)
                     if attributes is None:
                         attributes = decoded[attrs] = json.loads(attrs) or {}
-                    out.activities[owner].append(Activity(id=aid, type=typ, occurred_at=occurred, contact_id=owner, attributes=attributes, anonymous_id=anon))
+                    out.activities[owner].append(Activity(id=aid, type=typ, occurred_at=stored_instant(when), contact_id=owner, attributes=attributes, anonymous_id=anon))
         out.contacts.sort(key=lambda c: c.id)
         return out
 

@@ -51,13 +51,3 @@ def test_a_commit_past_the_limit_empties_the_log_and_a_reader_only_defers_it(tmp
     finally:
         engine.dispose()
 
-
-def test_nothing_to_bound_on_postgresql_or_in_memory(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``bound_wal`` is a no-op where there is no SQLite log file (PostgreSQL, ``:memory:``)."""
-    monkeypatch.setattr(db, "WAL_LIMIT", 0)
-    for url in (database_url, "sqlite://"):
-        engine = open_database(url)
-        try:
-            db.bound_wal(engine)
-        finally:
-            engine.dispose()

@@ -276,3 +276,36 @@ def test_claimed_rows_a_halt_leaves_unsent_go_back_pending_untried(sync_config, 
     second = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
     assert second.status == "ok" and second.written == 6
     assert set(fake_crm.fields) == {f"c{i}" for i in range(8)}
+
+
+def test_batches_answered_before_a_failure_are_recorded_and_the_rest_sent_next_run(sync_config, fake_crm, factory, clock, monkeypatch):
+    """The claim's batches are recorded together after the last: a batch the CRM took before an
+    adapter's bug ended the push is still recorded as written (not sent again); the rows the
+    failure left ``sending`` are sent by the next run, each once."""
+    from connector.sync.push import Pusher
+    from tests.fakecrm import FakeAdapter
+
+    _seed(fake_crm, 8)  # batches of 2, one claim
+    monkeypatch.setattr(Pusher, "poke", lambda self: None)
+    original = FakeAdapter.push
+    calls: list[list[str]] = []
+
+    def broken_third(self, updates):
+        calls.append([u.contact_id for u in updates])
+        if len(calls) == 3:
+            raise RuntimeError("adapter bug")
+        return original(self, updates)
+
+    monkeypatch.setattr(FakeAdapter, "push", broken_third)
+    with pytest.raises(RuntimeError, match="adapter bug"):  # a bug is not a CRM failure: it ends the run
+        run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    landed = set(calls[0]) | set(calls[1])
+    rows = dict(_rows(sync_config, "SELECT contact_id, status FROM outbox"))
+    assert {cid for cid, status in rows.items() if status == "done"} == landed
+    assert {cid for cid, status in rows.items() if status == "sending"} == {f"c{i}" for i in range(8)} - landed
+    recorded = {cid for (cid,) in _rows(sync_config, "SELECT contact_id FROM written_values")}
+    assert recorded == landed
+    monkeypatch.setattr(FakeAdapter, "push", original)
+    second = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert second.status == "ok" and second.written == 6
+    assert set(fake_crm.fields) == {f"c{i}" for i in range(8)}

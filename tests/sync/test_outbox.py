@@ -307,5 +307,5 @@ def test_batches_answered_before_a_failure_are_recorded_and_the_rest_sent_next_r
     assert recorded == landed
     monkeypatch.setattr(FakeAdapter, "push", original)
     second = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
-    assert second.status == "ok" and second.written == 6
+    assert second.status == "ok" and second.written == 4
     assert set(fake_crm.fields) == {f"c{i}" for i in range(8)}

@@ -236,11 +236,12 @@ def _unnest_sql(table: sa.Table, names: tuple[str, ...], conflict: Conflict, dia
 
 
 def _bind_processor(column: sa.Column[t.Any], dialect: sa.Dialect) -> t.Callable[[t.Any], t.Any] | None:
-    """The column type's bind processor; for timestamps, one that reuses its last answer.
+    """The column type's bind processor; for timestamps, one that converts each distinct instant once.
 
-    A page's rows mostly share the same ``now`` object (``pulled_at``, ``written_at``, ``as_of``),
-    and converting a datetime for the driver costs several calls each time; the same object gives
-    the same result, so it is converted once.
+    A page's rows mostly share the same ``now`` (``pulled_at``, ``written_at``, ``as_of``), and a
+    rescore's ``changes_at`` take a few thousand distinct values over a million rows; converting a
+    datetime for the driver costs several calls each time, looking it up one hash. Made per
+    statement: what it remembers goes with it.
     """
     if isinstance(column.type, UTCDateTime) and dialect.name == "sqlite":
         process: t.Callable[[t.Any], t.Any] | None = _sqlite_utc_text
@@ -248,13 +249,12 @@ def _bind_processor(column: sa.Column[t.Any], dialect: sa.Dialect) -> t.Callable
         process = column.type.dialect_impl(dialect).bind_processor(dialect)
     if process is None or not isinstance(column.type, UTCDateTime):
         return process
-    last: list[t.Any] = [_UNSET, None]
+    made: dict[t.Any, t.Any] = {}
 
     def reuse(value: t.Any) -> t.Any:
-        if value is last[0]:
-            return last[1]
-        out = process(value)
-        last[0], last[1] = value, out
+        out = made.get(value, _UNSET)
+        if out is _UNSET:
+            out = made[value] = process(value)
         return out
 
     return reuse

@@ -159,10 +159,18 @@ class Rescoring:
     """
 
     def __init__(
-        self, engine: sa.Engine, crm: str, scorers: ScorerSet, options: ChunkOptions, as_of: dt.datetime, skip: IdSet | None, scan: t.Callable[[], ActivityScan] | None = None
+        self,
+        engine: sa.Engine,
+        crm: str,
+        scorers: ScorerSet,
+        options: ChunkOptions,
+        as_of: dt.datetime,
+        skip: IdSet | None,
+        scan: t.Callable[[], ActivityScan] | None = None,
+        only: IdSet | None = None,
     ) -> None:
         self._scorers, self._options = scorers, options
-        self._rescore = full_rescore(engine, crm, scorers, options, as_of, skip=skip, scan=scan)
+        self._rescore = full_rescore(engine, crm, scorers, options, as_of, skip=skip, scan=scan, only=only)
         self._jobs = self._rescore.jobs() if self._rescore is not None else iter(())
         self._end: RescoreEnd | None = None
 
@@ -187,11 +195,14 @@ def full_rescore(
     *,
     skip: IdSet | None = None,
     scan: t.Callable[[], ActivityScan] | None = None,
+    only: IdSet | None = None,
 ) -> FullRescore | None:
     """Read the portal into columns for a full rescore (``None``: it cannot be done column-wise).
 
     ``skip``: contacts already scored in this run; ``scan``: where the activity comes from (see
-    :func:`connector.sync.columnar.read_portal`). ``None`` when the models cannot be
+    :func:`connector.sync.columnar.read_portal`); ``only``: the contacts to rescore, the others
+    left out as if scored already (an incremental run with many contacts due, see
+    :meth:`connector.sync.pipeline._Run.score`). ``None`` when the models cannot be
     fingerprinted (a predictive dimension) or a property name cannot be read column-wise: the
     caller then scores everyone the exact way.
     """
@@ -208,6 +219,8 @@ def full_rescore(
     for states in portal.states.values():
         flagged |= np.fromiter((r is None for r in states.records), dtype=bool, count=len(ids))
     done = skip.contains(ids) if skip is not None else np.zeros(len(ids), dtype=bool)
+    if only is not None:
+        done |= ~only.contains(ids)
     return FullRescore(portal, scorers, options, as_of, flagged, done)
 
 

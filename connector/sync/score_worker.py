@@ -56,6 +56,7 @@ class _StartRescore:
 
     as_of: dt.datetime
     skip: IdSet
+    only: IdSet | None
 
 
 #: The message asking the worker for the full rescore's next chunk.
@@ -68,11 +69,12 @@ class Scoring(t.Protocol):
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:
         """Score ``ids`` as of ``as_of``."""
 
-    def start_rescore(self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan]) -> cf.Future[None]:
-        """Read the portal for a column-wise full rescore (:class:`connector.sync.rescore.Rescoring`).
+    def start_rescore(self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan], only: IdSet | None = None) -> cf.Future[None]:
+        """Read the portal for a column-wise rescore (:class:`connector.sync.rescore.Rescoring`).
 
         ``skip``: contacts scored already; ``scan``: the portal's activity scan
-        (:func:`connector.sync.columnar.scan_activities`), called in the run's process.
+        (:func:`connector.sync.columnar.scan_activities`), called in the run's process; ``only``:
+        the contacts to rescore (``None``: everyone).
         """
 
     def next_rescored(self) -> cf.Future[ScoredChunk | RescoreEnd]:
@@ -94,9 +96,9 @@ class InProcess:
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:  # noqa: D102
         return self._now(lambda: score_chunk(self._store, self._scorers, ids, as_of=as_of, options=self._options))
 
-    def start_rescore(self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan]) -> cf.Future[None]:  # noqa: D102
+    def start_rescore(self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan], only: IdSet | None = None) -> cf.Future[None]:  # noqa: D102
         def start() -> None:
-            self._rescoring = Rescoring(self._store.engine, self._store.crm, self._scorers, self._options, as_of, skip, scan)
+            self._rescoring = Rescoring(self._store.engine, self._store.crm, self._scorers, self._options, as_of, skip, scan, only)
 
         return self._now(start)
 
@@ -157,7 +159,7 @@ class ScoringWorker:
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:  # noqa: D102
         return self._send((list(ids), as_of))
 
-    def start_rescore(self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan]) -> cf.Future[None]:
+    def start_rescore(self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan], only: IdSet | None = None) -> cf.Future[None]:
         """Start the worker reading the portal, scan its activity here meanwhile, and send the scan after.
 
         Why here: the activity scan is two thirds of reading a portal, and until the worker has read
@@ -165,7 +167,7 @@ class ScoringWorker:
         contacts: see docs/operations.md. A scan that fails is sent as its error (the worker
         raises it as the answer to the start, so the run fails with the cause).
         """
-        started = self._send(_StartRescore(as_of, skip))
+        started = self._send(_StartRescore(as_of, skip, only))
         scanned: ActivityScan | Exception
         try:
             scanned = scan()
@@ -310,7 +312,7 @@ def _start_rescore(message: _StartRescore, receive: t.Callable[[], t.Any], faile
         if failed is not None:
             raise failed
         store: Store = _WORKER["store"]
-        _WORKER["rescoring"] = Rescoring(store.engine, store.crm, _WORKER["scorers"], _WORKER["options"], message.as_of, message.skip, scan)
+        _WORKER["rescoring"] = Rescoring(store.engine, store.crm, _WORKER["scorers"], _WORKER["options"], message.as_of, message.skip, scan, message.only)
     finally:
         if not taken:  # the portal could not be read column-wise (or not at all): the scan is not needed
             receive()

@@ -232,3 +232,50 @@ def test_worker_messages_larger_than_the_pipe_pass_both_ways_and_a_rescore_strea
     assert ends and all(e == ends[0] for e in ends) and ends[0].columnar
     assert rescored and not {"c000", "c001"} & set(rescored) and not set(rescored) & set(ends[0].exact)
     assert len(rescored) + len(ends[0].exact) + ends[0].unchanged == 150 - 2
+
+
+def test_an_incremental_run_with_many_contacts_due_rescores_them_column_wise_as_the_exact_way_would(
+    tmp_path: pathlib.Path, two_stores: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decay makes contacts due between runs; past the thresholds the due ones (only those) are rescored column-wise, with the same writes."""
+    clocks = {name: MovableClock(T0 + dt.timedelta(days=1)) for name in ("columnar", "exact")}
+    crms = {name: _portal(11, 180) for name in ("columnar", "exact")}
+    configs, engines = {}, {}
+    for name, url in zip(("columnar", "exact"), two_stores, strict=True):
+        (tmp_path / name).mkdir()
+        configs[name] = _config(tmp_path / name, url)
+        engines[name] = open_database(url)
+    calls: list[int] = []
+    original = pipeline._Run.rescore
+
+    def counted(self: t.Any, **kwargs: t.Any) -> t.Any:
+        calls.append(len(kwargs.get("only") or ()))
+        return original(self, **kwargs)
+
+    def run(name: str) -> t.Any:
+        crm = crms[name]
+        with monkeypatch.context() as patch:
+            patch.setattr(pipeline, "COLUMNAR_DUE", 1)
+            patch.setattr(pipeline, "COLUMNAR_SHARE", 0.0)
+            patch.setattr(pipeline._Run, "rescore", counted if name == "columnar" else lambda self, **k: None)
+            summary = run_sync(configs[name], "main", clock=clocks[name], adapter_factory=lambda c, g: FakeAdapter(crm, g, page_size=50, max_batch_size=50), engine=engines[name])
+        assert summary.status == "ok", summary.error
+        return summary
+
+    for name in ("columnar", "exact"):
+        run(name)  # the first sync: every contact new (many due, but none has a score to fingerprint)
+    assert _state(engines["columnar"]) == _state(engines["exact"])
+    for step, advance in enumerate((dt.timedelta(hours=1), dt.timedelta(days=3), dt.timedelta(days=40))):
+        calls.clear()
+        for name in ("columnar", "exact"):
+            clocks[name].advance(seconds=advance.total_seconds())
+            if step == 1:  # new activity for one contact: pulled, flagged, scored the exact way
+                crms[name].add_activity(f"late-{step}", "demo_request", clocks[name].now, contact_id="c020")
+        columnar, exact = run("columnar"), run("exact")
+        assert _state(engines["columnar"]) == _state(engines["exact"]), f"step {step}"
+        assert crms["columnar"].fields == crms["exact"].fields
+        assert (columnar.scored, columnar.changed) == (exact.scored, exact.changed), step
+        assert calls and 0 < calls[-1] < 180, (step, calls)  # only the due ones were handed over
+        assert exact.changed, step  # decay moved someone: the comparison compared writes
+    for engine in engines.values():
+        engine.dispose()

@@ -13,7 +13,9 @@ Then, each in a process of its own (so its peak memory is its own, not the gener
 1. **first scoring**: ``run_sync`` scores every stored contact under the shipped models (trigger
    actions left out) and writes every score and every output (to a CRM that accepts everything
    and makes no request: the CRM's rate limit is not what is measured here);
-2. **daily full rescore**: ``run_sync(full=True)`` one day later -- decay moves some scores.
+2. **daily full rescore**: ``run_sync(full=True)`` one day later -- decay moves some scores;
+3. with ``--then-hours H``, an **incremental run** H hours after it on the store it left (the
+   contacts decay made due since: column-wise when they are many, see ``COLUMNAR_SHARE``).
 
 Printed per run: wall time, CPU time of the run's process and of its scoring worker (what the
 run costs whatever else the shared machine does), contacts scored, real changes, DB rows written
@@ -194,6 +196,10 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         "and run only the daily rescore (to compare two versions of the code on the same state; the first scoring of a million contacts takes 8-12 minutes)",
     )  # fmt: skip
     parser.add_argument("--day", type=int, default=1, help="the daily rescore runs this many days after the first scoring (default 1; a --scored portal already rescored on day 1 is rescored on day 2)")
+    parser.add_argument(
+        "--then-hours", type=float, metavar="H",
+        help="then an incremental run this many hours after the daily rescore, on the store it left (decay makes the most active contacts due)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="bench-rescore-") as tmp, state_database(args.database, pathlib.Path(tmp)) as url:
@@ -217,11 +223,13 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         table = []
         later = f"{args.day} day{'s' if args.day != 1 else ''} later"
         runs = [("first scoring (every contact new)", False, AS_OF), (f"daily full rescore ({later})", True, AS_OF + dt.timedelta(days=args.day))]
+        if args.then_hours is not None:
+            runs.append((f"incremental run {args.then_hours:g} h after it", False, AS_OF + dt.timedelta(days=args.day, hours=args.then_hours)))
         for name, full, as_of in runs[1:] if reuse else runs:
             out = in_process(run_once, url, tmp, full, as_of)
             table.append((name, out))
             print(f"{name}: {out['wall']:.1f} s, status {out['status']}{' (' + str(out['error']) + ')' if out['error'] else ''}", flush=True)
-            if not full and args.scored is not None and not reuse:
+            if as_of == AS_OF and args.scored is not None and not reuse:
                 copy_sqlite(t.cast(pathlib.Path, target), args.scored)
     print()
     print(f"| run ({args.contacts:,} contacts, {args.activities:,} activities, {store}) | wall s | CPU s run + worker | scored | changed | DB rows written | peak RSS run / worker | load |")

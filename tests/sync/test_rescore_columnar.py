@@ -102,14 +102,20 @@ def two_stores(tmp_path: pathlib.Path, database_url: str) -> t.Iterator[tuple[st
         yield database_url, other
 
 
+def _side_by_side(folder: pathlib.Path, urls: tuple[str, str]) -> tuple[dict[str, t.Any], dict[str, sa.Engine]]:
+    """The configurations and engines of the ``columnar`` and the ``exact`` store."""
+    configs, engines = {}, {}
+    for name, url in zip(("columnar", "exact"), urls, strict=True):
+        (folder / name).mkdir()
+        configs[name] = _config(folder / name, url)
+        engines[name] = open_database(url)
+    return configs, engines
+
+
 def test_columnar_full_rescore_writes_what_the_exact_rescore_writes(tmp_path: pathlib.Path, two_stores: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     clocks = {name: MovableClock(T0 + dt.timedelta(days=1)) for name in ("columnar", "exact")}
     crms = {name: _portal(5, 180) for name in ("columnar", "exact")}
-    configs, engines = {}, {}
-    for name, url in zip(("columnar", "exact"), two_stores, strict=True):
-        (tmp_path / name).mkdir()
-        configs[name] = _config(tmp_path / name, url)
-        engines[name] = open_database(url)
+    configs, engines = _side_by_side(tmp_path, two_stores)
 
     def run(name: str, full: bool) -> t.Any:
         crm = crms[name]
@@ -240,11 +246,7 @@ def test_an_incremental_run_with_many_contacts_due_rescores_them_column_wise_as_
     """Decay makes contacts due between runs; past the thresholds the due ones (only those) are rescored column-wise, with the same writes."""
     clocks = {name: MovableClock(T0 + dt.timedelta(days=1)) for name in ("columnar", "exact")}
     crms = {name: _portal(11, 180) for name in ("columnar", "exact")}
-    configs, engines = {}, {}
-    for name, url in zip(("columnar", "exact"), two_stores, strict=True):
-        (tmp_path / name).mkdir()
-        configs[name] = _config(tmp_path / name, url)
-        engines[name] = open_database(url)
+    configs, engines = _side_by_side(tmp_path, two_stores)
     calls: list[int] = []
     original = pipeline._Run.rescore
 

@@ -44,8 +44,8 @@ def make_engine(url: str) -> sa.Engine:
     """An engine for the state store.
 
     SQLite: WAL journal (readers never block the writer), a generous busy timeout so a second
-    process waits instead of failing at once, a page cache of :data:`SQLITE_CACHE_KIB`. PostgreSQL: pre-ping, so a restarted server is
-    survived by a long-running scheduler.
+    process waits instead of failing at once, a page cache of :data:`SQLITE_CACHE_KIB`.
+    PostgreSQL: pre-ping, so a restarted server is survived by a long-running scheduler.
     """
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses as dc
 import datetime as dt
+import itertools
 import json
 import typing as t
 
@@ -321,7 +322,7 @@ class Store:
             for cond in batches:
                 # The driver's own rows (no SQLAlchemy row or type processing per activity: a rescore
                 # reads millions), instants made aware UTC by :func:`stored_instant`.
-                for aid, typ, when, cid, attrs, anon in (row for part in chunks(conn, sa.select(*cols).where(activities.c.crm == self.crm, cond)) for row in part):
+                for aid, typ, when, cid, attrs, anon in itertools.chain.from_iterable(chunks(conn, sa.select(*cols).where(activities.c.crm == self.crm, cond))):
                     if aid in seen:
                         continue
                     owner = cid or owner_of.get(anon or "")

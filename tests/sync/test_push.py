@@ -49,7 +49,7 @@ def test_the_pusher_and_the_pulls_share_one_rate_budget(tmp_path: pathlib.Path) 
 
 
 class _StealLease(NullProgress):
-    """Progress sink that hands the lease to another instance once the pusher has landed a batch."""
+    """Progress sink that hands the lease to another instance once the pusher has sent a batch, then lets the run's next renewal ask the database."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -62,6 +62,9 @@ class _StealLease(NullProgress):
                 conn.execute(sa.text("UPDATE leases SET owner = 'another-instance', expires_at = :far"), {"far": dt.datetime(2100, 1, 1)})
             engine.dispose()
             self.stolen = True
+            # The run asks the database about its lease at most every quarter of the TTL; the
+            # claim's next batches could otherwise all go out within that quarter of a second.
+            time.sleep(0.3)
 
 
 def test_a_lost_lease_stops_the_pusher_and_fails_the_run(tmp_path: pathlib.Path, database_url: str) -> None:

@@ -44,7 +44,7 @@ import sqlalchemy as sa
 from connector.adapters.base import Echo
 from connector.sync.tables import outbox, runs
 
-__all__ = ["MARGIN", "EchoPlan", "plan_echo", "record_window"]
+__all__ = ["MARGIN", "EchoPlan", "forget_sent", "plan_echo", "record_window"]
 
 #: Added on both sides of a run's write window: stamps the CRM made a little outside our clock's
 #: window are left out too (a wider window costs nothing in correctness: the marker decides).
@@ -88,10 +88,43 @@ def plan_echo(conn: sa.Connection, crm: str, since: dt.datetime | None, checked:
         return None
     run_id, start, end, as_of = row
     ids: list[str] = []
-    done = conn.execute(sa.select(runs.c.id).where(runs.c.crm == crm, runs.c.echo_run == run_id, runs.c.status.in_(("ok", "partial"))).limit(1)).first()
-    if done is None and (checked is None or checked < end + MARGIN):
+    if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id, _unread(crm, checked))).first() is not None:
         ids = sorted({cid for (cid,) in conn.execute(sa.select(outbox.c.contact_id).where(outbox.c.crm == crm, outbox.c.run_id == run_id))})
     return EchoPlan(Echo(window=(start - MARGIN, end + MARGIN), marker=marker, marker_value=as_of), run_id, ids)
+
+
+def _unread(crm: str, checked: dt.datetime | None) -> sa.ColumnElement[bool]:
+    """Runs (rows of ``runs`` with a window) whose written contacts may still have to be read again.
+
+    None has to be once a finished run read them again (its ``echo_run``), or once the contact
+    cursor ``checked`` is past the run's window: a pull that ran after the window read them.
+    """
+    later = runs.alias("later")
+    read_again = sa.exists().where(later.c.crm == crm, later.c.echo_run == runs.c.id, later.c.status.in_(("ok", "partial")))
+    if checked is None:
+        return ~read_again
+    return sa.and_(~read_again, runs.c.pushed_until > checked - MARGIN)
+
+
+def forget_sent(conn: sa.Connection, crm: str, run_id: int, checked: dt.datetime | None) -> int:
+    """Delete the outbox rows that are over (``done``, ``superseded``) and that no echo will read again; returns how many.
+
+    Why: every contact a run writes leaves a row; a daily rescore of a million contacts left some
+    680,000 a day (half a gigabyte a day on SQLite with its indexes), and :func:`plan_echo` scans
+    the table for a run's rows. The rows of a run are kept while its written contacts may still
+    have to be read again (the rule :func:`plan_echo` follows), and those of run ``run_id`` (the
+    run calling this, whose next run reads its contacts again). Pending, ``sending`` and
+    quarantined rows are never touched (a quarantine entry names its outbox row).
+    """
+    kept = sa.select(runs.c.id).where(runs.c.crm == crm, runs.c.pushed_until.is_not(None), _unread(crm, checked))
+    over = conn.execute(
+        sa.delete(outbox).where(
+            outbox.c.crm == crm,
+            outbox.c.status.in_(("done", "superseded")),
+            sa.or_(outbox.c.run_id.is_(None), sa.and_(outbox.c.run_id != run_id, outbox.c.run_id.not_in(kept))),
+        )
+    )
+    return int(over.rowcount or 0)
 
 
 def record_window(conn: sa.Connection, run_id: int, window: tuple[dt.datetime, dt.datetime] | None, as_of: dt.datetime, plan: EchoPlan | None) -> None:

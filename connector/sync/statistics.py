@@ -73,7 +73,7 @@ class Statistics:
             self.analyze()
 
     def stored(self, rows: int, table: str) -> bool:
-        """The run stored ``rows`` more rows into ``table``; analyze it when they add up (see the module). True if it did."""
+        """The run stored (or deleted) ``rows`` more rows of ``table``; analyze it when they add up (see the module). True if it did."""
         with self._lock:
             self._since[table] += rows
             if self._counted is None:

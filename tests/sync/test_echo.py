@@ -15,7 +15,7 @@ from connector.sync.config import ConnectorConfig
 from connector.sync.connect import connect
 from connector.sync.db import make_engine
 from connector.sync.pipeline import run_sync
-from connector.sync.tables import contacts
+from connector.sync.tables import contacts, outbox
 from tests.sync import test_hubspot_e2e as e2e
 from tests.sync.test_hubspot_e2e import _clock, _seed
 
@@ -95,6 +95,8 @@ def test_edits_made_while_the_connector_writes_are_seen_and_the_echo_is_not_sear
     assert reads == 1 and searches >= 1
     assert second.pulled_contacts == 3  # the three read again; the search returned none of them
     assert searched == []
+    # Run 2's contact cursor is past run 1's window: run 1's sent rows are gone, run 2's kept.
+    assert _outbox_runs(config) == [(2, "done")]
 
     # Run 3: Bob's edit was stamped inside run 2's write window, but he does not carry run 2's
     # scored_at, so the search returns him; Ann (run 2's only write) is read again.
@@ -132,6 +134,14 @@ def test_without_a_recorded_window_the_echo_is_pulled_as_before(config: Connecto
 
 
 
+def _outbox_runs(cfg: ConnectorConfig) -> list[tuple[int, str]]:
+    engine = make_engine(cfg.effective_database_url())
+    with engine.connect() as conn:
+        rows = sorted((r, s) for r, s in conn.execute(sa.select(outbox.c.run_id, outbox.c.status)))
+    engine.dispose()
+    return rows
+
+
 def test_contacts_read_again_once_are_not_read_a_third_time(config: ConnectorConfig, sandbox: HubSpotSandbox) -> None:
     _seed(sandbox)
     clock = _clock(sandbox)
@@ -139,10 +149,14 @@ def test_contacts_read_again_once_are_not_read_a_third_time(config: ConnectorCon
     sandbox.clock.advance(seconds=1)  # back to back: run 1's window is still inside the overlap
     second = run_sync(config, "portal-a", clock=clock)
     assert second.pulled_contacts == 3 and second.written == 0
+    # Run 2's contact cursor is not past run 1's window, and run 2 was still running when it
+    # cleaned up: run 1's sent rows are kept (they name the contacts to read again).
+    assert _outbox_runs(config) == [(1, "done")] * 3
     sandbox.clock.advance(seconds=1)
     sandbox.requests_clear()
     third = run_sync(config, "portal-a", clock=clock)
     assert third.status == "ok" and third.pulled_contacts == 0
+    assert _outbox_runs(config) == []  # run 2 read them again and finished: nothing needs them
     # One contact search that finds nothing, one more for the customers the outcome pull reads
     # (mappings' outcomes.customer: a contacts search on hs_lifecyclestage_customer_date), no batch read.
     assert _calls(sandbox) == (2, 0)

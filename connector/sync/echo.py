@@ -106,25 +106,25 @@ def _unread(crm: str, checked: dt.datetime | None) -> sa.ColumnElement[bool]:
     return sa.and_(~read_again, runs.c.pushed_until > checked - MARGIN)
 
 
-def forget_sent(conn: sa.Connection, crm: str, run_id: int, checked: dt.datetime | None) -> int:
-    """Delete the outbox rows that are over (``done``, ``superseded``) and that no echo will read again; returns how many.
+def forget_sent(conn: sa.Connection, crm: str, run_id: int | None, checked: dt.datetime | None, *, limit: int) -> int:
+    """Delete up to ``limit`` outbox rows that are over (``done``, ``superseded``) and that no echo will read again; returns how many.
 
     Why: every contact a run writes leaves a row; a daily rescore of a million contacts left some
     680,000 a day (half a gigabyte a day on SQLite with its indexes), and :func:`plan_echo` scans
     the table for a run's rows. The rows of a run are kept while its written contacts may still
-    have to be read again (the rule :func:`plan_echo` follows), and those of run ``run_id`` (the
-    run calling this, whose next run reads its contacts again). Pending, ``sending`` and
-    quarantined rows are never touched (a quarantine entry names its outbox row).
+    have to be read again (the rule :func:`plan_echo` follows, with the same contact cursor
+    ``checked``), and those of run ``run_id`` (the run calling this). Pending, ``sending`` and
+    quarantined rows are never touched (a quarantine entry names its outbox row). ``limit``: a
+    slice per transaction, so a million rows do not hold SQLite's one write lock for 17 s.
     """
     kept = sa.select(runs.c.id).where(runs.c.crm == crm, runs.c.pushed_until.is_not(None), _unread(crm, checked))
-    over = conn.execute(
-        sa.delete(outbox).where(
-            outbox.c.crm == crm,
-            outbox.c.status.in_(("done", "superseded")),
-            sa.or_(outbox.c.run_id.is_(None), sa.and_(outbox.c.run_id != run_id, outbox.c.run_id.not_in(kept))),
-        )
+    mine = outbox.c.run_id.not_in(kept) if run_id is None else sa.and_(outbox.c.run_id != run_id, outbox.c.run_id.not_in(kept))
+    over = (
+        sa.select(outbox.c.id)
+        .where(outbox.c.crm == crm, outbox.c.status.in_(("done", "superseded")), sa.or_(outbox.c.run_id.is_(None), mine))
+        .limit(limit)
     )
-    return int(over.rowcount or 0)
+    return int(conn.execute(sa.delete(outbox).where(outbox.c.id.in_(over))).rowcount or 0)
 
 
 def record_window(conn: sa.Connection, run_id: int, window: tuple[dt.datetime, dt.datetime] | None, as_of: dt.datetime, plan: EchoPlan | None) -> None:

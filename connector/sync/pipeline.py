@@ -57,7 +57,7 @@ from connector.sync.config import ConnectorConfig, CRMConfig
 from connector.sync.connect import AdapterFactory, connect
 from connector.sync.db import open_database
 from connector.sync.drift import record_week
-from connector.sync.echo import EchoPlan, forget_sent, plan_echo, record_window
+from connector.sync.echo import EchoPlan, plan_echo, record_window
 from connector.sync.idset import IdSet
 from connector.sync.lease import Lease, LeaseLost, default_owner
 from connector.sync.outbox import release_unsent, stage_changes
@@ -315,11 +315,8 @@ class _Run:
                     counts = pusher.finish(flush=finished and scored and not self.stopped())
                     self.running_pusher = None
             if self.summary.run_id is not None:
-                checked = cursor.checked_in(self.store.cursor_state(), "contacts")
                 with self.store.transaction() as conn:
                     record_window(conn, self.summary.run_id, pusher.window, until, self.echo)
-                    forgotten = forget_sent(conn, self.crm.name, self.summary.run_id, checked)
-                self.store.statistics.stored(forgotten, "outbox")
             self.pushed(counts)
             if scored and not self.stopped():
                 self.run_actions()

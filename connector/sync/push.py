@@ -13,6 +13,8 @@ them) up to :data:`CLAIM_BATCHES` batches at a time; the batches are then pushed
 transaction for the claim, the written rows marked ``done`` (only where still ``sending``) with the
 written values recorded.
 Claimed rows a stop or a halt leaves unsent go back to ``pending`` untried (no attempt counted).
+Before its first claim the pusher deletes the sent rows no echo will read again (see
+:func:`connector.sync.echo.forget_sent`).
 The pusher only moves forward through the ids, so each row is tried at most once per run. What the CRM says per record decides each row (the adapter isolates
 bad records, see :mod:`connector.adapters.base`):
 
@@ -37,7 +39,9 @@ import typing as t
 import sqlalchemy as sa
 
 from connector.adapters.base import CRMAdapter, CRMError, FieldUpdate, PushResult
+from connector.sync import cursor
 from connector.sync.bulk import among
+from connector.sync.echo import forget_sent
 from connector.sync.outbox import SENDING, record_written, requeue
 from connector.sync.store import Store
 from connector.sync.tables import outbox
@@ -51,6 +55,9 @@ log = logging.getLogger(__name__)
 #: 100-contact batch at a time the claims were a third of the pusher's CPU when a daily rescore
 #: staged 680,000 contacts (6,800 claims).
 CLAIM_BATCHES = 10
+
+#: Sent rows deleted per transaction at the pusher's start (about a second of SQLite's write lock).
+FORGET_SLICE = 50_000
 
 
 class _Row(t.NamedTuple):
@@ -159,6 +166,7 @@ class Pusher:
 
     def _loop(self) -> None:
         try:
+            self._forget_sent()
             while True:
                 self._wake.wait()
                 self._wake.clear()
@@ -169,6 +177,25 @@ class Pusher:
                 self._push(only_full=True)
         except BaseException as exc:  # noqa: BLE001 - handed to the run in finish()
             self._error = exc
+
+    def _forget_sent(self) -> None:
+        """Delete the sent rows no echo will read again (:func:`~connector.sync.echo.forget_sent`), a slice per transaction.
+
+        Why here, first: a large run's main thread reads (the contact pull, the rescore's scan)
+        before it writes, and the pusher has nothing to send before the first scored chunk, so the
+        deletion fills time no one writes in. The contact cursor is the one this run's pull starts
+        from (read before the pull checks a new one in, or after: either way the rule holds).
+        """
+        crm = self.store.crm
+        checked = cursor.checked_in(self.store.cursor_state(), "contacts")
+        while not self._stopped():
+            self.before_batch()
+            # Need not wait for the disk (see Store.bulk_transaction): lost, the rows are deleted next time.
+            with self.store.bulk_transaction() as conn:
+                forgotten = forget_sent(conn, crm, self.run_id, checked, limit=FORGET_SLICE)
+            self.store.statistics.stored(forgotten, "outbox")
+            if forgotten < FORGET_SLICE:
+                return
 
     def _going(self) -> bool:
         """Whether another batch may start."""

@@ -95,8 +95,8 @@ def test_edits_made_while_the_connector_writes_are_seen_and_the_echo_is_not_sear
     assert reads == 1 and searches >= 1
     assert second.pulled_contacts == 3  # the three read again; the search returned none of them
     assert searched == []
-    # Run 2's contact cursor is past run 1's window: run 1's sent rows are gone, run 2's kept.
-    assert _outbox_runs(config) == [(2, "done")]
+    # Run 1's sent rows were still to be read again when run 2 started: kept.
+    assert _outbox_runs(config) == [(1, "done")] * 3 + [(2, "done")]
 
     # Run 3: Bob's edit was stamped inside run 2's write window, but he does not carry run 2's
     # scored_at, so the search returns him; Ann (run 2's only write) is read again.
@@ -109,6 +109,8 @@ def test_edits_made_while_the_connector_writes_are_seen_and_the_echo_is_not_sear
     assert third.pulled_contacts == 2  # Bob through the search, Ann read again
     assert searched == [bob]
     assert _title(config, cy) == "Marketing Analyst"
+    # When run 3 started, run 2 had read run 1's contacts again: run 1's rows are gone.
+    assert _outbox_runs(config) == [(2, "done"), (3, "done")]
 
     # Run 4: nothing changed since run 3, which wrote Bob: one search finds nothing, Bob is read again.
     sandbox.clock.advance(seconds=3600)
@@ -149,8 +151,7 @@ def test_contacts_read_again_once_are_not_read_a_third_time(config: ConnectorCon
     sandbox.clock.advance(seconds=1)  # back to back: run 1's window is still inside the overlap
     second = run_sync(config, "portal-a", clock=clock)
     assert second.pulled_contacts == 3 and second.written == 0
-    # Run 2's contact cursor is not past run 1's window, and run 2 was still running when it
-    # cleaned up: run 1's sent rows are kept (they name the contacts to read again).
+    # Run 1's sent rows name the contacts run 2 reads again: kept.
     assert _outbox_runs(config) == [(1, "done")] * 3
     sandbox.clock.advance(seconds=1)
     sandbox.requests_clear()

@@ -22,6 +22,9 @@ lint: install
 	$(BIN)/mypy
 
 # pytest exits 5 when it collected no test; make treats any non-zero exit as failure.
+# Two pytest workers (pytest-xdist): on CI's 2 cores the suite took 13 min in one process, 7.5 in two
+# (every test has its own temporary folder, PostgreSQL schema and sandbox port). PYTEST_ARGS= runs it in one.
+PYTEST_ARGS ?= -n 2
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -118,10 +118,12 @@ def forget_sent(conn: sa.Connection, crm: str, run_id: int | None, checked: dt.d
     slice per transaction, so a million rows do not hold SQLite's one write lock for 17 s.
     """
     kept = sa.select(runs.c.id).where(runs.c.crm == crm, runs.c.pushed_until.is_not(None), _unread(crm, checked))
-    mine = outbox.c.run_id.not_in(kept) if run_id is None else sa.and_(outbox.c.run_id != run_id, outbox.c.run_id.not_in(kept))
+    unneeded: sa.ColumnElement[bool] = outbox.c.run_id.not_in(kept)
+    if run_id is not None:
+        unneeded = sa.and_(unneeded, outbox.c.run_id != run_id)
     over = (
         sa.select(outbox.c.id)
-        .where(outbox.c.crm == crm, outbox.c.status.in_(("done", "superseded")), sa.or_(outbox.c.run_id.is_(None), mine))
+        .where(outbox.c.crm == crm, outbox.c.status.in_(("done", "superseded")), sa.or_(outbox.c.run_id.is_(None), unneeded))
         .limit(limit)
     )
     return int(conn.execute(sa.delete(outbox).where(outbox.c.id.in_(over))).rowcount or 0)

@@ -193,7 +193,8 @@ class Pusher:
             # Need not wait for the disk (see Store.bulk_transaction): lost, the rows are deleted next time.
             with self.store.bulk_transaction() as conn:
                 forgotten = forget_sent(conn, crm, self.run_id, checked, limit=FORGET_SLICE)
-            self.store.statistics.stored(forgotten, "outbox")
+            if forgotten:
+                self.store.statistics.stored(forgotten, "outbox")
             if forgotten < FORGET_SLICE:
                 return
 

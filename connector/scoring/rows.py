@@ -14,7 +14,8 @@ everywhere. What it guarantees:
   than the header has columns is bad, quoting is parsed strictly (text after a closing quote is
   an error), and when a bad record spans several lines (a quote that runs on), the lines after
   its first are read again as rows of their own, so the rows it swallowed are not lost. A quoted
-  value may still span lines when the record is otherwise sound (Excel writes notes that way).
+  value may still span lines when the record is otherwise sound (Excel writes notes that way); a
+  multi-line record with a quote loose in an unquoted value is bad (see :func:`_stray_quote`).
 - **Encodings:** UTF-8, with or without a byte-order mark, or UTF-16 with a byte-order mark. A
   byte that is not UTF-8 makes its line bad (named with the byte and the column); a file that
   looks like UTF-16 without a byte-order mark is refused on line 1 with that diagnosis.
@@ -246,18 +247,53 @@ def _csv_rows(lines: t.Iterator[Line], required: t.Sequence[str]) -> t.Iterator[
                 yield BadRow(start, problem, final=True)
                 return
             continue
-        if error is None and fields is not None and len(fields) == len(header):
+        stray = _stray_quote("".join(text for _, text, _ in used)) if end > start and error is None else None
+        if error is None and fields is not None and len(fields) == len(header) and stray is None:
             if bad_bytes is not None:
                 yield BadRow(bad_bytes[0], bad_bytes[1])
             else:
                 yield Row(start, {name: value for name, value in zip(header, fields, strict=True) if name})
             continue
-        message = _csv_error(error, start, end) if error is not None else f"{len(t.cast(list[str], fields))} value(s) where the header has {len(header)} columns"
+        if error is not None:
+            message = _csv_error(error, start, end)
+        elif stray is not None:
+            message = (
+                f"a quoted value that starts in this row runs on to line {start + stray}, where a quote inside an unquoted value"
+                " shows it closed on the wrong quote (a value that holds a quote must be quoted, the quote written as \"\")"
+            )
+        else:
+            message = f"{len(t.cast(list[str], fields))} value(s) where the header has {len(header)} columns"
         if end > start:  # a quote ran on: what it swallowed is read again, line by line
             feed.push_back(used[1:])
             reader = csv.reader(feed, strict=True)
             message += f"; lines {start + 1}-{end} are read again as rows of their own"
         yield BadRow(start, message)
+
+
+def _stray_quote(record: str) -> int | None:
+    """How many line breaks precede the first quote inside an unquoted value of ``record``, if any.
+
+    Asked only of a record that spans lines and parsed cleanly. A line break belongs inside a
+    quoted value, and RFC 4180 (section 2, rules 5-7) says a value holding a quote is quoted too.
+    So a quote loose in an unquoted value means the quote that opened the run-on value was closed by
+    a quote meant to open another value (``"unclosed`` on one line, ``a,",0",b`` on the next),
+    and the "record" is two rows glued together. On a single line a stray inch mark (``27" monitor``)
+    is kept, as ``csv`` keeps it: such a row cannot have swallowed another.
+    """
+    i, size = 0, len(record)
+    while i < size:
+        if record[i] == '"':  # a quoted value: to its closing quote ("" is a quote inside it)
+            i += 1
+            while i < size and (record[i] != '"' or record.startswith('""', i)):
+                i += 2 if record[i] == '"' else 1
+            i += 1  # the closing quote; strict parsing put a comma or the line end after it
+        else:
+            while i < size and record[i] not in ',\r\n':
+                if record[i] == '"':
+                    return record.count("\n", 0, i)
+                i += 1
+        i += 1  # the comma or line-end character after the value
+    return None
 
 
 def _header_problem(header: t.Sequence[str], required: t.Sequence[str]) -> str | None:

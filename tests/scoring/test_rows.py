@@ -80,6 +80,31 @@ def test_a_quote_closed_lines_later_reads_the_swallowed_lines_again(tmp_path: pa
     assert "on line 4" in bad[0].message and "lines 3-4 are read again" in bad[0].message
 
 
+def test_a_run_on_quote_closed_by_another_values_opening_quote_is_two_rows_not_one(tmp_path: pathlib.Path) -> None:
+    """Line 2's quote is closed by the quote that opens ``",0"`` on line 3: the glued "record" has
+    the header's column count, but its loose quote (``0"``) gives it away. Found by the fuzz test."""
+    path = tmp_path / "c.csv"
+    path.write_text('a,b,c\n"unclosed,,x\n1,",0",z\n2,y,z\n', encoding="utf-8")
+    good, bad = rows_of(path)
+    assert [(r.line, r.values) for r in good] == [(3, {"a": "1", "b": ",0", "c": "z"}), (4, {"a": "2", "b": "y", "c": "z"})]
+    assert [b.line for b in bad] == [2]
+    assert "runs on to line 3" in bad[0].message and "lines 3-3 are read again" in bad[0].message
+
+
+def test_inch_marks_on_one_line_and_quoted_line_breaks_around_them_still_read(tmp_path: pathlib.Path) -> None:
+    """The loose-quote rule applies to records spanning lines only; quoted quotes are not loose."""
+    path = tmp_path / "c.csv"
+    text = 'id,item,note\n1,27" monitor,ok\n2,"27"" monitor","two\nlines"\n3,x,"a ""b"",\n""c"""\n'
+    path.write_text(text, encoding="utf-8")
+    good, bad = rows_of(path)
+    assert bad == []
+    assert [r.values for r in good] == [
+        {"id": "1", "item": '27" monitor', "note": "ok"},
+        {"id": "2", "item": '27" monitor', "note": "two\nlines"},
+        {"id": "3", "item": "x", "note": 'a "b",\n"c"'},
+    ]
+
+
 def test_header_with_a_column_twice_or_without_a_needed_one(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "c.csv"
     path.write_text("id,email,Email ,email\n1,a,b,c\n", encoding="utf-8")

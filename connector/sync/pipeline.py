@@ -50,7 +50,7 @@ import sqlalchemy as sa
 
 from connector.adapters.base import ApiStats, CRMAdapter, CRMError, Outcome, Page
 from connector.scoring.records import Activity, Contact, utc
-from connector.sync import cursor
+from connector.sync import cursor, dueindex
 from connector.sync.actions import execute_pending, record_firings
 from connector.sync.columnar import scan_activities
 from connector.sync.config import ConnectorConfig, CRMConfig
@@ -285,6 +285,7 @@ class _Run:
         until = utc(self.clock())
         with self.store.transaction() as conn:
             release_unsent(conn, self.crm.name)  # rows a killed run was sending
+        dueindex.restore_due_index(self.store.engine)  # a killed full rescore may have left it out
         self.store.statistics.start()  # a store never analyzed (older version, bulk import) gets its statistics first
         pusher = self.running_pusher = self.pusher().start()
         self.scoring = self.in_process()
@@ -496,8 +497,14 @@ class _Run:
         """Score what still needs it, chunk by chunk, each chunk one transaction with its outbox entries.
 
         Contacts already scored from their pulled page in this run are skipped. ``on_chunk`` is
-        told after each commit (it wakes the pusher).
+        told after each commit (it wakes the pusher). A full rescore of a large portal runs with
+        the scores' due index set aside (:mod:`connector.sync.dueindex`).
         """
+        large = full and self.store.count_contacts() >= dueindex.SET_ASIDE_MIN
+        with dueindex.due_index_set_aside(self.store.engine) if large else contextlib.nullcontext():
+            return self._score(full, as_of=as_of, on_chunk=on_chunk)
+
+    def _score(self, full: bool, *, as_of: dt.datetime, on_chunk: t.Callable[[], None]) -> bool:
         ids: list[str] | None = None
         if full:  # the full rescore, column-wise (connector.sync.rescore), by whoever scores
             ids = self.rescore(as_of=as_of, on_chunk=on_chunk)

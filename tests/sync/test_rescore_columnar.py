@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from connector.scoring.loader import load_models
 from connector.scoring.records import Activity
-from connector.sync import adjustments, pipeline
+from connector.sync import adjustments, dueindex, pipeline
 from connector.sync.config import crm_entry, load_config
 from connector.sync.config import write_config as write_connector_yaml
 from connector.sync.db import open_database
@@ -122,8 +122,12 @@ def test_columnar_full_rescore_writes_what_the_exact_rescore_writes(tmp_path: pa
         with monkeypatch.context() as patch:
             if name == "exact":
                 patch.setattr(pipeline._Run, "rescore", lambda self, **k: None)  # everyone the exact way
+            else:  # and the due index set aside meanwhile, as on a large portal
+                patch.setattr(dueindex, "SET_ASIDE_MIN", 1)
             summary = run_sync(configs[name], "main", full=full, clock=clocks[name], adapter_factory=lambda c, g: FakeAdapter(crm, g, page_size=50, max_batch_size=50), engine=engines[name])
         assert summary.status == "ok", summary.error
+        with engines[name].connect() as conn:
+            assert "ix_scores_crm_changes_at" in {i["name"] for i in sa.inspect(conn).get_indexes("scores")}
         return summary
 
     for name in ("columnar", "exact"):

@@ -17,6 +17,10 @@ Then, each in a process of its own (so its peak memory is its own, not the gener
 3. with ``--then-hours H``, an **incremental run** H hours after it on the store it left (the
    contacts decay made due since: column-wise when they are many, see ``COLUMNAR_SHARE``).
 
+With ``--model-change`` the full rescore (and the incremental run) score under a changed
+``b2b-saas`` model (the marketing-title rule worth 30 points instead of 25): what a RevOps admin's
+edit costs, every contact's fingerprint moved and every score row written again.
+
 Printed per run: wall time, CPU time of the run's process and of its scoring worker (what the
 run costs whatever else the shared machine does), contacts scored, real changes, DB rows written
 by the run's connection (INSERT/UPDATE/DELETE row counts), peak RSS of the run's process and of
@@ -135,14 +139,27 @@ class NullCRM:
         return PushResult(written=[u.contact_id for u in updates])
 
 
-def run_once(database_url: str, folder: str, full: bool, as_of: dt.datetime) -> dict[str, t.Any]:
+def changed_model(path: pathlib.Path) -> None:
+    """The model change of ``--model-change``: the marketing-title rule of ``b2b-saas`` worth 30 points instead of 25."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rule = next(r for r in data["rules"] if r["id"] == "title_marketing")
+    rule["points"] = 30
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+def run_once(database_url: str, folder: str, full: bool, as_of: dt.datetime, model_change: bool = False) -> dict[str, t.Any]:
     """One run in this (fresh) process: its figures and peak memory."""
     from connector.sync.config import crm_entry, load_config, write_config
     from connector.sync.db import open_database
     from connector.sync.pipeline import run_sync
 
     (pathlib.Path(folder) / "mapping.yaml").write_text((REPO / "tests" / "sync" / "data" / "mapping.yaml").read_text())
-    entry = crm_entry(CRM, "tests.fakecrm", "mapping.yaml", [str(p) for p in model_files(pathlib.Path(folder), with_triggers=False)], credentials={"token": "BENCH_TOKEN"})
+    models = model_files(pathlib.Path(folder), with_triggers=False)
+    if model_change:
+        changed_model(next(p for p in models if p.name == "b2b-saas.yaml"))
+    entry = crm_entry(CRM, "tests.fakecrm", "mapping.yaml", [str(p) for p in models], credentials={"token": "BENCH_TOKEN"})
     config = load_config(write_config(pathlib.Path(folder) / "connector.yaml", [entry], database_url=database_url, log_level="WARNING"))
     engine = open_database(database_url)
     rows = RowsWritten(engine)
@@ -197,6 +214,10 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--day", type=int, default=1, help="the daily rescore runs this many days after the first scoring (default 1; a --scored portal already rescored on day 1 is rescored on day 2)")
     parser.add_argument(
+        "--model-change", action="store_true",
+        help="the full rescore runs after a change of the b2b-saas model (one rule's points): every contact's fingerprint moves and every score row is written again",
+    )  # fmt: skip
+    parser.add_argument(
         "--then-hours", type=float, metavar="H",
         help="then an incremental run this many hours after the daily rescore, on the store it left (decay makes the most active contacts due)",
     )  # fmt: skip
@@ -222,11 +243,12 @@ def main(argv: t.Sequence[str] | None = None) -> int:
                 copy_sqlite(t.cast(pathlib.Path, target), args.portal)
         table = []
         later = f"{args.day} day{'s' if args.day != 1 else ''} later"
-        runs = [("first scoring (every contact new)", False, AS_OF), (f"daily full rescore ({later})", True, AS_OF + dt.timedelta(days=args.day))]
+        rescore = f"full rescore after a model change ({later})" if args.model_change else f"daily full rescore ({later})"
+        runs = [("first scoring (every contact new)", False, AS_OF, False), (rescore, True, AS_OF + dt.timedelta(days=args.day), args.model_change)]
         if args.then_hours is not None:
-            runs.append((f"incremental run {args.then_hours:g} h after it", False, AS_OF + dt.timedelta(days=args.day, hours=args.then_hours)))
-        for name, full, as_of in runs[1:] if reuse else runs:
-            out = in_process(run_once, url, tmp, full, as_of)
+            runs.append((f"incremental run {args.then_hours:g} h after it", False, AS_OF + dt.timedelta(days=args.day, hours=args.then_hours), args.model_change))
+        for name, full, as_of, model_change in runs[1:] if reuse else runs:
+            out = in_process(run_once, url, tmp, full, as_of, model_change)
             table.append((name, out))
             print(f"{name}: {out['wall']:.1f} s, status {out['status']}{' (' + str(out['error']) + ')' if out['error'] else ''}", flush=True)
             if as_of == AS_OF and args.scored is not None and not reuse:

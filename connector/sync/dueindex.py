@@ -1,26 +1,26 @@
-"""The scores' due index, set aside while a large full rescore rewrites the scores.
+"""The scores' due index, set aside on SQLite while a large full rescore rewrites the scores.
 
 Why: ``ix_scores_crm_changes_at`` finds the contacts whose score moves with time (a decay step, a
 window closing) for incremental runs. A daily full rescore moves that instant for most of a large
 portal (decay: 683,000 of a million contacts in the bench, two models each), and every move takes
 the row's entry out of one place in the index and puts it into another: measured on SQLite,
 rewriting 5,000 score rows dirtied 1,300 pages with the instant unchanged and 5,000 with it moved,
-ten times the time. Spread over some 140 commits, the index was about 30 s of the million-contact
-rescore (145.7-157.5 s with it, 124.5 s with it absent), while building it afresh from the rewritten
-table is one sorted pass (2.1 s at two million score rows). PostgreSQL is hit as hard or harder:
-an update of an indexed column is never a heap-only (HOT) update, so each rewritten score also
-adds an entry to every other index of the table.
+ten times the time. Spread over some 140 commits, the index was about 20 s of the million-contact
+rescore (145.7-157.5 s with it, 130.0-131.9 s set aside), while building it afresh from the
+rewritten table is one sorted pass (2.1 s at two million score rows).
 
-So a full rescore of at least :data:`SET_ASIDE_MIN` stored contacts drops the index first and
-builds it again when the scoring is done (:func:`due_index_set_aside`), and every run starts by
-building it if it is missing (:func:`restore_due_index`): a run killed in between leaves it absent
-only until the next run of any CRM. Meanwhile the due query (another CRM's incremental run in the
-same database) still works, by reading the table. Nothing else reads by this index.
+So on SQLite a full rescore of at least :data:`SET_ASIDE_MIN` stored contacts drops the index
+first and builds it again when the scoring is done (:func:`due_index_set_aside`), and every run
+starts by building it if it is missing (:func:`restore_due_index`): a run killed in between leaves
+it absent only until the next run of any CRM. Meanwhile the due query (another CRM's incremental
+run in the same database) still works, by reading the table. Nothing else reads by this index.
 
-PostgreSQL: dropping an index takes an exclusive lock on ``scores``, which waits for every
-transaction reading the table and makes the queries behind it wait too; so the drop gives up after
-:data:`LOCK_WAIT` (another CRM's long read) and the rescore keeps the index. Building it again
-blocks writes to ``scores`` by other CRMs' runs for its few seconds.
+Not on PostgreSQL: the same rescore took 159.6 s set aside against 153.9 s with it. Most likely
+because there a rewritten score row is a new row version with new entries in every index whatever
+changed (a heap-only update needs free space in the row's page, which a table written full lacks),
+so the due index was one cost among several. And
+there dropping an index needs the table to itself, waiting for every reader of ``scores`` (other
+instances' runs) and making the queries behind it wait too.
 """
 
 from __future__ import annotations
@@ -33,16 +33,13 @@ import sqlalchemy as sa
 
 from connector.sync.tables import scores
 
-__all__ = ["LOCK_WAIT", "SET_ASIDE_MIN", "due_index_set_aside", "restore_due_index"]
+__all__ = ["SET_ASIDE_MIN", "due_index_set_aside", "restore_due_index"]
 
 log = logging.getLogger(__name__)
 
-#: Stored contacts from which a full rescore sets the index aside. Below it the index costs the
-#: rescore a few seconds at most, and a drop and a build (and on PostgreSQL their locks) are not
-#: worth their trouble.
+#: Stored contacts from which a full rescore on SQLite sets the index aside. Below it the index
+#: costs the rescore a few seconds at most, not worth a drop and a build.
 SET_ASIDE_MIN = 100_000
-#: How long a drop of the index waits on PostgreSQL for transactions reading ``scores``.
-LOCK_WAIT = "2s"
 
 _INDEX: sa.Index = next(i for i in scores.indexes if i.name == "ix_scores_crm_changes_at")
 
@@ -61,8 +58,8 @@ def restore_due_index(engine: sa.Engine) -> bool:
 def due_index_set_aside(engine: sa.Engine) -> t.Iterator[bool]:
     """Without the due index for the block's writes, with it again after (also on errors).
 
-    Yields whether the index was set aside (``False``: PostgreSQL could not drop it within
-    :data:`LOCK_WAIT`, or another run has it set aside already; the block runs with what is there).
+    Yields whether the index was set aside (``False``: not SQLite, or another run has it set aside
+    already; the block runs with what is there).
     """
     dropped = _drop(engine)
     try:
@@ -74,17 +71,13 @@ def due_index_set_aside(engine: sa.Engine) -> t.Iterator[bool]:
 
 
 def _drop(engine: sa.Engine) -> bool:
-    try:
-        with engine.begin() as conn:
-            if not _present(conn):
-                return False
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
-            conn.execute(sa.schema.DropIndex(_INDEX, if_exists=True))
-        return True
-    except sa.exc.OperationalError as exc:  # PostgreSQL's lock_timeout: a long reader of scores
-        log.info("the scores' due index is kept for this rescore (it could not be dropped: %s)", exc.orig)
+    if engine.dialect.name != "sqlite":
         return False
+    with engine.begin() as conn:
+        if not _present(conn):
+            return False
+        conn.execute(sa.schema.DropIndex(_INDEX, if_exists=True))
+    return True
 
 
 def _present(conn: sa.Connection) -> bool:

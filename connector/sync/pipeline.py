@@ -497,8 +497,8 @@ class _Run:
         """Score what still needs it, chunk by chunk, each chunk one transaction with its outbox entries.
 
         Contacts already scored from their pulled page in this run are skipped. ``on_chunk`` is
-        told after each commit (it wakes the pusher). A full rescore of a large portal runs with
-        the scores' due index set aside (:mod:`connector.sync.dueindex`).
+        told after each commit (it wakes the pusher). A full rescore of a large portal on SQLite
+        runs with the scores' due index set aside (:mod:`connector.sync.dueindex`).
         """
         large = full and self.store.count_contacts() >= dueindex.SET_ASIDE_MIN
         with dueindex.due_index_set_aside(self.store.engine) if large else contextlib.nullcontext():

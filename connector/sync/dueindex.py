@@ -18,9 +18,9 @@ run in the same database) still works, by reading the table. Nothing else reads 
 Not on PostgreSQL: the same rescore took 159.6 s set aside against 153.9 s with it. Most likely
 because there a rewritten score row is a new row version with new entries in every index whatever
 changed (a heap-only update needs free space in the row's page, which a table written full lacks),
-so the due index was one cost among several. And
-there dropping an index needs the table to itself, waiting for every reader of ``scores`` (other
-instances' runs) and making the queries behind it wait too.
+so the due index was one cost among several. And there dropping an index needs the table to
+itself, waiting for every reader of ``scores`` (other instances' runs) and making the queries
+behind it wait too.
 """
 
 from __future__ import annotations
@@ -50,34 +50,37 @@ def restore_due_index(engine: sa.Engine) -> bool:
         if _present(conn):
             return False
         log.info("building the scores' due index (%s), left out by an interrupted full rescore", _INDEX.name)
-        conn.execute(sa.schema.CreateIndex(_INDEX, if_not_exists=True))
+        _create(conn)
     return True
 
 
 @contextlib.contextmanager
-def due_index_set_aside(engine: sa.Engine) -> t.Iterator[bool]:
+def due_index_set_aside(engine: sa.Engine, *, stored_contacts: t.Callable[[], int]) -> t.Iterator[bool]:
     """Without the due index for the block's writes, with it again after (also on errors).
 
-    Yields whether the index was set aside (``False``: not SQLite, or another run has it set aside
-    already; the block runs with what is there).
+    ``stored_contacts`` counts the CRM's stored contacts (asked only on SQLite). Yields whether the
+    index was set aside (``False``: not SQLite, fewer than :data:`SET_ASIDE_MIN` contacts, or
+    another run has it set aside already; the block runs with what is there).
     """
-    dropped = _drop(engine)
+    dropped = engine.dialect.name == "sqlite" and stored_contacts() >= SET_ASIDE_MIN and _drop(engine)
     try:
         yield dropped
     finally:
         if dropped:
             with engine.begin() as conn:
-                conn.execute(sa.schema.CreateIndex(_INDEX, if_not_exists=True))
+                _create(conn)
 
 
 def _drop(engine: sa.Engine) -> bool:
-    if engine.dialect.name != "sqlite":
-        return False
     with engine.begin() as conn:
         if not _present(conn):
             return False
         conn.execute(sa.schema.DropIndex(_INDEX, if_exists=True))
     return True
+
+
+def _create(conn: sa.Connection) -> None:
+    conn.execute(sa.schema.CreateIndex(_INDEX, if_not_exists=True))
 
 
 def _present(conn: sa.Connection) -> bool:

@@ -500,8 +500,8 @@ class _Run:
         told after each commit (it wakes the pusher). A full rescore of a large portal on SQLite
         runs with the scores' due index set aside (:mod:`connector.sync.dueindex`).
         """
-        large = full and self.store.count_contacts() >= dueindex.SET_ASIDE_MIN
-        with dueindex.due_index_set_aside(self.store.engine) if large else contextlib.nullcontext():
+        aside = dueindex.due_index_set_aside(self.store.engine, stored_contacts=self.store.count_contacts) if full else contextlib.nullcontext()
+        with aside:
             return self._score(full, as_of=as_of, on_chunk=on_chunk)
 
     def _score(self, full: bool, *, as_of: dt.datetime, on_chunk: t.Callable[[], None]) -> bool:

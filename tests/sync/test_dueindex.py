@@ -32,13 +32,16 @@ def test_set_aside_for_the_block_and_back_after_it_also_after_an_error(database_
     engine = open_database(database_url)
     sqlite = engine.dialect.name == "sqlite"
     assert _present(engine)
-    with dueindex.due_index_set_aside(engine) as aside:
+    large = {"stored_contacts": lambda: dueindex.SET_ASIDE_MIN}
+    with dueindex.due_index_set_aside(engine, **large) as aside:
         assert aside is sqlite and _present(engine) is not sqlite  # PostgreSQL keeps it (see the module)
-        with dueindex.due_index_set_aside(engine) as again:  # already aside (another run): nothing to do, nothing to restore
+        with dueindex.due_index_set_aside(engine, **large) as again:  # already aside (another run): nothing to do, nothing to restore
             assert not again
         assert _present(engine) is not sqlite
     assert _present(engine)
-    with pytest.raises(RuntimeError), dueindex.due_index_set_aside(engine):
+    with dueindex.due_index_set_aside(engine, stored_contacts=lambda: dueindex.SET_ASIDE_MIN - 1) as small:
+        assert not small and _present(engine)
+    with pytest.raises(RuntimeError), dueindex.due_index_set_aside(engine, **large):
         raise RuntimeError("the rescore failed")
     assert _present(engine)
     assert not dueindex.restore_due_index(engine)

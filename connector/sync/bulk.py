@@ -91,20 +91,30 @@ def bulk_upsert(
     *,
     encoded: t.Collection[str] = (),
     same: t.Mapping[str, t.Any] | None = None,
+    merged: t.Collection[str] = (),
 ) -> None:
     """:func:`upsert` for large row sets (a scored chunk, a pushed batch): same effect, far less CPU.
 
     ``encoded``: JSON columns whose values are JSON text already (bound as they are). ``same``:
     columns with one value for every row (the CRM), given once instead of copied into each row.
-    All rows must have the same keys. Rows repeating a key act as if written one after the other:
-    with ``update`` the last one's columns win, without it the first row stays.
+    ``merged``: ``update`` columns holding JSON objects whose stored members the new value's
+    members are added to (replacing those of the same name) instead of the whole value being
+    replaced -- ``{**stored, **new}``, by the database, without reading the stored value back;
+    a stored value that is not an object counts as ``{}``. Their new values must be objects
+    with no ``null`` and no object members: SQLite's ``json_patch`` is RFC 7396's merge patch
+    (https://sqlite.org/json1.html#jpatch), which drops a member patched with ``null`` and merges
+    object members one level down. All rows must have the same keys. Rows repeating a key act as
+    if written one after the other: with ``update`` the last one's columns win, without it the
+    first row stays (a ``merged`` column too: the last row's value is merged).
     """
     if not rows:
         return
     if conn.dialect.name not in ("postgresql", "sqlite"):  # pragma: no cover - only the two supported databases take the fast path
+        if merged:
+            raise NotImplementedError(f"bulk_upsert: merging JSON columns is written for PostgreSQL and SQLite, not {conn.dialect.name}")
         upsert(conn, table, [{**r, **(same or {})} for r in rows], keys, update, encoded=encoded)
         return
-    _write_many(conn, table, rows, encoded, (tuple(keys), tuple(update)), same or {})
+    _write_many(conn, table, rows, encoded, (tuple(keys), tuple(update), tuple(merged)), same or {})
 
 
 def bulk_insert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str, t.Any]], *, same: t.Mapping[str, t.Any] | None = None) -> None:
@@ -121,8 +131,8 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping
     _write_many(conn, table, rows, (), None, same or {})
 
 
-#: ``(key columns, columns to update)`` of an upsert; ``None``: a plain insert.
-Conflict = tuple[tuple[str, ...], tuple[str, ...]] | None
+#: ``(key columns, columns to update, of them those merged as JSON objects)`` of an upsert; ``None``: a plain insert.
+Conflict = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] | None
 
 
 def _write_many(
@@ -154,8 +164,11 @@ def _write_many(
         return
     stmt = _dialect_insert(conn.dialect.name, table)
     if conflict is not None:
-        keys, update = conflict
-        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}) if update else stmt.on_conflict_do_nothing(index_elements=list(keys))
+        keys, update, merged = conflict
+        if update:
+            stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: _merge(conn.dialect, table, stmt, c) if c in merged else stmt.excluded[c] for c in update})
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
     compiled = stmt.compile(dialect=conn.dialect, column_keys=names)
     if not compiled.positional:  # psycopg's named parameters (PostgreSQL, a column of mixed types)
         conn.exec_driver_sql(compiled.string, [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)])
@@ -184,14 +197,24 @@ def _arrays_of_one_type(table: sa.Table, names: t.Sequence[str], columns: list[l
     return True
 
 
-def _one_per_key(names: list[str], columns: list[list[t.Any]], conflict: tuple[tuple[str, ...], tuple[str, ...]]) -> list[list[t.Any]]:
+def _merge(dialect: sa.Dialect, table: sa.Table, stmt: t.Any, column: str) -> sa.ColumnElement[t.Any]:
+    """The stored JSON object with the new one's members added (see ``merged`` in :func:`bulk_upsert`), as the statement's SET value."""
+    if dialect.name == "postgresql":
+        quote = dialect.identifier_preparer.quote
+        return sa.literal_column(_postgresql_merge(quote(table.name), quote(column)))
+    stored = table.c[column]
+    base = sa.case((sa.func.json_type(stored) == sa.literal_column("'object'"), stored), else_=sa.literal_column("'{}'"))
+    return sa.func.json_patch(base, stmt.excluded[column])
+
+
+def _one_per_key(names: list[str], columns: list[list[t.Any]], conflict: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]) -> list[list[t.Any]]:
     """The columns of the rows a one-at-a-time upsert would leave: per key the last row (updating) or the first (not).
 
     A set-based ``INSERT ... ON CONFLICT DO UPDATE`` refuses to touch one row twice, and a pulled
     page can hold a record twice (a CRM's paging over data that moves under it). Key columns
     given once for all rows (``same``) are not among ``names``: they cannot tell rows apart.
     """
-    keys, update = conflict
+    keys, update, _ = conflict
     key_columns = [columns[names.index(k)] for k in keys if k in names]
     if not key_columns:
         key_columns = [[()] * len(columns[0])]
@@ -226,13 +249,24 @@ def _unnest_sql(table: sa.Table, names: tuple[str, ...], conflict: Conflict, dia
         f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) AS u({', '.join(quote(n) for n in names)})"
     )
     if conflict is not None:
-        keys, update = conflict
+        keys, update, merged = conflict
         target = ", ".join(quote(k) for k in keys)
         if update:
-            sql += f" ON CONFLICT ({target}) DO UPDATE SET " + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in update)
+            sql += f" ON CONFLICT ({target}) DO UPDATE SET " + ", ".join(
+                f"{quote(c)} = {_postgresql_merge(quote(table.name), quote(c))}" if c in merged else f"{quote(c)} = EXCLUDED.{quote(c)}" for c in update
+            )
         else:
             sql += f" ON CONFLICT ({target}) DO NOTHING"
     return sql
+
+
+def _postgresql_merge(table: str, column: str) -> str:
+    """PostgreSQL: the stored JSON object with the new one's members added (``jsonb`` concatenation: top-level members, the right side's win).
+
+    https://www.postgresql.org/docs/current/functions-json.html (``jsonb || jsonb``).
+    """
+    stored = f"{table}.{column}::jsonb"
+    return f"((CASE WHEN jsonb_typeof({stored}) = 'object' THEN {stored} ELSE '{{}}'::jsonb END) || EXCLUDED.{column}::jsonb)::json"
 
 
 def _bind_processor(column: sa.Column[t.Any], dialect: sa.Dialect) -> t.Callable[[t.Any], t.Any] | None:

@@ -16,6 +16,7 @@ is doubled.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import typing as t
 
 import sqlalchemy as sa
@@ -57,18 +58,30 @@ def read_written(conn: sa.Connection, crm: str, contact_ids: t.Sequence[str]) ->
 def record_written(conn: sa.Connection, crm: str, values: t.Mapping[str, t.Mapping[str, t.Any]], now: dt.datetime) -> None:
     """Record that each contact's ``values`` landed in the CRM (merged into its one ``ALL_FIELDS`` row).
 
-    ``values`` are outbox values as read from the database: plain JSON already.
+    ``values`` are outbox values as read from the database: plain JSON already. The database
+    merges them into the stored row (``merged`` in :func:`connector.sync.bulk.bulk_upsert`):
+    reading each row back, merging and encoding it again was the largest part of the push's CPU in
+    a daily rescore (11 of 32 s at a million contacts). Values holding a ``null`` or an object,
+    which the database's merge would treat otherwise, are merged here.
     """
     if not values:
         return
+    flat = {cid: new for cid, new in values.items() if not any(v is None or isinstance(v, dict) for v in new.values())}
+    if flat:
+        rows = [{"contact_id": cid, "value": json.dumps(new)} for cid, new in flat.items()]
+        keys, update, same = ["crm", "contact_id", "field"], ["value", "written_at"], {"crm": crm, "field": ALL_FIELDS, "written_at": now}
+        bulk_upsert(conn, written, rows, keys, update, encoded={"value"}, merged={"value"}, same=same)
+    rest = [cid for cid in values if cid not in flat]
+    if not rest:
+        return
     current: dict[str, dict[str, t.Any]] = {}
     for cid, value in conn.execute(
-        sa.select(written.c.contact_id, written.c.value).where(written.c.crm == crm, written.c.field == ALL_FIELDS, among(conn, written.c.contact_id, values))
+        sa.select(written.c.contact_id, written.c.value).where(written.c.crm == crm, written.c.field == ALL_FIELDS, among(conn, written.c.contact_id, rest))
     ):
         if isinstance(value, dict):
             current[cid] = value
-    rows = [{"contact_id": cid, "value": {**current.get(cid, {}), **new}} for cid, new in values.items()]
-    bulk_upsert(conn, written, rows, ["crm", "contact_id", "field"], ["value", "written_at"], same={"crm": crm, "field": ALL_FIELDS, "written_at": now})
+    whole = [{"contact_id": cid, "value": {**current.get(cid, {}), **values[cid]}} for cid in rest]
+    bulk_upsert(conn, written, whole, ["crm", "contact_id", "field"], ["value", "written_at"], same={"crm": crm, "field": ALL_FIELDS, "written_at": now})
 
 
 def stage_changes(

@@ -132,6 +132,32 @@ def test_odd_value_types_are_stored_as_row_by_row_writes_store_them(engine: sa.E
     assert [tuple(r) for r in got] == [(25.0, "A"), (25.5, None), (0.0, "7")]
 
 
+@pytest.mark.parametrize("grades", [("A", "B"), ("A", 7)], ids=["one-statement", "row-by-row"])
+def test_a_merged_json_column_adds_the_new_members_to_the_stored_object(engine: sa.Engine, grades: tuple[object, object]) -> None:
+    """``merged``: ``{**stored, **new}`` by the database, on both databases' paths (a text column given a number takes the row-by-row one)."""
+    scores = T.scores
+    keys, update = ["crm", "contact_id", "model"], ["grade", "dimensions"]
+    first = [
+        {"contact_id": "c0", "model": "m", "score": 1.0, "grade": "A", "as_of": AT, "dimensions": {"fit": 10, "engagement": 5}},
+        {"contact_id": "c1", "model": "m", "score": 1.0, "grade": "A", "as_of": AT, "dimensions": [1, 2]},
+    ]
+    later = [
+        {"contact_id": "c0", "grade": grades[0], "dimensions": '{"engagement": 7.5, "big": 12345678901234567890}'},
+        {"contact_id": "c1", "grade": grades[1], "dimensions": '{"fit": "x"}'},
+        {"contact_id": "c2", "grade": grades[1], "dimensions": '{"fit": 1}'},
+    ]
+    with engine.begin() as conn:
+        bulk_upsert(conn, scores, first, keys, update, same={"crm": "merge"})
+        bulk_upsert(conn, scores, later, keys, update, encoded={"dimensions"}, merged={"dimensions"}, same={"crm": "merge", "model": "m", "score": 2.0, "as_of": AT})
+    with engine.connect() as conn:
+        got = conn.execute(sa.select(scores.c.contact_id, scores.c.grade, scores.c.dimensions).where(scores.c.crm == "merge").order_by(scores.c.contact_id)).all()
+    assert [tuple(r) for r in got] == [
+        ("c0", str(grades[0]), {"fit": 10, "engagement": 7.5, "big": 12345678901234567890}),
+        ("c1", str(grades[1]), {"fit": "x"}),
+        ("c2", str(grades[1]), {"fit": 1}),
+    ]
+
+
 def test_among_finds_what_in_finds(engine: sa.Engine) -> None:
     """One parameter for any number of values: text with quotes, commas and accents, whole numbers, none at all."""
     ids = ['o\'brien', 'a,b', '"quoted"', "é", "plain", *(f"c{i}" for i in range(2_000))]

@@ -51,3 +51,25 @@ def test_staging_diffs_against_what_was_written(engine: sa.Engine) -> None:
         assert changed == 1  # c1 holds the same values already; c2 is new
         changed = stage_changes(conn, "hs", {"c1": {"score": 31, "stage": "MQL"}}, LATER, None)
         assert changed == 1
+
+
+def test_the_database_merges_a_push_as_the_dicts_would_nulls_and_objects_included(engine: sa.Engine) -> None:
+    """Plain values are merged by the database; a null, an object or a stored value that is no object give the same result."""
+    with engine.begin() as conn:
+        upsert(conn, written, [{"crm": "hs", "contact_id": "odd", "field": ALL_FIELDS, "value": [1, 2], "written_at": AT}], ["crm", "contact_id", "field"], ["value", "written_at"])
+        record_written(conn, "hs", {"c1": {"score": 25, "grade": "B", "tags": ["a", "b"], "big": 12345678901234567890}, "c2": {"score": 5, "meta": {"x": 1, "y": 2}}}, AT)
+    with engine.begin() as conn:
+        record_written(
+            conn, "hs",
+            {"c1": {"score": 40.5, "grade": None, "ok": True}, "c2": {"meta": {"x": 3}}, "c3": {"n": 0.1}, "odd": {"score": 1}},
+            LATER,
+        )  # fmt: skip
+    with engine.connect() as conn:
+        assert read_written(conn, "hs", ["c1", "c2", "c3", "odd"]) == {
+            "c1": {"score": 40.5, "grade": None, "tags": ["a", "b"], "big": 12345678901234567890, "ok": True},
+            "c2": {"score": 5, "meta": {"x": 3}},
+            "c3": {"n": 0.1},
+            "odd": {"score": 1},
+        }
+        stamps = dict(conn.execute(sa.select(written.c.contact_id, written.c.written_at).where(written.c.crm == "hs")).all())
+        assert stamps == {"c1": LATER, "c2": LATER, "c3": LATER, "odd": LATER}

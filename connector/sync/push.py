@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses as dc
 import datetime as dt
+import json
 import logging
 import threading
 import typing as t
@@ -65,6 +66,8 @@ class _Row(t.NamedTuple):
     contact_id: str
     values: dict[str, t.Any] | None
     attempts: int
+    #: ``values`` as the database holds them (JSON text): recorded as written without being encoded again.
+    text: str | None
 
 
 @dc.dataclass
@@ -252,9 +255,9 @@ class Pusher:
                 sa.update(outbox)
                 .where(among(conn, outbox.c.id, ids), outbox.c.status == "pending")
                 .values(status=SENDING)
-                .returning(outbox.c.id, outbox.c.contact_id, outbox.c["values"], outbox.c.attempts)
+                .returning(outbox.c.id, outbox.c.contact_id, sa.cast(outbox.c["values"], sa.Text), outbox.c.attempts)
             ).all()
-        return sorted((_Row(*r) for r in claimed), key=lambda r: r.id)
+        return sorted((_Row(oid, cid, None if text is None else json.loads(text), attempts, text) for oid, cid, text, attempts in claimed), key=lambda r: r.id)
 
     def _send(self, rows: t.Sequence[_Row]) -> PushResult | None:
         """One batch to the CRM: its answer, or ``None`` when the push halts (the rows kept pending, an attempt counted)."""
@@ -311,7 +314,9 @@ class Pusher:
                 # Only rows still ``sending``: a row a newer run released (its sender was presumed
                 # dead) is pending again and may hold newer values; it is simply sent once more.
                 conn.execute(sa.update(outbox).where(among(conn, outbox.c.id, [r.id for r in done]), outbox.c.status == SENDING).values(status="done", done_at=now))
-            record_written(conn, crm, {r.contact_id: r.values for r in done if r.values}, now)
+            recorded = {r.contact_id: r for r in done if r.values}
+            texts = {cid: r.text for cid, r in recorded.items() if r.text is not None}
+            record_written(conn, crm, {cid: r.values for cid, r in recorded.items() if r.values}, now, texts=texts)
         self.store.statistics.stored(len(done), "written_values")  # a table that grows from nothing in a first sync
         self.counts.written += len(done)
 

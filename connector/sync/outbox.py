@@ -69,11 +69,11 @@ def record_written(
     """
     if not values:
         return
+    keys, update, same = ["crm", "contact_id", "field"], ["value", "written_at"], {"crm": crm, "field": ALL_FIELDS, "written_at": now}
     flat = {cid: new for cid, new in values.items() if not any(v is None or isinstance(v, dict) for v in new.values())}
     if flat:
         given = texts or {}
         rows = [{"contact_id": cid, "value": given.get(cid) or json.dumps(new)} for cid, new in flat.items()]
-        keys, update, same = ["crm", "contact_id", "field"], ["value", "written_at"], {"crm": crm, "field": ALL_FIELDS, "written_at": now}
         bulk_upsert(conn, written, rows, keys, update, encoded={"value"}, merged={"value"}, same=same)
     rest = [cid for cid in values if cid not in flat]
     if not rest:
@@ -85,7 +85,7 @@ def record_written(
         if isinstance(value, dict):
             current[cid] = value
     whole = [{"contact_id": cid, "value": {**current.get(cid, {}), **values[cid]}} for cid in rest]
-    bulk_upsert(conn, written, whole, ["crm", "contact_id", "field"], ["value", "written_at"], same={"crm": crm, "field": ALL_FIELDS, "written_at": now})
+    bulk_upsert(conn, written, whole, keys, update, same=same)
 
 
 def stage_changes(

@@ -7,7 +7,10 @@ values, so a value that changed and changed back before it was pushed is never w
 
 Pushing (:mod:`connector.sync.push`) claims pending rows (``sending``), writes them and, for each
 batch, marks the written rows done and records the written values (:func:`record_written`) in one
-transaction. A crash between the CRM's answer and that commit leaves rows ``sending``;
+transaction. The rows a run stages while its pusher runs are inserted claimed already
+(``claimed=True``): the pusher reads them by run, and marking each one ``sending`` again cost a
+row update per contact (683,000 in a daily rescore of a million contacts). A crash between the
+CRM's answer and that commit, or before the row was sent, leaves rows ``sending``;
 :func:`release_unsent` makes them pending again at the next run's start, and they are sent again
 with the same values: setting a property to the value it already has changes nothing, so nothing
 is doubled.
@@ -15,6 +18,7 @@ is doubled.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import json
 import typing as t
@@ -26,7 +30,7 @@ from connector.sync.store import same_value
 from connector.sync.tables import outbox, written
 from connector.sync.write_policy import WritePolicy, held_back
 
-__all__ = ["ALL_FIELDS", "SENDING", "read_written", "record_written", "release_unsent", "requeue", "stage_changes"]
+__all__ = ["ALL_FIELDS", "SENDING", "read_written", "record_written", "release", "release_unsent", "requeue", "stage_changes"]
 
 #: Status of rows claimed by a pusher and on their way to the CRM.
 SENDING = "sending"
@@ -97,6 +101,7 @@ def stage_changes(
     *,
     companions: t.Collection[str] = (),
     policy: WritePolicy | None = None,
+    claimed: bool = False,
 ) -> int:
     """Put each contact's changed fields into the outbox; return how many contacts changed.
 
@@ -111,6 +116,9 @@ def stage_changes(
             rescoring that changes nothing must not write a new timestamp).
         policy: output -> when a change is worth a write (:mod:`connector.sync.write_policy`);
             what it holds back is not staged and is compared again at the next scoring.
+        claimed: insert the new rows ``sending``, claimed for the run's pusher, which reads them
+            by ``run_id`` (:class:`connector.sync.push.Pusher`); a row updated in place, and a new
+            row behind one in flight, stay pending.
     """
     ids = list(desired)
     if not ids:
@@ -121,6 +129,7 @@ def stage_changes(
         if cid in held:
             held[cid] = values
     pending: dict[str, int] = {}
+    in_flight: set[str] = set()
     # A row being sent right now (the background pusher) will most likely land: diff against
     # what the CRM holds after it. If it fails, its values are merged into the newer row.
     for oid, cid, status, values in conn.execute(
@@ -130,9 +139,11 @@ def stage_changes(
     ):
         if status == SENDING:
             held[cid] = {**held[cid], **(values or {})}
+            in_flight.add(cid)
         else:
             pending[cid] = oid
     inserts: list[dict[str, t.Any]] = []
+    waiting: list[dict[str, t.Any]] = []
     changed = 0
     for cid, wanted in desired.items():
         had = held[cid]
@@ -148,24 +159,69 @@ def stage_changes(
             else:
                 conn.execute(sa.update(outbox).where(outbox.c.id == pending[cid]).values(status="superseded", done_at=now))
         elif diff:
-            inserts.append({"contact_id": cid, "values": diff})
+            # Behind a row in flight, pending: if that row fails, it is folded into this one (requeue).
+            (waiting if cid in in_flight or not claimed else inserts).append({"contact_id": cid, "values": diff})
         changed += bool(diff)
-    bulk_insert(conn, outbox, inserts, same={"crm": crm, "status": "pending", "attempts": 0, "created_at": now, "run_id": run_id})
+    same = {"crm": crm, "attempts": 0, "created_at": now, "run_id": run_id}
+    bulk_insert(conn, outbox, inserts, same={**same, "status": SENDING})
+    bulk_insert(conn, outbox, waiting, same={**same, "status": "pending"})
     return changed
 
 
-def release_unsent(conn: sa.Connection, crm: str) -> int:
-    """Rows a dead run left ``sending`` go back to ``pending`` (called at the start of a run).
+def release_unsent(conn: sa.Connection, crm: str, *, run_id: int | None = None) -> int:
+    """Rows left ``sending`` go back to ``pending``: a dead run's (at the start of a run), or with ``run_id`` that run's own (its pusher is over).
 
-    Whether they landed is unknown; sending them again is harmless. A newer pending row of the same
-    contact absorbs them, so a contact never has two pending rows.
+    Whether they landed is unknown; sending them again is harmless. A contact never has two pending
+    rows (see :func:`release`).
     """
+    where = [outbox.c.crm == crm, outbox.c.status == SENDING]
+    if run_id is not None:
+        where.append(outbox.c.run_id == run_id)
+    ids = list(conn.execute(sa.select(outbox.c.id).where(*where).order_by(outbox.c.id)).scalars())
+    release(conn, crm, ids)
+    return len(ids)
+
+
+def release(conn: sa.Connection, crm: str, ids: t.Sequence[int]) -> None:
+    """Rows ``ids``, claimed (``sending``) and not sent, pending again as they were, in one statement.
+
+    Why in bulk: a run stages its rows claimed (see the module's docstring), so a crash or a halt
+    can leave hundreds of thousands of them; one query and one update each took minutes. A
+    contact that also has a pending row, or more than one of ``ids``, keeps one pending row: the
+    newest, holding the values of all of them, newer values winning (what :func:`requeue` does
+    for one row).
+    """
+    if not ids:
+        return
+    mine = conn.execute(sa.select(outbox.c.id, outbox.c.contact_id).where(among(conn, outbox.c.id, ids), outbox.c.status == SENDING)).all()
+    per_contact = collections.Counter(cid for _, cid in mine)
+    also_pending = set(
+        conn.execute(
+            sa.select(outbox.c.contact_id).where(outbox.c.crm == crm, outbox.c.status == "pending", among(conn, outbox.c.contact_id, list(per_contact)))
+        ).scalars()
+    )
+    folded = also_pending | {cid for cid, n in per_contact.items() if n > 1}
+    alone = [oid for oid, cid in mine if cid not in folded]
+    if alone:
+        conn.execute(sa.update(outbox).where(among(conn, outbox.c.id, alone), outbox.c.status == SENDING).values(status="pending"))
+    for cid in sorted(folded):
+        _fold(conn, crm, cid, [oid for oid, c in mine if c == cid])
+
+
+def _fold(conn: sa.Connection, crm: str, cid: str, released: t.Sequence[int]) -> None:
+    """One contact's released rows and pending rows, into its newest: pending, with all their values (newer winning)."""
     rows = conn.execute(
-        sa.select(outbox.c.id, outbox.c.contact_id, outbox.c["values"]).where(outbox.c.crm == crm, outbox.c.status == SENDING).order_by(outbox.c.id)
+        sa.select(outbox.c.id, outbox.c["values"])
+        .where(outbox.c.crm == crm, outbox.c.contact_id == cid, sa.or_(outbox.c.status == "pending", outbox.c.id.in_(released)))
+        .order_by(outbox.c.id)
     ).all()
-    for oid, cid, values in rows:
-        requeue(conn, crm, oid, cid, values)
-    return len(rows)
+    merged: dict[str, t.Any] = {}
+    for _, values in rows:
+        merged.update(values or {})
+    *older, (newest, _) = rows
+    conn.execute(sa.update(outbox).where(outbox.c.id == newest).values(status="pending", values=merged))
+    if older:
+        conn.execute(sa.update(outbox).where(outbox.c.id.in_([oid for oid, _ in older])).values(status="superseded"))
 
 
 def requeue(conn: sa.Connection, crm: str, oid: int, cid: str, values: t.Any, **changes: t.Any) -> None:

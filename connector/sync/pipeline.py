@@ -602,11 +602,14 @@ class _Run:
         for warning in chunk.warnings:
             log.warning("crm %s: %s", self.crm.name, warning)
         companions = {m.output_names()["scored_at"] for m in self.scorers.models}
-        with self.store.bulk_transaction() as conn:
+        # Outbox rows staged claimed for the running pusher (it reads them, no claim of its own):
+        # then the commit waits for the disk, as a claim did (see Store.bulk_transaction).
+        claimed = self.running_pusher is not None and self.running_pusher.taking
+        with self.store.bulk_transaction(durable=claimed) as conn:
             self.store.save_scores(conn, chunk.scores)
             self.store.add_stage_changes(conn, chunk.moves)
             record_firings(conn, self.crm.name, chunk.firings)
-            changed = stage_changes(conn, self.crm.name, chunk.desired, chunk.as_of, self.summary.run_id, companions=companions, policy=self.crm.write_policy)
+            changed = stage_changes(conn, self.crm.name, chunk.desired, chunk.as_of, self.summary.run_id, companions=companions, policy=self.crm.write_policy, claimed=claimed)
             self.store.clear_needs_score(conn, chunk.ids)
             for cid, reason, raw in chunk.failed:
                 self.store.add_quarantine("scoring", cid, reason, raw, now, self.summary.run_id, conn=conn)

@@ -11,7 +11,9 @@ left go first: they have the lowest ids.
 Rows are claimed (``sending``, so a scoring in the meantime stages a new row instead of editing
 them) up to :data:`CLAIM_BATCHES` batches at a time; the batches are then pushed and, in one
 transaction for the claim, the written rows marked ``done`` (only where still ``sending``) with the
-written values recorded.
+written values recorded. The rows the run stages while the pusher takes them (:attr:`Pusher.taking`)
+are claimed by the scoring's own transaction (``stage_changes(claimed=True)``): the pusher reads
+them by run, after the pending rows earlier runs left, without a claim of its own.
 Claimed rows a stop or a halt leaves unsent go back to ``pending`` untried (no attempt counted).
 Before its first claim the pusher deletes the sent rows no echo will read again (see
 :func:`connector.sync.echo.forget_sent`).
@@ -43,7 +45,7 @@ from connector.adapters.base import CRMAdapter, CRMError, FieldUpdate, PushResul
 from connector.sync import cursor
 from connector.sync.bulk import among
 from connector.sync.echo import forget_sent
-from connector.sync.outbox import SENDING, record_written, requeue
+from connector.sync.outbox import SENDING, record_written, release, release_unsent, requeue
 from connector.sync.store import Store
 from connector.sync.tables import outbox
 
@@ -123,6 +125,10 @@ class Pusher:
         #: ``(first sent, last answered)`` of the run's batches (the CRM stamped the contacts written then).
         self.window: tuple[dt.datetime, dt.datetime] | None = None
         self._last_id = 0
+        #: The last of the run's own rows (staged claimed) read; those of them that failed and are
+        #: pending again (tried in this run already: not claimed again).
+        self._last_own = 0
+        self._tried_own: list[int] = []
         self._wake = threading.Event()
         self._finish = threading.Event()
         self._flush = False
@@ -154,8 +160,16 @@ class Pusher:
         self._wake.set()
         self._thread.join()
         if self._error is not None:
-            raise self._error
+            raise self._error  # the run's own claimed rows stay ``sending``: the next run releases them
+        if self.run_id is not None:
+            with self.store.transaction() as conn:  # what a halt or a stop left unsent
+                release_unsent(conn, self.store.crm, run_id=self.run_id)
         return self.counts
+
+    @property
+    def taking(self) -> bool:
+        """Whether the run may stage its rows claimed for this pusher (it will send them, or release them at :meth:`finish`)."""
+        return self.run_id is not None and self._thread.is_alive() and not self._stopped() and not self._finish.is_set()
 
     # -- the pusher's thread -----------------------------------------------------------------------
 
@@ -211,6 +225,8 @@ class Pusher:
             self.before_batch()
             claimed = self._claim(only_full=only_full)
             if claimed is None:
+                claimed = self._own(only_full=only_full)
+            if claimed is None:
                 return
             answered: list[tuple[t.Sequence[_Row], PushResult]] = []
             try:
@@ -238,12 +254,12 @@ class Pusher:
         """
         crm = self.store.crm
         with self.store.transaction() as conn:
+            later = outbox.c.id > self._last_id
+            if self._tried_own:
+                later = sa.and_(later, sa.not_(among(conn, outbox.c.id, self._tried_own)))
             ids = list(
                 conn.execute(
-                    sa.select(outbox.c.id)
-                    .where(outbox.c.crm == crm, outbox.c.status == "pending", outbox.c.id > self._last_id)
-                    .order_by(outbox.c.id)
-                    .limit(self.size * CLAIM_BATCHES)
+                    sa.select(outbox.c.id).where(outbox.c.crm == crm, outbox.c.status == "pending", later).order_by(outbox.c.id).limit(self.size * CLAIM_BATCHES)
                 ).scalars()
             )
             if only_full:
@@ -258,6 +274,29 @@ class Pusher:
                 .returning(outbox.c.id, outbox.c.contact_id, sa.cast(outbox.c["values"], sa.Text), outbox.c.attempts)
             ).all()
         return sorted((_Row(oid, cid, None if text is None else json.loads(text), attempts, text) for oid, cid, text, attempts in claimed), key=lambda r: r.id)
+
+    def _own(self, *, only_full: bool) -> list[_Row] | None:
+        """The next rows the run staged claimed for this pusher (up to :data:`CLAIM_BATCHES` batches); ``None`` as :meth:`_claim`.
+
+        Why a read and not a claim: the scoring's transaction inserted them ``sending`` already
+        (on PostgreSQL by an ordinary commit: nothing reaches the CRM before it is on disk), and
+        the update that claimed each row was a tenth of a million-contact rescore's CPU.
+        """
+        if self.run_id is None:
+            return None
+        with self.store.engine.connect() as conn:
+            got = conn.execute(
+                sa.select(outbox.c.id, outbox.c.contact_id, sa.cast(outbox.c["values"], sa.Text), outbox.c.attempts)
+                .where(outbox.c.crm == self.store.crm, outbox.c.status == SENDING, outbox.c.id > self._last_own, outbox.c.run_id == self.run_id)
+                .order_by(outbox.c.id)
+                .limit(self.size * CLAIM_BATCHES)
+            ).all()
+        if only_full:
+            got = got[: len(got) // self.size * self.size]
+        if not got:
+            return None
+        self._last_own = got[-1][0]
+        return [_Row(oid, cid, None if text is None else json.loads(text), attempts, text) for oid, cid, text, attempts in got]
 
     def _send(self, rows: t.Sequence[_Row]) -> PushResult | None:
         """One batch to the CRM: its answer, or ``None`` when the push halts (the rows kept pending, an attempt counted)."""
@@ -327,6 +366,7 @@ class Pusher:
     def _fail(self, conn: sa.Connection, row: _Row, reason: str, retryable: bool, now: dt.datetime) -> None:
         attempts = row.attempts + 1
         if retryable and attempts < self.max_attempts:
+            self._tried(row)
             requeue(conn, self.store.crm, row.id, row.contact_id, row.values, attempts=attempts, last_error=reason[:2000])
             self.counts.failed += 1
             return
@@ -338,15 +378,20 @@ class Pusher:
     def _release(self, rows: t.Sequence[_Row]) -> None:
         """Claimed rows a stop or a halt left unsent: pending again as they were (or folded into a newer pending row), untried."""
         with self.store.transaction() as conn:
-            for r in rows:
-                requeue(conn, self.store.crm, r.id, r.contact_id, r.values)
+            release(conn, self.store.crm, [r.id for r in rows])
 
     def _keep_pending(self, rows: t.Sequence[_Row], reason: str) -> None:
         """Not the records' fault: count an attempt for each row and keep them pending; nothing is quarantined."""
         with self.store.transaction() as conn:
             for r in rows:
+                self._tried(r)
                 requeue(conn, self.store.crm, r.id, r.contact_id, r.values, attempts=r.attempts + 1, last_error=reason[:2000])
                 self.counts.failed += 1
+
+    def _tried(self, row: _Row) -> None:
+        """``row`` failed and goes back to pending: if it was one of the run's own, its claim must not try it again in this run."""
+        if row.id > self._last_id:
+            self._tried_own.append(row.id)
 
 
 def _same_refusal_for_all(rows: t.Sequence[_Row], result: PushResult) -> str | None:

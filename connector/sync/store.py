@@ -117,7 +117,7 @@ class Store:
         return self.engine.begin()
 
     @contextlib.contextmanager
-    def bulk_transaction(self) -> t.Iterator[sa.Connection]:
+    def bulk_transaction(self, *, durable: bool = False) -> t.Iterator[sa.Connection]:
         """A transaction of the run's bulk writes; with ``lazy_commits``, on PostgreSQL its commit does not wait for the disk.
 
         Why: each commit waited for its WAL flush (an fsync: 5-8 ms on this project's busy machine),
@@ -133,12 +133,13 @@ class Store:
         sure the server did not restart, see :meth:`check_in_cursor`), scored chunks (their
         contacts keep ``needs_score``), pushed batches marked done (their rows stay ``sending``
         and are sent again, setting values the CRM already holds). Rows are claimed for the push
-        by an ordinary commit, so nothing reaches the CRM before it is on disk. SQLite runs in WAL
+        by an ordinary commit, so nothing reaches the CRM before it is on disk: ``durable`` makes this
+        transaction's commit one (a scored chunk whose outbox rows are staged claimed). SQLite runs in WAL
         mode with ``synchronous=NORMAL`` already (the same trade: the last commits may be lost on
         a power cut, never on a crash of the process); there this is a plain transaction.
         """
         with self.engine.begin() as conn:
-            if self.lazy_commits and conn.dialect.name == "postgresql":
+            if self.lazy_commits and not durable and conn.dialect.name == "postgresql":
                 if self._server_started is None:
                     self._server_started = _server_started(conn)
                 conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")

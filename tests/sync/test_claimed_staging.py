@@ -1,0 +1,150 @@
+"""Rows a run stages while its pusher runs are claimed by the scoring's transaction: read, not claimed again.
+
+Why it matters: claiming each staged row (an update per contact) was a tenth of a million-contact
+rescore's CPU. What must still hold: each row is sent once per run, a halt or a crash leaves
+nothing behind for good, a row staged behind one in flight can take that row's values if it fails,
+and a contact never has two pending rows.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from connector.adapters.base import CRMError
+from connector.sync.db import make_engine, open_database
+from connector.sync.outbox import SENDING, release_unsent, stage_changes
+from connector.sync.pipeline import run_sync
+from connector.sync.push import Pusher
+from connector.sync.tables import outbox
+from tests.fakecrm import T0, FakeAdapter
+
+
+def _seed(crm, n: int) -> None:
+    for i in range(n):
+        crm.add_contact(f"c{i}", T0, email=f"p{i}@example.com", job_title="Marketing" if i % 2 else "Sales")
+
+
+def _rows(config, sql: str) -> list[tuple]:
+    engine = make_engine(config.effective_database_url())
+    with engine.connect() as conn:
+        out = [tuple(r) for r in conn.execute(sa.text(sql))]
+    engine.dispose()
+    return out
+
+
+def test_a_runs_rows_are_staged_claimed_and_pushed_without_a_claim(sync_config, fake_crm, factory, clock):
+    _seed(fake_crm, 6)
+    engine = open_database(sync_config.effective_database_url())
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda conn, cursor, statement, *rest: statements.append(statement))
+    summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory, engine=engine)
+    assert summary.status == "ok" and summary.written == 6
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO OUTBOX")]
+    claims = [s for s in statements if s.lstrip().upper().startswith("UPDATE OUTBOX") and "RETURNING" in s.upper()]
+    assert inserts and not claims  # staged sending; the pusher read them and claimed nothing
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status)).all() == [("done", 6)]
+    engine.dispose()
+
+
+def test_rows_a_halt_leaves_staged_claimed_are_pending_again_untried(sync_config, fake_crm, factory, clock, monkeypatch):
+    _seed(fake_crm, 8)  # batches of 2
+    original = FakeAdapter.push
+    calls: list[list[str]] = []
+
+    def failing_second(self, updates):
+        calls.append([u.contact_id for u in updates])
+        if len(calls) == 2:
+            raise CRMError("HubSpot answered 503 after 5 attempts", status=503, retryable=True)
+        return original(self, updates)
+
+    monkeypatch.setattr(FakeAdapter, "push", failing_second)
+    first = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert first.status == "partial" and first.written == 2
+    rows = _rows(sync_config, "SELECT contact_id, status, attempts FROM outbox WHERE status <> 'done' ORDER BY contact_id")
+    assert {cid for cid, _, _ in rows} == {f"c{i}" for i in range(8)} - set(calls[0])
+    assert all(status == "pending" for _, status, _ in rows)  # none left sending by the run that staged them
+    assert {cid: attempts for cid, _, attempts in rows} == {cid: 1 if cid in calls[1] else 0 for cid, _, _ in rows}
+    monkeypatch.setattr(FakeAdapter, "push", original)
+    second = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert second.status == "ok" and second.written == 6
+    assert set(fake_crm.fields) == {f"c{i}" for i in range(8)}
+
+
+def test_a_failed_row_of_the_run_is_not_claimed_again_in_the_same_run(sync_config, fake_crm, factory, clock, monkeypatch):
+    _seed(fake_crm, 6)
+    fake_crm.refuse["c1"] = ("busy", True)
+    tried: list[str] = []
+    original = FakeAdapter.push
+
+    def counting(self, updates):
+        tried.extend(u.contact_id for u in updates)
+        return original(self, updates)
+
+    monkeypatch.setattr(FakeAdapter, "push", counting)
+    summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert (summary.written, summary.failed) == (5, 1)
+    assert tried.count("c1") == 1
+    assert _rows(sync_config, "SELECT status, attempts FROM outbox WHERE contact_id = 'c1'") == [("pending", 1)]
+
+
+def test_rows_a_dead_run_staged_claimed_are_sent_by_the_next(sync_config, fake_crm, factory, clock, monkeypatch):
+    """The run dies after staging claimed rows and before its pusher read them: the next run releases and sends them."""
+
+    class Crash(BaseException):
+        pass
+
+    def dead(self, *, flush):
+        raise Crash
+
+    _seed(fake_crm, 5)
+    with monkeypatch.context() as m:
+        m.setattr(Pusher, "_own", lambda self, *, only_full: None)  # never read them
+        m.setattr(Pusher, "finish", dead)
+        with pytest.raises(Crash):
+            run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert _rows(sync_config, "SELECT status, COUNT(*) FROM outbox GROUP BY status") == [(SENDING, 5)]
+    assert not fake_crm.fields
+    second = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert second.status == "ok" and second.written == 5
+    assert set(fake_crm.fields) == {f"c{i}" for i in range(5)}
+    assert _rows(sync_config, "SELECT status, COUNT(*) FROM outbox GROUP BY status") == [("done", 5)]
+
+
+def test_a_row_staged_behind_one_in_flight_stays_pending(sync_config, clock):
+    engine = open_database(sync_config.effective_database_url())
+    with engine.begin() as conn:
+        stage_changes(conn, "main", {"c0": {"score": 1}, "c1": {"score": 1}}, clock.now, 7, claimed=True)
+        assert {cid: status for cid, status in conn.execute(sa.select(outbox.c.contact_id, outbox.c.status))} == {"c0": SENDING, "c1": SENDING}
+        stage_changes(conn, "main", {"c0": {"score": 2}, "c2": {"score": 2}}, clock.now, 7, claimed=True)
+        rows = conn.execute(sa.select(outbox.c.contact_id, outbox.c.status).order_by(outbox.c.id)).all()
+    assert [tuple(r) for r in rows] == [("c0", SENDING), ("c1", SENDING), ("c2", SENDING), ("c0", "pending")]
+    engine.dispose()
+
+
+def test_release_keeps_one_pending_row_per_contact_with_every_value_newest_winning(sync_config, clock):
+    engine = open_database(sync_config.effective_database_url())
+    with engine.begin() as conn:
+        stage_changes(conn, "main", {"c0": {"score": 1, "grade": "C"}, "c1": {"score": 5}, "c2": {"score": 7, "grade": "A"}}, clock.now, 7, claimed=True)
+        # Staged again by later runs while the first rows are still sending: rows behind them
+        # (pending), then claimed as well; c0 has a pending row behind both, c2 only two in flight.
+        stage_changes(conn, "main", {"c0": {"score": 2, "stage": "MQL"}, "c2": {"score": 8}}, clock.now, 8, claimed=True)
+        conn.execute(sa.update(outbox).where(outbox.c.status == "pending").values(status=SENDING))
+        stage_changes(conn, "main", {"c0": {"score": 3}}, clock.now, 9, claimed=True)
+        assert release_unsent(conn, "main", run_id=9) == 0  # that run's rows only: none in flight
+        assert release_unsent(conn, "main") == 5
+        rows = conn.execute(sa.select(outbox.c.contact_id, outbox.c.status, outbox.c["values"]).order_by(outbox.c.id)).all()
+    pending = [(cid, values) for cid, status, values in rows if status == "pending"]
+    assert sorted(pending) == [("c0", {"score": 3, "grade": "C", "stage": "MQL"}), ("c1", {"score": 5}), ("c2", {"score": 8, "grade": "A"})]
+    assert [status for cid, status, _ in rows if cid == "c0"] == ["superseded", "superseded", "pending"]
+    assert [status for cid, status, _ in rows if cid == "c2"] == ["superseded", "pending"]
+    engine.dispose()
+
+
+def test_rows_the_pusher_did_not_get_to_are_pending_again_at_the_end_of_its_run(sync_config, fake_crm, factory, clock, monkeypatch):
+    _seed(fake_crm, 4)
+    monkeypatch.setattr(Pusher, "_own", lambda self, *, only_full: None)  # as if stopped before reading them
+    summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
+    assert summary.written == 0
+    assert _rows(sync_config, "SELECT status, attempts, COUNT(*) FROM outbox GROUP BY status, attempts") == [("pending", 0, 4)]

@@ -117,8 +117,10 @@ def bulk_upsert(
     _write_many(conn, table, rows, encoded, (tuple(keys), tuple(update), tuple(merged)), same or {})
 
 
-def bulk_insert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str, t.Any]], *, same: t.Mapping[str, t.Any] | None = None) -> None:
-    """``INSERT`` many rows with the same keys in one go (see :func:`bulk_upsert`; ``same`` as there).
+def bulk_insert(
+    conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping[str, t.Any]], *, same: t.Mapping[str, t.Any] | None = None, encoded: t.Collection[str] = ()
+) -> None:
+    """``INSERT`` many rows with the same keys in one go (see :func:`bulk_upsert`; ``same`` and ``encoded`` as there).
 
     For append-only rows (stage history, new outbox entries): one per contact scored, where
     SQLAlchemy's per-row bookkeeping cost more than the insert itself.
@@ -126,9 +128,9 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: t.Sequence[t.Mapping
     if not rows:
         return
     if conn.dialect.name not in ("postgresql", "sqlite"):  # pragma: no cover
-        conn.execute(sa.insert(table), [{**r, **(same or {})} for r in rows])
+        conn.execute(sa.insert(table), [{**r, **{k: json.loads(r[k]) for k in encoded}, **(same or {})} for r in rows])
         return
-    _write_many(conn, table, rows, (), None, same or {})
+    _write_many(conn, table, rows, encoded, None, same or {})
 
 
 #: ``(key columns, columns to update, of them those merged as JSON objects)`` of an upsert; ``None``: a plain insert.

@@ -30,7 +30,7 @@ from connector.sync.store import same_value
 from connector.sync.tables import outbox, written
 from connector.sync.write_policy import WritePolicy, held_back
 
-__all__ = ["ALL_FIELDS", "SENDING", "read_written", "record_written", "release", "release_unsent", "requeue", "stage_changes"]
+__all__ = ["ALL_FIELDS", "SENDING", "Staged", "read_written", "record_written", "release", "release_unsent", "requeue", "stage_changes"]
 
 #: Status of rows claimed by a pusher and on their way to the CRM.
 SENDING = "sending"
@@ -92,6 +92,15 @@ def record_written(
     bulk_upsert(conn, written, whole, keys, update, same=same)
 
 
+class Staged(t.NamedTuple):
+    """What :func:`stage_changes` did."""
+
+    #: Contacts with a change staged.
+    changed: int
+    #: Of them, those whose row was inserted claimed: contact id -> the row's values as JSON text, and as data.
+    claimed: dict[str, tuple[str, dict[str, t.Any]]]
+
+
 def stage_changes(
     conn: sa.Connection,
     crm: str,
@@ -102,8 +111,8 @@ def stage_changes(
     companions: t.Collection[str] = (),
     policy: WritePolicy | None = None,
     claimed: bool = False,
-) -> int:
-    """Put each contact's changed fields into the outbox; return how many contacts changed.
+) -> Staged:
+    """Put each contact's changed fields into the outbox.
 
     Args:
         conn: the scoring transaction.
@@ -122,7 +131,7 @@ def stage_changes(
     """
     ids = list(desired)
     if not ids:
-        return 0
+        return Staged(0, {})
     #: What the CRM holds (or will once a row being sent lands), as read: compared field by field.
     held: dict[str, dict[str, t.Any]] = {cid: {} for cid in ids}
     for cid, values in read_written(conn, crm, ids).items():
@@ -142,7 +151,7 @@ def stage_changes(
             in_flight.add(cid)
         else:
             pending[cid] = oid
-    inserts: list[dict[str, t.Any]] = []
+    inserts: dict[str, tuple[str, dict[str, t.Any]]] = {}
     waiting: list[dict[str, t.Any]] = []
     changed = 0
     for cid, wanted in desired.items():
@@ -158,14 +167,16 @@ def stage_changes(
                 conn.execute(sa.update(outbox).where(outbox.c.id == pending[cid]).values(values=diff, run_id=run_id, created_at=now))
             else:
                 conn.execute(sa.update(outbox).where(outbox.c.id == pending[cid]).values(status="superseded", done_at=now))
-        elif diff:
-            # Behind a row in flight, pending: if that row fails, it is folded into this one (requeue).
-            (waiting if cid in in_flight or not claimed else inserts).append({"contact_id": cid, "values": diff})
+        elif diff and claimed and cid not in in_flight:
+            inserts[cid] = (json.dumps(diff), diff)
+        elif diff:  # behind a row in flight, pending: if that row fails, it is folded into this one (requeue)
+            waiting.append({"contact_id": cid, "values": diff})
         changed += bool(diff)
     same = {"crm": crm, "attempts": 0, "created_at": now, "run_id": run_id}
-    bulk_insert(conn, outbox, inserts, same={**same, "status": SENDING})
+    # The claimed rows' JSON made here, once: the pusher may take the values from memory (see Pusher.known).
+    bulk_insert(conn, outbox, [{"contact_id": cid, "values": text} for cid, (text, _) in inserts.items()], same={**same, "status": SENDING}, encoded={"values"})
     bulk_insert(conn, outbox, waiting, same={**same, "status": "pending"})
-    return changed
+    return Staged(changed, inserts)
 
 
 def release_unsent(conn: sa.Connection, crm: str, *, run_id: int | None = None) -> int:

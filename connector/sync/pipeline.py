@@ -604,15 +604,19 @@ class _Run:
         companions = {m.output_names()["scored_at"] for m in self.scorers.models}
         # Outbox rows staged claimed for the running pusher (it reads them, no claim of its own):
         # then the commit waits for the disk, as a claim did (see Store.bulk_transaction).
-        claimed = self.running_pusher is not None and self.running_pusher.taking
+        pusher = self.running_pusher
+        claimed = pusher is not None and pusher.taking
         with self.store.bulk_transaction(durable=claimed) as conn:
             self.store.save_scores(conn, chunk.scores)
             self.store.add_stage_changes(conn, chunk.moves)
             record_firings(conn, self.crm.name, chunk.firings)
-            changed = stage_changes(conn, self.crm.name, chunk.desired, chunk.as_of, self.summary.run_id, companions=companions, policy=self.crm.write_policy, claimed=claimed)
+            staged = stage_changes(conn, self.crm.name, chunk.desired, chunk.as_of, self.summary.run_id, companions=companions, policy=self.crm.write_policy, claimed=claimed)
+            if pusher is not None and staged.claimed:  # before the commit: the pusher may read the rows at once
+                pusher.known(staged.claimed)
             self.store.clear_needs_score(conn, chunk.ids)
             for cid, reason, raw in chunk.failed:
                 self.store.add_quarantine("scoring", cid, reason, raw, now, self.summary.run_id, conn=conn)
+        changed = staged.changed
         self.summary.changed += changed
         statistics = self.store.statistics
         for table, rows in (("scores", len(chunk.scores)), ("stage_history", len(chunk.moves)), ("outbox", changed), ("trigger_firings", len(chunk.firings))):

@@ -148,3 +148,29 @@ def test_rows_the_pusher_did_not_get_to_are_pending_again_at_the_end_of_its_run(
     summary = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
     assert summary.written == 0
     assert _rows(sync_config, "SELECT status, attempts, COUNT(*) FROM outbox GROUP BY status, attempts") == [("pending", 0, 4)]
+
+
+def test_staging_claimed_returns_each_rows_text_and_values(sync_config, clock):
+    engine = open_database(sync_config.effective_database_url())
+    with engine.begin() as conn:
+        staged = stage_changes(conn, "main", {"c0": {"score": 1.5, "grade": "B"}, "c1": {"score": 2}}, clock.now, 7, claimed=True)
+        stored = {cid: text for cid, text in conn.execute(sa.select(outbox.c.contact_id, sa.cast(outbox.c["values"], sa.Text)))}
+    assert staged.changed == 2
+    assert staged.claimed == {"c0": (stored["c0"], {"score": 1.5, "grade": "B"}), "c1": (stored["c1"], {"score": 2})}
+    engine.dispose()
+
+
+def test_the_pusher_takes_kept_values_only_for_the_very_text_it_read(sync_config, fake_crm, factory, clock):
+    from connector.sync import push
+    from connector.sync.store import Store
+
+    engine = open_database(sync_config.effective_database_url())
+    pusher = Pusher(Store(engine, "main"), factory(None, None), batch_size=10, max_attempts=3, clock=clock, run_id=7)
+    pusher.known({"c0": ('{"score": 1}', {"score": "kept"}), "c1": ('{"score": 1}', {"score": "kept"})})
+    assert pusher._values("c0", '{"score": 1}') == {"score": "kept"}
+    assert pusher._values("c1", '{"score": 2}') == {"score": 2}  # another text: decoded
+    assert pusher._values("c0", '{"score": 1}') == {"score": 1}  # taken once
+    pusher.known({f"x{i}": ("{}", {}) for i in range(push.KNOWN + 5)})
+    pusher.known({"late": ("{}", {})})
+    assert len(pusher._known) == push.KNOWN + 5 and "late" not in pusher._known  # no more once full
+    engine.dispose()

@@ -158,10 +158,10 @@ def test_value_changed_back_before_push_is_not_written(sync_config, fake_crm, fa
     run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
     engine = make_engine(sync_config.effective_database_url())
     with engine.begin() as conn:
-        assert stage_changes(conn, "main", {"c0": {"test_model_score": 99.0}}, clock.now, None) == 1
+        assert stage_changes(conn, "main", {"c0": {"test_model_score": 99.0}}, clock.now, None).changed == 1
     with engine.begin() as conn:
         current = fake_crm.fields["c0"]["test_model_score"]
-        assert stage_changes(conn, "main", {"c0": {"test_model_score": current}}, clock.now, None) == 0
+        assert stage_changes(conn, "main", {"c0": {"test_model_score": current}}, clock.now, None).changed == 0
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")).scalar_one() == 0
     engine.dispose()
@@ -215,7 +215,7 @@ def test_rescoring_while_a_row_is_being_sent_never_leaves_a_stale_value(sync_con
         stage_changes(conn, "main", {"c0": {"test_model_score": 99.0}}, clock.now, None)
         conn.execute(sa.text(f"UPDATE outbox SET status = '{SENDING}' WHERE status = 'pending'"))  # in flight
         # Rescored back to the written value while 99 is on its way: a new row must undo it.
-        assert stage_changes(conn, "main", {"c0": {"test_model_score": current}}, clock.now, None) == 1
+        assert stage_changes(conn, "main", {"c0": {"test_model_score": current}}, clock.now, None).changed == 1
     with engine.begin() as conn:
         assert release_unsent(conn, "main") == 1  # the sender died: its row is pending again
     counts = _push_all(Store(engine, "main"), factory(None, NoGate()), clock)

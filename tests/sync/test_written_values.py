@@ -47,9 +47,9 @@ def test_per_field_rows_are_read_and_the_merged_row_wins(engine: sa.Engine) -> N
 def test_staging_diffs_against_what_was_written(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         record_written(conn, "hs", {"c1": {"score": 30, "stage": "MQL"}}, AT)
-        changed = stage_changes(conn, "hs", {"c1": {"score": 30.0, "stage": "MQL"}, "c2": {"score": 1}}, LATER, None)
+        changed = stage_changes(conn, "hs", {"c1": {"score": 30.0, "stage": "MQL"}, "c2": {"score": 1}}, LATER, None).changed
         assert changed == 1  # c1 holds the same values already; c2 is new
-        changed = stage_changes(conn, "hs", {"c1": {"score": 31, "stage": "MQL"}}, LATER, None)
+        changed = stage_changes(conn, "hs", {"c1": {"score": 31, "stage": "MQL"}}, LATER, None).changed
         assert changed == 1
 
 

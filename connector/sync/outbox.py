@@ -30,7 +30,7 @@ from connector.sync.store import same_value
 from connector.sync.tables import outbox, written
 from connector.sync.write_policy import WritePolicy, held_back
 
-__all__ = ["ALL_FIELDS", "SENDING", "Staged", "read_written", "record_written", "release", "release_unsent", "requeue", "stage_changes"]
+__all__ = ["ALL_FIELDS", "SENDING", "Prepared", "Staged", "diff_written", "read_written", "record_written", "release", "release_unsent", "requeue", "stage_changes"]
 
 #: Status of rows claimed by a pusher and on their way to the CRM.
 SENDING = "sending"
@@ -92,6 +92,56 @@ def record_written(
     bulk_upsert(conn, written, whole, keys, update, same=same)
 
 
+#: contact id -> its changed fields as JSON text (``None``: nothing changed) and as data: see :func:`diff_written`.
+Prepared = dict[str, tuple[str | None, dict[str, t.Any]]]
+
+
+def diff_written(
+    conn: sa.Connection,
+    crm: str,
+    desired: t.Mapping[str, t.Mapping[str, t.Any]],
+    *,
+    companions: t.Collection[str] = (),
+    policy: WritePolicy | None = None,
+) -> Prepared:
+    """The changes :func:`stage_changes` would stage, for the contacts with no outbox row pending or in flight.
+
+    Why: the full rescore's scoring worker computes them beside its scoring, against the written
+    values it reads, and the run's process (which commits and pushes: the slower side) only
+    inserts them; reading the written values, comparing and encoding had been a tenth of a
+    million-contact rescore's CPU there. The outbox is read first: a contact with no row pending
+    or in flight then can get one only from this run's staging of it, so its written values do
+    not move until that commit, which checks again (:func:`stage_changes` ``prepared``).
+    Contacts left out are staged as before.
+    """
+    ids = list(desired)
+    if not ids:
+        return {}
+    busy = set(
+        conn.execute(
+            sa.select(outbox.c.contact_id).where(outbox.c.crm == crm, outbox.c.status.in_(("pending", SENDING)), among(conn, outbox.c.contact_id, ids))
+        ).scalars()
+    )
+    free = [cid for cid in ids if cid not in busy]
+    written_now = read_written(conn, crm, free)
+    out: Prepared = {}
+    for cid in free:
+        diff = _diff(desired[cid], written_now.get(cid, {}), companions, policy)
+        out[cid] = (json.dumps(diff) if diff else None, diff)
+    return out
+
+
+def _diff(wanted: t.Mapping[str, t.Any], had: t.Mapping[str, t.Any], companions: t.Collection[str], policy: WritePolicy | None) -> dict[str, t.Any]:
+    """The fields of ``wanted`` to write, against ``had`` (what the CRM holds or will): what differs, less what the policy holds back; nothing if only companions."""
+    diff = {f: v for f, v in wanted.items() if f not in had or not same_value(had[f], v)} if had else dict(wanted)
+    if diff and policy:
+        for f in held_back(policy, diff, had):
+            del diff[f]
+    if diff and all(f in companions for f in diff):
+        return {}
+    return diff
+
+
 class Staged(t.NamedTuple):
     """What :func:`stage_changes` did."""
 
@@ -111,6 +161,7 @@ def stage_changes(
     companions: t.Collection[str] = (),
     policy: WritePolicy | None = None,
     claimed: bool = False,
+    prepared: Prepared | None = None,
 ) -> Staged:
     """Put each contact's changed fields into the outbox.
 
@@ -128,47 +179,47 @@ def stage_changes(
         claimed: insert the new rows ``sending``, claimed for the run's pusher, which reads them
             by ``run_id`` (:class:`connector.sync.push.Pusher`); a row updated in place, and a new
             row behind one in flight, stay pending.
+        prepared: the changes of contacts in ``desired`` as :func:`diff_written` found them (the
+            same ``companions`` and ``policy``), used for those that still have no row pending
+            or in flight; the others are compared here.
     """
     ids = list(desired)
     if not ids:
         return Staged(0, {})
-    #: What the CRM holds (or will once a row being sent lands), as read: compared field by field.
-    held: dict[str, dict[str, t.Any]] = {cid: {} for cid in ids}
-    for cid, values in read_written(conn, crm, ids).items():
-        if cid in held:
-            held[cid] = values
     pending: dict[str, int] = {}
-    in_flight: set[str] = set()
-    # A row being sent right now (the background pusher) will most likely land: diff against
-    # what the CRM holds after it. If it fails, its values are merged into the newer row.
+    in_flight: dict[str, dict[str, t.Any]] = {}
     for oid, cid, status, values in conn.execute(
         sa.select(outbox.c.id, outbox.c.contact_id, outbox.c.status, outbox.c["values"])
         .where(outbox.c.crm == crm, outbox.c.status.in_(("pending", SENDING)), among(conn, outbox.c.contact_id, ids))
         .order_by(outbox.c.id)
     ):
         if status == SENDING:
-            held[cid] = {**held[cid], **(values or {})}
-            in_flight.add(cid)
+            in_flight[cid] = {**in_flight.get(cid, {}), **(values or {})}
         else:
             pending[cid] = oid
+    ready = {cid: got for cid, got in (prepared or {}).items() if cid in desired and cid not in pending and cid not in in_flight}
+    #: What the CRM holds (or will once a row being sent lands), as read: compared field by field.
+    held = read_written(conn, crm, [cid for cid in ids if cid not in ready])
+    # A row being sent right now (the background pusher) will most likely land: diff against
+    # what the CRM holds after it. If it fails, its values are merged into the newer row.
+    for cid, values in in_flight.items():
+        held[cid] = {**held.get(cid, {}), **values}
     inserts: dict[str, tuple[str, dict[str, t.Any]]] = {}
     waiting: list[dict[str, t.Any]] = []
     changed = 0
     for cid, wanted in desired.items():
-        had = held[cid]
-        diff = {f: v for f, v in wanted.items() if f not in had or not same_value(had[f], v)} if had else dict(wanted)
-        if diff and policy:
-            for f in held_back(policy, diff, had):
-                del diff[f]
-        if diff and all(f in companions for f in diff):
-            diff = {}
+        text: str | None = None
+        if cid in ready:
+            text, diff = ready[cid]
+        else:
+            diff = _diff(wanted, held.get(cid, {}), companions, policy)
         if cid in pending:
             if diff:
                 conn.execute(sa.update(outbox).where(outbox.c.id == pending[cid]).values(values=diff, run_id=run_id, created_at=now))
             else:
                 conn.execute(sa.update(outbox).where(outbox.c.id == pending[cid]).values(status="superseded", done_at=now))
         elif diff and claimed and cid not in in_flight:
-            inserts[cid] = (json.dumps(diff), diff)
+            inserts[cid] = (text or json.dumps(diff), diff)
         elif diff:  # behind a row in flight, pending: if that row fails, it is folded into this one (requeue)
             waiting.append({"contact_id": cid, "values": diff})
         changed += bool(diff)

@@ -488,7 +488,7 @@ class _Run:
     def chunk_options(self) -> ChunkOptions:
         """How this CRM's chunks are scored (the same in this process and in the scoring worker)."""
         context = scoring_context(self.crm.reasons_limit, self.crm.write_policy)
-        return ChunkOptions(reasons_limit=self.crm.reasons_limit, batch_min=self.config.batch.batch_scorer_min, context=context)
+        return ChunkOptions(reasons_limit=self.crm.reasons_limit, batch_min=self.config.batch.batch_scorer_min, context=context, write_policy=self.crm.write_policy)
 
     def in_process(self) -> Scoring:
         return InProcess(self.store, self.scorers, self.chunk_options)
@@ -601,7 +601,6 @@ class _Run:
         now = utc(self.clock())
         for warning in chunk.warnings:
             log.warning("crm %s: %s", self.crm.name, warning)
-        companions = {m.output_names()["scored_at"] for m in self.scorers.models}
         # Outbox rows staged claimed for the running pusher (it reads them, no claim of its own):
         # then the commit waits for the disk, as a claim did (see Store.bulk_transaction).
         pusher = self.running_pusher
@@ -610,7 +609,10 @@ class _Run:
             self.store.save_scores(conn, chunk.scores)
             self.store.add_stage_changes(conn, chunk.moves)
             record_firings(conn, self.crm.name, chunk.firings)
-            staged = stage_changes(conn, self.crm.name, chunk.desired, chunk.as_of, self.summary.run_id, companions=companions, policy=self.crm.write_policy, claimed=claimed)
+            staged = stage_changes(
+                conn, self.crm.name, chunk.desired, chunk.as_of, self.summary.run_id,
+                companions=self.scorers.companions, policy=self.crm.write_policy, claimed=claimed, prepared=chunk.prepared,
+            )  # fmt: skip
             if pusher is not None and staged.claimed:  # before the commit: the pusher may read the rows at once
                 pusher.known(staged.claimed)
             self.store.clear_needs_score(conn, chunk.ids)

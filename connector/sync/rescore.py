@@ -44,6 +44,7 @@ from connector.scoring.columns import ActivityColumns, Categorical, ContactColum
 from connector.sync.columnar import HASH, ActivityScan, StoredPortal, read_portal
 from connector.sync.idset import IdSet
 from connector.sync.materialise import Materialise, StoredRows, materialise
+from connector.sync.outbox import diff_written
 from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet
 from connector.sync.tables import adjustments, outbox
 
@@ -169,7 +170,7 @@ class Rescoring:
         scan: t.Callable[[], ActivityScan] | None = None,
         only: IdSet | None = None,
     ) -> None:
-        self._scorers, self._options = scorers, options
+        self._engine, self._crm, self._scorers, self._options = engine, crm, scorers, options
         self._rescore = full_rescore(engine, crm, scorers, options, as_of, skip=skip, scan=scan, only=only)
         self._jobs = self._rescore.jobs() if self._rescore is not None else iter(())
         self._end: RescoreEnd | None = None
@@ -179,7 +180,11 @@ class Rescoring:
         if self._end is None:
             job = next(self._jobs, None)
             if job is not None:
-                return materialise(job, self._scorers, self._options)
+                chunk = materialise(job, self._scorers, self._options)
+                # What moved compared with what was written, here rather than where it is committed: see diff_written.
+                with self._engine.connect() as conn:
+                    chunk.prepared = diff_written(conn, self._crm, chunk.desired, companions=self._scorers.companions, policy=self._options.write_policy)
+                return chunk
             done = self._rescore
             self._end = RescoreEnd(False, [], 0) if done is None else RescoreEnd(True, done.exact, done.unchanged)
             self._rescore, self._jobs = None, iter(())  # the portal's columns go

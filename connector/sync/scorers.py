@@ -33,8 +33,10 @@ from connector.scoring.loader import load_models, load_predictors
 from connector.scoring.model import ScoringModel
 from connector.scoring.result import Reason, ScoreResult, ScoringState
 from connector.sync import adjustments
+from connector.sync.outbox import Prepared
 from connector.sync.stagedates import seed, stage_reason
 from connector.sync.store import ToScore, jsonable
+from connector.sync.write_policy import WritePolicy
 
 if t.TYPE_CHECKING:
     from connector.sync.store import Store
@@ -58,6 +60,11 @@ class ScorerSet:
         if not self.keys:
             engine = engine_digest()
             self.keys = [f"{engine}\x1f{m.model_dump_json()}" for m in self.models]
+
+    @property
+    def companions(self) -> set[str]:
+        """Output fields written only beside a real change (each model's ``scored_at``): see :func:`connector.sync.outbox.stage_changes`."""
+        return {m.output_names()["scored_at"] for m in self.models}
 
     @property
     def fingerprinted(self) -> bool:
@@ -132,6 +139,9 @@ class ScoredChunk:
     failed: list[tuple[str, str, dict[str, t.Any]]] = dc.field(default_factory=list)
     #: Problems to log (a batch scorer that failed and was replaced by the per-contact one).
     warnings: list[str] = dc.field(default_factory=list)
+    #: The changes to stage, compared with the written values where the chunk was scored (the full
+    #: rescore's; see :func:`connector.sync.outbox.diff_written`).
+    prepared: Prepared = dc.field(default_factory=dict)
 
 
 @functools.cache
@@ -153,12 +163,14 @@ class ChunkOptions:
     """How a CRM's chunks are scored (plain data: it travels to the scoring worker).
 
     ``reasons_limit``: longest reasons summary; ``batch_min``: smallest chunk for the batch scorer;
-    ``context``: salted into fingerprints (:func:`scoring_context`).
+    ``context``: salted into fingerprints (:func:`scoring_context`); ``write_policy``: the CRM's
+    (the full rescore compares what moved with what was written, :attr:`ScoredChunk.prepared`).
     """
 
     reasons_limit: int
     batch_min: int
     context: str
+    write_policy: WritePolicy = dc.field(default_factory=dict)
 
 
 def scoring_context(reasons_limit: int, write_policy: t.Mapping[str, t.Any]) -> str:

@@ -81,3 +81,11 @@ def test_a_row_that_appeared_after_the_changes_were_prepared_makes_the_commit_co
         staged = stage_changes(conn, "hs", wanted, LATER, 2, companions=COMPANIONS, policy=POLICY, claimed=True, prepared=prepared)
     assert staged.changed == 0  # the stale prepared change would have been staged again
     engine.dispose()
+
+
+def test_the_full_rescore_compares_where_it_scores_on_sqlite_and_at_the_commit_on_postgresql(database_url):
+    from connector.sync.rescore import compare_where_scored
+
+    engine = open_database(database_url)
+    assert compare_where_scored(engine) is (engine.dialect.name == "sqlite")  # measured: docs/operations.md, "Tenth round"
+    engine.dispose()

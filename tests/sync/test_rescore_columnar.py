@@ -31,6 +31,7 @@ from connector.sync.config import write_config as write_connector_yaml
 from connector.sync.db import open_database
 from connector.sync.idset import IdSet
 from connector.sync.pipeline import run_sync
+from connector.sync.rescore import compare_where_scored
 from connector.sync.tables import outbox, scores, stage_history
 from tests.conftest import postgres_schema, postgres_url
 from tests.fakecrm import FakeAdapter, FakeCRM
@@ -138,11 +139,12 @@ def test_columnar_full_rescore_writes_what_the_exact_rescore_writes(tmp_path: pa
 
     made: list[t.Any] = []
     moved: list[str] = []  # contacts the column-wise pass found moved (committed from its chunks)
+    prepared: list[str] = []  # of them, those whose changes came compared with the written values (SQLite)
     original = pipeline._Run.rescore
 
     def spy(self: t.Any, **kwargs: t.Any) -> t.Any:
         commit = self._commit
-        self._commit = lambda chunk: (moved.extend(chunk.ids), commit(chunk))
+        self._commit = lambda chunk: (moved.extend(chunk.ids), prepared.extend(chunk.prepared), commit(chunk))
         try:
             made.append(original(self, **kwargs))
         finally:
@@ -161,6 +163,7 @@ def test_columnar_full_rescore_writes_what_the_exact_rescore_writes(tmp_path: pa
                 crms[name].add_contact("c999", clocks[name].now, email="new@company3.com", job_title="VP Marketing", industry="SaaS")
         made.clear()
         moved.clear()
+        prepared.clear()
         monkeypatch.setattr(pipeline._Run, "rescore", spy)
         columnar = run("columnar", True)
         monkeypatch.setattr(pipeline._Run, "rescore", original)
@@ -179,6 +182,8 @@ def test_columnar_full_rescore_writes_what_the_exact_rescore_writes(tmp_path: pa
             assert len(moved) <= 10, moved
         else:
             assert moved and not set(moved) & set(exact_ids)
+            # The same writes whether the changes were compared where scored (SQLite) or at the commit (PostgreSQL).
+            assert (sorted(prepared) == sorted(moved)) if compare_where_scored(engines["columnar"]) else not prepared
     for engine in engines.values():
         engine.dispose()
 

@@ -11,26 +11,13 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from connector.adapters.base import CRMError
-from connector.sync.db import make_engine, open_database
+from connector.sync.db import open_database
 from connector.sync.outbox import SENDING, release_unsent, stage_changes
 from connector.sync.pipeline import run_sync
 from connector.sync.push import Pusher
 from connector.sync.tables import outbox
-from tests.fakecrm import T0, FakeAdapter
-
-
-def _seed(crm, n: int) -> None:
-    for i in range(n):
-        crm.add_contact(f"c{i}", T0, email=f"p{i}@example.com", job_title="Marketing" if i % 2 else "Sales")
-
-
-def _rows(config, sql: str) -> list[tuple]:
-    engine = make_engine(config.effective_database_url())
-    with engine.connect() as conn:
-        out = [tuple(r) for r in conn.execute(sa.text(sql))]
-    engine.dispose()
-    return out
+from tests.fakecrm import FakeAdapter
+from tests.sync.test_outbox import _rows, _seed  # the same portal and query helper as the outbox's tests
 
 
 def test_a_runs_rows_are_staged_claimed_and_pushed_without_a_claim(sync_config, fake_crm, factory, clock):
@@ -46,30 +33,6 @@ def test_a_runs_rows_are_staged_claimed_and_pushed_without_a_claim(sync_config, 
     with engine.connect() as conn:
         assert conn.execute(sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status)).all() == [("done", 6)]
     engine.dispose()
-
-
-def test_rows_a_halt_leaves_staged_claimed_are_pending_again_untried(sync_config, fake_crm, factory, clock, monkeypatch):
-    _seed(fake_crm, 8)  # batches of 2
-    original = FakeAdapter.push
-    calls: list[list[str]] = []
-
-    def failing_second(self, updates):
-        calls.append([u.contact_id for u in updates])
-        if len(calls) == 2:
-            raise CRMError("HubSpot answered 503 after 5 attempts", status=503, retryable=True)
-        return original(self, updates)
-
-    monkeypatch.setattr(FakeAdapter, "push", failing_second)
-    first = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
-    assert first.status == "partial" and first.written == 2
-    rows = _rows(sync_config, "SELECT contact_id, status, attempts FROM outbox WHERE status <> 'done' ORDER BY contact_id")
-    assert {cid for cid, _, _ in rows} == {f"c{i}" for i in range(8)} - set(calls[0])
-    assert all(status == "pending" for _, status, _ in rows)  # none left sending by the run that staged them
-    assert {cid: attempts for cid, _, attempts in rows} == {cid: 1 if cid in calls[1] else 0 for cid, _, _ in rows}
-    monkeypatch.setattr(FakeAdapter, "push", original)
-    second = run_sync(sync_config, "main", clock=clock, adapter_factory=factory)
-    assert second.status == "ok" and second.written == 6
-    assert set(fake_crm.fields) == {f"c{i}" for i in range(8)}
 
 
 def test_a_failed_row_of_the_run_is_not_claimed_again_in_the_same_run(sync_config, fake_crm, factory, clock, monkeypatch):

@@ -249,7 +249,7 @@ def test_failed_in_flight_row_is_folded_into_the_newer_one(sync_config, fake_crm
 
 
 def test_claimed_rows_a_halt_leaves_unsent_go_back_pending_untried(sync_config, fake_crm, factory, clock, monkeypatch):
-    """Several batches are claimed at once; when the push halts after the first, the batch that failed
+    """Several batches are claimed at once (staged claimed by the run); when the push halts after the first, the batch that failed
     counts an attempt, the batches never sent are pending again with none, and the next run writes them."""
     from connector.sync.push import Pusher
     from tests.fakecrm import FakeAdapter

@@ -120,11 +120,7 @@ def diff_written(
     ids = list(desired)
     if not ids:
         return {}
-    busy = set(
-        conn.execute(
-            sa.select(outbox.c.contact_id).where(outbox.c.crm == crm, outbox.c.status.in_(("pending", SENDING)), among(conn, outbox.c.contact_id, ids))
-        ).scalars()
-    )
+    busy = {cid for _, cid, _, _ in _outstanding(conn, crm, ids)}
     free = [cid for cid in ids if cid not in busy]
     written_now = read_written(conn, crm, free)
     out: Prepared = {}
@@ -132,6 +128,16 @@ def diff_written(
         diff = _diff(desired[cid], written_now.get(cid, {}), companions, policy)
         out[cid] = (json.dumps(diff) if diff else None, diff)
     return out
+
+
+def _outstanding(conn: sa.Connection, crm: str, ids: t.Sequence[str]) -> list[tuple[int, str, str, t.Any]]:
+    """The rows of contacts ``ids`` pending or in flight (``sending``): ``(id, contact, status, values)``, oldest first."""
+    rows = conn.execute(
+        sa.select(outbox.c.id, outbox.c.contact_id, outbox.c.status, outbox.c["values"])
+        .where(outbox.c.crm == crm, outbox.c.status.in_(("pending", SENDING)), among(conn, outbox.c.contact_id, ids))
+        .order_by(outbox.c.id)
+    )
+    return [(oid, cid, status, values) for oid, cid, status, values in rows]
 
 
 def _diff(wanted: t.Mapping[str, t.Any], had: t.Mapping[str, t.Any], companions: t.Collection[str], policy: WritePolicy | None) -> dict[str, t.Any]:
@@ -191,11 +197,7 @@ def stage_changes(
         return Staged(0, {})
     pending: dict[str, int] = {}
     in_flight: dict[str, dict[str, t.Any]] = {}
-    for oid, cid, status, values in conn.execute(
-        sa.select(outbox.c.id, outbox.c.contact_id, outbox.c.status, outbox.c["values"])
-        .where(outbox.c.crm == crm, outbox.c.status.in_(("pending", SENDING)), among(conn, outbox.c.contact_id, ids))
-        .order_by(outbox.c.id)
-    ):
+    for oid, cid, status, values in _outstanding(conn, crm, ids):
         if status == SENDING:
             in_flight[cid] = {**in_flight.get(cid, {}), **(values or {})}
         else:
@@ -239,12 +241,7 @@ def release_unsent(conn: sa.Connection, crm: str, *, run_id: int | None = None) 
     Whether they landed is unknown; sending them again is harmless. A contact never has two pending
     rows (see :func:`release`).
     """
-    where = [outbox.c.crm == crm, outbox.c.status == SENDING]
-    if run_id is not None:
-        where.append(outbox.c.run_id == run_id)
-    ids = list(conn.execute(sa.select(outbox.c.id).where(*where).order_by(outbox.c.id)).scalars())
-    release(conn, crm, ids)
-    return len(ids)
+    return _release(conn, crm, outbox.c.crm == crm if run_id is None else sa.and_(outbox.c.crm == crm, outbox.c.run_id == run_id))
 
 
 def release(conn: sa.Connection, crm: str, ids: t.Sequence[int]) -> None:
@@ -256,9 +253,15 @@ def release(conn: sa.Connection, crm: str, ids: t.Sequence[int]) -> None:
     newest, holding the values of all of them, newer values winning (what :func:`requeue` does
     for one row).
     """
-    if not ids:
-        return
-    mine = conn.execute(sa.select(outbox.c.id, outbox.c.contact_id).where(among(conn, outbox.c.id, ids), outbox.c.status == SENDING)).all()
+    if ids:
+        _release(conn, crm, among(conn, outbox.c.id, ids))
+
+
+def _release(conn: sa.Connection, crm: str, which: sa.ColumnElement[bool]) -> int:
+    """:func:`release` of the ``sending`` rows ``which`` selects; returns how many."""
+    mine = conn.execute(sa.select(outbox.c.id, outbox.c.contact_id).where(which, outbox.c.status == SENDING)).all()
+    if not mine:
+        return 0
     per_contact = collections.Counter(cid for _, cid in mine)
     also_pending = set(
         conn.execute(
@@ -271,6 +274,7 @@ def release(conn: sa.Connection, crm: str, ids: t.Sequence[int]) -> None:
         conn.execute(sa.update(outbox).where(among(conn, outbox.c.id, alone), outbox.c.status == SENDING).values(status="pending"))
     for cid in sorted(folded):
         _fold(conn, crm, cid, [oid for oid, c in mine if c == cid])
+    return len(mine)
 
 
 def _fold(conn: sa.Connection, crm: str, cid: str, released: t.Sequence[int]) -> None:

@@ -290,7 +290,7 @@ class Pusher:
                 .values(status=SENDING)
                 .returning(outbox.c.id, outbox.c.contact_id, sa.cast(outbox.c["values"], sa.Text), outbox.c.attempts)
             ).all()
-        return sorted((_Row(oid, cid, None if text is None else json.loads(text), attempts, text) for oid, cid, text, attempts in claimed), key=lambda r: r.id)
+        return sorted((_Row(oid, cid, self._values(cid, text), attempts, text) for oid, cid, text, attempts in claimed), key=lambda r: r.id)
 
     def _own(self, *, only_full: bool) -> list[_Row] | None:
         """The next rows the run staged claimed for this pusher (up to :data:`CLAIM_BATCHES` batches); ``None`` as :meth:`_claim`.
@@ -316,7 +316,7 @@ class Pusher:
         return [_Row(oid, cid, self._values(cid, text), attempts, text) for oid, cid, text, attempts in got]
 
     def _values(self, cid: str, text: str | None) -> dict[str, t.Any] | None:
-        """A row's values from its JSON text: those kept for its contact (:meth:`known`) if they are this text's."""
+        """A claimed row's values from its JSON text: those kept for its contact (:meth:`known`) if they are this text's."""
         kept = self._known.pop(cid, None)
         if text is None:
             return None
@@ -379,7 +379,7 @@ class Pusher:
                 conn.execute(sa.update(outbox).where(among(conn, outbox.c.id, [r.id for r in done]), outbox.c.status == SENDING).values(status="done", done_at=now))
             recorded = {r.contact_id: r for r in done if r.values}
             texts = {cid: r.text for cid, r in recorded.items() if r.text is not None}
-            record_written(conn, crm, {cid: r.values for cid, r in recorded.items() if r.values}, now, texts=texts)
+            record_written(conn, crm, {cid: t.cast(dict[str, t.Any], r.values) for cid, r in recorded.items()}, now, texts=texts)
         self.store.statistics.stored(len(done), "written_values")  # a table that grows from nothing in a first sync
         self.counts.written += len(done)
 

@@ -38,7 +38,20 @@ from connector.scoring.identity import EMAIL_ID_PREFIX
 from connector.scoring.model import ScoringModel
 from connector.scoring.result import ScoringState
 
-__all__ = ["ActivityScan", "StoredPortal", "activity_types", "chunks", "fetch_all", "model_fields", "read_portal", "scan_activities", "scores_scan"]
+__all__ = [
+    "ActivityScan",
+    "ScanBuilder",
+    "StoredPortal",
+    "activity_sql",
+    "activity_types",
+    "chunks",
+    "fetch_all",
+    "model_fields",
+    "read_portal",
+    "read_types",
+    "scan_activities",
+    "scores_scan",
+]
 
 #: Rows fetched from the driver at a time (each chunk becomes columns before the next is read).
 FETCH = 50_000
@@ -109,10 +122,10 @@ def scan_activities(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel
         ValueError: a model has a predictive dimension (predictors read whole records).
     """
     with _collector_paused(), engine.connect() as conn:
-        return _scan_activities(conn, crm, _read_types(models))
+        return _scan_activities(conn, crm, read_types(models))
 
 
-def _read_types(models: t.Sequence[ScoringModel]) -> list[str]:
+def read_types(models: t.Sequence[ScoringModel]) -> list[str]:
     """:func:`activity_types`, sorted; a predictive dimension (which may read any) cannot be read column-wise."""
     types = activity_types(models)
     if types is None:
@@ -131,7 +144,7 @@ def read_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel], s
             or a model has a predictive dimension (predictors read whole records).
     """
     props, attrs = model_fields(models)
-    types = _read_types(models)
+    types = read_types(models)
     with _collector_paused(), engine.connect() as conn:
         contacts, needs, emails = _contacts(conn, crm, sorted(props))
         row_of = {cid: i for i, cid in enumerate(contacts.ids)}
@@ -293,22 +306,45 @@ def _loads(text: str) -> t.Any:
 
 def _scan_activities(conn: sa.Connection, crm: str, types: list[str]) -> ActivityScan:
     """See :func:`scan_activities`: each driver chunk turned into integer columns at once."""
-    owners: dict[str, int] = {}  # owner id -> its code
-    kinds: dict[str, int] = {}  # type -> its code (types are text: their own keys)
-    texts: dict[str | None, int] = {}
-    parts: dict[str, list[np.ndarray]] = {"contact": [], "type": [], "occurred": [], "text": []}
+    builder = ScanBuilder()
     if types:
-        for chunk in chunks(conn, _activity_sql(conn, len(types)), [crm, *types]):
+        builder.add(conn, activity_sql(conn, len(types)), [crm, *types])
+    return builder.done()
+
+
+class ScanBuilder:
+    """An :class:`ActivityScan` built chunk by chunk, possibly on top of an earlier one (codes go on from its lists)."""
+
+    def __init__(self, base: ActivityScan | None = None) -> None:
+        self._owners: dict[str, int] = {k: i for i, k in enumerate(base.contact_ids)} if base is not None else {}
+        self._kinds: dict[str, int] = {k: i for i, k in enumerate(base.kinds)} if base is not None else {}
+        self._texts: dict[str | None, int] = {k: i for i, k in enumerate(base.texts)} if base is not None else {}
+        self._parts: dict[str, list[np.ndarray]] = {"contact": [], "type": [], "occurred": [], "text": []}
+        if base is not None:
+            for name in self._parts:
+                self._parts[name].append(getattr(base, name))
+
+    def add(self, conn: sa.Connection, sql: str, params: t.Sequence[t.Any]) -> int:
+        """Append the rows of ``sql`` (``contact_id, type, instant, attributes``); returns how many."""
+        owners, kinds, texts, parts = self._owners, self._kinds, self._texts, self._parts
+        added = 0
+        for chunk in chunks(conn, sql, params):
             cids, kind, when, attribute_texts = zip(*chunk, strict=True)
             parts["contact"].append(np.fromiter((owners.setdefault(x, len(owners)) for x in cids), dtype=np.int32, count=len(chunk)))
             parts["type"].append(np.fromiter((kinds.setdefault(x, len(kinds)) for x in kind), dtype=np.int32, count=len(chunk)))
             parts["occurred"].append(_micros(when))
             setdefault = texts.setdefault
             parts["text"].append(np.fromiter((setdefault(x, len(texts)) for x in attribute_texts), dtype=np.int32, count=len(chunk)))
-    return ActivityScan(
-        contact=_concat(parts["contact"], np.int32), type=_concat(parts["type"], np.int32), occurred=_concat(parts["occurred"], np.int64),
-        text=_concat(parts["text"], np.int32), contact_ids=list(owners), kinds=list(kinds), texts=list(texts),
-    )  # fmt: skip
+            added += len(chunk)
+        return added
+
+    def done(self) -> ActivityScan:
+        """The scan so far (the builder's parts are concatenated: call once)."""
+        parts = self._parts
+        return ActivityScan(
+            contact=_concat(parts["contact"], np.int32), type=_concat(parts["type"], np.int32), occurred=_concat(parts["occurred"], np.int64),
+            text=_concat(parts["text"], np.int32), contact_ids=list(self._owners), kinds=list(self._kinds), texts=list(self._texts),
+        )  # fmt: skip
 
 
 def _activities(
@@ -342,12 +378,13 @@ def _activities(
     return ActivityColumns(contact=contact, type=Categorical(type_codes, scan.kinds), occurred=occurred, order=order, attributes=attributes)
 
 
-def _activity_sql(conn: sa.Connection, types: int, owners: int = 0) -> str:
-    """Contact-owned activity of ``types`` types: ``contact_id, type, instant, attributes`` (a table scan).
+def activity_sql(conn: sa.Connection, types: int | None, owners: int = 0, rowids: bool = False) -> str:
+    """Contact-owned activity of ``types`` types (``None``: of any type): ``contact_id, type, instant, attributes`` (a table scan).
 
     With ``owners``: also ``id`` (second), for that many contact ids, by the contact index.
+    With ``rowids`` (SQLite): only rows whose rowid is in ``(after, upto]``, by the table's own key.
     Instants: SQLite's UTC text; PostgreSQL's integer microseconds, exact from PostgreSQL 14 on
-    (no datetime per row). Parameters: the CRM, the owners, the types.
+    (no datetime per row). Parameters: the CRM, the rowid bounds, the owners, the types.
     """
     p = _param(conn)
     sqlite = conn.dialect.name == "sqlite"
@@ -356,7 +393,9 @@ def _activity_sql(conn: sa.Connection, types: int, owners: int = 0) -> str:
     columns = f"contact_id,{' id,' if owners else ''} type, {instant}, attributes{'' if sqlite else '::text'}"
     scan = " NOT INDEXED" if sqlite and not owners else ""
     among = f" AND contact_id IN ({', '.join([p] * owners)})" if owners else ""
-    return f"SELECT {columns} FROM activities{scan} WHERE crm = {p}{among} AND contact_id IS NOT NULL AND type IN ({', '.join([p] * types)})"  # noqa: S608 - placeholders and fixed expressions only
+    bounds = f" AND rowid > {p} AND rowid <= {p}" if rowids else ""
+    kinds = f" AND type IN ({', '.join([p] * types)})" if types is not None else ""
+    return f"SELECT {columns} FROM activities{scan} WHERE crm = {p}{bounds}{among} AND contact_id IS NOT NULL{kinds}"  # noqa: S608 - placeholders and fixed expressions only
 
 
 def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
@@ -417,7 +456,7 @@ def _tie_order(
     wanted = sorted(row_of)
     for i in range(0, len(wanted), 500):
         part = wanted[i : i + 500]
-        for chunk in chunks(conn, _activity_sql(conn, len(types), len(part)), [crm, *part, *types]):
+        for chunk in chunks(conn, activity_sql(conn, len(types), len(part)), [crm, *part, *types]):
             at = _micros([r[3] for r in chunk]).tolist()
             for (cid, aid, kind, _, text), when in zip(chunk, at, strict=True):
                 read = found.get((row_of[cid], when))

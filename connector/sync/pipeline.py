@@ -52,7 +52,6 @@ from connector.adapters.base import ApiStats, CRMAdapter, CRMError, Outcome, Pag
 from connector.scoring.records import Activity, Contact, utc
 from connector.sync import cursor, dueindex
 from connector.sync.actions import execute_pending, record_firings
-from connector.sync.columnar import scan_activities
 from connector.sync.config import ConnectorConfig, CRMConfig
 from connector.sync.connect import AdapterFactory, connect
 from connector.sync.db import open_database
@@ -67,6 +66,7 @@ from connector.sync.progress import NullProgress, Progress
 from connector.sync.push import PushCounts, Pusher
 from connector.sync.ratelimit import RateLimiter
 from connector.sync.rescore import RescoreEnd
+from connector.sync.scankeep import kept_scan
 from connector.sync.score_worker import InProcess, Scoring, ScoringWorker, worker_blocker
 from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet, scoring_context
 from connector.sync.store import Store
@@ -539,7 +539,7 @@ class _Run:
         if only is not None:
             chosen = IdSet()
             chosen.add(only)
-        started = self.scoring.start_rescore(as_of, self.scored_ids, lambda: scan_activities(engine, crm, models), chosen)
+        started = self.scoring.start_rescore(as_of, self.scored_ids, lambda: kept_scan(engine, crm, models, utc(self.wall())), chosen)
         # Requests left in flight at the end are answered with the end again (or, when stopped, with
         # chunks nobody commits: those contacts keep their old scores); answers come in order, so
         # later requests to the scoring are not confused by them.

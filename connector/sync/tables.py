@@ -20,6 +20,7 @@ from connector.scoring.records import utc
 
 __all__ = [
     "ActivityRow",
+    "ActivityScanRow",
     "AdjustmentRow",
     "ApiKeyRow",
     "ContactRow",
@@ -444,11 +445,39 @@ class FeedPositionRow(SQLModel, table=True):
     updated_at: dt.datetime = _ts(nullable=False)
 
 
+class ActivityScanRow(SQLModel, table=True):
+    """A CRM's activity as the full rescore's scan columns, kept between runs (SQLite only: :mod:`connector.sync.scankeep`).
+
+    ``epoch`` counts the updates and deletes of the CRM's activity: SQLite triggers (migration
+    0015) raise it and drop the kept columns in the same statement, so columns kept under one
+    epoch are never read under another. ``upto``: the highest rowid of the table when they were
+    read, and ``upto_crm``/``upto_id`` the row that had it (any CRM's). The columns are
+    little-endian integer arrays (``contact``, ``type``, ``text``: int32 codes into the JSON lists
+    ``contact_ids``, ``kinds``, ``texts``; ``occurred``: int64 microseconds).
+    """
+
+    __tablename__ = "activity_scans"
+    crm: str = Field(primary_key=True, max_length=64)
+    epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    upto: int | None = Field(default=None, sa_type=sa.BigInteger)
+    upto_crm: str | None = Field(default=None, max_length=64)
+    upto_id: str | None = Field(default=None, max_length=255)
+    contact_ids: str | None = Field(default=None, sa_type=sa.Text)
+    kinds: str | None = Field(default=None, sa_type=sa.Text)
+    texts: str | None = Field(default=None, sa_type=sa.Text)
+    contact: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    type: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    occurred: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    text: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    kept_at: dt.datetime | None = _ts()
+
+
 metadata = SQLModel.metadata
 
 #: The Core tables, for the statements of the store, the outbox, the pusher and the admin queries.
 contacts = metadata.tables["contacts"]
 activities = metadata.tables["activities"]
+activity_scans = metadata.tables["activity_scans"]
 identities = metadata.tables["identities"]
 cursors = metadata.tables["cursors"]
 scores = metadata.tables["scores"]

@@ -309,6 +309,8 @@ def _sqlite_utc_text(value: dt.datetime | None) -> str | None:
     """
     if value is None:
         return None
+    if value.tzinfo is dt.UTC:  # the usual case: the text less its "+00:00", one call in C
+        return value.isoformat(" ", timespec="microseconds")[:-6]
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return value.isoformat(" ", timespec="microseconds")

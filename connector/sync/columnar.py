@@ -22,10 +22,7 @@ are reported in :attr:`StoredPortal.not_columnar`; the caller scores them the ex
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses as dc
-import gc
-import itertools
 import json
 import typing as t
 
@@ -37,28 +34,14 @@ from connector.scoring.columns import NO_TIME, ActivityColumns, Categorical, Cat
 from connector.scoring.identity import EMAIL_ID_PREFIX
 from connector.scoring.model import ScoringModel
 from connector.scoring.result import ScoringState
+from connector.sync.activityscan import ActivityScan, activity_sql, read_types, scan_activities
+from connector.sync.driverread import chunks, collector_paused, concat, micros, placeholder
 
-__all__ = [
-    "ActivityScan",
-    "ScanBuilder",
-    "StoredPortal",
-    "activity_sql",
-    "activity_types",
-    "chunks",
-    "fetch_all",
-    "model_fields",
-    "read_portal",
-    "read_types",
-    "scan_activities",
-    "scores_scan",
-]
+__all__ = ["HASH", "HandedOver", "ModelStates", "StoredContacts", "StoredPortal", "model_fields", "read_contacts", "read_portal", "scores_scan"]
 
-#: Rows fetched from the driver at a time (each chunk becomes columns before the next is read).
-FETCH = 50_000
 #: Stored fingerprints and digests (32 hex digits) as fixed-width bytes: 32 bytes a contact and model
 #: instead of an 81-byte string object each (a million contacts, two models, both: 320 MB less).
 HASH = np.dtype("S32")
-_CURSORS = itertools.count()
 
 
 @dc.dataclass
@@ -95,84 +78,61 @@ class StoredPortal:
 
 
 @dc.dataclass
-class ActivityScan:
-    """The activity table's scan as integer codes, before any contact row is known (plain arrays: cheap to send to another process).
+class StoredContacts:
+    """A CRM's stored contacts as columns: ids, the properties the models read, ``needs_score`` and e-mail (plain data)."""
 
-    Why apart from the rest of the read: it is two thirds of it (ten million rows through Python at
-    a million contacts), and it needs nothing the rest reads. The run's process, idle while the
-    scoring worker reads a portal, scans the activity meanwhile and hands the worker this
-    (:meth:`connector.sync.score_worker.ScoringWorker.start_rescore`).
+    columns: ContactColumns
+    needs_score: np.ndarray
+    emails: list[str | None]
+
+
+@dc.dataclass
+class HandedOver:
+    """What the run's process reads of a portal for the scoring worker, while the worker reads the scores: the contacts and the activity scan.
+
+    Why split so: the scores (decoded states, every model) are the part of the read that would
+    cost most to send between processes, and the contacts and the activity the least (codes,
+    ids and a few thousand distinct values); each side reads its part at once.
     """
 
-    #: per activity row: code into :attr:`contact_ids`, code into :attr:`kinds`, microseconds, code into :attr:`texts`
-    contact: np.ndarray
-    type: np.ndarray
-    occurred: np.ndarray
-    text: np.ndarray
-    #: distinct owner ids, activity types and attribute JSON texts, by code
-    contact_ids: list[str]
-    kinds: list[str]
-    texts: list[str | None]
+    contacts: StoredContacts
+    activity: ActivityScan
 
 
-def scan_activities(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel]) -> ActivityScan:
-    """The contact-owned activity of the types ``models`` read, as codes (one table scan).
+def read_contacts(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel]) -> StoredContacts:
+    """The CRM's stored contacts with the properties ``models`` read.
 
     Raises:
-        ValueError: a model has a predictive dimension (predictors read whole records).
+        ValueError: a model reads a property whose name the database's JSON path cannot express.
     """
-    with _collector_paused(), engine.connect() as conn:
-        return _scan_activities(conn, crm, read_types(models))
+    props, _ = model_fields(models)
+    with collector_paused(), engine.connect() as conn:
+        return _contacts(conn, crm, sorted(props))
 
 
-def read_types(models: t.Sequence[ScoringModel]) -> list[str]:
-    """:func:`activity_types`, sorted; a predictive dimension (which may read any) cannot be read column-wise."""
-    types = activity_types(models)
-    if types is None:
-        raise ValueError("a model has a predictive dimension: its predictor reads whole contacts")
-    return sorted(types)
-
-
-def read_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel], scan: t.Callable[[], ActivityScan] | None = None) -> StoredPortal:
+def read_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel], handed: t.Callable[[], HandedOver] | None = None) -> StoredPortal:
     """Read every stored contact of ``crm`` with what ``models`` score (see the module docstring).
 
-    ``scan``: where the activity comes from, called once the contacts and states are read (by
-    default :func:`scan_activities` here, after them).
+    ``handed``: where the contacts and the activity come from, called once the scores are read
+    (by default :func:`read_contacts` and :func:`~connector.sync.activityscan.scan_activities`
+    here, after them).
 
     Raises:
         ValueError: a model reads a property whose name the database's JSON path cannot express,
             or a model has a predictive dimension (predictors read whole records).
     """
-    props, attrs = model_fields(models)
+    _, attrs = model_fields(models)
     types = read_types(models)
-    with _collector_paused(), engine.connect() as conn:
-        contacts, needs, emails = _contacts(conn, crm, sorted(props))
+    with collector_paused(), engine.connect() as conn:
+        states = _states(conn, crm, models)
+        got = handed() if handed is not None else HandedOver(read_contacts(engine, crm, models), scan_activities(engine, crm, models))
+        contacts = got.contacts.columns
         row_of = {cid: i for i, cid in enumerate(contacts.ids)}
-        states = _states(conn, crm, models, row_of)
-        odd = _anonymous_owners(conn, crm, contacts.ids, emails)
-        scanned = scan() if scan is not None else _scan_activities(conn, crm, types)
-        acts = _activities(conn, crm, types, sorted(attrs), row_of, contacts.ids, scanned)
-    return StoredPortal(contacts, acts, states, needs, odd)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> t.Iterator[None]:
-    """Python's cycle collector off while the portal is read (as it was before, after).
-
-    Why: reading a portal allocates tuples by the million (each fetched row), and every few
-    hundred allocations the collector runs, now and then over everything alive -- the columns
-    and states read so far. At a million contacts and ten million activities that was 39 of the
-    read's 96 s of CPU (measured with the collector off: 57 s). What the read builds holds no
-    reference cycles, so nothing waits for the collector meanwhile; reference counting still
-    frees each chunk as the next one is read.
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
+        placed = {name: builder.done(row_of) for name, builder in states.items()}
+        del states
+        odd = _anonymous_owners(conn, crm, contacts.ids, got.contacts.emails)
+        acts = _activities(conn, crm, types, sorted(attrs), row_of, contacts.ids, got.activity)
+    return StoredPortal(contacts, acts, placed, got.contacts.needs_score, odd)
 
 
 def model_fields(models: t.Sequence[ScoringModel]) -> tuple[set[str], set[str]]:
@@ -186,53 +146,9 @@ def model_fields(models: t.Sequence[ScoringModel]) -> tuple[set[str], set[str]]:
     return props, attrs
 
 
-def activity_types(models: t.Sequence[ScoringModel]) -> set[str] | None:
-    """The activity types any model reads (``None``: all, when a predictive dimension may read any)."""
-    out: set[str] = set()
-    for m in models:
-        if any(d.predictive is not None for d in m.dimensions.values()):
-            return None
-        out.update(k for r in m.rules if r.activity is not None for k in r.activity.types)
-        out.update(k for s in (m.stages.order if m.stages else []) for k in s.activities)
-    return out
-
-
-def fetch_all(conn: sa.Connection, query: sa.Select[t.Any]) -> list[tuple[t.Any, ...]]:
-    """Every row of ``query`` as the driver's plain tuples (no result processing: the caller converts).
-
-    One ``fetchall`` on the driver's own cursor: building a SQLAlchemy row per activity cost
-    more than the query itself at a million rows.
-    """
-    return [row for chunk in chunks(conn, query) for row in chunk]
-
-
-def chunks(conn: sa.Connection, query: sa.Select[t.Any] | str, params: t.Sequence[t.Any] = ()) -> t.Iterator[list[tuple[t.Any, ...]]]:
-    """The rows of ``query`` (a statement, or SQL text in the driver's parameter style) in chunks of :data:`FETCH`."""
-    if isinstance(query, str):
-        sql, args = query, list(params)
-    else:
-        compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-        bound = compiled.construct_params()
-        sql, args = compiled.string, ([bound[k] for k in (compiled.positiontup or [])] if compiled.positional else bound)  # type: ignore[assignment]
-    driver = conn.connection.driver_connection
-    # PostgreSQL: a server-side cursor, so ten million rows arrive chunk by chunk instead of all at
-    # once into the client's memory (psycopg's default cursor holds the whole result).
-    cursor = driver.cursor(name=f"columnar_{next(_CURSORS)}") if conn.dialect.name == "postgresql" else driver.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql, args)
-        while rows := cursor.fetchmany(FETCH):
-            yield list(rows)
-    finally:
-        cursor.close()
-
-
-def _param(conn: sa.Connection) -> str:
-    return "?" if conn.dialect.name == "sqlite" else "%s"
-
-
-def _contacts(conn: sa.Connection, crm: str, props: list[str]) -> tuple[ContactColumns, np.ndarray, list[str | None]]:
+def _contacts(conn: sa.Connection, crm: str, props: list[str]) -> StoredContacts:
     """Contact ids, the JSON text of each property the models read, ``needs_score`` and e-mail."""
-    p = _param(conn)
+    p = placeholder(conn)
     if conn.dialect.name == "sqlite":
         bad = [name for name in props if '"' in name or "\\" in name]
         if bad:
@@ -259,9 +175,9 @@ def _contacts(conn: sa.Connection, crm: str, props: list[str]) -> tuple[ContactC
             codes[k].append(coder.codes(columns[3 + k]))
     properties: dict[str, Categorical] = {}
     for name, coder, parts in zip(props, coders, codes, strict=True):
-        column = Categorical(_concat(parts, np.int32), coder.builder.values)
+        column = Categorical(concat(parts, np.int32), coder.builder.values)
         properties[name] = _with_email(column, emails) if name == "email" else column
-    return ContactColumns(ids=ids, properties=properties), np.array(needs, dtype=bool), emails
+    return StoredContacts(ContactColumns(ids=ids, properties=properties), np.array(needs, dtype=bool), emails)
 
 
 class _Coder:
@@ -304,49 +220,6 @@ def _loads(text: str) -> t.Any:
     return json.loads(text)
 
 
-def _scan_activities(conn: sa.Connection, crm: str, types: list[str]) -> ActivityScan:
-    """See :func:`scan_activities`: each driver chunk turned into integer columns at once."""
-    builder = ScanBuilder()
-    if types:
-        builder.add(conn, activity_sql(conn, len(types)), [crm, *types])
-    return builder.done()
-
-
-class ScanBuilder:
-    """An :class:`ActivityScan` built chunk by chunk, possibly on top of an earlier one (codes go on from its lists)."""
-
-    def __init__(self, base: ActivityScan | None = None) -> None:
-        self._owners: dict[str, int] = {k: i for i, k in enumerate(base.contact_ids)} if base is not None else {}
-        self._kinds: dict[str, int] = {k: i for i, k in enumerate(base.kinds)} if base is not None else {}
-        self._texts: dict[str | None, int] = {k: i for i, k in enumerate(base.texts)} if base is not None else {}
-        self._parts: dict[str, list[np.ndarray]] = {"contact": [], "type": [], "occurred": [], "text": []}
-        if base is not None:
-            for name in self._parts:
-                self._parts[name].append(getattr(base, name))
-
-    def add(self, conn: sa.Connection, sql: str, params: t.Sequence[t.Any]) -> int:
-        """Append the rows of ``sql`` (``contact_id, type, instant, attributes``); returns how many."""
-        owners, kinds, texts, parts = self._owners, self._kinds, self._texts, self._parts
-        added = 0
-        for chunk in chunks(conn, sql, params):
-            cids, kind, when, attribute_texts = zip(*chunk, strict=True)
-            parts["contact"].append(np.fromiter((owners.setdefault(x, len(owners)) for x in cids), dtype=np.int32, count=len(chunk)))
-            parts["type"].append(np.fromiter((kinds.setdefault(x, len(kinds)) for x in kind), dtype=np.int32, count=len(chunk)))
-            parts["occurred"].append(_micros(when))
-            setdefault = texts.setdefault
-            parts["text"].append(np.fromiter((setdefault(x, len(texts)) for x in attribute_texts), dtype=np.int32, count=len(chunk)))
-            added += len(chunk)
-        return added
-
-    def done(self) -> ActivityScan:
-        """The scan so far (the builder's parts are concatenated: call once)."""
-        parts = self._parts
-        return ActivityScan(
-            contact=_concat(parts["contact"], np.int32), type=_concat(parts["type"], np.int32), occurred=_concat(parts["occurred"], np.int64),
-            text=_concat(parts["text"], np.int32), contact_ids=list(self._owners), kinds=list(self._kinds), texts=list(self._texts),
-        )  # fmt: skip
-
-
 def _activities(
     conn: sa.Connection, crm: str, types: list[str], attrs: list[str], row_of: t.Mapping[str, int], ids: t.Sequence[str], scan: ActivityScan
 ) -> ActivityColumns:
@@ -376,42 +249,6 @@ def _activities(
         if builder.values:
             attributes[name] = Categorical(table[text_codes], builder.values)
     return ActivityColumns(contact=contact, type=Categorical(type_codes, scan.kinds), occurred=occurred, order=order, attributes=attributes)
-
-
-def activity_sql(conn: sa.Connection, types: int | None, owners: int = 0, rowids: bool = False) -> str:
-    """Contact-owned activity of ``types`` types (``None``: of any type): ``contact_id, type, instant, attributes`` (a table scan).
-
-    With ``owners``: also ``id`` (second), for that many contact ids, by the contact index.
-    With ``rowids`` (SQLite): only rows whose rowid is in ``(after, upto]``, by the table's own key.
-    Instants: SQLite's UTC text; PostgreSQL's integer microseconds, exact from PostgreSQL 14 on
-    (no datetime per row). Parameters: the CRM, the rowid bounds, the owners, the types.
-    """
-    p = _param(conn)
-    sqlite = conn.dialect.name == "sqlite"
-    exact = (conn.dialect.server_version_info or (0,)) >= (14,)
-    instant = "occurred_at" if sqlite or not exact else "(extract(epoch from occurred_at) * 1000000)::bigint"
-    columns = f"contact_id,{' id,' if owners else ''} type, {instant}, attributes{'' if sqlite else '::text'}"
-    scan = " NOT INDEXED" if sqlite and not owners else ""
-    among = f" AND contact_id IN ({', '.join([p] * owners)})" if owners else ""
-    bounds = f" AND rowid > {p} AND rowid <= {p}" if rowids else ""
-    kinds = f" AND type IN ({', '.join([p] * types)})" if types is not None else ""
-    return f"SELECT {columns} FROM activities{scan} WHERE crm = {p}{bounds}{among} AND contact_id IS NOT NULL{kinds}"  # noqa: S608 - placeholders and fixed expressions only
-
-
-def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
-
-
-def _micros(values: t.Sequence[t.Any]) -> np.ndarray:
-    """Instants as microseconds: integers from the server, or SQLite's UTC text parsed by numpy in C."""
-    if values and type(values[0]) is int:
-        return np.array(values, dtype=np.int64)
-    try:
-        return np.array(values, dtype="datetime64[us]").astype(np.int64)
-    except ValueError:  # not ISO text numpy reads: parse each (aware datetimes from an old PostgreSQL, odd text)
-        import datetime as dt
-
-        return np.fromiter((to_micros(v if isinstance(v, dt.datetime) else dt.datetime.fromisoformat(v)) for v in values), dtype=np.int64, count=len(values))
 
 
 def _tie_order(
@@ -457,7 +294,7 @@ def _tie_order(
     for i in range(0, len(wanted), 500):
         part = wanted[i : i + 500]
         for chunk in chunks(conn, activity_sql(conn, len(types), len(part)), [crm, *part, *types]):
-            at = _micros([r[3] for r in chunk]).tolist()
+            at = micros([r[3] for r in chunk]).tolist()
             for (cid, aid, kind, _, text), when in zip(chunk, at, strict=True):
                 read = found.get((row_of[cid], when))
                 if read is not None:
@@ -481,11 +318,11 @@ def scores_scan(conn: sa.Connection, columns: str, where: str = "") -> str:
     times slower than the scan (see :func:`_states`).
     """
     hint = " NOT INDEXED" if conn.dialect.name == "sqlite" else ""
-    return f"SELECT {columns} FROM scores{hint} WHERE crm = {_param(conn)} {where}"  # noqa: S608 - fixed column lists and a placeholder only
+    return f"SELECT {columns} FROM scores{hint} WHERE crm = {placeholder(conn)} {where}"  # noqa: S608 - fixed column lists and a placeholder only
 
 
-def _states(conn: sa.Connection, crm: str, models: t.Sequence[ScoringModel], row_of: t.Mapping[str, int]) -> dict[str, ModelStates]:
-    """Each model's stored state and fingerprint per contact row (no row: the first scoring's state, no fingerprint).
+def _states(conn: sa.Connection, crm: str, models: t.Sequence[ScoringModel]) -> dict[str, _StatesBuilder]:
+    """Each model's stored states and fingerprints, by contact id (placed on the contact rows once those are known: :meth:`_StatesBuilder.done`).
 
     One scan of the scores table for every model: its rows are wide (reasons and state text),
     and a scan per model read the table once per model. On SQLite ``NOT INDEXED``: the planner
@@ -494,57 +331,67 @@ def _states(conn: sa.Connection, crm: str, models: t.Sequence[ScoringModel], row
     """
     state_text = "state" if conn.dialect.name == "sqlite" else "state::text"
     sql = scores_scan(conn, f"model, contact_id, {state_text}, fingerprint, stage, digest")
-    builders = {m.model: _StatesBuilder(m, len(row_of)) for m in models}
+    builders = {m.model: _StatesBuilder(m) for m in models}
     for chunk in chunks(conn, sql, [crm]):
         per_model: dict[str, list[tuple[t.Any, ...]]] = {}
         for row in chunk:
             per_model.setdefault(row[0], []).append(row)
         for name, rows in per_model.items():
             if name in builders:  # a model no longer configured: its rows are not read
-                builders[name].add(rows, row_of)
-    return {name: builder.done() for name, builder in builders.items()}
+                builders[name].add(rows)
+    return builders
 
 
 class _StatesBuilder:
-    """One model's :class:`ModelStates`, filled from its score rows chunk by chunk (each distinct state text decoded once)."""
+    """One model's :class:`ModelStates`, read from its score rows chunk by chunk (each distinct state text decoded once), then placed on the contact rows."""
 
-    def __init__(self, model: ScoringModel, n: int) -> None:
+    def __init__(self, model: ScoringModel) -> None:
         self.triggers = [trig.id for trig in model.triggers]
-        self.stage: list[str | None] = [None] * n
-        self.entered = np.full(n, NO_TIME, dtype=np.int64)
-        self.armed = {k: np.ones(n, dtype=bool) for k in self.triggers}
-        self.prints = np.zeros(n, dtype=HASH)
-        self.records: list[ScoringState | None] = [None] * n
-        self.stage_column: list[str | None] = [None] * n
-        self.digests = np.zeros(n, dtype=HASH)
         self.decoded: dict[str, tuple[ScoringState, int, tuple[bool, ...]]] = {}
+        self.ids: list[str] = []
+        #: per score row: its decoded state (shared by rows with the same text), the stored ``stage`` column
+        self.states: list[tuple[ScoringState, int, tuple[bool, ...]]] = []
+        self.stage_column: list[str | None] = []
+        self.prints: list[np.ndarray] = []
+        self.digests: list[np.ndarray] = []
 
-    def add(self, chunk: list[tuple[t.Any, ...]], row_of: t.Mapping[str, int]) -> None:
+    def add(self, chunk: list[tuple[t.Any, ...]]) -> None:
         """Score rows ``(model, contact id, state, fingerprint, stage, digest)`` of this model."""
-        triggers, decoded = self.triggers, self.decoded
-        rows: list[int] = []
-        for _, cid, text, _, stored_stage, _ in chunk:
-            row = row_of.get(cid, -1)
-            rows.append(row)
-            if row < 0:  # not a stored contact (or only met as the owner of activity)
-                continue
+        triggers, decoded, states = self.triggers, self.decoded, self.states
+        for row in chunk:
+            text = row[2]
             got = decoded.get(text)
             if got is None:
                 state = ScoringState.from_dict(json.loads(text) if isinstance(text, str) else text)
                 at = NO_TIME if state.stage_entered_at is None else to_micros(state.stage_entered_at)
                 got = decoded[text] = (state, at, tuple(bool(state.armed.get(k, True)) for k in triggers))
-            self.records[row], self.stage[row], self.entered[row] = got[0], got[0].stage, got[1]
-            for k, flag in zip(triggers, got[2], strict=True):
-                if not flag:
-                    self.armed[k][row] = False
-            self.stage_column[row] = stored_stage
-        where = np.array(rows, dtype=np.int64)
-        keep = where >= 0
-        for column, target in ((3, self.prints), (5, self.digests)):
-            target[where[keep]] = _hashes([r[column] for r in chunk])[keep]
+            states.append(got)
+        self.ids += [r[1] for r in chunk]
+        self.stage_column += [r[4] for r in chunk]
+        self.prints.append(_hashes([r[3] for r in chunk]))
+        self.digests.append(_hashes([r[5] for r in chunk]))
 
-    def done(self) -> ModelStates:
-        return ModelStates(PreviousColumns(self.stage, self.entered, self.armed), self.prints, self.records, self.stage_column, self.digests)
+    def done(self, row_of: t.Mapping[str, int]) -> ModelStates:
+        """The states on the contact rows ``row_of`` gives (a score row of a contact not stored is left out)."""
+        n, count = len(row_of), len(self.ids)
+        rows = np.fromiter((row_of.get(cid, -1) for cid in self.ids), dtype=np.int64, count=count)
+        keep = rows >= 0
+        at = rows[keep]
+        records: list[ScoringState | None] = [None] * n
+        stage: list[str | None] = [None] * n
+        stage_column: list[str | None] = [None] * n
+        for row, got, stored_stage in zip(rows.tolist(), self.states, self.stage_column, strict=True):
+            if row >= 0:
+                records[row], stage[row], stage_column[row] = got[0], got[0].stage, stored_stage
+        entered = np.full(n, NO_TIME, dtype=np.int64)
+        entered[at] = np.fromiter((got[1] for got in self.states), dtype=np.int64, count=count)[keep]
+        armed = {k: np.ones(n, dtype=bool) for k in self.triggers}
+        for j, k in enumerate(self.triggers):
+            armed[k][at] = np.fromiter((got[2][j] for got in self.states), dtype=bool, count=count)[keep]
+        prints, digests = np.zeros(n, dtype=HASH), np.zeros(n, dtype=HASH)
+        prints[at] = concat(self.prints, HASH)[keep]
+        digests[at] = concat(self.digests, HASH)[keep]
+        return ModelStates(PreviousColumns(stage, entered, armed), prints, records, stage_column, digests)
 
 
 def _hashes(values: list[str | None]) -> np.ndarray:
@@ -554,7 +401,7 @@ def _hashes(values: list[str | None]) -> np.ndarray:
 
 def _anonymous_owners(conn: sa.Connection, crm: str, ids: t.Sequence[str], emails: t.Sequence[str | None]) -> set[str]:
     """Contacts with anonymous history: an identity, or activity known by their e-mail address only."""
-    p = _param(conn)
+    p = placeholder(conn)
     out = {cid for chunk in chunks(conn, f"SELECT DISTINCT contact_id FROM identities WHERE crm = {p}", [crm]) for (cid,) in chunk}  # noqa: S608 - placeholders and fixed expressions only
     sql = f"SELECT DISTINCT anonymous_id FROM activities WHERE crm = {p} AND contact_id IS NULL AND anonymous_id LIKE {p}"  # noqa: S608 - placeholders and fixed expressions only
     addresses = {a[len(EMAIL_ID_PREFIX) :] for chunk in chunks(conn, sql, [crm, EMAIL_ID_PREFIX + "%"]) for (a,) in chunk}

@@ -17,7 +17,8 @@ import numpy as np
 import sqlalchemy as sa
 
 from connector.sync.bulk import upsert
-from connector.sync.columnar import chunks, scores_scan
+from connector.sync.columnar import scores_scan
+from connector.sync.driverread import chunks
 from connector.sync.reportdata import histogram
 from connector.sync.tables import score_snapshots
 

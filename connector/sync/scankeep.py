@@ -3,15 +3,16 @@
 Why: the daily full rescore of a large portal read the whole activity table every day -- ten
 million rows through the driver at a million contacts, 24 s of the run's CPU (about a fifth of
 the rescore) -- although activity is only ever added, a day's worth at a time. Here the scan's
-columns (:class:`~connector.sync.columnar.ActivityScan`, every type) are kept in the
-``activity_scans`` table, and a run reads them back with the rows whose rowid is past the last
-one they cover.
+columns (:class:`~connector.sync.activityscan.ActivityScan` of the types the models read) are
+kept in the ``activity_scans`` table, and a run reads them back with the rows whose rowid is past
+the last one they cover. Models that read other types (an edit adding a rule on a new type) read
+the table whole once, and that scan is kept instead.
 
 Why it stays exact:
 
 - SQLite gives a new row a rowid above every rowid in the table (nothing here sets rowids), and a
   table scan reads rows in rowid order: the kept columns plus the newer rows are the scan a run
-  would read, row for row, codes included (:class:`~connector.sync.columnar.ScanBuilder` goes on
+  would read, row for row, codes included (:class:`~connector.sync.activityscan.ScanBuilder` goes on
   from the kept lists).
 - Activity rows change or go only through an ``UPDATE`` (a merge moves history to the surviving
   contact) or a ``DELETE`` (a contact forgotten). SQLite triggers (migration 0015) raise the
@@ -44,7 +45,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from connector.scoring.model import ScoringModel
-from connector.sync.columnar import ActivityScan, ScanBuilder, activity_sql, read_types, scan_activities
+from connector.sync.activityscan import ActivityScan, ScanBuilder, activity_sql, read_types, scan_activities
 from connector.sync.tables import activity_scans
 
 __all__ = ["KEEP_AGAIN", "TRIGGERS", "Kept", "kept_scan", "read_kept"]
@@ -68,34 +69,35 @@ class Kept:
 
 
 def kept_scan(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel], now: dt.datetime) -> ActivityScan:
-    """:func:`connector.sync.columnar.scan_activities`, read from the kept columns and the rows added since where the database allows.
+    """:func:`connector.sync.activityscan.scan_activities`, read from the kept columns and the rows added since where the database allows.
 
     Raises:
-        ValueError: a model has a predictive dimension (as :func:`~connector.sync.columnar.scan_activities`).
+        ValueError: a model has a predictive dimension (as :func:`~connector.sync.activityscan.scan_activities`).
     """
     types = read_types(models)
-    if engine.dialect.name != "sqlite" or not _triggers_in_place(engine):
+    if not types or engine.dialect.name != "sqlite" or not _triggers_in_place(engine):
         return scan_activities(engine, crm, models)
     with engine.connect() as conn:
-        epoch, kept = read_kept(conn, crm)
+        epoch, kept = read_kept(conn, crm, types)
         top, top_crm, top_id = conn.execute(sa.text("SELECT rowid, crm, id FROM activities ORDER BY rowid DESC LIMIT 1")).first() or (0, None, None)
         builder = ScanBuilder(kept.scan if kept is not None else None)
-        added = builder.add(conn, activity_sql(conn, None, rowids=True), [crm, kept.upto if kept is not None else 0, top])
+        added = builder.add(conn, activity_sql(conn, len(types), rowids=True), [crm, kept.upto if kept is not None else 0, top, *types])
     scan = builder.done()
+    del builder
     covered = len(kept.scan.contact) if kept is not None else 0
     if kept is None or added >= KEEP_AGAIN * max(covered, 1):
-        _keep(engine, crm, epoch, (top, top_crm, top_id), scan, now)
+        _keep(engine, crm, epoch, (top, top_crm, top_id), types, scan, now)
     log.info("crm %s: activity scan: %d rows kept from an earlier run, %d read", crm, covered, added)
-    return _of_types(scan, types)
+    return scan
 
 
-def read_kept(conn: sa.Connection, crm: str) -> tuple[int, Kept | None]:
-    """The CRM's epoch, and its kept columns if they are there, read back whole, and the table's rowids have not moved under them."""
+def read_kept(conn: sa.Connection, crm: str, types: t.Sequence[str]) -> tuple[int, Kept | None]:
+    """The CRM's epoch, and its kept columns if they are there, of ``types``, read back whole, and the table's rowids have not moved under them."""
     row = conn.execute(sa.select(activity_scans).where(activity_scans.c.crm == crm)).mappings().first()
     if row is None:
         return 0, None
     epoch = int(row["epoch"])
-    if row["upto"] is None:
+    if row["upto"] is None or row["types"] != json.dumps(list(types)):
         return epoch, None
     try:
         scan = _decode(row)
@@ -115,7 +117,7 @@ def _triggers_in_place(engine: sa.Engine) -> bool:
     return found >= set(TRIGGERS)
 
 
-def _keep(engine: sa.Engine, crm: str, epoch: int, upto: tuple[int, str | None, str | None], scan: ActivityScan, now: dt.datetime) -> None:
+def _keep(engine: sa.Engine, crm: str, epoch: int, upto: tuple[int, str | None, str | None], types: t.Sequence[str], scan: ActivityScan, now: dt.datetime) -> None:
     """Write ``scan`` as the CRM's kept columns, unless its epoch moved since ``epoch`` was read (the scan may then be stale).
 
     ``upto``: the table's last row when the scan was read (rowid, CRM, id), which it covers.
@@ -124,10 +126,12 @@ def _keep(engine: sa.Engine, crm: str, epoch: int, upto: tuple[int, str | None, 
         "upto": upto[0],
         "upto_crm": upto[1],
         "upto_id": upto[2],
+        "types": json.dumps(list(types)),
         "contact_ids": json.dumps(scan.contact_ids),
         "kinds": json.dumps(scan.kinds),
         "texts": json.dumps(scan.texts),
-        **{name: np.ascontiguousarray(getattr(scan, name), dtype=dtype).tobytes() for name, dtype in _LAYOUT.items()},
+        # the arrays' own memory, not a copy each (200 MB at a million contacts)
+        **{name: np.ascontiguousarray(getattr(scan, name), dtype=dtype).data for name, dtype in _LAYOUT.items()},
         "kept_at": now,
     }
     statement = sqlite_insert(activity_scans).values(crm=crm, epoch=epoch, **values)
@@ -151,12 +155,3 @@ def _decode(row: sa.RowMapping) -> ActivityScan:
         occurred=arrays["occurred"].astype(np.int64, copy=False), text=arrays["text"].astype(np.int32, copy=False),
         contact_ids=lists["contact_ids"], kinds=lists["kinds"], texts=lists["texts"],
     )  # fmt: skip
-
-
-def _of_types(scan: ActivityScan, types: t.Sequence[str]) -> ActivityScan:
-    """The scan's rows of ``types`` only (the kept scan holds every type; the models read some)."""
-    wanted = [code for code, kind in enumerate(scan.kinds) if kind in set(types)]
-    if len(wanted) == len(scan.kinds):
-        return scan
-    keep = np.isin(scan.type, wanted)
-    return dc.replace(scan, contact=scan.contact[keep], type=scan.type[keep], occurred=scan.occurred[keep], text=scan.text[keep])

@@ -22,9 +22,9 @@ from connector.scoring.identity import email_id, email_of, normalize_anonymous_i
 from connector.scoring.records import Activity, Contact, utc
 from connector.scoring.result import ScoringState
 from connector.sync.bulk import among, bulk_insert, bulk_upsert, upsert
-from connector.sync.columnar import chunks
 from connector.sync.cursor import State
 from connector.sync.db import bound_wal
+from connector.sync.driverread import chunks
 from connector.sync.statistics import Statistics
 from connector.sync.tables import activities, contacts, cursors, identities, quarantine, runs, scores, stage_history
 

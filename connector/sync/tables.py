@@ -451,7 +451,8 @@ class ActivityScanRow(SQLModel, table=True):
     ``epoch`` counts the updates and deletes of the CRM's activity: SQLite triggers (migration
     0015) raise it and drop the kept columns in the same statement, so columns kept under one
     epoch are never read under another. ``upto``: the highest rowid of the table when they were
-    read, and ``upto_crm``/``upto_id`` the row that had it (any CRM's). The columns are
+    read, and ``upto_crm``/``upto_id`` the row that had it (any CRM's); ``types``: the activity
+    types read (JSON list: the models' at the time; other models read the table whole). The columns are
     little-endian integer arrays (``contact``, ``type``, ``text``: int32 codes into the JSON lists
     ``contact_ids``, ``kinds``, ``texts``; ``occurred``: int64 microseconds).
     """
@@ -462,6 +463,7 @@ class ActivityScanRow(SQLModel, table=True):
     upto: int | None = Field(default=None, sa_type=sa.BigInteger)
     upto_crm: str | None = Field(default=None, max_length=64)
     upto_id: str | None = Field(default=None, max_length=255)
+    types: str | None = Field(default=None, sa_type=sa.Text)
     contact_ids: str | None = Field(default=None, sa_type=sa.Text)
     kinds: str | None = Field(default=None, sa_type=sa.Text)
     texts: str | None = Field(default=None, sa_type=sa.Text)

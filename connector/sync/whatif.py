@@ -42,7 +42,9 @@ from connector.scoring.model import ScoringModel, When
 from connector.scoring.records import Activity, Contact, utc
 from connector.scoring.result import ScoringState
 from connector.sync import adjustments as adjustments_mod
-from connector.sync.columnar import activity_types, fetch_all, model_fields
+from connector.sync.activityscan import activity_types
+from connector.sync.columnar import model_fields
+from connector.sync.driverread import fetch_all
 from connector.sync.stagedates import seed
 from connector.sync.tables import activities, contacts, identities, outcomes, scores
 

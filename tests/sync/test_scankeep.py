@@ -9,6 +9,7 @@ stand for may not.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import pathlib
 import typing as t
@@ -20,7 +21,7 @@ from connector.scoring.loader import load_model
 from connector.scoring.model import ScoringModel
 from connector.scoring.records import Activity
 from connector.sync import scankeep
-from connector.sync.columnar import ActivityScan, scan_activities
+from connector.sync.activityscan import ActivityScan, read_types, scan_activities
 from connector.sync.db import open_database
 from connector.sync.forget import merge_into
 from connector.sync.scankeep import kept_scan, read_kept
@@ -61,6 +62,11 @@ def _same(engine: sa.Engine, models: list[ScoringModel]) -> ActivityScan:
     return kept
 
 
+def _owned(engine: sa.Engine, models: list[ScoringModel]) -> int:
+    """How many rows a whole scan reads for ``models``."""
+    return len(scan_activities(engine, CRM, models).contact)
+
+
 def _covered(engine: sa.Engine) -> int:
     """How many rows the kept columns hold (4 bytes a row in ``contact``)."""
     return len(_kept_row(engine)["contact"]) // 4
@@ -83,23 +89,27 @@ def test_the_kept_scan_reads_what_a_whole_scan_reads_as_activity_is_added(databa
         _same(engine, models)
         assert _kept_row(engine) is None
         return
-    owned = len(_rows(scan_activities(engine, CRM, [])))  # no model: no type read
-    assert owned == 0 and kept["epoch"] == 0 and _covered(engine) == 400 - len(range(0, 400, 13))  # anonymous rows are not the scan's
+    assert kept["epoch"] == 0 and _covered(engine) == _owned(engine, models) < 400  # anonymous rows and types no model reads are not the scan's
     assert (kept["upto_crm"], kept["upto_id"]) == (CRM, "a00399")
     first_kept_at = kept["kept_at"]
 
     # A few rows more: read after the kept columns, which are not written again for so few.
     _add(store, 400, 10)
     _same(engine, models)
-    assert _covered(engine) == 369 and _kept_row(engine)["kept_at"] == first_kept_at
+    assert _covered(engine) < _owned(engine, models) and _kept_row(engine)["kept_at"] == first_kept_at
     # Enough rows more (KEEP_AGAIN of those kept): written again, covering them all.
     monkeypatch.setattr(scankeep, "KEEP_AGAIN", 0.1)
     _add(store, 410, 50)
     _same(engine, models)
-    assert _covered(engine) == 460 - len(range(0, 460, 13)) and _kept_row(engine)["upto_id"] == "a00459"
+    assert _covered(engine) == _owned(engine, models) and _kept_row(engine)["upto_id"] == "a00459"
     # An activity pulled again is not a new row (the store skips it): nothing moves.
     _add(store, 0, 5)
     _same(engine, models)
+    # Models that read other types: the table is read whole, and that scan is kept instead.
+    others = [load_model(REPO / "mappings" / "models" / "product-line-b.yaml")]
+    assert read_types(others) != read_types(models)
+    _same(engine, others)
+    assert _kept_row(engine)["types"] == json.dumps(read_types(others)) and _kept_row(engine)["upto_id"] == "a00459"
 
 
 def test_a_merge_or_a_deletion_drops_the_kept_scan_and_the_next_reads_the_table_whole(tmp_path: pathlib.Path, models: list[ScoringModel]) -> None:
@@ -114,13 +124,13 @@ def test_a_merge_or_a_deletion_drops_the_kept_scan_and_the_next_reads_the_table_
     merged = gone["epoch"]
     scan = _same(engine, models)
     assert "c1" not in {scan.contact_ids[c] for c in scan.contact.tolist()}
-    assert _kept_row(engine)["epoch"] == merged and _covered(engine) == 300 - len(range(0, 300, 13))
+    assert _kept_row(engine)["epoch"] == merged and _covered(engine) == _owned(engine, models)
 
     with engine.begin() as conn:  # anyone's DELETE, here at an SQL prompt
         conn.execute(sa.text("DELETE FROM activities WHERE crm = :crm AND id = 'a00005'"), {"crm": CRM})
     assert _kept_row(engine)["epoch"] == merged + 1 and _kept_row(engine)["contact"] is None
     _same(engine, models)
-    assert _covered(engine) == 299 - len(range(0, 300, 13))
+    assert _covered(engine) == _owned(engine, models)
     # Another CRM's changes leave this one's kept scan alone.
     Store(engine, "other").save_activities([Activity(id="x", type="call", occurred_at=T, contact_id="c1")], T)
     with engine.begin() as conn:
@@ -135,8 +145,8 @@ def test_a_scan_whose_epoch_moved_meanwhile_is_not_kept(tmp_path: pathlib.Path, 
     _add(store, 0, 200)
     real = scankeep.read_kept
 
-    def then_a_merge(conn: sa.Connection, crm: str) -> tuple[int, scankeep.Kept | None]:
-        got = real(conn, crm)
+    def then_a_merge(conn: sa.Connection, crm: str, types: t.Sequence[str]) -> tuple[int, scankeep.Kept | None]:
+        got = real(conn, crm, types)
         with engine.begin() as other:
             merge_into(other, CRM, "c2", ["c1"])
         return got
@@ -157,16 +167,17 @@ def test_kept_columns_that_no_longer_cover_the_table_or_do_not_read_back_are_ign
     _same(engine, models)
     # Rowids renumbered after a row went (what a VACUUM may do; here by hand, the triggers set aside):
     # the row the kept columns end at is no longer at their last rowid.
+    stale = _covered(engine)
     with engine.begin() as conn:
         for name in scankeep.TRIGGERS:
             conn.execute(sa.text(f"DROP TRIGGER {name}"))
         conn.execute(sa.text("DELETE FROM activities WHERE id = 'a00007'"))
         conn.execute(sa.text("UPDATE activities SET rowid = rowid - 1 WHERE rowid > 8"))
     with engine.connect() as conn:
-        assert read_kept(conn, CRM) == (0, None)
+        assert read_kept(conn, CRM, read_types(models)) == (0, None)
     # Without the triggers nothing is kept or read from what is kept: the table is scanned.
     _same(engine, models)
-    assert _covered(engine) == 200 - len(range(0, 200, 13))
+    assert _covered(engine) == stale == _owned(engine, models) + 1
 
     engine = open_database(f"sqlite:///{tmp_path / 'again.db'}")
     store = Store(engine, CRM)
@@ -175,7 +186,7 @@ def test_kept_columns_that_no_longer_cover_the_table_or_do_not_read_back_are_ign
     with engine.begin() as conn:  # damaged: a column cut short
         conn.execute(sa.update(activity_scans).values(occurred=b"\x00" * 16))
     with caplog.at_level(logging.WARNING, logger="connector.sync.scankeep"), engine.connect() as conn:
-        assert read_kept(conn, CRM)[1] is None
+        assert read_kept(conn, CRM, read_types(models))[1] is None
     assert "does not read back (columns of different lengths)" in caplog.text
     with engine.begin() as conn:  # damaged: codes past their list
         conn.execute(sa.update(activity_scans).values(occurred=None, upto=None))
@@ -183,5 +194,5 @@ def test_kept_columns_that_no_longer_cover_the_table_or_do_not_read_back_are_ign
     with engine.begin() as conn:
         conn.execute(sa.update(activity_scans).values(kinds='["page_view"]'))
     with engine.connect() as conn:
-        assert read_kept(conn, CRM)[1] is None
+        assert read_kept(conn, CRM, read_types(models))[1] is None
     _same(engine, models)

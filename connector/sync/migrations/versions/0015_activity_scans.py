@@ -30,7 +30,7 @@ _DROP = """
 CREATE TRIGGER {name} AFTER {event} ON activities
 BEGIN
     INSERT INTO activity_scans (crm, epoch) VALUES (OLD.crm, 1)
-    ON CONFLICT (crm) DO UPDATE SET epoch = epoch + 1, upto = NULL, upto_crm = NULL, upto_id = NULL, contact_ids = NULL, kinds = NULL,
+    ON CONFLICT (crm) DO UPDATE SET epoch = epoch + 1, upto = NULL, upto_crm = NULL, upto_id = NULL, types = NULL, contact_ids = NULL, kinds = NULL,
         texts = NULL, contact = NULL, type = NULL, occurred = NULL, text = NULL, kept_at = NULL;
 END
 """
@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("upto", sa.BigInteger(), nullable=True),
         sa.Column("upto_crm", sa.String(64), nullable=True),
         sa.Column("upto_id", sa.String(255), nullable=True),
+        sa.Column("types", sa.Text(), nullable=True),
         sa.Column("contact_ids", sa.Text(), nullable=True),
         sa.Column("kinds", sa.Text(), nullable=True),
         sa.Column("texts", sa.Text(), nullable=True),

@@ -37,7 +37,7 @@ from connector.scoring.result import ScoringState
 from connector.sync.activityscan import ActivityScan, activity_sql, read_types, scan_activities
 from connector.sync.driverread import chunks, collector_paused, concat, micros, placeholder
 
-__all__ = ["HASH", "HandedOver", "ModelStates", "StoredContacts", "StoredPortal", "model_fields", "read_contacts", "read_portal", "scores_scan"]
+__all__ = ["HASH", "ModelStates", "StoredPortal", "model_fields", "read_portal", "scores_scan"]
 
 #: Stored fingerprints and digests (32 hex digits) as fixed-width bytes: 32 bytes a contact and model
 #: instead of an 81-byte string object each (a million contacts, two models, both: 320 MB less).
@@ -77,62 +77,26 @@ class StoredPortal:
         return slice(int(lo), int(hi))
 
 
-@dc.dataclass
-class StoredContacts:
-    """A CRM's stored contacts as columns: ids, the properties the models read, ``needs_score`` and e-mail (plain data)."""
-
-    columns: ContactColumns
-    needs_score: np.ndarray
-    emails: list[str | None]
-
-
-@dc.dataclass
-class HandedOver:
-    """What the run's process reads of a portal for the scoring worker, while the worker reads the scores: the contacts and the activity scan.
-
-    Why split so: the scores (decoded states, every model) are the part of the read that would
-    cost most to send between processes, and the contacts and the activity the least (codes,
-    ids and a few thousand distinct values); each side reads its part at once.
-    """
-
-    contacts: StoredContacts
-    activity: ActivityScan
-
-
-def read_contacts(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel]) -> StoredContacts:
-    """The CRM's stored contacts with the properties ``models`` read.
-
-    Raises:
-        ValueError: a model reads a property whose name the database's JSON path cannot express.
-    """
-    props, _ = model_fields(models)
-    with collector_paused(), engine.connect() as conn:
-        return _contacts(conn, crm, sorted(props))
-
-
-def read_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel], handed: t.Callable[[], HandedOver] | None = None) -> StoredPortal:
+def read_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel], scan: t.Callable[[], ActivityScan] | None = None) -> StoredPortal:
     """Read every stored contact of ``crm`` with what ``models`` score (see the module docstring).
 
-    ``handed``: where the contacts and the activity come from, called once the scores are read
-    (by default :func:`read_contacts` and :func:`~connector.sync.activityscan.scan_activities`
-    here, after them).
+    ``scan``: where the activity comes from, called once the contacts and states are read (by
+    default :func:`~connector.sync.activityscan.scan_activities` here, after them).
 
     Raises:
         ValueError: a model reads a property whose name the database's JSON path cannot express,
             or a model has a predictive dimension (predictors read whole records).
     """
-    _, attrs = model_fields(models)
+    props, attrs = model_fields(models)
     types = read_types(models)
     with collector_paused(), engine.connect() as conn:
-        states = _states(conn, crm, models)
-        got = handed() if handed is not None else HandedOver(read_contacts(engine, crm, models), scan_activities(engine, crm, models))
-        contacts = got.contacts.columns
+        contacts, needs, emails = _contacts(conn, crm, sorted(props))
         row_of = {cid: i for i, cid in enumerate(contacts.ids)}
-        placed = {name: builder.done(row_of) for name, builder in states.items()}
-        del states
-        odd = _anonymous_owners(conn, crm, contacts.ids, got.contacts.emails)
-        acts = _activities(conn, crm, types, sorted(attrs), row_of, contacts.ids, got.activity)
-    return StoredPortal(contacts, acts, placed, got.contacts.needs_score, odd)
+        states = _states(conn, crm, models, row_of)
+        odd = _anonymous_owners(conn, crm, contacts.ids, emails)
+        scanned = scan() if scan is not None else scan_activities(engine, crm, models)
+        acts = _activities(conn, crm, types, sorted(attrs), row_of, contacts.ids, scanned)
+    return StoredPortal(contacts, acts, states, needs, odd)
 
 
 def model_fields(models: t.Sequence[ScoringModel]) -> tuple[set[str], set[str]]:
@@ -146,7 +110,7 @@ def model_fields(models: t.Sequence[ScoringModel]) -> tuple[set[str], set[str]]:
     return props, attrs
 
 
-def _contacts(conn: sa.Connection, crm: str, props: list[str]) -> StoredContacts:
+def _contacts(conn: sa.Connection, crm: str, props: list[str]) -> tuple[ContactColumns, np.ndarray, list[str | None]]:
     """Contact ids, the JSON text of each property the models read, ``needs_score`` and e-mail."""
     p = placeholder(conn)
     if conn.dialect.name == "sqlite":
@@ -177,7 +141,7 @@ def _contacts(conn: sa.Connection, crm: str, props: list[str]) -> StoredContacts
     for name, coder, parts in zip(props, coders, codes, strict=True):
         column = Categorical(concat(parts, np.int32), coder.builder.values)
         properties[name] = _with_email(column, emails) if name == "email" else column
-    return StoredContacts(ContactColumns(ids=ids, properties=properties), np.array(needs, dtype=bool), emails)
+    return ContactColumns(ids=ids, properties=properties), np.array(needs, dtype=bool), emails
 
 
 class _Coder:
@@ -321,8 +285,8 @@ def scores_scan(conn: sa.Connection, columns: str, where: str = "") -> str:
     return f"SELECT {columns} FROM scores{hint} WHERE crm = {placeholder(conn)} {where}"  # noqa: S608 - fixed column lists and a placeholder only
 
 
-def _states(conn: sa.Connection, crm: str, models: t.Sequence[ScoringModel]) -> dict[str, _StatesBuilder]:
-    """Each model's stored states and fingerprints, by contact id (placed on the contact rows once those are known: :meth:`_StatesBuilder.done`).
+def _states(conn: sa.Connection, crm: str, models: t.Sequence[ScoringModel], row_of: t.Mapping[str, int]) -> dict[str, ModelStates]:
+    """Each model's stored state and fingerprint per contact row (no row: the first scoring's state, no fingerprint).
 
     One scan of the scores table for every model: its rows are wide (reasons and state text),
     and a scan per model read the table once per model. On SQLite ``NOT INDEXED``: the planner
@@ -331,67 +295,57 @@ def _states(conn: sa.Connection, crm: str, models: t.Sequence[ScoringModel]) -> 
     """
     state_text = "state" if conn.dialect.name == "sqlite" else "state::text"
     sql = scores_scan(conn, f"model, contact_id, {state_text}, fingerprint, stage, digest")
-    builders = {m.model: _StatesBuilder(m) for m in models}
+    builders = {m.model: _StatesBuilder(m, len(row_of)) for m in models}
     for chunk in chunks(conn, sql, [crm]):
         per_model: dict[str, list[tuple[t.Any, ...]]] = {}
         for row in chunk:
             per_model.setdefault(row[0], []).append(row)
         for name, rows in per_model.items():
             if name in builders:  # a model no longer configured: its rows are not read
-                builders[name].add(rows)
-    return builders
+                builders[name].add(rows, row_of)
+    return {name: builder.done() for name, builder in builders.items()}
 
 
 class _StatesBuilder:
-    """One model's :class:`ModelStates`, read from its score rows chunk by chunk (each distinct state text decoded once), then placed on the contact rows."""
+    """One model's :class:`ModelStates`, filled from its score rows chunk by chunk (each distinct state text decoded once)."""
 
-    def __init__(self, model: ScoringModel) -> None:
+    def __init__(self, model: ScoringModel, n: int) -> None:
         self.triggers = [trig.id for trig in model.triggers]
+        self.stage: list[str | None] = [None] * n
+        self.entered = np.full(n, NO_TIME, dtype=np.int64)
+        self.armed = {k: np.ones(n, dtype=bool) for k in self.triggers}
+        self.prints = np.zeros(n, dtype=HASH)
+        self.records: list[ScoringState | None] = [None] * n
+        self.stage_column: list[str | None] = [None] * n
+        self.digests = np.zeros(n, dtype=HASH)
         self.decoded: dict[str, tuple[ScoringState, int, tuple[bool, ...]]] = {}
-        self.ids: list[str] = []
-        #: per score row: its decoded state (shared by rows with the same text), the stored ``stage`` column
-        self.states: list[tuple[ScoringState, int, tuple[bool, ...]]] = []
-        self.stage_column: list[str | None] = []
-        self.prints: list[np.ndarray] = []
-        self.digests: list[np.ndarray] = []
 
-    def add(self, chunk: list[tuple[t.Any, ...]]) -> None:
+    def add(self, chunk: list[tuple[t.Any, ...]], row_of: t.Mapping[str, int]) -> None:
         """Score rows ``(model, contact id, state, fingerprint, stage, digest)`` of this model."""
-        triggers, decoded, states = self.triggers, self.decoded, self.states
-        for row in chunk:
-            text = row[2]
+        triggers, decoded = self.triggers, self.decoded
+        rows: list[int] = []
+        for _, cid, text, _, stored_stage, _ in chunk:
+            row = row_of.get(cid, -1)
+            rows.append(row)
+            if row < 0:  # not a stored contact (or only met as the owner of activity)
+                continue
             got = decoded.get(text)
             if got is None:
                 state = ScoringState.from_dict(json.loads(text) if isinstance(text, str) else text)
                 at = NO_TIME if state.stage_entered_at is None else to_micros(state.stage_entered_at)
                 got = decoded[text] = (state, at, tuple(bool(state.armed.get(k, True)) for k in triggers))
-            states.append(got)
-        self.ids += [r[1] for r in chunk]
-        self.stage_column += [r[4] for r in chunk]
-        self.prints.append(_hashes([r[3] for r in chunk]))
-        self.digests.append(_hashes([r[5] for r in chunk]))
+            self.records[row], self.stage[row], self.entered[row] = got[0], got[0].stage, got[1]
+            for k, flag in zip(triggers, got[2], strict=True):
+                if not flag:
+                    self.armed[k][row] = False
+            self.stage_column[row] = stored_stage
+        where = np.array(rows, dtype=np.int64)
+        keep = where >= 0
+        for column, target in ((3, self.prints), (5, self.digests)):
+            target[where[keep]] = _hashes([r[column] for r in chunk])[keep]
 
-    def done(self, row_of: t.Mapping[str, int]) -> ModelStates:
-        """The states on the contact rows ``row_of`` gives (a score row of a contact not stored is left out)."""
-        n, count = len(row_of), len(self.ids)
-        rows = np.fromiter((row_of.get(cid, -1) for cid in self.ids), dtype=np.int64, count=count)
-        keep = rows >= 0
-        at = rows[keep]
-        records: list[ScoringState | None] = [None] * n
-        stage: list[str | None] = [None] * n
-        stage_column: list[str | None] = [None] * n
-        for row, got, stored_stage in zip(rows.tolist(), self.states, self.stage_column, strict=True):
-            if row >= 0:
-                records[row], stage[row], stage_column[row] = got[0], got[0].stage, stored_stage
-        entered = np.full(n, NO_TIME, dtype=np.int64)
-        entered[at] = np.fromiter((got[1] for got in self.states), dtype=np.int64, count=count)[keep]
-        armed = {k: np.ones(n, dtype=bool) for k in self.triggers}
-        for j, k in enumerate(self.triggers):
-            armed[k][at] = np.fromiter((got[2][j] for got in self.states), dtype=bool, count=count)[keep]
-        prints, digests = np.zeros(n, dtype=HASH), np.zeros(n, dtype=HASH)
-        prints[at] = concat(self.prints, HASH)[keep]
-        digests[at] = concat(self.digests, HASH)[keep]
-        return ModelStates(PreviousColumns(stage, entered, armed), prints, records, stage_column, digests)
+    def done(self) -> ModelStates:
+        return ModelStates(PreviousColumns(self.stage, self.entered, self.armed), self.prints, self.records, self.stage_column, self.digests)
 
 
 def _hashes(values: list[str | None]) -> np.ndarray:

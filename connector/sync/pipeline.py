@@ -52,7 +52,6 @@ from connector.adapters.base import ApiStats, CRMAdapter, CRMError, Outcome, Pag
 from connector.scoring.records import Activity, Contact, utc
 from connector.sync import cursor, dueindex
 from connector.sync.actions import execute_pending, record_firings
-from connector.sync.columnar import HandedOver, read_contacts
 from connector.sync.config import ConnectorConfig, CRMConfig
 from connector.sync.connect import AdapterFactory, connect
 from connector.sync.db import open_database
@@ -540,11 +539,7 @@ class _Run:
         if only is not None:
             chosen = IdSet()
             chosen.add(only)
-
-        def handed() -> HandedOver:  # read here while the scoring reads the scores
-            return HandedOver(read_contacts(engine, crm, models), kept_scan(engine, crm, models, utc(self.wall())))
-
-        started = self.scoring.start_rescore(as_of, self.scored_ids, handed, chosen)
+        started = self.scoring.start_rescore(as_of, self.scored_ids, lambda: kept_scan(engine, crm, models, utc(self.wall())), chosen)
         # Requests left in flight at the end are answered with the end again (or, when stopped, with
         # chunks nobody commits: those contacts keep their old scores); answers come in order, so
         # later requests to the scoring are not confused by them.

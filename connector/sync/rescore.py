@@ -41,7 +41,8 @@ import sqlalchemy as sa
 
 from connector.scoring.batch.fingerprint import fingerprints
 from connector.scoring.columns import ActivityColumns, Categorical, ContactColumns, PreviousColumns, ResultColumns
-from connector.sync.columnar import HASH, HandedOver, StoredPortal, read_portal
+from connector.sync.activityscan import ActivityScan
+from connector.sync.columnar import HASH, StoredPortal, read_portal
 from connector.sync.idset import IdSet
 from connector.sync.materialise import Materialise, StoredRows, materialise
 from connector.sync.outbox import diff_written
@@ -154,8 +155,7 @@ class Rescoring:
 
     Why a session rather than one call: the portal (a million contacts' columns, gigabytes) is read
     once, by whoever scores -- the scoring worker on a large portal, so that reading and scoring
-    take the second core and the run's process only reads the contacts and the activity it hands
-    over (:class:`~connector.sync.columnar.HandedOver`), commits and pushes -- and each chunk goes back
+    take the second core and the run's process only commits and pushes -- and each chunk goes back
     to the run as a :class:`~connector.sync.scorers.ScoredChunk` of plain data as it is ready. The
     portal is let go with the last chunk.
     """
@@ -168,12 +168,12 @@ class Rescoring:
         options: ChunkOptions,
         as_of: dt.datetime,
         skip: IdSet | None,
-        handed: t.Callable[[], HandedOver] | None = None,
+        scan: t.Callable[[], ActivityScan] | None = None,
         only: IdSet | None = None,
     ) -> None:
         self._engine, self._crm, self._scorers, self._options = engine, crm, scorers, options
         self._compare = compare_where_scored(engine)
-        self._rescore = full_rescore(engine, crm, scorers, options, as_of, skip=skip, handed=handed, only=only)
+        self._rescore = full_rescore(engine, crm, scorers, options, as_of, skip=skip, scan=scan, only=only)
         self._jobs = self._rescore.jobs() if self._rescore is not None else iter(())
         self._end: RescoreEnd | None = None
 
@@ -213,13 +213,13 @@ def full_rescore(
     as_of: dt.datetime,
     *,
     skip: IdSet | None = None,
-    handed: t.Callable[[], HandedOver] | None = None,
+    scan: t.Callable[[], ActivityScan] | None = None,
     only: IdSet | None = None,
 ) -> FullRescore | None:
     """Read the portal into columns for a full rescore (``None``: it cannot be done column-wise).
 
-    ``skip``: contacts already scored in this run; ``handed``: where the contacts and the activity
-    come from (see :func:`connector.sync.columnar.read_portal`); ``only``: the contacts to rescore, the others
+    ``skip``: contacts already scored in this run; ``scan``: where the activity comes from (see
+    :func:`connector.sync.columnar.read_portal`); ``only``: the contacts to rescore, the others
     left out as if scored already (an incremental run with many contacts due, see
     :meth:`connector.sync.pipeline._Run.score`). ``None`` when the models cannot be
     fingerprinted (a predictive dimension) or a property name cannot be read column-wise: the
@@ -228,7 +228,7 @@ def full_rescore(
     if not scorers.fingerprinted:
         return None
     try:
-        portal = read_portal(engine, crm, scorers.models, handed)
+        portal = read_portal(engine, crm, scorers.models, scan)
     except ValueError as exc:
         log.info("crm %s: full rescore scores every contact the exact way: %s", crm, exc)
         return None

@@ -38,6 +38,7 @@ import dataclasses as dc
 import datetime as dt
 import json
 import logging
+import sqlite3
 import typing as t
 
 import numpy as np
@@ -57,6 +58,8 @@ KEEP_AGAIN = 0.05
 #: The triggers of migration 0015 that drop kept columns (a scan is kept only where both exist).
 TRIGGERS = ("activity_scans_drop_on_update", "activity_scans_drop_on_delete")
 _LAYOUT = {"contact": "<i4", "type": "<i4", "occurred": "<i8", "text": "<i4"}
+#: Bytes of a column written at a time.
+_PIECE = 1 << 23
 
 
 @dc.dataclass(frozen=True)
@@ -104,11 +107,18 @@ def read_kept(conn: sa.Connection, crm: str, types: t.Sequence[str]) -> tuple[in
     except (ValueError, TypeError) as exc:
         log.warning("crm %s: the kept activity scan does not read back (%s): the activity table is read whole", crm, exc)
         return epoch, None
-    at = conn.execute(sa.text("SELECT crm, id FROM activities WHERE rowid = :upto"), {"upto": row["upto"]}).first()
-    if row["upto"] and (at is None or tuple(at) != (row["upto_crm"], row["upto_id"])):
+    if not _rowids_in_place(conn, row["upto"], row["upto_crm"], row["upto_id"]):
         log.info("crm %s: the activity table's rowids moved under its kept scan (a VACUUM, a restore): it is read whole", crm)
         return epoch, None
     return epoch, Kept(epoch, int(row["upto"]), scan)
+
+
+def _rowids_in_place(conn: sa.Connection, upto: int, upto_crm: str | None, upto_id: str | None) -> bool:
+    """Whether rowid ``upto`` still holds the row it held when kept columns were read up to it (none: an empty table then)."""
+    if not upto:
+        return True
+    at = conn.execute(sa.text("SELECT crm, id FROM activities WHERE rowid = :upto"), {"upto": upto}).first()
+    return at is not None and tuple(at) == (upto_crm, upto_id)
 
 
 def _triggers_in_place(engine: sa.Engine) -> bool:
@@ -122,6 +132,7 @@ def _keep(engine: sa.Engine, crm: str, epoch: int, upto: tuple[int, str | None, 
 
     ``upto``: the table's last row when the scan was read (rowid, CRM, id), which it covers.
     """
+    arrays = {name: np.ascontiguousarray(getattr(scan, name), dtype=dtype) for name, dtype in _LAYOUT.items()}
     values: dict[str, t.Any] = {
         "upto": upto[0],
         "upto_crm": upto[1],
@@ -130,14 +141,23 @@ def _keep(engine: sa.Engine, crm: str, epoch: int, upto: tuple[int, str | None, 
         "contact_ids": json.dumps(scan.contact_ids),
         "kinds": json.dumps(scan.kinds),
         "texts": json.dumps(scan.texts),
-        # the arrays' own memory, not a copy each (200 MB at a million contacts)
-        **{name: np.ascontiguousarray(getattr(scan, name), dtype=dtype).data for name, dtype in _LAYOUT.items()},
+        # Room for each column, written below piece by piece: bound as one value, SQLite copied each
+        # whole (200 MB at a million contacts) and built the row in memory besides.
+        **{name: sa.func.zeroblob(array.nbytes) for name, array in arrays.items()},
         "kept_at": now,
     }
     statement = sqlite_insert(activity_scans).values(crm=crm, epoch=epoch, **values)
     statement = statement.on_conflict_do_update(index_elements=["crm"], set_=values, where=activity_scans.c.epoch == epoch)
     with engine.begin() as conn:
-        conn.execute(statement)
+        if not conn.execute(statement).rowcount:  # the epoch moved: not kept
+            return
+        rowid = conn.execute(sa.text("SELECT rowid FROM activity_scans WHERE crm = :crm"), {"crm": crm}).scalar_one()
+        driver = t.cast(sqlite3.Connection, conn.connection.driver_connection)
+        for name, array in arrays.items():
+            data = memoryview(array.data).cast("B")
+            with driver.blobopen("activity_scans", name, rowid) as blob:
+                for k in range(0, len(data), _PIECE):
+                    blob.write(data[k : k + _PIECE])
 
 
 def _decode(row: sa.RowMapping) -> ActivityScan:

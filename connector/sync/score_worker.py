@@ -39,7 +39,7 @@ import sqlalchemy as sa
 if t.TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-from connector.sync.columnar import HandedOver
+from connector.sync.activityscan import ActivityScan
 from connector.sync.idset import IdSet
 from connector.sync.rescore import RescoreEnd, Rescoring
 from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet, score_chunk
@@ -69,11 +69,11 @@ class Scoring(t.Protocol):
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:
         """Score ``ids`` as of ``as_of``."""
 
-    def start_rescore(self, as_of: dt.datetime, skip: IdSet, handed: t.Callable[[], HandedOver], only: IdSet | None = None) -> cf.Future[None]:
+    def start_rescore(self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan], only: IdSet | None = None) -> cf.Future[None]:
         """Read the portal for a column-wise rescore (:class:`connector.sync.rescore.Rescoring`).
 
-        ``skip``: contacts scored already; ``handed``: the portal's contacts and activity scan
-        (:class:`connector.sync.columnar.HandedOver`), read in the run's process; ``only``:
+        ``skip``: contacts scored already; ``scan``: the portal's activity scan
+        (:func:`connector.sync.scankeep.kept_scan`), called in the run's process; ``only``:
         the contacts to rescore (``None``: everyone).
         """
 
@@ -96,9 +96,9 @@ class InProcess:
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:  # noqa: D102
         return self._now(lambda: score_chunk(self._store, self._scorers, ids, as_of=as_of, options=self._options))
 
-    def start_rescore(self, as_of: dt.datetime, skip: IdSet, handed: t.Callable[[], HandedOver], only: IdSet | None = None) -> cf.Future[None]:  # noqa: D102
+    def start_rescore(self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan], only: IdSet | None = None) -> cf.Future[None]:  # noqa: D102
         def start() -> None:
-            self._rescoring = Rescoring(self._store.engine, self._store.crm, self._scorers, self._options, as_of, skip, handed, only)
+            self._rescoring = Rescoring(self._store.engine, self._store.crm, self._scorers, self._options, as_of, skip, scan, only)
 
         return self._now(start)
 
@@ -159,24 +159,22 @@ class ScoringWorker:
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:  # noqa: D102
         return self._send((list(ids), as_of))
 
-    def start_rescore(self, as_of: dt.datetime, skip: IdSet, handed: t.Callable[[], HandedOver], only: IdSet | None = None) -> cf.Future[None]:
-        """Start the worker reading the portal's scores, read its contacts and activity here meanwhile, and send them after.
+    def start_rescore(self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan], only: IdSet | None = None) -> cf.Future[None]:
+        """Start the worker reading the portal, scan its activity here meanwhile, and send the scan after.
 
-        Why here: until the worker has read the portal this process has nothing to commit -- its
-        core would idle -- and the contacts and the activity scan are the parts that cost least to
-        send. Measured at a million contacts: see docs/operations.md. A read that fails is sent as
-        its error (the worker raises it as the answer to the start, so the run fails with the
-        cause; a ``ValueError`` makes the rescore score every contact the exact way, as the
-        worker's own would).
+        Why here: the activity scan is two thirds of reading a portal, and until the worker has read
+        it this process has nothing to commit -- its core would idle. Measured at a million
+        contacts: see docs/operations.md. A scan that fails is sent as its error (the worker
+        raises it as the answer to the start, so the run fails with the cause).
         """
         started = self._send(_StartRescore(as_of, skip, only))
-        read: HandedOver | Exception
+        scanned: ActivityScan | Exception
         try:
-            read = handed()
+            scanned = scan()
         except Exception as exc:  # noqa: BLE001 - raised in the worker, and so where the run takes the start's answer
-            read = exc
+            scanned = exc
         with self._sending, contextlib.suppress(OSError):  # gone: the start's future fails in the reader
-            self._conn.send(read)
+            self._conn.send(scanned)
         return started
 
     def next_rescored(self) -> cf.Future[ScoredChunk | RescoreEnd]:  # noqa: D102
@@ -261,7 +259,7 @@ def _serve(conn: Connection, parent: int, database_url: str, crm: str, models: l
         if message is None:
             return
         try:
-            if isinstance(message, _StartRescore):  # followed by the run's part of the read, taken here whatever happens
+            if isinstance(message, _StartRescore):  # followed by the run's activity scan, taken here whatever happens
                 _start_rescore(message, conn.recv, failed)
                 answer: tuple[bool, t.Any] = (True, None)
             elif failed is not None:
@@ -298,25 +296,25 @@ def _die_with(parent: int) -> None:
 
 
 def _start_rescore(message: _StartRescore, receive: t.Callable[[], t.Any], failed: BaseException | None) -> None:
-    """Read the portal; its contacts and activity are the run's read, the next message on the pipe (always taken, so the next request is a request)."""
-    taken: list[bool] = []  # a flag, not the read: hundreds of megabytes at a million contacts, let go once used
+    """Read the portal; its activity is the run's scan, the next message on the pipe (always taken, so the next request is a request)."""
+    taken: list[bool] = []  # a flag, not the scan: hundreds of megabytes at a million contacts, let go once read
 
-    def handed() -> HandedOver:
+    def scan() -> ActivityScan:
         got = receive()
         taken.append(True)
         if isinstance(got, BaseException):
             raise got
-        if not isinstance(got, HandedOver):
-            raise RuntimeError(f"scoring worker: expected the run's contacts and activity scan, got {type(got).__name__}")
+        if not isinstance(got, ActivityScan):
+            raise RuntimeError(f"scoring worker: expected the run's activity scan, got {type(got).__name__}")
         return got
 
     try:
         if failed is not None:
             raise failed
         store: Store = _WORKER["store"]
-        _WORKER["rescoring"] = Rescoring(store.engine, store.crm, _WORKER["scorers"], _WORKER["options"], message.as_of, message.skip, handed, message.only)
+        _WORKER["rescoring"] = Rescoring(store.engine, store.crm, _WORKER["scorers"], _WORKER["options"], message.as_of, message.skip, scan, message.only)
     finally:
-        if not taken:  # the portal could not be read column-wise (or not at all): the run's read is not needed
+        if not taken:  # the portal could not be read column-wise (or not at all): the scan is not needed
             receive()
 
 

@@ -198,8 +198,7 @@ def test_worker_messages_larger_than_the_pipe_pass_both_ways_and_a_rescore_strea
     worker: its chunks come back in order with several requests in flight, and after the end the
     end again.
     """
-    from connector.sync.activityscan import scan_activities
-    from connector.sync.columnar import HandedOver, read_contacts
+    from connector.sync.activityscan import ActivityScan, scan_activities
     from connector.sync.rescore import RescoreEnd
     from connector.sync.score_worker import ScoringWorker
     from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet, scoring_context
@@ -226,7 +225,7 @@ def test_worker_messages_larger_than_the_pipe_pass_both_ways_and_a_rescore_strea
         skip.add(["c000", "c001"])
         models = ScorerSet.load([str(m) for m in entry.models]).models
 
-        def failing_scan() -> HandedOver:
+        def failing_scan() -> ActivityScan:
             raise RuntimeError("the activity table could not be read")
 
         # A scan that fails in the run reaches it as the start's answer, and the worker goes on answering in order.
@@ -235,7 +234,7 @@ def test_worker_messages_larger_than_the_pipe_pass_both_ways_and_a_rescore_strea
             failed.result(timeout=120)
         assert len(worker.submit(["c000"], as_of).result(timeout=120).desired) == 1
 
-        started = worker.start_rescore(as_of, skip, lambda: HandedOver(read_contacts(reader, "main", models), scan_activities(reader, "main", models)))
+        started = worker.start_rescore(as_of, skip, lambda: scan_activities(reader, "main", models))
         answers: list[ScoredChunk | RescoreEnd] = []
         while not answers or not isinstance(answers[-1], RescoreEnd):
             answers += [f.result(timeout=120) for f in [worker.next_rescored() for _ in range(3)]]

@@ -1,9 +1,8 @@
 """The kept activity scan reads what a whole scan of the table reads, on every path by which activity changes.
 
 Each check compares :func:`connector.sync.scankeep.kept_scan` with
-:func:`connector.sync.columnar.scan_activities` as rows (contact id, type, instant, attribute
-text, in the scan's order): the codes may differ (the kept scan holds every type), what they
-stand for may not.
+:func:`connector.sync.activityscan.scan_activities`: the same rows (contact id, type, instant,
+attribute text) in the same order, and the same codes.
 """
 
 from __future__ import annotations
@@ -57,8 +56,12 @@ def _add(store: Store, start: int, n: int) -> None:
 
 
 def _same(engine: sa.Engine, models: list[ScoringModel]) -> ActivityScan:
-    kept = kept_scan(engine, CRM, models, T)
-    assert _rows(kept) == _rows(scan_activities(engine, CRM, models))
+    """The kept scan is the whole scan: the same rows in the same order, codes included."""
+    kept, whole = kept_scan(engine, CRM, models, T), scan_activities(engine, CRM, models)
+    assert _rows(kept) == _rows(whole)
+    assert (kept.contact_ids, kept.kinds, kept.texts) == (whole.contact_ids, whole.kinds, whole.texts)
+    for name in ("contact", "type", "occurred", "text"):
+        assert getattr(kept, name).tolist() == getattr(whole, name).tolist()
     return kept
 
 

@@ -17,6 +17,11 @@ Then, each in a process of its own (so its peak memory is its own, not the gener
 3. with ``--then-hours H``, an **incremental run** H hours after it on the store it left (the
    contacts decay made due since: column-wise when they are many, see ``COLUMNAR_SHARE``).
 
+On SQLite a rescore keeps its activity scan (``connector/sync/scankeep.py``): a run on a store a
+rescore of this code left (``--scored`` with ``--day N``) reads it back and only the rows added
+since; the first rescore of a freshly loaded store, or of one the older code scored, reads the
+table whole and keeps it. Compare such runs with like.
+
 With ``--model-change`` the full rescore (and the incremental run) score under a changed
 ``b2b-saas`` model (the marketing-title rule worth 30 points instead of 25): what a RevOps admin's
 edit costs, every contact's fingerprint moved and every score row written again.

@@ -4,11 +4,10 @@ Why: the full rescore of a million contacts cannot afford a :class:`~connector.s
 an :class:`~connector.scoring.records.Activity` and a decoded JSON document per row. Here the
 database does what it does fast, and Python touches each row once:
 
-- activity is read by one sequential scan (``NOT INDEXED`` on SQLite: following the contact index
-  costs a random table read per row, three times the scan), in driver-sized chunks, each chunk
-  turned into integer columns at once: contact row by dictionary, type and attribute text by
-  their distinct values (a portal repeats a few thousand attribute sets), instants parsed by
-  numpy in C (SQLite) or computed by the server (PostgreSQL 14+);
+- activity arrives as the integer columns of one sequential scan
+  (:mod:`connector.sync.activityscan`; on SQLite kept between runs, :mod:`connector.sync.scankeep`)
+  and is put in contact-row order here, attribute texts decoded once per distinct text (a portal
+  repeats a few thousand attribute sets);
 - contact properties are extracted by the database (``properties -> key``), one JSON text per
   property the models read, decoded once per distinct text;
 - score states are decoded once per distinct JSON text.

@@ -47,6 +47,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from connector.scoring.model import ScoringModel
 from connector.sync.activityscan import ActivityScan, ScanBuilder, activity_sql, read_types, scan_activities
+from connector.sync.driverread import collector_paused
 from connector.sync.tables import activity_scans
 
 __all__ = ["KEEP_AGAIN", "TRIGGERS", "Kept", "kept_scan", "read_kept"]
@@ -80,7 +81,7 @@ def kept_scan(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel], now
     types = read_types(models)
     if not types or engine.dialect.name != "sqlite" or not _triggers_in_place(engine):
         return scan_activities(engine, crm, models)
-    with engine.connect() as conn:
+    with collector_paused(), engine.connect() as conn:  # millions of tuples read: see collector_paused
         epoch, kept = read_kept(conn, crm, types)
         top, top_crm, top_id = conn.execute(sa.text("SELECT rowid, crm, id FROM activities ORDER BY rowid DESC LIMIT 1")).first() or (0, None, None)
         builder = ScanBuilder(kept.scan if kept is not None else None)
@@ -96,21 +97,26 @@ def kept_scan(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel], now
 
 def read_kept(conn: sa.Connection, crm: str, types: t.Sequence[str]) -> tuple[int, Kept | None]:
     """The CRM's epoch, and its kept columns if they are there, of ``types``, read back whole, and the table's rowids have not moved under them."""
-    row = conn.execute(sa.select(activity_scans).where(activity_scans.c.crm == crm)).mappings().first()
-    if row is None:
+    c = activity_scans.c
+    head = conn.execute(sa.select(c.epoch, c.upto, c.upto_crm, c.upto_id, c.types).where(c.crm == crm)).first()
+    if head is None:
         return 0, None
-    epoch = int(row["epoch"])
-    if row["upto"] is None or row["types"] != json.dumps(list(types)):
+    epoch = int(head.epoch)
+    if head.upto is None or head.types != json.dumps(list(types)):
         return epoch, None
+    if not _rowids_in_place(conn, head.upto, head.upto_crm, head.upto_id):
+        log.info("crm %s: the activity table's rowids moved under its kept scan (a VACUUM, a restore): it is read whole", crm)
+        return epoch, None
+    # The columns in a statement of their own (a trigger dropping them meanwhile leaves NULLs: not read back).
+    row = conn.execute(sa.select(activity_scans).where(c.crm == crm, c.epoch == epoch)).mappings().first()
     try:
+        if row is None:
+            raise ValueError("dropped while being read")
         scan = _decode(row)
     except (ValueError, TypeError) as exc:
         log.warning("crm %s: the kept activity scan does not read back (%s): the activity table is read whole", crm, exc)
         return epoch, None
-    if not _rowids_in_place(conn, row["upto"], row["upto_crm"], row["upto_id"]):
-        log.info("crm %s: the activity table's rowids moved under its kept scan (a VACUUM, a restore): it is read whole", crm)
-        return epoch, None
-    return epoch, Kept(epoch, int(row["upto"]), scan)
+    return epoch, Kept(epoch, int(head.upto), scan)
 
 
 def _rowids_in_place(conn: sa.Connection, upto: int, upto_crm: str | None, upto_id: str | None) -> bool:

@@ -3,7 +3,8 @@
 Why apart from the rest of the portal's read (:mod:`connector.sync.columnar`): it is most of it
 (ten million rows through Python at a million contacts) and needs nothing the rest reads, so the
 run's process reads it (or its kept copy, :mod:`connector.sync.scankeep`) while the scoring worker
-reads the contacts' scores, and hands it over. Each driver chunk becomes integer columns at once:
+reads the contacts and their scores, and hands it over
+(:meth:`connector.sync.score_worker.ScoringWorker.start_rescore`). Each driver chunk becomes integer columns at once:
 contact, type and attribute text coded by first appearance, instants parsed by numpy in C
 (SQLite's text) or computed by the server (PostgreSQL 14+). The scan is sequential (``NOT
 INDEXED`` on SQLite: following the contact index costs a random table read per row, three times
@@ -21,18 +22,12 @@ import sqlalchemy as sa
 from connector.scoring.model import ScoringModel
 from connector.sync.driverread import chunks, collector_paused, concat, micros, placeholder
 
-__all__ = ["ActivityScan", "ScanBuilder", "activity_sql", "activity_types", "read_types", "scan_activities"]
+__all__ = ["ActivityScan", "ScanBuilder", "activity_sql", "activity_types", "read_activity", "read_types", "scan_activities"]
 
 
 @dc.dataclass
 class ActivityScan:
-    """The activity table's scan as integer codes, before any contact row is known (plain arrays: cheap to send to another process).
-
-    Why apart from the rest of the read: it is two thirds of it (ten million rows through Python at
-    a million contacts), and it needs nothing the rest reads. The run's process, idle while the
-    scoring worker reads a portal, scans the activity meanwhile and hands the worker this
-    (:meth:`connector.sync.score_worker.ScoringWorker.start_rescore`).
-    """
+    """The activity table's scan as integer codes, before any contact row is known (plain arrays: cheap to send to another process)."""
 
     #: per activity row: code into :attr:`contact_ids`, code into :attr:`kinds`, microseconds, code into :attr:`texts`
     contact: np.ndarray
@@ -52,7 +47,7 @@ def scan_activities(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel
         ValueError: a model has a predictive dimension (predictors read whole records).
     """
     with collector_paused(), engine.connect() as conn:
-        return _scan_activities(conn, crm, read_types(models))
+        return read_activity(conn, crm, read_types(models))
 
 
 def read_types(models: t.Sequence[ScoringModel]) -> list[str]:
@@ -74,8 +69,8 @@ def activity_types(models: t.Sequence[ScoringModel]) -> set[str] | None:
     return out
 
 
-def _scan_activities(conn: sa.Connection, crm: str, types: list[str]) -> ActivityScan:
-    """See :func:`scan_activities`: each driver chunk turned into integer columns at once."""
+def read_activity(conn: sa.Connection, crm: str, types: list[str]) -> ActivityScan:
+    """:func:`scan_activities` of ``types`` on an open connection: each driver chunk turned into integer columns at once."""
     builder = ScanBuilder()
     if types:
         builder.add(conn, activity_sql(conn, len(types)), [crm, *types])
@@ -115,7 +110,7 @@ class ScanBuilder:
         million contacts' activity is 200 MB a copy.
         """
         parts, self._parts = self._parts, {}
-        whole = {name: chunks[0] if len(chunks) == 1 else concat(chunks, np.int64 if name == "occurred" else np.int32) for name, chunks in parts.items()}
+        whole = {name: pieces[0] if len(pieces) == 1 else concat(pieces, np.int64 if name == "occurred" else np.int32) for name, pieces in parts.items()}
         del parts
         return ActivityScan(
             contact=whole["contact"], type=whole["type"], occurred=whole["occurred"], text=whole["text"],

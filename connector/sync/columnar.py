@@ -33,7 +33,7 @@ from connector.scoring.columns import NO_TIME, ActivityColumns, Categorical, Cat
 from connector.scoring.identity import EMAIL_ID_PREFIX
 from connector.scoring.model import ScoringModel
 from connector.scoring.result import ScoringState
-from connector.sync.activityscan import ActivityScan, activity_sql, read_types, scan_activities
+from connector.sync.activityscan import ActivityScan, activity_sql, read_activity, read_types
 from connector.sync.driverread import chunks, collector_paused, concat, micros, placeholder
 
 __all__ = ["HASH", "ModelStates", "StoredPortal", "model_fields", "read_portal", "scores_scan"]
@@ -93,7 +93,7 @@ def read_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel], s
         row_of = {cid: i for i, cid in enumerate(contacts.ids)}
         states = _states(conn, crm, models, row_of)
         odd = _anonymous_owners(conn, crm, contacts.ids, emails)
-        scanned = scan() if scan is not None else scan_activities(engine, crm, models)
+        scanned = scan() if scan is not None else read_activity(conn, crm, types)
         acts = _activities(conn, crm, types, sorted(attrs), row_of, contacts.ids, scanned)
     return StoredPortal(contacts, acts, states, needs, odd)
 

@@ -196,11 +196,13 @@ class Rescoring:
 def compare_where_scored(engine: sa.Engine) -> bool:
     """Whether the moved contacts' outputs are compared with the written values where they are scored (:func:`connector.sync.outbox.diff_written`) rather than where they are committed.
 
-    On SQLite, yes: the run's process, SQLite's one writer, is the slower side of a large rescore,
-    and the comparison off it took a million-contact daily rescore from 120-124 s to 108-109 s. On
+    On SQLite, yes: the comparison off the run's process (SQLite's one writer) took a
+    million-contact daily rescore from 120-124 s to 108-109 s; since that process no longer scans
+    the activity table every day (:mod:`connector.sync.scankeep`) the worker is the slower side,
+    but comparing at the commit again gained nothing (172.9 s against 155.3-170.2 s). On
     PostgreSQL, no: the server does much of the writing and the run's process has room, while the
     scoring worker is the slower side; compared there, the same rescore took 147.7 s against
-    135.1 s compared at the commit (docs/operations.md, "Tenth round").
+    135.1 s compared at the commit (docs/operations.md, "Tenth round" and "Eleventh round").
     """
     return engine.dialect.name == "sqlite"
 

@@ -102,7 +102,7 @@ def read_kept(conn: sa.Connection, crm: str, types: t.Sequence[str]) -> tuple[in
     if head is None:
         return 0, None
     epoch = int(head.epoch)
-    if head.upto is None or head.types != json.dumps(list(types)):
+    if head.upto is None or head.types != _types_text(types):
         return epoch, None
     if not _rowids_in_place(conn, head.upto, head.upto_crm, head.upto_id):
         log.info("crm %s: the activity table's rowids moved under its kept scan (a VACUUM, a restore): it is read whole", crm)
@@ -127,6 +127,11 @@ def _rowids_in_place(conn: sa.Connection, upto: int, upto_crm: str | None, upto_
     return at is not None and tuple(at) == (upto_crm, upto_id)
 
 
+def _types_text(types: t.Sequence[str]) -> str:
+    """The activity types a scan was read for, as kept beside it (compared as text)."""
+    return json.dumps(list(types))
+
+
 def _triggers_in_place(engine: sa.Engine) -> bool:
     with engine.connect() as conn:
         found = set(conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'activities'")).scalars())
@@ -143,7 +148,7 @@ def _keep(engine: sa.Engine, crm: str, epoch: int, upto: tuple[int, str | None, 
         "upto": upto[0],
         "upto_crm": upto[1],
         "upto_id": upto[2],
-        "types": json.dumps(list(types)),
+        "types": _types_text(types),
         "contact_ids": json.dumps(scan.contact_ids),
         "kinds": json.dumps(scan.kinds),
         "texts": json.dumps(scan.texts),

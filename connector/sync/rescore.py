@@ -49,7 +49,7 @@ from connector.sync.outbox import diff_written
 from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet
 from connector.sync.tables import adjustments, outbox
 
-__all__ = ["BATCH", "FullRescore", "RescoreEnd", "Rescoring", "compare_where_scored", "full_rescore"]
+__all__ = ["BATCH", "FullRescore", "RescoreEnd", "Rescoring", "full_rescore"]
 
 log = logging.getLogger(__name__)
 
@@ -172,18 +172,22 @@ class Rescoring:
         only: IdSet | None = None,
     ) -> None:
         self._engine, self._crm, self._scorers, self._options = engine, crm, scorers, options
-        self._compare = compare_where_scored(engine)
         self._rescore = full_rescore(engine, crm, scorers, options, as_of, skip=skip, scan=scan, only=only)
         self._jobs = self._rescore.jobs() if self._rescore is not None else iter(())
         self._end: RescoreEnd | None = None
 
-    def next(self) -> ScoredChunk | RescoreEnd:
-        """The next chunk of moved contacts to commit; at the end (and after it), :class:`RescoreEnd`."""
+    def next(self, *, compare: bool = False) -> ScoredChunk | RescoreEnd:
+        """The next chunk of moved contacts to commit; at the end (and after it), :class:`RescoreEnd`.
+
+        ``compare``: compare the chunk's outputs with the written values here
+        (:attr:`~connector.sync.scorers.ScoredChunk.prepared`) rather than at its commit; the
+        scoring worker decides chunk by chunk (:func:`connector.sync.score_worker.compare_here`).
+        """
         if self._end is None:
             job = next(self._jobs, None)
             if job is not None:
                 chunk = materialise(job, self._scorers, self._options)
-                if self._compare:
+                if compare:
                     with self._engine.connect() as conn:
                         chunk.prepared = diff_written(conn, self._crm, chunk.desired, companions=self._scorers.companions, policy=self._options.write_policy)
                 return chunk
@@ -191,20 +195,6 @@ class Rescoring:
             self._end = RescoreEnd(False, [], 0) if done is None else RescoreEnd(True, done.exact, done.unchanged)
             self._rescore, self._jobs = None, iter(())  # the portal's columns go
         return self._end
-
-
-def compare_where_scored(engine: sa.Engine) -> bool:
-    """Whether the moved contacts' outputs are compared with the written values where they are scored (:func:`connector.sync.outbox.diff_written`) rather than where they are committed.
-
-    On SQLite, yes: the comparison off the run's process (SQLite's one writer) took a
-    million-contact daily rescore from 120-124 s to 108-109 s; since that process no longer scans
-    the activity table every day (:mod:`connector.sync.scankeep`) the worker is the slower side,
-    but comparing at the commit again gained nothing (172.9 s against 155.3-170.2 s). On
-    PostgreSQL, no: the server does much of the writing and the run's process has room, while the
-    scoring worker is the slower side; compared there, the same rescore took 147.7 s against
-    135.1 s compared at the commit (docs/operations.md, "Tenth round" and "Eleventh round").
-    """
-    return engine.dialect.name == "sqlite"
 
 
 def full_rescore(

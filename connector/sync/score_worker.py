@@ -45,7 +45,7 @@ from connector.sync.rescore import RescoreEnd, Rescoring
 from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet, score_chunk
 from connector.sync.store import Store
 
-__all__ = ["InProcess", "Scoring", "ScoringWorker", "worker_blocker"]
+__all__ = ["InProcess", "Scoring", "ScoringWorker", "compare_here", "worker_blocker"]
 
 _T = t.TypeVar("_T")
 
@@ -102,8 +102,9 @@ class InProcess:
 
         return self._now(start)
 
-    def next_rescored(self) -> cf.Future[ScoredChunk | RescoreEnd]:  # noqa: D102
-        return self._now(lambda: _next(self._rescoring))
+    def next_rescored(self) -> cf.Future[ScoredChunk | RescoreEnd]:
+        """The next chunk, its outputs compared at its commit (in one process, comparing here would cost the same)."""
+        return self._now(lambda: _next(self._rescoring, compare=False))
 
     @staticmethod
     def _now(work: t.Callable[[], _T]) -> cf.Future[_T]:
@@ -265,7 +266,7 @@ def _serve(conn: Connection, parent: int, database_url: str, crm: str, models: l
             elif failed is not None:
                 raise failed
             else:
-                answer = (True, _answer(message))
+                answer = (True, _answer(message, lambda: compare_here(conn)))
         except Exception as exc:  # noqa: BLE001 - every error goes back to the run
             answer = (False, exc)
         try:
@@ -318,16 +319,33 @@ def _start_rescore(message: _StartRescore, receive: t.Callable[[], t.Any], faile
             receive()
 
 
-def _answer(message: tuple[list[str], dt.datetime] | str) -> ScoredChunk | RescoreEnd | None:
-    """What the run asked for: a chunk scored, or the full rescore's next chunk."""
+def _answer(message: tuple[list[str], dt.datetime] | str, compare: t.Callable[[], bool]) -> ScoredChunk | RescoreEnd | None:
+    """What the run asked for: a chunk scored, or the full rescore's next chunk (``compare``: whether to compare its outputs here)."""
     store: Store = _WORKER["store"]
     if message == _NEXT_RESCORED:
-        return _next(_WORKER.get("rescoring"))
+        return _next(_WORKER.get("rescoring"), compare=compare())
     ids, as_of = t.cast(tuple[list[str], dt.datetime], message)
     return score_chunk(store, _WORKER["scorers"], ids, as_of=as_of, options=_WORKER["options"])
 
 
-def _next(rescoring: Rescoring | None) -> ScoredChunk | RescoreEnd:
+def compare_here(conn: Connection) -> bool:
+    """Whether the worker compares the full rescore's next chunk with the written values, or leaves that to the run's commit.
+
+    Why it is decided chunk by chunk: the comparison (:func:`connector.sync.outbox.diff_written`)
+    costs the same on either side, and belongs on whichever is not the slower one -- which
+    depends on the store, the machine and the day's work (measured at a million contacts: the
+    worker the slower side on SQLite and PostgreSQL alike once the run stopped scanning its
+    activity every day; docs/operations.md, "Twelfth round"). The run keeps
+    ``SCORING_AHEAD + 1`` requests in flight and sends the next one as it commits a chunk: a
+    request already waiting here means the run asked again before this worker answered -- it waits
+    for the worker, which then leaves the comparison to it; an empty pipe means the run is busy
+    committing, and the worker compares. Either way the commit writes the same rows
+    (:func:`connector.sync.outbox.stage_changes` compares what comes without).
+    """
+    return not conn.poll()
+
+
+def _next(rescoring: Rescoring | None, *, compare: bool) -> ScoredChunk | RescoreEnd:
     if rescoring is None:
         raise RuntimeError("no full rescore was started")
-    return rescoring.next()
+    return rescoring.next(compare=compare)

@@ -1,5 +1,8 @@
 """The full rescore's changes compared where it scores (``diff_written``), staged where it commits.
 
+The scoring worker compares a chunk when the run is the slower side (``compare_here``); the
+commit compares whatever comes without.
+
 What must hold: the prepared changes are the very ones the commit would have found, and a contact
 whose outbox row appeared (pending or in flight) after they were prepared is compared again.
 """
@@ -83,9 +86,20 @@ def test_a_row_that_appeared_after_the_changes_were_prepared_makes_the_commit_co
     engine.dispose()
 
 
-def test_the_full_rescore_compares_where_it_scores_on_sqlite_and_at_the_commit_on_postgresql(database_url):
-    from connector.sync.rescore import compare_where_scored
+def test_the_worker_compares_a_chunk_only_when_no_request_of_the_run_is_waiting() -> None:
+    """A request already waiting: the run waits for the worker, which leaves the comparison to the commit."""
+    import multiprocessing as mp
 
-    engine = open_database(database_url)
-    assert compare_where_scored(engine) is (engine.dialect.name == "sqlite")  # measured: docs/operations.md, "Tenth round"
-    engine.dispose()
+    from connector.sync.score_worker import compare_here
+
+    worker_end, run_end = mp.Pipe(duplex=True)
+    try:
+        assert compare_here(worker_end)  # the run is busy committing: compare here
+        run_end.send("next-rescored")
+        assert not compare_here(worker_end)  # the run asked again before the answer: leave it to the commit
+        assert compare_here(worker_end) is False  # polling takes nothing from the pipe
+        assert worker_end.recv() == "next-rescored"
+        assert compare_here(worker_end)
+    finally:
+        worker_end.close()
+        run_end.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses as dc
 import datetime as dt
+import itertools
 import pathlib
 import random
 import shutil
@@ -25,13 +26,14 @@ import sqlalchemy as sa
 
 from connector.scoring.loader import load_models
 from connector.scoring.records import Activity
-from connector.sync import adjustments, dueindex, pipeline
+from connector.sync import adjustments, dueindex, pipeline, rescore
 from connector.sync.config import crm_entry, load_config
 from connector.sync.config import write_config as write_connector_yaml
 from connector.sync.db import open_database
 from connector.sync.idset import IdSet
 from connector.sync.pipeline import run_sync
-from connector.sync.rescore import compare_where_scored
+from connector.sync.rescore import RescoreEnd, Rescoring
+from connector.sync.scorers import ScoredChunk
 from connector.sync.tables import outbox, scores, stage_history
 from tests.conftest import postgres_schema, postgres_url
 from tests.fakecrm import FakeAdapter, FakeCRM
@@ -74,11 +76,11 @@ def _portal(seed: int, n: int) -> FakeCRM:
     return crm
 
 
-def _config(folder: pathlib.Path, database_url: str) -> t.Any:
+def _config(folder: pathlib.Path, database_url: str, worker_after: int = 100) -> t.Any:
     shutil.copy(DATA / "mapping.yaml", folder / "mapping.yaml")
     models = [str(p) for p in sorted((REPO / "mappings" / "models").glob("*.yaml"))]
     entry = crm_entry("main", "tests.fakecrm", "mapping.yaml", models, credentials={"token": "TEST_TOKEN_VAR"})
-    path = write_connector_yaml(folder / "connector.yaml", [entry], database_url=database_url, overlap_minutes=0, batch={"push_size": 100, "score_chunk": 60, "score_worker_after": 100})
+    path = write_connector_yaml(folder / "connector.yaml", [entry], database_url=database_url, overlap_minutes=0, batch={"push_size": 100, "score_chunk": 60, "score_worker_after": worker_after})
     return load_config(path)
 
 
@@ -103,20 +105,22 @@ def two_stores(tmp_path: pathlib.Path, database_url: str) -> t.Iterator[tuple[st
         yield database_url, other
 
 
-def _side_by_side(folder: pathlib.Path, urls: tuple[str, str]) -> tuple[dict[str, t.Any], dict[str, sa.Engine]]:
+def _side_by_side(folder: pathlib.Path, urls: tuple[str, str], worker_after: int = 100) -> tuple[dict[str, t.Any], dict[str, sa.Engine]]:
     """The configurations and engines of the ``columnar`` and the ``exact`` store."""
     configs, engines = {}, {}
     for name, url in zip(("columnar", "exact"), urls, strict=True):
         (folder / name).mkdir()
-        configs[name] = _config(folder / name, url)
+        configs[name] = _config(folder / name, url, worker_after)
         engines[name] = open_database(url)
     return configs, engines
 
 
-def test_columnar_full_rescore_writes_what_the_exact_rescore_writes(tmp_path: pathlib.Path, two_stores: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("scoring", ["worker", "in-process"])
+def test_columnar_full_rescore_writes_what_the_exact_rescore_writes(tmp_path: pathlib.Path, two_stores: tuple[str, str], monkeypatch: pytest.MonkeyPatch, scoring: str) -> None:
+    """The same rows either way; ``in-process``: some chunks compared where scored, some at the commit (a worker decides as it goes)."""
     clocks = {name: MovableClock(T0 + dt.timedelta(days=1)) for name in ("columnar", "exact")}
     crms = {name: _portal(5, 180) for name in ("columnar", "exact")}
-    configs, engines = _side_by_side(tmp_path, two_stores)
+    configs, engines = _side_by_side(tmp_path, two_stores, 100 if scoring == "worker" else 0)
 
     def run(name: str, full: bool) -> t.Any:
         crm = crms[name]
@@ -139,8 +143,21 @@ def test_columnar_full_rescore_writes_what_the_exact_rescore_writes(tmp_path: pa
 
     made: list[t.Any] = []
     moved: list[str] = []  # contacts the column-wise pass found moved (committed from its chunks)
-    prepared: list[str] = []  # of them, those whose changes came compared with the written values (SQLite)
+    prepared: list[str] = []  # of them, those whose changes came compared with the written values
+    compared: list[str] = []  # in process: the contacts of the chunks compared where scored
     original = pipeline._Run.rescore
+    original_next = Rescoring.next
+    two_of_three = itertools.cycle((True, True, False))
+
+    def mixed(self: Rescoring, *, compare: bool = False) -> ScoredChunk | RescoreEnd:
+        got = original_next(self, compare=next(two_of_three))
+        if isinstance(got, ScoredChunk) and got.prepared:
+            compared.extend(got.ids)
+        return got
+
+    if scoring == "in-process":
+        monkeypatch.setattr(rescore, "CHUNK", 4)  # many chunks a run
+        monkeypatch.setattr(Rescoring, "next", mixed)
 
     def spy(self: t.Any, **kwargs: t.Any) -> t.Any:
         commit = self._commit
@@ -164,6 +181,7 @@ def test_columnar_full_rescore_writes_what_the_exact_rescore_writes(tmp_path: pa
         made.clear()
         moved.clear()
         prepared.clear()
+        compared.clear()
         monkeypatch.setattr(pipeline._Run, "rescore", spy)
         columnar = run("columnar", True)
         monkeypatch.setattr(pipeline._Run, "rescore", original)
@@ -182,8 +200,11 @@ def test_columnar_full_rescore_writes_what_the_exact_rescore_writes(tmp_path: pa
             assert len(moved) <= 10, moved
         else:
             assert moved and not set(moved) & set(exact_ids)
-            # The same writes whether the changes were compared where scored (SQLite) or at the commit (PostgreSQL).
-            assert (sorted(prepared) == sorted(moved)) if compare_where_scored(engines["columnar"]) else not prepared
+            # The same writes whether a chunk's changes were compared where scored or at the commit.
+            assert set(prepared) <= set(moved)  # a worker compares where the run is the slower side (score_worker.compare_here)
+            if scoring == "in-process":
+                assert sorted(prepared) == sorted(c for c in moved if c in set(compared))
+                assert set() < set(prepared) < set(moved), (step, len(moved), len(prepared))  # both ways taken
     for engine in engines.values():
         engine.dispose()
 

@@ -10,7 +10,8 @@ database does what it does fast, and Python touches each row once:
   repeats a few thousand attribute sets);
 - contact properties are extracted by the database (``properties -> key``), one JSON text per
   property the models read, decoded once per distinct text;
-- score states are decoded once per distinct JSON text.
+- score states come from one scan of the scores table (:mod:`connector.sync.scoresscan`), each
+  distinct state text decoded once.
 
 Activity ids are kept only as compact strings per chunk: they decide the order of activities of
 one contact at the same instant (``ActivityColumns.order``), so only such ties need them.
@@ -29,33 +30,14 @@ import numpy as np
 import sqlalchemy as sa
 
 from connector.scoring.batch.memo import fields
-from connector.scoring.columns import NO_TIME, ActivityColumns, Categorical, CategoricalBuilder, ContactColumns, PreviousColumns, to_micros
+from connector.scoring.columns import ActivityColumns, Categorical, CategoricalBuilder, ContactColumns
 from connector.scoring.identity import EMAIL_ID_PREFIX
 from connector.scoring.model import ScoringModel
-from connector.scoring.result import ScoringState
 from connector.sync.activityscan import ActivityScan, activity_sql, read_activity, read_types
 from connector.sync.driverread import chunks, collector_paused, concat, micros, placeholder
+from connector.sync.scoresscan import ModelScores, ModelStates, align_scores, read_scores
 
-__all__ = ["HASH", "ModelStates", "StoredPortal", "model_fields", "read_portal", "scores_scan"]
-
-#: Stored fingerprints and digests (32 hex digits) as fixed-width bytes: 32 bytes a contact and model
-#: instead of an 81-byte string object each (a million contacts, two models, both: 320 MB less).
-HASH = np.dtype("S32")
-
-
-@dc.dataclass
-class ModelStates:
-    """One model's stored scores, aligned with the portal's contact rows."""
-
-    previous: PreviousColumns
-    #: per contact row: the stored fingerprint, ASCII in :data:`HASH` (``b""``: no score row, or none stored)
-    fingerprint: np.ndarray
-    #: per contact row: the stored state (``None``: no score row) and stage column
-    records: list[ScoringState | None]
-    stage: list[str | None]
-    #: per contact row: the stored digest, as :attr:`fingerprint`
-    digest: np.ndarray
-
+__all__ = ["StoredPortal", "model_fields", "read_portal"]
 
 @dc.dataclass
 class StoredPortal:
@@ -76,11 +58,20 @@ class StoredPortal:
         return slice(int(lo), int(hi))
 
 
-def read_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel], scan: t.Callable[[], ActivityScan] | None = None) -> StoredPortal:
+def read_portal(
+    engine: sa.Engine,
+    crm: str,
+    models: t.Sequence[ScoringModel],
+    scan: t.Callable[[], ActivityScan] | None = None,
+    scores: t.Callable[[], t.Mapping[str, ModelScores]] | None = None,
+) -> StoredPortal:
     """Read every stored contact of ``crm`` with what ``models`` score (see the module docstring).
 
-    ``scan``: where the activity comes from, called once the contacts and states are read (by
-    default :func:`~connector.sync.activityscan.scan_activities` here, after them).
+    ``scores``: where the stored scores come from, called once the contacts are read (by default
+    :func:`~connector.sync.scoresscan.read_scores` here, then); ``scan``: where the activity
+    comes from, called after that (by default
+    :func:`~connector.sync.activityscan.scan_activities` here, then). The scoring worker is
+    handed both by the run's process, which reads them meanwhile.
 
     Raises:
         ValueError: a model reads a property whose name the database's JSON path cannot express,
@@ -91,7 +82,7 @@ def read_portal(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel], s
     with collector_paused(), engine.connect() as conn:
         contacts, needs, emails = _contacts(conn, crm, sorted(props))
         row_of = {cid: i for i, cid in enumerate(contacts.ids)}
-        states = _states(conn, crm, models, row_of)
+        states = align_scores(scores() if scores is not None else read_scores(engine, crm, models), models, row_of)
         odd = _anonymous_owners(conn, crm, contacts.ids, emails)
         scanned = scan() if scan is not None else read_activity(conn, crm, types)
         acts = _activities(conn, crm, types, sorted(attrs), row_of, contacts.ids, scanned)
@@ -271,85 +262,6 @@ def _tie_order(
                 placed.append(match)
         order[placed + left] = sorted(rows)
     return order
-
-
-def scores_scan(conn: sa.Connection, columns: str, where: str = "") -> str:
-    """SQL reading ``columns`` of every score row of a CRM (its one parameter) in one sequential scan; ``where``: more conditions (``AND ...``).
-
-    ``NOT INDEXED`` on SQLite: its planner otherwise walks an index whose first column is ``crm``
-    (the primary key, or ``(crm, changes_at)``) and reads each wide score row at random -- several
-    times slower than the scan (see :func:`_states`).
-    """
-    hint = " NOT INDEXED" if conn.dialect.name == "sqlite" else ""
-    return f"SELECT {columns} FROM scores{hint} WHERE crm = {placeholder(conn)} {where}"  # noqa: S608 - fixed column lists and a placeholder only
-
-
-def _states(conn: sa.Connection, crm: str, models: t.Sequence[ScoringModel], row_of: t.Mapping[str, int]) -> dict[str, ModelStates]:
-    """Each model's stored state and fingerprint per contact row (no row: the first scoring's state, no fingerprint).
-
-    One scan of the scores table for every model: its rows are wide (reasons and state text),
-    and a scan per model read the table once per model. On SQLite ``NOT INDEXED``: the planner
-    otherwise walks the ``(crm, changes_at)`` index and reads each row at random (two models of
-    a million contacts: 11.2 s, against 2.6 s for the sequential scan).
-    """
-    state_text = "state" if conn.dialect.name == "sqlite" else "state::text"
-    sql = scores_scan(conn, f"model, contact_id, {state_text}, fingerprint, stage, digest")
-    builders = {m.model: _StatesBuilder(m, len(row_of)) for m in models}
-    for chunk in chunks(conn, sql, [crm]):
-        per_model: dict[str, list[tuple[t.Any, ...]]] = {}
-        for row in chunk:
-            per_model.setdefault(row[0], []).append(row)
-        for name, rows in per_model.items():
-            if name in builders:  # a model no longer configured: its rows are not read
-                builders[name].add(rows, row_of)
-    return {name: builder.done() for name, builder in builders.items()}
-
-
-class _StatesBuilder:
-    """One model's :class:`ModelStates`, filled from its score rows chunk by chunk (each distinct state text decoded once)."""
-
-    def __init__(self, model: ScoringModel, n: int) -> None:
-        self.triggers = [trig.id for trig in model.triggers]
-        self.stage: list[str | None] = [None] * n
-        self.entered = np.full(n, NO_TIME, dtype=np.int64)
-        self.armed = {k: np.ones(n, dtype=bool) for k in self.triggers}
-        self.prints = np.zeros(n, dtype=HASH)
-        self.records: list[ScoringState | None] = [None] * n
-        self.stage_column: list[str | None] = [None] * n
-        self.digests = np.zeros(n, dtype=HASH)
-        self.decoded: dict[str, tuple[ScoringState, int, tuple[bool, ...]]] = {}
-
-    def add(self, chunk: list[tuple[t.Any, ...]], row_of: t.Mapping[str, int]) -> None:
-        """Score rows ``(model, contact id, state, fingerprint, stage, digest)`` of this model."""
-        triggers, decoded = self.triggers, self.decoded
-        rows: list[int] = []
-        for _, cid, text, _, stored_stage, _ in chunk:
-            row = row_of.get(cid, -1)
-            rows.append(row)
-            if row < 0:  # not a stored contact (or only met as the owner of activity)
-                continue
-            got = decoded.get(text)
-            if got is None:
-                state = ScoringState.from_dict(json.loads(text) if isinstance(text, str) else text)
-                at = NO_TIME if state.stage_entered_at is None else to_micros(state.stage_entered_at)
-                got = decoded[text] = (state, at, tuple(bool(state.armed.get(k, True)) for k in triggers))
-            self.records[row], self.stage[row], self.entered[row] = got[0], got[0].stage, got[1]
-            for k, flag in zip(triggers, got[2], strict=True):
-                if not flag:
-                    self.armed[k][row] = False
-            self.stage_column[row] = stored_stage
-        where = np.array(rows, dtype=np.int64)
-        keep = where >= 0
-        for column, target in ((3, self.prints), (5, self.digests)):
-            target[where[keep]] = _hashes([r[column] for r in chunk])[keep]
-
-    def done(self) -> ModelStates:
-        return ModelStates(PreviousColumns(self.stage, self.entered, self.armed), self.prints, self.records, self.stage_column, self.digests)
-
-
-def _hashes(values: list[str | None]) -> np.ndarray:
-    """Stored digests as :data:`HASH` bytes; absent or not 32 ASCII characters: ``b""`` (never equal to a new one)."""
-    return np.array([v if v is not None and len(v) == 32 and v.isascii() else "" for v in values], dtype=HASH)
 
 
 def _anonymous_owners(conn: sa.Connection, crm: str, ids: t.Sequence[str], emails: t.Sequence[str | None]) -> set[str]:

@@ -17,9 +17,9 @@ import numpy as np
 import sqlalchemy as sa
 
 from connector.sync.bulk import upsert
-from connector.sync.columnar import scores_scan
 from connector.sync.driverread import chunks
 from connector.sync.reportdata import histogram
+from connector.sync.scoresscan import scores_scan
 from connector.sync.tables import score_snapshots
 
 if t.TYPE_CHECKING:
@@ -37,7 +37,7 @@ def week_of(when: dt.datetime) -> str:
 def record_week(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel], now: dt.datetime) -> None:
     """Store (or replace) this week's snapshot of every model's current scores.
 
-    One sequential scan of the scores table for all models (:func:`~connector.sync.columnar.scores_scan`):
+    One sequential scan of the scores table for all models (:func:`~connector.sync.scoresscan.scores_scan`):
     a query per model through the primary key read each wide score row at random, once per model
     -- 11.6 s at the end of every run of a million-contact portal, after everything else.
     """

@@ -42,11 +42,12 @@ import sqlalchemy as sa
 from connector.scoring.batch.fingerprint import fingerprints
 from connector.scoring.columns import ActivityColumns, Categorical, ContactColumns, PreviousColumns, ResultColumns
 from connector.sync.activityscan import ActivityScan
-from connector.sync.columnar import HASH, StoredPortal, read_portal
+from connector.sync.columnar import StoredPortal, read_portal
 from connector.sync.idset import IdSet
 from connector.sync.materialise import Materialise, StoredRows, materialise
 from connector.sync.outbox import diff_written
 from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet
+from connector.sync.scoresscan import HASH, ModelScores
 from connector.sync.tables import adjustments, outbox
 
 __all__ = ["BATCH", "FullRescore", "RescoreEnd", "Rescoring", "full_rescore"]
@@ -170,9 +171,10 @@ class Rescoring:
         skip: IdSet | None,
         scan: t.Callable[[], ActivityScan] | None = None,
         only: IdSet | None = None,
+        scores: t.Callable[[], t.Mapping[str, ModelScores]] | None = None,
     ) -> None:
         self._engine, self._crm, self._scorers, self._options = engine, crm, scorers, options
-        self._rescore = full_rescore(engine, crm, scorers, options, as_of, skip=skip, scan=scan, only=only)
+        self._rescore = full_rescore(engine, crm, scorers, options, as_of, skip=skip, scan=scan, scores=scores, only=only)
         self._jobs = self._rescore.jobs() if self._rescore is not None else iter(())
         self._end: RescoreEnd | None = None
 
@@ -206,12 +208,13 @@ def full_rescore(
     *,
     skip: IdSet | None = None,
     scan: t.Callable[[], ActivityScan] | None = None,
+    scores: t.Callable[[], t.Mapping[str, ModelScores]] | None = None,
     only: IdSet | None = None,
 ) -> FullRescore | None:
     """Read the portal into columns for a full rescore (``None``: it cannot be done column-wise).
 
-    ``skip``: contacts already scored in this run; ``scan``: where the activity comes from (see
-    :func:`connector.sync.columnar.read_portal`); ``only``: the contacts to rescore, the others
+    ``skip``: contacts already scored in this run; ``scan``, ``scores``: where the activity and
+    the stored scores come from (see :func:`connector.sync.columnar.read_portal`); ``only``: the contacts to rescore, the others
     left out as if scored already (an incremental run with many contacts due, see
     :meth:`connector.sync.pipeline._Run.score`). ``None`` when the models cannot be
     fingerprinted (a predictive dimension) or a property name cannot be read column-wise: the
@@ -220,7 +223,7 @@ def full_rescore(
     if not scorers.fingerprinted:
         return None
     try:
-        portal = read_portal(engine, crm, scorers.models, scan)
+        portal = read_portal(engine, crm, scorers.models, scan, scores)
     except ValueError as exc:
         log.info("crm %s: full rescore scores every contact the exact way: %s", crm, exc)
         return None

@@ -43,11 +43,15 @@ from connector.sync.activityscan import ActivityScan
 from connector.sync.idset import IdSet
 from connector.sync.rescore import RescoreEnd, Rescoring
 from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet, score_chunk
+from connector.sync.scoresscan import ModelScores
 from connector.sync.store import Store
 
 __all__ = ["InProcess", "Scoring", "ScoringWorker", "compare_here", "worker_blocker"]
 
 _T = t.TypeVar("_T")
+_M = t.TypeVar("_M")
+#: A portal's stored scores as the run reads them for the worker (:func:`connector.sync.scoresscan.read_scores`).
+Scores = t.Mapping[str, ModelScores]
 
 
 @dc.dataclass(frozen=True)
@@ -69,12 +73,15 @@ class Scoring(t.Protocol):
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:
         """Score ``ids`` as of ``as_of``."""
 
-    def start_rescore(self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan], only: IdSet | None = None) -> cf.Future[None]:
+    def start_rescore(
+        self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan], scores: t.Callable[[], Scores], only: IdSet | None = None
+    ) -> cf.Future[None]:
         """Read the portal for a column-wise rescore (:class:`connector.sync.rescore.Rescoring`).
 
         ``skip``: contacts scored already; ``scan``: the portal's activity scan
-        (:func:`connector.sync.scankeep.kept_scan`), called in the run's process; ``only``:
-        the contacts to rescore (``None``: everyone).
+        (:func:`connector.sync.scankeep.kept_scan`) and ``scores``: its stored scores
+        (:func:`connector.sync.scoresscan.read_scores`), both called in the run's process;
+        ``only``: the contacts to rescore (``None``: everyone).
         """
 
     def next_rescored(self) -> cf.Future[ScoredChunk | RescoreEnd]:
@@ -96,9 +103,11 @@ class InProcess:
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:  # noqa: D102
         return self._now(lambda: score_chunk(self._store, self._scorers, ids, as_of=as_of, options=self._options))
 
-    def start_rescore(self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan], only: IdSet | None = None) -> cf.Future[None]:  # noqa: D102
+    def start_rescore(  # noqa: D102
+        self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan], scores: t.Callable[[], Scores], only: IdSet | None = None
+    ) -> cf.Future[None]:
         def start() -> None:
-            self._rescoring = Rescoring(self._store.engine, self._store.crm, self._scorers, self._options, as_of, skip, scan, only)
+            self._rescoring = Rescoring(self._store.engine, self._store.crm, self._scorers, self._options, as_of, skip, scan, only, scores)
 
         return self._now(start)
 
@@ -160,22 +169,27 @@ class ScoringWorker:
     def submit(self, ids: t.Sequence[str], as_of: dt.datetime) -> cf.Future[ScoredChunk]:  # noqa: D102
         return self._send((list(ids), as_of))
 
-    def start_rescore(self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan], only: IdSet | None = None) -> cf.Future[None]:
-        """Start the worker reading the portal, scan its activity here meanwhile, and send the scan after.
+    def start_rescore(
+        self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan], scores: t.Callable[[], Scores], only: IdSet | None = None
+    ) -> cf.Future[None]:
+        """Start the worker reading the portal's contacts; read its stored scores, then its activity, here meanwhile, and send each after.
 
-        Why here: the activity scan is two thirds of reading a portal, and until the worker has read
-        it this process has nothing to commit -- its core would idle. Measured at a million
-        contacts: see docs/operations.md. A scan that fails is sent as its error (the worker
-        raises it as the answer to the start, so the run fails with the cause).
+        Why here: until the worker has read the whole portal this process has nothing to commit --
+        its core would idle. So the worker reads only the contacts, and this process the rest, in
+        the order the worker needs it (the scores once it has the contacts, the activity last).
+        Measured at a million contacts: see docs/operations.md. A read that fails is sent as its
+        error (the worker raises it as the answer to the start, so the run fails with the cause).
         """
         started = self._send(_StartRescore(as_of, skip, only))
-        scanned: ActivityScan | Exception
-        try:
-            scanned = scan()
-        except Exception as exc:  # noqa: BLE001 - raised in the worker, and so where the run takes the start's answer
-            scanned = exc
-        with self._sending, contextlib.suppress(OSError):  # gone: the start's future fails in the reader
-            self._conn.send(scanned)
+        for read in (scores, scan):
+            got: Scores | ActivityScan | Exception
+            try:
+                got = read()
+            except Exception as exc:  # noqa: BLE001 - raised in the worker, and so where the run takes the start's answer
+                got = exc
+            with self._sending, contextlib.suppress(OSError):  # gone: the start's future fails in the reader
+                self._conn.send(got)
+            del got  # hundreds of megabytes at a million contacts: gone before the next read
         return started
 
     def next_rescored(self) -> cf.Future[ScoredChunk | RescoreEnd]:  # noqa: D102
@@ -297,26 +311,30 @@ def _die_with(parent: int) -> None:
 
 
 def _start_rescore(message: _StartRescore, receive: t.Callable[[], t.Any], failed: BaseException | None) -> None:
-    """Read the portal; its activity is the run's scan, the next message on the pipe (always taken, so the next request is a request)."""
-    taken: list[bool] = []  # a flag, not the scan: hundreds of megabytes at a million contacts, let go once read
+    """Read the portal; its stored scores and its activity are the run's, the next two messages on the pipe (always both taken, so the next message is a request)."""
+    taken = [0]  # a count, not the messages: hundreds of megabytes at a million contacts, let go once read
 
-    def scan() -> ActivityScan:
+    def take(kind: type[_M], what: str) -> _M:
         got = receive()
-        taken.append(True)
+        taken[0] += 1
         if isinstance(got, BaseException):
             raise got
-        if not isinstance(got, ActivityScan):
-            raise RuntimeError(f"scoring worker: expected the run's activity scan, got {type(got).__name__}")
+        if not isinstance(got, kind):
+            raise RuntimeError(f"scoring worker: expected the run's {what}, got {type(got).__name__}")
         return got
 
     try:
         if failed is not None:
             raise failed
         store: Store = _WORKER["store"]
-        _WORKER["rescoring"] = Rescoring(store.engine, store.crm, _WORKER["scorers"], _WORKER["options"], message.as_of, message.skip, scan, message.only)
+        _WORKER["rescoring"] = Rescoring(
+            store.engine, store.crm, _WORKER["scorers"], _WORKER["options"], message.as_of, message.skip,
+            lambda: take(ActivityScan, "activity scan"), message.only, lambda: take(dict, "stored scores"),
+        )  # fmt: skip
     finally:
-        if not taken:  # the portal could not be read column-wise (or not at all): the scan is not needed
+        while taken[0] < 2:  # the portal could not be read column-wise (or not at all): not needed
             receive()
+            taken[0] += 1
 
 
 def _answer(message: tuple[list[str], dt.datetime] | str, compare: t.Callable[[], bool]) -> ScoredChunk | RescoreEnd | None:

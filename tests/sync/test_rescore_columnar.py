@@ -223,6 +223,7 @@ def test_worker_messages_larger_than_the_pipe_pass_both_ways_and_a_rescore_strea
     from connector.sync.rescore import RescoreEnd
     from connector.sync.score_worker import ScoringWorker
     from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet, scoring_context
+    from connector.sync.scoresscan import ModelScores, read_scores
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
     config = _config(tmp_path, url)
@@ -249,13 +250,20 @@ def test_worker_messages_larger_than_the_pipe_pass_both_ways_and_a_rescore_strea
         def failing_scan() -> ActivityScan:
             raise RuntimeError("the activity table could not be read")
 
-        # A scan that fails in the run reaches it as the start's answer, and the worker goes on answering in order.
-        failed = worker.start_rescore(as_of, skip, failing_scan)
-        with pytest.raises(RuntimeError, match="could not be read"):
-            failed.result(timeout=120)
-        assert len(worker.submit(["c000"], as_of).result(timeout=120).desired) == 1
+        def failing_scores() -> dict[str, ModelScores]:
+            raise RuntimeError("the scores table could not be read")
 
-        started = worker.start_rescore(as_of, skip, lambda: scan_activities(reader, "main", models))
+        def scores() -> dict[str, ModelScores]:
+            return read_scores(reader, "main", models)
+
+        # A read that fails in the run reaches it as the start's answer, and the worker goes on answering in order.
+        for scan, stored, error in ((failing_scan, scores, "activity table"), (lambda: scan_activities(reader, "main", models), failing_scores, "scores table")):
+            failed = worker.start_rescore(as_of, skip, scan, stored)
+            with pytest.raises(RuntimeError, match=error):
+                failed.result(timeout=120)
+            assert len(worker.submit(["c000"], as_of).result(timeout=120).desired) == 1
+
+        started = worker.start_rescore(as_of, skip, lambda: scan_activities(reader, "main", models), scores)
         answers: list[ScoredChunk | RescoreEnd] = []
         while not answers or not isinstance(answers[-1], RescoreEnd):
             answers += [f.result(timeout=120) for f in [worker.next_rescored() for _ in range(3)]]

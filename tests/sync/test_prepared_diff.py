@@ -87,19 +87,20 @@ def test_a_row_that_appeared_after_the_changes_were_prepared_makes_the_commit_co
 
 
 def test_the_worker_compares_a_chunk_only_when_no_request_of_the_run_is_waiting() -> None:
-    """A request already waiting: the run waits for the worker, which leaves the comparison to the commit."""
+    """On SQLite, a request already waiting: the run waits for the worker, which leaves the comparison to the commit; on PostgreSQL the commit compares."""
     import multiprocessing as mp
 
     from connector.sync.score_worker import compare_here
 
     worker_end, run_end = mp.Pipe(duplex=True)
     try:
-        assert compare_here(worker_end)  # the run is busy committing: compare here
+        assert compare_here(worker_end, "sqlite")  # the run is busy committing: compare here
+        assert not compare_here(worker_end, "postgresql")  # there the commit always compares (measured)
         run_end.send("next-rescored")
-        assert not compare_here(worker_end)  # the run asked again before the answer: leave it to the commit
-        assert compare_here(worker_end) is False  # polling takes nothing from the pipe
+        assert not compare_here(worker_end, "sqlite")  # the run asked again before the answer: leave it to the commit
+        assert compare_here(worker_end, "sqlite") is False  # polling takes nothing from the pipe
         assert worker_end.recv() == "next-rescored"
-        assert compare_here(worker_end)
+        assert compare_here(worker_end, "sqlite")
     finally:
         worker_end.close()
         run_end.close()

@@ -69,7 +69,7 @@ from connector.sync.rescore import RescoreEnd
 from connector.sync.scankeep import kept_scan
 from connector.sync.score_worker import InProcess, Scoring, ScoringWorker, worker_blocker
 from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet, scoring_context
-from connector.sync.scoresscan import read_scores
+from connector.sync.scoresscan import read_by_run, read_scores
 from connector.sync.store import Store
 from connector.sync.summary import RunSummary
 from connector.sync.webhook import webhook_sender
@@ -540,9 +540,8 @@ class _Run:
         if only is not None:
             chosen = IdSet()
             chosen.add(only)
-        started = self.scoring.start_rescore(
-            as_of, self.scored_ids, lambda: kept_scan(engine, crm, models, utc(self.wall())), lambda: read_scores(engine, crm, models), chosen
-        )
+        scores = (lambda: read_scores(engine, crm, models)) if read_by_run(engine) else None
+        started = self.scoring.start_rescore(as_of, self.scored_ids, lambda: kept_scan(engine, crm, models, utc(self.wall())), scores, chosen)
         # Requests left in flight at the end are answered with the end again (or, when stopped, with
         # chunks nobody commits: those contacts keep their old scores); answers come in order, so
         # later requests to the scoring are not confused by them.

@@ -43,7 +43,7 @@ from connector.sync.activityscan import ActivityScan
 from connector.sync.idset import IdSet
 from connector.sync.rescore import RescoreEnd, Rescoring
 from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet, score_chunk
-from connector.sync.scoresscan import ModelScores
+from connector.sync.scoresscan import ModelScores, read_scores
 from connector.sync.store import Store
 
 __all__ = ["InProcess", "Scoring", "ScoringWorker", "compare_here", "worker_blocker"]
@@ -74,14 +74,14 @@ class Scoring(t.Protocol):
         """Score ``ids`` as of ``as_of``."""
 
     def start_rescore(
-        self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan], scores: t.Callable[[], Scores], only: IdSet | None = None
+        self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan], scores: t.Callable[[], Scores] | None, only: IdSet | None = None
     ) -> cf.Future[None]:
         """Read the portal for a column-wise rescore (:class:`connector.sync.rescore.Rescoring`).
 
         ``skip``: contacts scored already; ``scan``: the portal's activity scan
         (:func:`connector.sync.scankeep.kept_scan`) and ``scores``: its stored scores
-        (:func:`connector.sync.scoresscan.read_scores`), both called in the run's process;
-        ``only``: the contacts to rescore (``None``: everyone).
+        (:func:`connector.sync.scoresscan.read_scores`; ``None``: read where the portal is read),
+        both called in the run's process; ``only``: the contacts to rescore (``None``: everyone).
         """
 
     def next_rescored(self) -> cf.Future[ScoredChunk | RescoreEnd]:
@@ -104,7 +104,7 @@ class InProcess:
         return self._now(lambda: score_chunk(self._store, self._scorers, ids, as_of=as_of, options=self._options))
 
     def start_rescore(  # noqa: D102
-        self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan], scores: t.Callable[[], Scores], only: IdSet | None = None
+        self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan], scores: t.Callable[[], Scores] | None, only: IdSet | None = None
     ) -> cf.Future[None]:
         def start() -> None:
             self._rescoring = Rescoring(self._store.engine, self._store.crm, self._scorers, self._options, as_of, skip, scan, only, scores)
@@ -170,21 +170,23 @@ class ScoringWorker:
         return self._send((list(ids), as_of))
 
     def start_rescore(
-        self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan], scores: t.Callable[[], Scores], only: IdSet | None = None
+        self, as_of: dt.datetime, skip: IdSet, scan: t.Callable[[], ActivityScan], scores: t.Callable[[], Scores] | None, only: IdSet | None = None
     ) -> cf.Future[None]:
         """Start the worker reading the portal's contacts; read its stored scores, then its activity, here meanwhile, and send each after.
 
         Why here: until the worker has read the whole portal this process has nothing to commit --
-        its core would idle. So the worker reads only the contacts, and this process the rest, in
-        the order the worker needs it (the scores once it has the contacts, the activity last).
-        Measured at a million contacts: see docs/operations.md. A read that fails is sent as its
-        error (the worker raises it as the answer to the start, so the run fails with the cause).
+        its core would idle. So the worker reads the contacts, and this process the rest, in the
+        order the worker needs it (the scores once it has the contacts, the activity last). Without
+        ``scores`` (PostgreSQL: :func:`connector.sync.scoresscan.read_by_run`) ``None`` is sent in
+        their place and the worker reads them itself. Measured at a million contacts: see
+        docs/operations.md. A read that fails is sent as its error (the worker raises it as the
+        answer to the start, so the run fails with the cause).
         """
         started = self._send(_StartRescore(as_of, skip, only))
         for read in (scores, scan):
-            got: Scores | ActivityScan | Exception
+            got: Scores | ActivityScan | Exception | None
             try:
-                got = read()
+                got = read() if read is not None else None
             except Exception as exc:  # noqa: BLE001 - raised in the worker, and so where the run takes the start's answer
                 got = exc
             with self._sending, contextlib.suppress(OSError):  # gone: the start's future fails in the reader
@@ -314,11 +316,13 @@ def _start_rescore(message: _StartRescore, receive: t.Callable[[], t.Any], faile
     """Read the portal; its stored scores and its activity are the run's, the next two messages on the pipe (always both taken, so the next message is a request)."""
     taken = [0]  # a count, not the messages: hundreds of megabytes at a million contacts, let go once read
 
-    def take(kind: type[_M], what: str) -> _M:
+    def take(kind: type[_M], what: str, reader: Store | None = None) -> _M:
         got = receive()
         taken[0] += 1
         if isinstance(got, BaseException):
             raise got
+        if got is None and reader is not None:  # not read by the run: read here
+            return t.cast(_M, read_scores(reader.engine, reader.crm, _WORKER["scorers"].models))
         if not isinstance(got, kind):
             raise RuntimeError(f"scoring worker: expected the run's {what}, got {type(got).__name__}")
         return got
@@ -329,7 +333,7 @@ def _start_rescore(message: _StartRescore, receive: t.Callable[[], t.Any], faile
         store: Store = _WORKER["store"]
         _WORKER["rescoring"] = Rescoring(
             store.engine, store.crm, _WORKER["scorers"], _WORKER["options"], message.as_of, message.skip,
-            lambda: take(ActivityScan, "activity scan"), message.only, lambda: take(dict, "stored scores"),
+            lambda: take(ActivityScan, "activity scan"), message.only, lambda: take(dict, "stored scores", store),
         )  # fmt: skip
     finally:
         while taken[0] < 2:  # the portal could not be read column-wise (or not at all): not needed

@@ -26,7 +26,7 @@ from connector.scoring.model import ScoringModel
 from connector.scoring.result import ScoringState
 from connector.sync.driverread import chunks, collector_paused, placeholder
 
-__all__ = ["HASH", "ModelScores", "ModelStates", "align_scores", "read_scores", "scores_scan"]
+__all__ = ["HASH", "ModelScores", "ModelStates", "align_scores", "read_by_run", "read_scores", "scores_scan"]
 
 #: Stored fingerprints and digests (32 hex digits) as fixed-width bytes: 32 bytes a contact and model
 #: instead of an 81-byte string object each (a million contacts, two models, both: 320 MB less).
@@ -70,6 +70,17 @@ def scores_scan(conn: sa.Connection, columns: str, where: str = "") -> str:
     """
     hint = " NOT INDEXED" if conn.dialect.name == "sqlite" else ""
     return f"SELECT {columns} FROM scores{hint} WHERE crm = {placeholder(conn)} {where}"  # noqa: S608 - fixed column lists and a placeholder only
+
+
+def read_by_run(engine: sa.Engine) -> bool:
+    """Whether the run's process reads the stored scores for its scoring worker (else the worker reads them after the contacts).
+
+    On SQLite, yes: the worker's read of a million contacts' portal ended 4.6 s sooner. On
+    PostgreSQL, no: both scans then run on the server at once, on the same cores, and the
+    rescore was slower (118.7 and 119.1 s against 115.0 and 115.1 s; docs/operations.md,
+    "Twelfth round").
+    """
+    return engine.dialect.name == "sqlite"
 
 
 def read_scores(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel]) -> dict[str, ModelScores]:

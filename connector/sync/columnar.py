@@ -35,7 +35,7 @@ from connector.scoring.identity import EMAIL_ID_PREFIX
 from connector.scoring.model import ScoringModel
 from connector.sync.activityscan import ActivityScan, activity_sql, read_activity, read_types
 from connector.sync.driverread import chunks, collector_paused, concat, micros, placeholder
-from connector.sync.scoresscan import ModelScores, ModelStates, align_scores, read_scores
+from connector.sync.scoresscan import ModelScores, ModelStates, align_scores, scores_on
 
 __all__ = ["StoredPortal", "model_fields", "read_portal"]
 
@@ -68,7 +68,7 @@ def read_portal(
     """Read every stored contact of ``crm`` with what ``models`` score (see the module docstring).
 
     ``scores``: where the stored scores come from, called once the contacts are read (by default
-    :func:`~connector.sync.scoresscan.read_scores` here, then); ``scan``: where the activity
+    :func:`~connector.sync.scoresscan.scores_on` here, then); ``scan``: where the activity
     comes from, called after that (by default
     :func:`~connector.sync.activityscan.scan_activities` here, then). The scoring worker is
     handed both by the run's process, which reads them meanwhile.
@@ -82,7 +82,7 @@ def read_portal(
     with collector_paused(), engine.connect() as conn:
         contacts, needs, emails = _contacts(conn, crm, sorted(props))
         row_of = {cid: i for i, cid in enumerate(contacts.ids)}
-        states = align_scores(scores() if scores is not None else read_scores(engine, crm, models), models, row_of)
+        states = align_scores(scores() if scores is not None else scores_on(conn, crm, models), models, row_of)
         odd = _anonymous_owners(conn, crm, contacts.ids, emails)
         scanned = scan() if scan is not None else read_activity(conn, crm, types)
         acts = _activities(conn, crm, types, sorted(attrs), row_of, contacts.ids, scanned)

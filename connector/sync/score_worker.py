@@ -43,7 +43,7 @@ from connector.sync.activityscan import ActivityScan
 from connector.sync.idset import IdSet
 from connector.sync.rescore import RescoreEnd, Rescoring
 from connector.sync.scorers import ChunkOptions, ScoredChunk, ScorerSet, score_chunk
-from connector.sync.scoresscan import ModelScores, read_scores
+from connector.sync.scoresscan import ModelScores
 from connector.sync.store import Store
 
 __all__ = ["InProcess", "Scoring", "ScoringWorker", "compare_here", "worker_blocker"]
@@ -56,11 +56,12 @@ Scores = t.Mapping[str, ModelScores]
 
 @dc.dataclass(frozen=True)
 class _StartRescore:
-    """The message that starts a full rescore in the worker."""
+    """The message that starts a full rescore in the worker (``scores_sent``: the run's stored scores follow it; else the worker reads them)."""
 
     as_of: dt.datetime
     skip: IdSet
     only: IdSet | None
+    scores_sent: bool
 
 
 #: The message asking the worker for the full rescore's next chunk.
@@ -177,16 +178,16 @@ class ScoringWorker:
         Why here: until the worker has read the whole portal this process has nothing to commit --
         its core would idle. So the worker reads the contacts, and this process the rest, in the
         order the worker needs it (the scores once it has the contacts, the activity last). Without
-        ``scores`` (PostgreSQL: :func:`connector.sync.scoresscan.read_by_run`) ``None`` is sent in
-        their place and the worker reads them itself. Measured at a million contacts: see
+        ``scores`` (PostgreSQL: :func:`connector.sync.scoresscan.read_by_run`) the worker reads
+        them itself, after the contacts. Measured at a million contacts: see
         docs/operations.md. A read that fails is sent as its error (the worker raises it as the
         answer to the start, so the run fails with the cause).
         """
-        started = self._send(_StartRescore(as_of, skip, only))
-        for read in (scores, scan):
-            got: Scores | ActivityScan | Exception | None
+        started = self._send(_StartRescore(as_of, skip, only, scores is not None))
+        for read in (scores, scan) if scores is not None else (scan,):
+            got: Scores | ActivityScan | Exception
             try:
-                got = read() if read is not None else None
+                got = read()
             except Exception as exc:  # noqa: BLE001 - raised in the worker, and so where the run takes the start's answer
                 got = exc
             with self._sending, contextlib.suppress(OSError):  # gone: the start's future fails in the reader
@@ -313,16 +314,15 @@ def _die_with(parent: int) -> None:
 
 
 def _start_rescore(message: _StartRescore, receive: t.Callable[[], t.Any], failed: BaseException | None) -> None:
-    """Read the portal; its stored scores and its activity are the run's, the next two messages on the pipe (always both taken, so the next message is a request)."""
+    """Read the portal; its activity and (``scores_sent``) its stored scores are the run's, the next messages on the pipe (always all taken, so the next message is a request)."""
+    expected = 2 if message.scores_sent else 1
     taken = [0]  # a count, not the messages: hundreds of megabytes at a million contacts, let go once read
 
-    def take(kind: type[_M], what: str, reader: Store | None = None) -> _M:
+    def take(kind: type[_M], what: str) -> _M:
         got = receive()
         taken[0] += 1
         if isinstance(got, BaseException):
             raise got
-        if got is None and reader is not None:  # not read by the run: read here
-            return t.cast(_M, read_scores(reader.engine, reader.crm, _WORKER["scorers"].models))
         if not isinstance(got, kind):
             raise RuntimeError(f"scoring worker: expected the run's {what}, got {type(got).__name__}")
         return got
@@ -333,10 +333,10 @@ def _start_rescore(message: _StartRescore, receive: t.Callable[[], t.Any], faile
         store: Store = _WORKER["store"]
         _WORKER["rescoring"] = Rescoring(
             store.engine, store.crm, _WORKER["scorers"], _WORKER["options"], message.as_of, message.skip,
-            lambda: take(ActivityScan, "activity scan"), message.only, lambda: take(dict, "stored scores", store),
+            lambda: take(ActivityScan, "activity scan"), message.only, (lambda: take(dict, "stored scores")) if message.scores_sent else None,
         )  # fmt: skip
     finally:
-        while taken[0] < 2:  # the portal could not be read column-wise (or not at all): not needed
+        while taken[0] < expected:  # the portal could not be read column-wise (or not at all): not needed
             receive()
             taken[0] += 1
 

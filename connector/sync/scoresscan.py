@@ -19,6 +19,7 @@ import json
 import typing as t
 
 import numpy as np
+import numpy.typing as npt
 import sqlalchemy as sa
 
 from connector.scoring.columns import NO_TIME, PreviousColumns, to_micros
@@ -26,7 +27,7 @@ from connector.scoring.model import ScoringModel
 from connector.scoring.result import ScoringState
 from connector.sync.driverread import chunks, collector_paused, placeholder
 
-__all__ = ["HASH", "ModelScores", "ModelStates", "align_scores", "read_by_run", "read_scores", "scores_scan"]
+__all__ = ["HASH", "ModelScores", "ModelStates", "align_scores", "read_by_run", "read_scores", "scores_on", "scores_scan"]
 
 #: Stored fingerprints and digests (32 hex digits) as fixed-width bytes: 32 bytes a contact and model
 #: instead of an 81-byte string object each (a million contacts, two models, both: 320 MB less).
@@ -85,16 +86,21 @@ def read_by_run(engine: sa.Engine) -> bool:
 
 def read_scores(engine: sa.Engine, crm: str, models: t.Sequence[ScoringModel]) -> dict[str, ModelScores]:
     """Every score row of ``crm`` under ``models`` (rows of models no longer configured are not read), in one scan of the table."""
-    out = {m.model: _Reader() for m in models}
     with collector_paused(), engine.connect() as conn:  # millions of tuples read: see collector_paused
-        state_text = "state" if conn.dialect.name == "sqlite" else "state::text"
-        for chunk in chunks(conn, scores_scan(conn, f"model, contact_id, {state_text}, fingerprint, stage, digest"), [crm]):
-            per_model: dict[str, list[tuple[t.Any, ...]]] = {}
-            for row in chunk:
-                per_model.setdefault(row[0], []).append(row)
-            for name, rows in per_model.items():
-                if name in out:
-                    out[name].add(rows)
+        return scores_on(conn, crm, models)
+
+
+def scores_on(conn: sa.Connection, crm: str, models: t.Sequence[ScoringModel]) -> dict[str, ModelScores]:
+    """:func:`read_scores` on an open connection."""
+    out = {m.model: _Reader() for m in models}
+    state_text = "state" if conn.dialect.name == "sqlite" else "state::text"
+    for chunk in chunks(conn, scores_scan(conn, f"model, contact_id, {state_text}, fingerprint, stage, digest"), [crm]):
+        per_model: dict[str, list[tuple[t.Any, ...]]] = {}
+        for row in chunk:
+            per_model.setdefault(row[0], []).append(row)
+        for name, rows in per_model.items():
+            if name in out:
+                out[name].add(rows)
     return {name: reader.scores for name, reader in out.items()}
 
 
@@ -145,16 +151,7 @@ def align_scores(scores: t.Mapping[str, ModelScores], models: t.Sequence[Scoring
     for model in models:
         got = scores.get(model.model) or ModelScores()
         where = np.fromiter(map(row_of.get, got.ids, itertools.repeat(-1)), dtype=np.int64, count=len(got.ids))
-        keep = where >= 0
-        at = where[keep]
-
-        def placed(parts: list[np.ndarray], empty: t.Any, dtype: t.Any, keep: np.ndarray = keep, at: np.ndarray = at) -> np.ndarray:
-            column = np.full(n, empty, dtype=dtype)
-            if parts:
-                column[at] = np.concatenate(parts)[keep]
-            return column
-
-        state, stage = placed(got.state, -1, np.int32), placed(got.stage, -1, np.int32)
+        state, stage = _placed(got.state, where, n, -1, np.int32), _placed(got.stage, where, n, -1, np.int32)
         stored: list[ScoringState | None] = [*got.states, None]  # code -1: no score row
         entered = np.array([NO_TIME if s is None or s.stage_entered_at is None else to_micros(s.stage_entered_at) for s in stored], dtype=np.int64)
         armed = {trig.id: np.array([s is None or bool(s.armed.get(trig.id, True)) for s in stored], dtype=bool)[state] for trig in model.triggers}
@@ -163,6 +160,15 @@ def align_scores(scores: t.Mapping[str, ModelScores], models: t.Sequence[Scoring
         codes = state.tolist()
         out[model.model] = ModelStates(
             PreviousColumns([stage_of[c] for c in codes], entered[state], armed),
-            placed(got.fingerprint, b"", HASH), [stored[c] for c in codes], [stages[c] for c in stage.tolist()], placed(got.digest, b"", HASH),
+            _placed(got.fingerprint, where, n, b"", HASH), [stored[c] for c in codes], [stages[c] for c in stage.tolist()], _placed(got.digest, where, n, b"", HASH),
         )  # fmt: skip
     return out
+
+
+def _placed(parts: list[np.ndarray], where: np.ndarray, n: int, empty: object, dtype: npt.DTypeLike) -> np.ndarray:
+    """The score rows' values (``parts``, in the order read) per contact row (``where``: each score row's contact row, -1: not a stored contact); ``empty`` where a contact has no score row."""
+    column = np.full(n, empty, dtype=dtype)
+    keep = where >= 0
+    if parts:
+        column[where[keep]] = np.concatenate(parts)[keep]
+    return column

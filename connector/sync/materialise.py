@@ -233,9 +233,9 @@ class _ModelRows:
         order = np.lexsort((source, rank[source], -np.abs(points), row))
         row, source, points, counts = row[order], source[order], points[order].tolist(), counts[order].tolist()
         counted = [r.kind == "activity" for r in frames]
-        json_texts, words = [], []
         made: dict[t.Any, tuple[Reason, tuple[str, str] | None, str]] = {}
-        for s, p, c in zip(source.tolist(), points, counts, strict=True):
+
+        def texts_of(s: int, c: int, p: float) -> tuple[str, str]:
             key = (s, c) if counted[s] else s
             entry = made.get(key)
             if entry is None:
@@ -244,10 +244,22 @@ class _ModelRows:
             base, frame, label = entry
             number = json_number(p)
             if frame is not None and number is not None:
-                json_texts.append(frame[0] + number + frame[1])
-            else:  # a label holding the frame's stand-in, or points json.dumps must write itself
-                json_texts.append(json.dumps(dc.replace(base, points=p).to_dict()))
-            words.append(f"{format_points(p)} {label}")
+                return frame[0] + number + frame[1], f"{format_points(p)} {label}"
+            # a label holding the frame's stand-in, or points json.dumps must write itself
+            return json.dumps(dc.replace(base, points=p).to_dict()), f"{format_points(p)} {label}"
+
+        # Most reasons recur across contacts (fit rules, capped or stepped activity points: only
+        # half-life decay makes points of its own), so each distinct (source, count, points) is
+        # written once. Points are never zero here (only rules with points are reasons), so
+        # 0.0 and -0.0, equal as keys, never meet; a NaN is never found again, and written anew.
+        written: dict[tuple[int, int, float], tuple[str, str]] = {}
+        json_texts, words = [], []
+        for key in zip(source.tolist(), counts, points, strict=True):
+            got = written.get(key)
+            if got is None:
+                got = written[key] = texts_of(*key)
+            json_texts.append(got[0])
+            words.append(got[1])
         bounds = np.searchsorted(row, np.arange(n + 1)).tolist()
         reasons = ["[" + ", ".join(json_texts[lo:hi]) + "]" for lo, hi in itertools.pairwise(bounds)]
         summaries = [fit_summary(words[lo:hi], self.limit) for lo, hi in itertools.pairwise(bounds)]

@@ -288,8 +288,7 @@ class _Run:
             release_unsent(conn, self.crm.name)  # rows a killed run was sending
         dueindex.restore_due_index(self.store.engine)  # a killed full rescore may have left it out
         self.store.statistics.start()  # a store never analyzed (older version, bulk import) gets its statistics first
-        # A full rescore's pusher deletes the old sent rows once the portal is being read (see Pusher.start).
-        pusher = self.running_pusher = self.pusher().start(forget=not full)
+        pusher = self.running_pusher = self.pusher().start()
         self.scoring = self.in_process()
         scored = False
         finished = False
@@ -543,8 +542,6 @@ class _Run:
             chosen.add(only)
         scores = (lambda: read_scores(engine, crm, models)) if read_by_run(engine) else None
         started = self.scoring.start_rescore(as_of, self.scored_ids, lambda: kept_scan(engine, crm, models, utc(self.wall())), scores, chosen)
-        if self.running_pusher is not None:  # this process now waits for the first chunk: the pusher's deletion fills that time
-            self.running_pusher.forget()
         # Requests left in flight at the end are answered with the end again (or, when stopped, with
         # chunks nobody commits: those contacts keep their old scores); answers come in order, so
         # later requests to the scoring are not confused by them.

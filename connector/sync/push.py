@@ -16,8 +16,7 @@ are claimed by the scoring's own transaction (``stage_changes(claimed=True)``): 
 them by run, after the pending rows earlier runs left, without a claim of its own.
 Claimed rows a stop or a halt leaves unsent go back to ``pending`` untried (no attempt counted).
 Before its first claim the pusher deletes the sent rows no echo will read again (see
-:func:`connector.sync.echo.forget_sent`): at once, or once the run says its early reads are under
-way (:meth:`Pusher.start`, :meth:`Pusher.forget`).
+:func:`connector.sync.echo.forget_sent`).
 The pusher only moves forward through the ids, so each row is tried at most once per run. What the CRM says per record decides each row (the adapter isolates
 bad records, see :mod:`connector.adapters.base`):
 
@@ -137,8 +136,6 @@ class Pusher:
         #: contact id -> (JSON text, values) of the run's own rows not read yet (see :meth:`known`)
         self._known: dict[str, tuple[str, dict[str, t.Any]]] = {}
         self._wake = threading.Event()
-        #: Set when the pusher may delete the sent rows no echo needs (see :meth:`start`).
-        self._may_forget = threading.Event()
         self._finish = threading.Event()
         self._flush = False
         self._error: BaseException | None = None
@@ -146,30 +143,14 @@ class Pusher:
 
     # -- the run's side ----------------------------------------------------------------------------
 
-    def start(self, *, forget: bool = True) -> Pusher:
-        """Start the thread; it deletes the sent rows no echo needs, then writes what earlier runs left.
-
-        ``forget=False``: it waits with both until :meth:`forget`, :meth:`poke` or :meth:`finish`. Why: the
-        deletion takes SQLite's one write lock in slices, and a waiting writer is not served in
-        turn -- a full rescore's early writes (its pull's cursors, setting the due index aside)
-        waited between slices (its rescore started 5.7-6.5 s into the run at a million contacts,
-        5.1-5.4 s without), and the deletion's CPU competed with the run's read of the portal for
-        the scoring worker, which every chunk waits for. Told once the portal is read, it fills
-        time the run spends waiting for the scoring's first chunk.
-        """
-        if forget:
-            self._may_forget.set()
+    def start(self) -> Pusher:
+        """Start the thread; it writes what earlier runs left at once."""
         self._thread.start()
         self._wake.set()
         return self
 
-    def forget(self) -> None:
-        """Delete the sent rows no echo needs now (a pusher started with ``forget=False``; else nothing)."""
-        self._may_forget.set()
-
     def poke(self) -> None:
-        """New outbox rows were committed: write the complete batches (after the deletion, if it was waiting: see :meth:`start`)."""
-        self._may_forget.set()
+        """New outbox rows were committed: write the complete batches."""
         self._wake.set()
 
     def finish(self, *, flush: bool) -> PushCounts:
@@ -182,7 +163,6 @@ class Pusher:
         """
         self._flush = flush
         self._finish.set()
-        self._may_forget.set()
         self._wake.set()
         self._thread.join()
         self._known.clear()
@@ -220,7 +200,6 @@ class Pusher:
 
     def _loop(self) -> None:
         try:
-            self._may_forget.wait()
             self._forget_sent()
             while True:
                 self._wake.wait()

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 
-import pytest
 import sqlalchemy as sa
 
 from connector.sync.db import open_database
 from connector.sync.echo import MARGIN, forget_sent, plan_echo
-from connector.sync.push import Pusher
-from connector.sync.store import Store
 from connector.sync.tables import outbox, runs
 
 T = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC)
@@ -72,72 +68,3 @@ def test_without_a_contact_cursor_only_rows_read_again_are_deleted(database_url:
         assert forget_sent(conn, "a", None, None, limit=10) == 1
         assert set(conn.execute(sa.select(outbox.c.contact_id)).scalars()) == {"wait-2"}
     engine.dispose()
-
-
-def _left(engine: sa.Engine) -> set[str]:
-    with engine.connect() as conn:
-        return set(conn.execute(sa.select(outbox.c.contact_id)).scalars())
-
-
-def _forgotten(engine: sa.Engine, wanted: set[str]) -> bool:
-    deadline = time.monotonic() + 10
-    while _left(engine) != wanted:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
-@pytest.mark.parametrize("told_by", ["forget", "poke", "finish"])
-def test_a_pusher_started_to_forget_later_deletes_nothing_until_told(database_url: str, factory, clock, told_by: str) -> None:
-    """A full rescore's pusher waits with the deletion until the run reads the portal (or has rows to push, or ends)."""
-    engine = open_database(database_url)
-    with engine.begin() as conn:
-        _run(conn, 1, "ok", window_end=T - 9 * HOUR)
-        _run(conn, 2, "ok", window_end=None, echo_run=1)  # read run 1's contacts again: its rows are over
-        _run(conn, 3, "running", window_end=None)
-        _row(conn, "over-1", "done", 1)
-    pusher = Pusher(Store(engine, "a"), factory(None, None), batch_size=10, max_attempts=3, clock=clock, run_id=3).start(forget=False)
-    try:
-        time.sleep(0.3)  # the thread is running, waiting to be told
-        assert _left(engine) == {"over-1"}
-        if told_by == "finish":
-            pusher.finish(flush=True)
-        else:
-            getattr(pusher, told_by)()
-        assert _forgotten(engine, set())
-    finally:
-        pusher.finish(flush=True)
-    engine.dispose()
-
-
-def test_a_pusher_started_as_before_deletes_at_once(database_url: str, factory, clock) -> None:
-    engine = open_database(database_url)
-    with engine.begin() as conn:
-        _run(conn, 1, "ok", window_end=T - 9 * HOUR)
-        _run(conn, 2, "ok", window_end=None, echo_run=1)
-        _row(conn, "over-1", "done", 1)
-    pusher = Pusher(Store(engine, "a"), factory(None, None), batch_size=10, max_attempts=3, clock=clock, run_id=None).start()
-    try:
-        assert _forgotten(engine, set())
-    finally:
-        pusher.finish(flush=True)
-    engine.dispose()
-
-
-def test_a_full_rescore_deletes_the_rows_no_echo_needs(sync_config, fake_crm, factory, clock) -> None:
-    """End to end: its pusher, told once the portal is read, deletes the first run's rows after a later run read them again."""
-    from connector.sync.pipeline import run_sync
-    from tests.sync.test_outbox import _seed
-
-    _seed(fake_crm, 6)
-    engine = open_database(sync_config.effective_database_url())
-    first = run_sync(sync_config, "main", clock=clock, adapter_factory=factory, engine=engine)
-    assert first.status == "ok" and first.written == 6
-    for _ in range(2):  # the second run reads the first one's contacts again; the third may forget its rows
-        clock.advance(days=1)
-        assert run_sync(sync_config, "main", full=True, clock=clock, adapter_factory=factory, engine=engine).status == "ok"
-    with engine.connect() as conn:
-        kept = conn.execute(sa.select(sa.func.count()).select_from(outbox).where(outbox.c.run_id == first.run_id)).scalar_one()
-    engine.dispose()
-    assert kept == 0

@@ -290,6 +290,8 @@ class _Run:
         self.store.statistics.start()  # a store never analyzed (older version, bulk import) gets its statistics first
         pusher = self.running_pusher = self.pusher().start()
         self.scoring = self.in_process()
+        if full:  # a large portal's rescore is read and scored in a worker: started now, it is ready (1.5 s of imports) when the pull ends
+            self.decide_worker(self.store.count_contacts())
         scored = False
         finished = False
         with self.reader_ahead(until, resync) as ahead:

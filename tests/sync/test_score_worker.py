@@ -101,3 +101,44 @@ def test_a_run_killed_while_its_worker_scores_leaves_no_worker_and_the_next_run_
         assert final.exitcode == 0
         db = db_state(load_config(config).effective_database_url())
         assert db["pending_outbox"] == 0 and len({s[0] for s in db["scores"]}) == CONTACTS
+
+
+def test_a_full_rescore_of_a_large_portal_starts_its_worker_before_the_pull(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker's imports and models load while the run pulls: it reads the portal as soon as the pull ends."""
+    import datetime as dt
+
+    from connector.sync import pipeline
+    from tests.fakecrm import FakeAdapter, FakeCRM
+    from tests.sync.test_rescore_columnar import _config, _portal
+
+    events: list[str] = []
+
+    class Recorded(pipeline.ScoringWorker):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            events.append("worker")
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    pull = FakeAdapter.pull_contacts
+
+    def pulled(self: FakeAdapter, *args: object, **kwargs: object) -> object:
+        events.append("pull")
+        return pull(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "ScoringWorker", Recorded)
+    monkeypatch.setattr(FakeAdapter, "pull_contacts", pulled)
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    config = _config(tmp_path, url, worker_after=100)
+    crm: FakeCRM = _portal(3, 120)
+    factory = lambda c, g: FakeAdapter(crm, g, page_size=50, max_batch_size=50)  # noqa: E731
+    now = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC)
+    assert run_sync(config, "main", clock=lambda: now, adapter_factory=factory).status == "ok"  # the first sync: 120 new contacts
+    events.clear()
+    later = now + dt.timedelta(days=1)
+    summary = run_sync(config, "main", full=True, clock=lambda: later, adapter_factory=factory)
+    assert summary.status == "ok", summary.error
+    assert events[:2] == ["worker", "pull"], events
+    assert events.count("worker") == 1
+    events.clear()
+    assert run_sync(config, "main", clock=lambda: later + dt.timedelta(hours=1), adapter_factory=factory).status == "ok"
+    assert "worker" not in events  # an incremental run with nothing to score keeps the scoring in its process
+    assert not multiprocessing.active_children(), "the worker outlived its run"

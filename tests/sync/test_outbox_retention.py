@@ -68,3 +68,21 @@ def test_without_a_contact_cursor_only_rows_read_again_are_deleted(database_url:
         assert forget_sent(conn, "a", None, None, limit=10) == 1
         assert set(conn.execute(sa.select(outbox.c.contact_id)).scalars()) == {"wait-2"}
     engine.dispose()
+
+
+def test_a_full_rescore_deletes_the_rows_no_echo_needs(sync_config, fake_crm, factory, clock) -> None:
+    """End to end: a run's pusher deletes the first run's rows once a later run has read its contacts again."""
+    from connector.sync.pipeline import run_sync
+    from tests.sync.test_outbox import _seed
+
+    _seed(fake_crm, 6)
+    engine = open_database(sync_config.effective_database_url())
+    first = run_sync(sync_config, "main", clock=clock, adapter_factory=factory, engine=engine)
+    assert first.status == "ok" and first.written == 6
+    for _ in range(2):  # the second run reads the first one's contacts again; the third may forget its rows
+        clock.advance(days=1)
+        assert run_sync(sync_config, "main", full=True, clock=clock, adapter_factory=factory, engine=engine).status == "ok"
+    with engine.connect() as conn:
+        kept = conn.execute(sa.select(sa.func.count()).select_from(outbox).where(outbox.c.run_id == first.run_id)).scalar_one()
+    engine.dispose()
+    assert kept == 0

@@ -513,9 +513,11 @@ class _Run:
             ids = self.rescore(as_of=as_of, on_chunk=on_chunk)
         if ids is None:
             ids = self.scored_ids.without(self.store.ids_to_score(as_of, [m.model for m in self.scorers.models], full=full))
-            if not full and len(ids) >= COLUMNAR_DUE and len(ids) >= COLUMNAR_SHARE * self.store.count_contacts():
+            stored = self.store.count_contacts() if not full and len(ids) >= COLUMNAR_DUE else 0
+            if stored and len(ids) >= COLUMNAR_SHARE * stored:
                 # Many contacts due (decay moving the most active ones): reading the whole portal
                 # column-wise costs less than reading each of them as records.
+                self.decide_worker(stored)
                 rest = self.rescore(as_of=as_of, on_chunk=on_chunk, only=ids)
                 ids = ids if rest is None else rest
         size = self.config.batch.score_chunk
@@ -533,10 +535,10 @@ class _Run:
         The scoring (a worker on a large portal) reads the portal and hands back chunks; up to
         :data:`SCORING_AHEAD` requests are in flight so it scores on while this process commits.
         Returns the contacts left for the exact scoring, or ``None`` when the portal could not be
-        read column-wise (everyone is then scored the exact way).
+        read column-wise (everyone is then scored the exact way). Where it scores is decided
+        before (:meth:`decide_worker`: at a full run's start, or with the stored contacts counted).
         """
         assert self.scoring is not None
-        self.decide_worker(self.store.count_contacts())
         engine, crm, models = self.store.engine, self.crm.name, self.scorers.models
         chosen: IdSet | None = None
         if only is not None:
